@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.RegularExpressions;
+using ModelCache.Errors;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace ModelCache.Catalog;
+
+/// <summary>
+/// Reads catalog JSON (the built-in one and user catalogs share one schema). Every problem is
+/// reported as a <see cref="CatalogFormatException"/> naming the file and line, never a crash.
+/// </summary>
+public static class CatalogReader
+{
+    private static readonly Regex Sha256Pattern = new("^[0-9a-fA-F]{64}$", RegexOptions.CultureInvariant);
+    private static readonly Regex NamePartPattern = new(@"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", RegexOptions.CultureInvariant);
+
+    public static IReadOnlyList<ModelDefinition> ReadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CatalogFormatException(path, 0, 0, ex.Message, ex);
+        }
+
+        return Read(text, path, path);
+    }
+
+    /// <param name="json">Catalog text.</param>
+    /// <param name="sourceName">Name used in error messages.</param>
+    /// <param name="origin">Recorded on every entry as its origin.</param>
+    public static IReadOnlyList<ModelDefinition> Read(string json, string sourceName, string origin)
+    {
+        JObject root;
+        try
+        {
+            using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None };
+            var token = JToken.ReadFrom(reader, new JsonLoadSettings { LineInfoHandling = LineInfoHandling.Load });
+            root = token as JObject ?? throw Problem(sourceName, token, "the top level must be an object with a \"models\" array");
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonToken.Comment)
+                {
+                    throw new CatalogFormatException(sourceName, reader.LineNumber, reader.LinePosition, "unexpected content after the catalog object");
+                }
+            }
+        }
+        catch (JsonReaderException ex)
+        {
+            throw new CatalogFormatException(sourceName, ex.LineNumber, ex.LinePosition, ex.Message, ex);
+        }
+
+        if (root["models"] is not JArray models)
+        {
+            throw Problem(sourceName, root, "missing the \"models\" array");
+        }
+
+        var result = new List<ModelDefinition>(models.Count);
+        foreach (var item in models)
+        {
+            if (item is not JObject model)
+            {
+                throw Problem(sourceName, item, "each entry of \"models\" must be an object");
+            }
+
+            result.Add(ReadModel(model, sourceName, origin));
+        }
+
+        return result;
+    }
+
+    private static ModelDefinition ReadModel(JObject model, string sourceName, string origin)
+    {
+        var family = RequiredString(model, "family", sourceName);
+        var member = RequiredString(model, "member", sourceName);
+        foreach (var part in new[] { ("family", family), ("member", member) })
+        {
+            if (!NamePartPattern.IsMatch(part.Item2))
+            {
+                throw Problem(sourceName, model[part.Item1]!, $"\"{part.Item1}\" must start with a letter or digit and hold only letters, digits, '_', '.' and '-'");
+            }
+        }
+
+        var fileName = RequiredString(model, "fileName", sourceName);
+        if (fileName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || fileName.IndexOfAny(new[] { '/', '\\' }) >= 0 || fileName is "." or "..")
+        {
+            throw Problem(sourceName, model["fileName"]!, "\"fileName\" must be a plain file name");
+        }
+
+        var urlText = RequiredString(model, "url", sourceName);
+        if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeFile))
+        {
+            throw Problem(sourceName, model["url"]!, "\"url\" must be an absolute http, https or file URL");
+        }
+
+        var sha = RequiredString(model, "sha256", sourceName);
+        if (!Sha256Pattern.IsMatch(sha))
+        {
+            throw Problem(sourceName, model["sha256"]!, "\"sha256\" must be 64 hexadecimal characters");
+        }
+
+        long? size = null;
+        if (model["size"] is { } sizeToken && sizeToken.Type != JTokenType.Null)
+        {
+            if (sizeToken.Type != JTokenType.Integer || sizeToken.Value<long>() <= 0)
+            {
+                throw Problem(sourceName, sizeToken, "\"size\" must be a positive whole number of bytes");
+            }
+
+            size = sizeToken.Value<long>();
+        }
+
+        var isDefault = false;
+        if (model["isDefault"] is { } defaultToken && defaultToken.Type != JTokenType.Null)
+        {
+            if (defaultToken.Type != JTokenType.Boolean)
+            {
+                throw Problem(sourceName, defaultToken, "\"isDefault\" must be true or false");
+            }
+
+            isDefault = defaultToken.Value<bool>();
+        }
+
+        return new ModelDefinition(family, member, OptionalString(model, "task", sourceName) ?? "unknown", fileName, url, sha, size,
+            OptionalString(model, "approximateSize", sourceName), isDefault, OptionalString(model, "license", sourceName), origin);
+    }
+
+    private static string RequiredString(JObject model, string property, string sourceName)
+    {
+        return OptionalString(model, property, sourceName) ?? throw Problem(sourceName, model, $"missing required property \"{property}\"");
+    }
+
+    private static string? OptionalString(JObject model, string property, string sourceName)
+    {
+        var token = model[property];
+        if (token is null || token.Type == JTokenType.Null)
+        {
+            return null;
+        }
+
+        if (token.Type != JTokenType.String || string.IsNullOrWhiteSpace(token.Value<string>()))
+        {
+            throw Problem(sourceName, token, $"\"{property}\" must be a non-empty string");
+        }
+
+        return token.Value<string>()!.Trim();
+    }
+
+    private static CatalogFormatException Problem(string sourceName, JToken token, string problem)
+    {
+        var info = (IJsonLineInfo)token;
+        return info.HasLineInfo()
+            ? new CatalogFormatException(sourceName, info.LineNumber, info.LinePosition, problem)
+            : new CatalogFormatException(sourceName, 0, 0, problem);
+    }
+}

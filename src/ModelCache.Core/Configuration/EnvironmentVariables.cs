@@ -1,0 +1,13 @@
+namespace ModelCache.Configuration;
+
+/// <summary>Names of the environment variables ModelCache reads.</summary>
+public static class EnvironmentVariables
+{
+    public const string Home = "MODELCACHE_HOME";
+    public const string Offline = "MODELCACHE_OFFLINE";
+    public const string Mirror = "MODELCACHE_MIRROR";
+    public const string MirrorOnly = "MODELCACHE_MIRROR_ONLY";
+    public const string Catalog = "MODELCACHE_CATALOG";
+    public const string XdgCacheHome = "XDG_CACHE_HOME";
+    public const string XdgConfigHome = "XDG_CONFIG_HOME";
+}

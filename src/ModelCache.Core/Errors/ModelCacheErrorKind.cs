@@ -1,0 +1,19 @@
+namespace ModelCache.Errors;
+
+/// <summary>
+/// What kind of failure an exception describes. The PowerShell layer maps each kind to one
+/// ErrorCategory, so the mapping lives in a single place and Core stays free of PowerShell types.
+/// </summary>
+public enum ModelCacheErrorKind
+{
+    NotFound,
+    InvalidArgument,
+    InvalidData,
+    ConnectionError,
+    ResourceUnavailable,
+    PermissionDenied,
+    WriteError,
+    ReadError,
+    InvalidOperation,
+    Cancelled,
+}

@@ -1,0 +1,25 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ModelCache.Integrity;
+
+/// <summary>Checks a file against an expected SHA-256.</summary>
+public static class HashVerifier
+{
+    public static async Task<ModelHashResult> VerifyAsync(string? name, string path, string? expectedSha256, IProgress<long>? bytesHashed = null, CancellationToken cancellationToken = default)
+    {
+        var expected = expectedSha256?.Trim().ToLowerInvariant();
+        if (!File.Exists(path))
+        {
+            return new ModelHashResult(name, path, expected, null, HashStatus.Missing);
+        }
+
+        var actual = await Sha256Hasher.HashFileAsync(path, bytesHashed, cancellationToken).ConfigureAwait(false);
+        var status = string.IsNullOrEmpty(expected) ? HashStatus.Unknown
+            : string.Equals(actual, expected, StringComparison.Ordinal) ? HashStatus.Valid
+            : HashStatus.Mismatch;
+        return new ModelHashResult(name, path, expected, actual, status);
+    }
+}

@@ -1,0 +1,45 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ModelCache.Integrity;
+
+/// <summary>SHA-256 of files and byte streams, as lowercase hex.</summary>
+public static class Sha256Hasher
+{
+    /// <summary>Large sequential reads keep hashing I/O-bound rather than call-bound.</summary>
+    internal const int BufferSize = 1 << 20;
+
+    public static async Task<string> HashFileAsync(string path, IProgress<long>? bytesHashed = null, CancellationToken cancellationToken = default)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[BufferSize];
+        long total = 0;
+        int read;
+        while ((read = await stream.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            total += read;
+            bytesHashed?.Report(total);
+        }
+
+        return ToHex(hash.GetHashAndReset());
+    }
+
+    public static string ToHex(byte[] digest)
+    {
+        var chars = new char[digest.Length * 2];
+        for (var i = 0; i < digest.Length; i++)
+        {
+            chars[2 * i] = HexDigit(digest[i] >> 4);
+            chars[(2 * i) + 1] = HexDigit(digest[i] & 0xF);
+        }
+
+        return new string(chars);
+    }
+
+    private static char HexDigit(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
+}

@@ -1,0 +1,12 @@
+namespace ModelCache.Locations;
+
+/// <summary>Where the effective cache root came from, highest precedence first.</summary>
+public enum CacheLocationSource
+{
+    Parameter,
+    ProcessSetting,
+    UserSetting,
+    EnvironmentVariable,
+    XdgCacheHome,
+    PlatformDefault,
+}

@@ -1,0 +1,44 @@
+using System;
+using Newtonsoft.Json;
+
+namespace ModelCache.Store;
+
+/// <summary>What <c>entry.json</c> beside a model file holds. Rebuilt from the file when lost.</summary>
+internal sealed class EntryMetadata
+{
+    [JsonProperty("schemaVersion")]
+    public int SchemaVersion { get; set; } = 1;
+
+    [JsonProperty("family")]
+    public string Family { get; set; } = string.Empty;
+
+    [JsonProperty("member")]
+    public string Member { get; set; } = string.Empty;
+
+    [JsonProperty("task")]
+    public string Task { get; set; } = string.Empty;
+
+    [JsonProperty("fileName")]
+    public string FileName { get; set; } = string.Empty;
+
+    [JsonProperty("sha256")]
+    public string? Sha256 { get; set; }
+
+    [JsonProperty("size")]
+    public long Size { get; set; }
+
+    [JsonProperty("sourceUrl")]
+    public string? SourceUrl { get; set; }
+
+    [JsonProperty("savedAt")]
+    public DateTimeOffset? SavedAt { get; set; }
+
+    [JsonProperty("lastUsed")]
+    public DateTimeOffset? LastUsed { get; set; }
+
+    [JsonProperty("verifiedAt")]
+    public DateTimeOffset? VerifiedAt { get; set; }
+
+    [JsonProperty("verified")]
+    public bool Verified { get; set; }
+}

@@ -1,0 +1,56 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Integrity;
+
+namespace ModelCache.Transfer;
+
+/// <summary>
+/// Files on a local or mounted file system: a mirror directory (an offline copy, a share, a fixtures
+/// folder) holding models by cache file name, or the <c>file://</c> URL of a user catalog entry.
+/// </summary>
+public sealed class DirectorySource : IModelSource
+{
+    private readonly string? _directory;
+
+    private DirectorySource(string? directory, TransferSource kind)
+    {
+        _directory = directory is null ? null : Path.GetFullPath(directory);
+        Kind = kind;
+    }
+
+    public TransferSource Kind { get; }
+
+    public bool IsNetwork => false;
+
+    public static DirectorySource Mirror(string directory) => new(directory, TransferSource.Mirror);
+
+    /// <summary>Reads each model from its own catalog URL, which must be a <c>file://</c> URL.</summary>
+    public static DirectorySource UpstreamFile() => new(null, TransferSource.Upstream);
+
+    public string Locate(ModelDefinition model) => _directory is null ? model.Url.LocalPath : Path.Combine(_directory, model.FileName);
+
+    public Task<SourceContent> OpenAsync(ModelDefinition model, CancellationToken cancellationToken)
+    {
+        var path = Locate(model);
+        try
+        {
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return Task.FromResult(new SourceContent(stream, stream.Length, path));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ModelCacheException("SourceFileNotFound", ModelCacheErrorKind.NotFound,
+                $"'{path}' does not exist, so {model.Name} cannot be read from it.",
+                $"Copy '{model.FileName}' into the mirror directory, or use another mirror.", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelCacheException("SourceReadFailed", ModelCacheErrorKind.ReadError,
+                $"Cannot read '{path}' for {model.Name}: {ex.Message}", "Check the mirror directory's permissions.", ex);
+        }
+    }
+}

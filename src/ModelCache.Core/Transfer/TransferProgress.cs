@@ -1,0 +1,33 @@
+namespace ModelCache.Transfer;
+
+public enum TransferPhase
+{
+    Waiting,
+    Verifying,
+    Downloading,
+    Completed,
+}
+
+/// <summary>A progress report for one model.</summary>
+public sealed class TransferProgress
+{
+    public TransferProgress(string name, TransferPhase phase, long bytesDone, long? totalBytes, string? location)
+    {
+        Name = name;
+        Phase = phase;
+        BytesDone = bytesDone;
+        TotalBytes = totalBytes;
+        Location = location;
+    }
+
+    public string Name { get; }
+
+    public TransferPhase Phase { get; }
+
+    public long BytesDone { get; }
+
+    public long? TotalBytes { get; }
+
+    /// <summary>The URL or path being read, without credentials.</summary>
+    public string? Location { get; }
+}

@@ -1,0 +1,10 @@
+namespace ModelCache.Transfer;
+
+/// <summary>Where the bytes of a saved model came from.</summary>
+public enum TransferSource
+{
+    /// <summary>Already cached and verified; nothing was transferred.</summary>
+    Cache,
+    Mirror,
+    Upstream,
+}
