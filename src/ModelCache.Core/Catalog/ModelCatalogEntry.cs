@@ -1,0 +1,45 @@
+using System;
+
+namespace ModelCache.Catalog;
+
+/// <summary>A catalog model as listed to users: its definition plus whether a cache root holds it.</summary>
+public sealed class ModelCatalogEntry
+{
+    public ModelCatalogEntry(ModelDefinition definition, bool isCached)
+    {
+        Definition = definition;
+        IsCached = isCached;
+    }
+
+    public ModelDefinition Definition { get; }
+
+    public string Name => Definition.Name;
+
+    public string Family => Definition.Family;
+
+    public string Member => Definition.Member;
+
+    public string Task => Definition.Task;
+
+    public string FileName => Definition.FileName;
+
+    /// <summary>Exact size in bytes, when the catalog knows it.</summary>
+    public long? Size => Definition.Size;
+
+    /// <summary>Exact size when known, otherwise upstream's approximate figure.</summary>
+    public string SizeText => Definition.Size is { } size ? $"{size / 1048576.0:0.0} MiB" : "~" + (Definition.ApproximateSize ?? "?");
+
+    public string Sha256 => Definition.Sha256;
+
+    public Uri Url => Definition.Url;
+
+    public bool IsDefault => Definition.IsDefault;
+
+    public string? License => Definition.License;
+
+    public string Origin => Definition.Origin;
+
+    public bool IsCached { get; }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,132 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using ModelCache.Errors;
+using ModelCache.PowerShell.Completion;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>Removes models from a cache: by name, from the pipeline, or everything with -All.</summary>
+[Cmdlet(VerbsCommon.Clear, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(ModelCacheEntry))]
+public sealed class ClearModelCacheCommand : ModelCacheCmdlet
+{
+    private const string NameParameterSet = "Name";
+    private const string InputObjectParameterSet = "InputObject";
+    private const string AllParameterSet = "All";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [ValidateNotNull]
+    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+
+    [Parameter(Mandatory = true, ParameterSetName = AllParameterSet)]
+    public SwitchParameter All { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [Parameter(ParameterSetName = AllParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>Skips the extra confirmation -All asks for.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        switch (ParameterSetName)
+        {
+            case NameParameterSet:
+                var catalog = LoadCatalog(CatalogPath);
+                var store = OpenStore(Path);
+                var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
+                foreach (var name in Name)
+                {
+                    foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root))
+                    {
+                        Remove(entry, name);
+                    }
+                }
+
+                break;
+            case InputObjectParameterSet:
+                foreach (var entry in InputObject)
+                {
+                    Remove(entry, entry);
+                }
+
+                break;
+            case AllParameterSet:
+                ClearAll();
+                break;
+            default:
+                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
+        }
+    }
+
+    private void ClearAll()
+    {
+        var store = OpenStore(Path);
+        var entries = RunAsync((_, token) => store.ListAsync(LoadCatalog(null), token));
+        if (!ShouldProcess($"{store.Root} ({entries.Count} models)", "Remove every cached model"))
+        {
+            return;
+        }
+
+        // Clearing everything is high impact: unless -Force, -Confirm:$false or $ConfirmPreference
+        // of None, ask once more even though the cmdlet's own impact is Medium.
+        var confirmPreference = GetVariableValue("ConfirmPreference") is ConfirmImpact preference ? preference : ConfirmImpact.High;
+        var confirmBound = MyInvocation.BoundParameters.ContainsKey("Confirm");
+        if (!Force && !confirmBound && confirmPreference != ConfirmImpact.None &&
+            !ShouldContinue($"Remove all {entries.Count} cached models from '{store.Root}'?", "Clear model cache"))
+        {
+            return;
+        }
+
+        for (var i = 0; i < entries.Count; i++)
+        {
+            WriteProgress(new ProgressRecord(1, "Clearing model cache", entries[i].Name) { PercentComplete = 100 * i / Math.Max(1, entries.Count) });
+            Delete(entries[i], entries[i]);
+        }
+
+        WriteProgress(new ProgressRecord(1, "Clearing model cache", "Done") { RecordType = ProgressRecordType.Completed });
+    }
+
+    private void Remove(ModelCacheEntry entry, object target)
+    {
+        if (ShouldProcess($"{entry.Name} ({entry.Path})", "Remove cached model"))
+        {
+            Delete(entry, target);
+        }
+    }
+
+    private void Delete(ModelCacheEntry entry, object target)
+    {
+        try
+        {
+            RunAsync((_, token) => new CacheStore(entry.CacheRoot).RemoveAsync(entry, token));
+            if (PassThru)
+            {
+                WriteObject(entry);
+            }
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, target);
+        }
+    }
+}

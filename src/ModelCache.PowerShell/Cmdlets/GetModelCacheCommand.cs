@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ModelCache.Catalog;
+using ModelCache.PowerShell.Completion;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>Lists the models held in a cache root.</summary>
+[Cmdlet(VerbsCommon.Get, "ModelCache")]
+[OutputType(typeof(ModelCacheEntry))]
+public sealed class GetModelCacheCommand : ModelCacheCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var catalog = LoadCatalog(CatalogPath);
+        var store = OpenStore(Path);
+        var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
+        if (Name is null)
+        {
+            WriteObject(entries, enumerateCollection: true);
+            return;
+        }
+
+        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in Name)
+        {
+            foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root).Where(e => written.Add(e.Name)))
+            {
+                WriteObject(entry);
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Catalog;
+using ModelCache.Integrity;
+using ModelCache.PowerShell.Completion;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+using ModelCache.Transfer;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>
+/// Checks SHA-256 of cached models or arbitrary files. Writes a result per file and a
+/// non-terminating error per failure, so <c>$?</c> and <c>-ErrorAction Stop</c> work in jobs.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "ModelHash", DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(ModelHashResult))]
+[OutputType(typeof(bool))]
+public sealed class TestModelHashCommand : ModelCacheCmdlet
+{
+    private const string NameParameterSet = "Name";
+    private const string InputObjectParameterSet = "InputObject";
+    private const string LiteralPathParameterSet = "LiteralPath";
+    private bool _allValid = true;
+    private bool _sawInput;
+
+    [Parameter(Position = 0, ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [ValidateNotNull]
+    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
+    [Alias("PSPath", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>Expected hash for files the catalog does not know.</summary>
+    [Parameter(ParameterSetName = LiteralPathParameterSet)]
+    [ValidatePattern("^[0-9a-fA-F]{64}$")]
+    public string? Sha256 { get; set; }
+
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var catalog = LoadCatalog(CatalogPath);
+        switch (ParameterSetName)
+        {
+            case NameParameterSet:
+                if (Name is null)
+                {
+                    return;
+                }
+
+                _sawInput = true;
+                var store = OpenStore(Path);
+                var entries = Name.Any(WildcardMatcher.HasWildcard) ? RunAsync((_, token) => store.ListAsync(catalog, token)) : Array.Empty<ModelCacheEntry>();
+                foreach (var name in Name)
+                {
+                    if (WildcardMatcher.HasWildcard(name))
+                    {
+                        foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root))
+                        {
+                            CheckEntry(catalog, entry, name);
+                        }
+                    }
+                    else if (TryResolve(catalog, name) is { } model)
+                    {
+                        var path = store.GetModelPath(model);
+                        var result = Verify(model.Name, path, model.Sha256);
+                        if (result.Status != HashStatus.Missing)
+                        {
+                            store.RecordVerification(model, result, used: false);
+                        }
+
+                        Emit(result, name);
+                    }
+                    else
+                    {
+                        _allValid = false;
+                    }
+                }
+
+                break;
+            case InputObjectParameterSet:
+                _sawInput = true;
+                foreach (var entry in InputObject)
+                {
+                    CheckEntry(catalog, entry, entry);
+                }
+
+                break;
+            case LiteralPathParameterSet:
+                _sawInput = true;
+                foreach (var literal in LiteralPath)
+                {
+                    CheckFile(catalog, GetUnresolvedProviderPathFromPSPath(literal), literal);
+                }
+
+                break;
+            default:
+                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        // No argument and nothing piped: check the whole cache.
+        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
+        {
+            var catalog = LoadCatalog(CatalogPath);
+            var store = OpenStore(Path);
+            foreach (var entry in RunAsync((_, token) => store.ListAsync(catalog, token)))
+            {
+                CheckEntry(catalog, entry, entry);
+            }
+        }
+
+        if (Quiet)
+        {
+            WriteObject(_allValid);
+        }
+    }
+
+    private void CheckEntry(ModelCatalog catalog, ModelCacheEntry entry, object target)
+    {
+        catalog.TryGet(entry.Name, out var model);
+        var result = Verify(entry.Name, entry.Path, model?.Sha256);
+        if (model is not null && result.Status != HashStatus.Missing)
+        {
+            new CacheStore(entry.CacheRoot).RecordVerification(model, result, used: false);
+        }
+
+        Emit(result, target);
+    }
+
+    private void CheckFile(ModelCatalog catalog, string path, object target)
+    {
+        if (Sha256 is not null)
+        {
+            Emit(Verify(null, path, Sha256), target);
+            return;
+        }
+
+        // A file the catalog knows by name is checked against that entry; one of several
+        // same-named entries is accepted when its hash matches.
+        var candidates = catalog.FindByFileName(System.IO.Path.GetFileName(path));
+        var result = Verify(candidates.FirstOrDefault()?.Name, path, candidates.FirstOrDefault()?.Sha256);
+        var matching = candidates.FirstOrDefault(c => c.Sha256 == result.Actual);
+        if (matching is not null && matching != candidates[0])
+        {
+            result = new ModelHashResult(matching.Name, path, matching.Sha256, result.Actual, HashStatus.Valid);
+        }
+
+        Emit(result, target);
+    }
+
+    private ModelHashResult Verify(string? name, string path, string? expected) =>
+        RunAsync((bridge, token) =>
+        {
+            var progress = new ProgressWriter(this, bridge, "Checking model hashes");
+            var total = System.IO.File.Exists(path) ? new System.IO.FileInfo(path).Length : 0;
+            var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(name ?? path, TransferPhase.Verifying, done, total, path)));
+            return HashVerifier.VerifyAsync(name, path, expected, bytes, token);
+        });
+
+    private void Emit(ModelHashResult result, object target)
+    {
+        if (!result.IsValid)
+        {
+            _allValid = false;
+        }
+
+        if (Quiet)
+        {
+            return;
+        }
+
+        WriteObject(result);
+        var label = result.Name ?? result.Path;
+        switch (result.Status)
+        {
+            case HashStatus.Mismatch:
+                WriteError(ErrorRecords.Create("HashMismatch", ErrorCategory.InvalidData,
+                    $"{label}: SHA-256 of '{result.Path}' is {result.Actual}, expected {result.Expected}.",
+                    result.Name is null ? "Check the file's origin." : $"Run 'Save-Model {result.Name}' to download a good copy.", target));
+                break;
+            case HashStatus.Missing:
+                WriteError(ErrorRecords.Create("ModelFileMissing", ErrorCategory.ObjectNotFound,
+                    $"{label}: '{result.Path}' does not exist.",
+                    result.Name is null ? "Check the path." : $"Run 'Save-Model {result.Name}' to download it.", target));
+                break;
+            case HashStatus.Unknown:
+                WriteError(ErrorRecords.Create("ExpectedHashUnknown", ErrorCategory.ObjectNotFound,
+                    $"'{result.Path}' hashes to {result.Actual}, but no expected SHA-256 is known for it.",
+                    "Pass the expected value with -Sha256, or add the model to a catalog with -CatalogPath.", target));
+                break;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using ModelCache.Catalog;
+using ModelCache.Configuration;
+
+namespace ModelCache.PowerShell.Completion;
+
+/// <summary>
+/// Completes model names from the local catalog (built-in plus $env:MODELCACHE_CATALOG): qualified
+/// names, and bare member names where they are unambiguous. Never touches the network.
+/// </summary>
+public sealed class ModelNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var word = (wordToComplete ?? string.Empty).Trim('\'', '"');
+        ModelCatalog catalog;
+        try
+        {
+            catalog = ModelCatalog.Load(ModelCacheOptions.FromEnvironment(SystemEnvironment.Instance).CatalogFiles);
+        }
+        catch (Exception)
+        {
+            // A broken user catalog must not break tab completion; fall back to the built-in list.
+            catalog = new ModelCatalog(ModelCatalog.ReadBuiltIn());
+        }
+
+        var candidates = catalog.Models
+            .Select(m => (Text: m.Name, Tip: $"{m.Task} · {m.FileName}"))
+            .Concat(catalog.Models
+                .GroupBy(m => m.Member, StringComparer.OrdinalIgnoreCase)
+                .Where(g => g.Count() == 1)
+                .Select(g => (Text: g.First().Member, Tip: g.First().Name)));
+
+        return candidates
+            .Where(c => c.Text.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+            .OrderBy(c => c.Text, StringComparer.OrdinalIgnoreCase)
+            .Select(c => new CompletionResult(c.Text.IndexOf(' ') >= 0 ? $"'{c.Text}'" : c.Text, c.Text, CompletionResultType.ParameterValue, c.Tip));
+    }
+}

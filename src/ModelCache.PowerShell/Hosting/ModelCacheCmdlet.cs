@@ -1,0 +1,111 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Catalog;
+using ModelCache.Configuration;
+using ModelCache.Errors;
+using ModelCache.Locations;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Hosting;
+
+/// <summary>
+/// What every ModelCache cmdlet shares: cache-root and catalog resolution, Core exception to
+/// ErrorRecord mapping, and the bridge that runs async Core work while writing streams on the
+/// pipeline thread. Nothing else.
+/// </summary>
+public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private ModelCatalog? _catalog;
+
+    /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
+    protected CancellationToken StopToken => _stopping.Token;
+
+    protected static IEnvironment Environment => SystemEnvironment.Instance;
+
+    protected ModelCacheOptions EnvironmentOptions => ModelCacheOptions.FromEnvironment(Environment);
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>The effective cache root; <paramref name="explicitPath"/> is a PowerShell path from -Path.</summary>
+    protected CacheLocation ResolveLocation(string? explicitPath)
+    {
+        var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
+        return new CacheLocationResolver(Environment, UserSettingsStore.ForEnvironment(Environment), ModuleState.ProcessCacheRoot).Resolve(resolved);
+    }
+
+    protected CacheStore OpenStore(string? explicitPath) => new(ResolveLocation(explicitPath).Path);
+
+    /// <summary>Built-in catalog merged with $env:MODELCACHE_CATALOG files, then <paramref name="catalogPaths"/>. Terminates on a bad file.</summary>
+    protected ModelCatalog LoadCatalog(IEnumerable<string>? catalogPaths)
+    {
+        if (_catalog is not null)
+        {
+            return _catalog;
+        }
+
+        var files = EnvironmentOptions.CatalogFiles.Concat(catalogPaths ?? Array.Empty<string>())
+            .Select(path => GetUnresolvedProviderPathFromPSPath(path))
+            .ToList();
+        try
+        {
+            _catalog = ModelCatalog.Load(files);
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, files));
+        }
+
+        return _catalog!;
+    }
+
+    /// <summary>Resolves a user-typed model name, writing a non-terminating error and returning null when it fails.</summary>
+    protected ModelDefinition? TryResolve(ModelCatalog catalog, string name)
+    {
+        try
+        {
+            return catalog.Resolve(name);
+        }
+        catch (ModelNameException ex)
+        {
+            WriteError(ErrorRecords.From(ex, name));
+            return null;
+        }
+    }
+
+    protected void WriteFailure(ModelCacheException exception, object? target) => WriteError(ErrorRecords.From(exception, target));
+
+    /// <summary>
+    /// Runs async Core work. Anything the work posts to the bridge (progress, warnings, output)
+    /// is written here on the pipeline thread; Ctrl+C cancels the token the work receives.
+    /// </summary>
+    private protected T RunAsync<T>(Func<PipelineBridge, CancellationToken, Task<T>> work)
+    {
+        var bridge = new PipelineBridge();
+        try
+        {
+            return bridge.Run(Task.Run(() => work(bridge, StopToken), StopToken));
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    private protected void RunAsync(Func<PipelineBridge, CancellationToken, Task> work) =>
+        RunAsync<bool>(async (bridge, token) =>
+        {
+            await work(bridge, token).ConfigureAwait(false);
+            return true;
+        });
+}

@@ -1,0 +1,114 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using ModelCache.Transfer;
+
+namespace ModelCache.PowerShell.Hosting;
+
+/// <summary>
+/// Turns Core transfer reports into throttled progress records: one child activity per model
+/// under a parent activity for the batch. Reports arrive on worker threads and are posted to the
+/// pipeline thread through the bridge.
+/// </summary>
+internal sealed class ProgressWriter : IProgress<TransferProgress>
+{
+    private const int ParentId = 1;
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+    private readonly Cmdlet _cmdlet;
+    private readonly PipelineBridge _bridge;
+    private readonly string _activity;
+    private readonly Dictionary<string, (int Id, Stopwatch Clock, TimeSpan LastWrite, TransferPhase Phase)> _models = new(StringComparer.OrdinalIgnoreCase);
+    private readonly object _gate = new();
+    private int _nextId = ParentId + 1;
+
+    public ProgressWriter(Cmdlet cmdlet, PipelineBridge bridge, string activity)
+    {
+        _cmdlet = cmdlet;
+        _bridge = bridge;
+        _activity = activity;
+    }
+
+    public void Report(TransferProgress value)
+    {
+        ProgressRecord record;
+        lock (_gate)
+        {
+            if (!_models.TryGetValue(value.Name, out var state))
+            {
+                state = (_nextId++, Stopwatch.StartNew(), TimeSpan.MinValue, value.Phase);
+            }
+
+            var now = state.Clock.Elapsed;
+            var due = value.Phase != state.Phase || value.Phase == TransferPhase.Completed || now - state.LastWrite >= Interval;
+            if (!due)
+            {
+                return;
+            }
+
+            _models[value.Name] = (state.Id, state.Clock, now, value.Phase);
+            record = ToRecord(value, state.Id, now);
+        }
+
+        _bridge.Post(() => _cmdlet.WriteProgress(record));
+    }
+
+    /// <summary>Updates the parent (batch) activity.</summary>
+    public void ReportBatch(int done, int total)
+    {
+        var record = new ProgressRecord(ParentId, _activity, $"{done} of {total} models")
+        {
+            PercentComplete = total == 0 ? 100 : (int)(100L * done / total),
+            RecordType = done >= total ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        };
+        _bridge.Post(() => _cmdlet.WriteProgress(record));
+    }
+
+    private static ProgressRecord ToRecord(TransferProgress value, int id, TimeSpan elapsed)
+    {
+        var activity = value.Phase == TransferPhase.Verifying ? $"Verifying {value.Name}" : $"Saving {value.Name}";
+        var record = new ProgressRecord(id, activity, Describe(value, elapsed)) { ParentActivityId = ParentId };
+        if (value.TotalBytes is > 0 && value.Phase == TransferPhase.Downloading)
+        {
+            record.PercentComplete = (int)Math.Min(100, 100 * value.BytesDone / value.TotalBytes.Value);
+            var rate = value.BytesDone / Math.Max(elapsed.TotalSeconds, 0.001);
+            if (rate > 0)
+            {
+                record.SecondsRemaining = (int)((value.TotalBytes.Value - value.BytesDone) / rate);
+            }
+        }
+
+        if (value.Phase == TransferPhase.Completed)
+        {
+            record.RecordType = ProgressRecordType.Completed;
+        }
+
+        return record;
+    }
+
+    private static string Describe(TransferProgress value, TimeSpan elapsed)
+    {
+        switch (value.Phase)
+        {
+            case TransferPhase.Waiting:
+                return "Waiting for another process";
+            case TransferPhase.Verifying:
+                return "Checking SHA-256 of " + value.Location;
+            case TransferPhase.Completed:
+                return "Done";
+            default:
+                var rate = value.BytesDone / Math.Max(elapsed.TotalSeconds, 0.001);
+                var total = value.TotalBytes is { } t ? " of " + Bytes(t) : string.Empty;
+                return string.Format(CultureInfo.InvariantCulture, "{0}{1} at {2}/s from {3}", Bytes(value.BytesDone), total, Bytes((long)rate), value.Location);
+        }
+    }
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.0 GiB", CultureInfo.InvariantCulture),
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.0 MiB", CultureInfo.InvariantCulture),
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.0 KiB", CultureInfo.InvariantCulture),
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
+    };
+}
