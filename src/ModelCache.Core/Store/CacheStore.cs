@@ -40,6 +40,13 @@ public sealed class CacheStore
 
     public string GetPartialPath(ModelDefinition model) => GetModelPath(model) + PartialSuffix;
 
+    /// <summary>Creates the model's directory and returns where its partial download goes.</summary>
+    public string PreparePartial(ModelDefinition model)
+    {
+        Directory.CreateDirectory(GetModelDirectory(model));
+        return GetPartialPath(model);
+    }
+
     public string GetLockPath(string family, string member) => Path.Combine(LocksDirectory, family, member + ".lock");
 
     /// <summary>Creates the root if needed and proves it is writable, or says clearly why not.</summary>

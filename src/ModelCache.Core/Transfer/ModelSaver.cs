@@ -103,7 +103,7 @@ public sealed class ModelSaver
             }
 
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var output = new FileStream(partialPath, FileMode.Create, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
+            using (var output = new FileStream(_store.PreparePartial(model), FileMode.Create, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
             {
                 progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, 0, expectedLength, location));
                 written = await HashingCopier.CopyAsync(content.Content, output, hash,
@@ -129,7 +129,7 @@ public sealed class ModelSaver
                 throw Mismatch(model, location, $"the SHA-256 is {actual}, expected {model.Sha256}");
             }
         }
-        catch (Exception ex) when (ex is not ModelCacheException && ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             DeleteQuietly(partialPath);
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
