@@ -40,7 +40,11 @@ public sealed class PowerShellSession : IDisposable
         Environment.SetEnvironmentVariable("XDG_CONFIG_HOME", Temp.Combine("config"));
 
         var state = InitialSessionState.CreateDefault2();
-        state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+        if (OperatingSystem.IsWindows())
+        {
+            state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+        }
+
         _runspace = RunspaceFactory.CreateRunspace(state);
         _runspace.Open();
         _runspace.SessionStateProxy.Path.SetLocation(Temp.Path);
@@ -78,6 +82,8 @@ public sealed class PowerShellSession : IDisposable
 
     public void Dispose()
     {
+        // Removing the module runs its OnRemove, resetting process-wide settings for the next test.
+        Run("Remove-Module ModelCache -ErrorAction SilentlyContinue");
         _runspace.Dispose();
         foreach (var pair in _savedEnvironment)
         {

@@ -14,7 +14,11 @@ if (args.Length == 0)
 }
 
 var state = InitialSessionState.CreateDefault2();
-state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+if (OperatingSystem.IsWindows())
+{
+    state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+}
+
 using var runspace = RunspaceFactory.CreateRunspace(state);
 runspace.Open();
 using var shell = PowerShell.Create(runspace);

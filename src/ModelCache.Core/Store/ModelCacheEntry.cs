@@ -70,6 +70,9 @@ public sealed class ModelCacheEntry
     /// <summary>Set by Save-Model: where the bytes came from and what it cost.</summary>
     public TransferSummary? Transfer { get; }
 
+    /// <summary>Where Save-Model got the bytes (Cache, Mirror, Upstream); null for listed entries.</summary>
+    public TransferSource? Source => Transfer?.Source;
+
     public ModelCacheEntry WithTransfer(TransferSummary transfer) => new(Family, Member, Task, FileName, Path, CacheRoot, Size, Sha256,
         ExpectedSha256, SourceUrl, SavedAt, LastUsed, Verified, VerifiedAt, InCatalog, transfer);
 

@@ -37,7 +37,7 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
         {
             if (!_models.TryGetValue(value.Name, out var state))
             {
-                state = (_nextId++, Stopwatch.StartNew(), TimeSpan.MinValue, value.Phase);
+                state = (_nextId++, Stopwatch.StartNew(), -Interval, value.Phase);
             }
 
             var now = state.Clock.Elapsed;
