@@ -8,6 +8,7 @@ public static class EnvironmentVariables
     public const string Mirror = "MODELCACHE_MIRROR";
     public const string MirrorOnly = "MODELCACHE_MIRROR_ONLY";
     public const string Catalog = "MODELCACHE_CATALOG";
+    public const string Token = "MODELCACHE_TOKEN";
     public const string XdgCacheHome = "XDG_CACHE_HOME";
     public const string XdgConfigHome = "XDG_CONFIG_HOME";
 }

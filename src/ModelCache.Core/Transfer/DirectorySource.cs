@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
@@ -33,23 +34,26 @@ public sealed class DirectorySource : IModelSource
 
     public string Locate(ModelDefinition model) => _directory is null ? model.Url.LocalPath : Path.Combine(_directory, model.FileName);
 
-    public Task<SourceContent> OpenAsync(ModelDefinition model, CancellationToken cancellationToken)
+    public Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
     {
         var path = Locate(model);
         try
         {
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            return Task.FromResult(new SourceContent(stream, stream.Length, path));
+            var validator = File.GetLastWriteTimeUtc(path).Ticks.ToString(CultureInfo.InvariantCulture) + "-" + stream.Length.ToString(CultureInfo.InvariantCulture);
+            var offset = resume is not null && resume.Validator == validator && resume.Offset <= stream.Length ? resume.Offset : 0;
+            stream.Seek(offset, SeekOrigin.Begin);
+            return Task.FromResult(new SourceContent(stream, offset, stream.Length, path, validator));
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ModelCacheException("SourceFileNotFound", ModelCacheErrorKind.NotFound,
+            throw TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
                 $"'{path}' does not exist, so {model.Name} cannot be read from it.",
                 $"Copy '{model.FileName}' into the mirror directory, or use another mirror.", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ModelCacheException("SourceReadFailed", ModelCacheErrorKind.ReadError,
+            throw TransferException.Permanent("SourceReadFailed", ModelCacheErrorKind.ReadError,
                 $"Cannot read '{path}' for {model.Name}: {ex.Message}", "Check the mirror directory's permissions.", ex);
         }
     }

@@ -1,56 +1,110 @@
 using System;
 using System.IO;
 using System.Security.Cryptography;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using ModelCache.Errors;
 using ModelCache.Integrity;
 
 namespace ModelCache.Transfer;
 
-/// <summary>Copies a body to disk, hashing every byte as it is written, with a stall timeout per read.</summary>
+/// <summary>
+/// Copies a body to disk, hashing every byte as it is written. Each read has a stall timeout; a
+/// body that grows past the expected size or starts like an HTML page is stopped at once.
+/// </summary>
 internal static class HashingCopier
 {
-    public static async Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash hash, Action<long> onProgress, TimeSpan stallTimeout, string location, CancellationToken cancellationToken)
+    private const int DiskFullWindows = 112;
+    private const int HandleDiskFullWindows = 39;
+    private const int DiskFullUnix = 28;
+
+    /// <param name="source">The body.</param>
+    /// <param name="destination">The partial file, positioned at <paramref name="startOffset"/>.</param>
+    /// <param name="hash">Already fed with the bytes before <paramref name="startOffset"/>.</param>
+    /// <param name="startOffset">Bytes already in the partial file.</param>
+    /// <param name="maxTotal">Largest acceptable file size, when known.</param>
+    /// <param name="onProgress">Receives the file's total bytes so far.</param>
+    /// <param name="stallTimeout">Longest wait for the next bytes.</param>
+    /// <param name="location">Where the body comes from, for messages.</param>
+    /// <param name="cancellationToken">Stops the copy.</param>
+    /// <returns>Bytes copied by this call.</returns>
+    public static async Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash hash, long startOffset, long? maxTotal,
+        Action<long> onProgress, TimeSpan stallTimeout, string location, CancellationToken cancellationToken)
     {
         var buffer = new byte[Sha256Hasher.BufferSize / 4];
-        long total = 0;
+        long copied = 0;
         while (true)
         {
-            int read;
-            using (var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-            {
-                readTimeout.CancelAfter(stallTimeout);
-                try
-                {
-                    // Not every stream honours the token mid-read; registering Dispose unblocks those.
-                    using (readTimeout.Token.Register(source.Dispose))
-                    {
-                        read = await source.ReadAsync(buffer, 0, buffer.Length, readTimeout.Token).ConfigureAwait(false);
-                    }
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && readTimeout.IsCancellationRequested)
-                {
-                    throw new ModelCacheException("DownloadStalled", ModelCacheErrorKind.ConnectionError,
-                        $"No data arrived from {location} for {stallTimeout.TotalSeconds:0} s.", "Retry later, raise -TimeoutSec, or use another mirror.", ex);
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException)
-                {
-                    throw new ModelCacheException("DownloadInterrupted", ModelCacheErrorKind.ConnectionError,
-                        $"The connection to {location} broke after {total} bytes: {ex.GetBaseException().Message}", "Retry; the download starts again from the beginning.", ex);
-                }
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
+            var read = await ReadAsync(source, buffer, stallTimeout, location, startOffset + copied, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
-                return total;
+                return copied;
+            }
+
+            if (startOffset + copied == 0 && LooksLikeHtml(buffer, read))
+            {
+                throw TransferException.BadContent("UnexpectedContent",
+                    $"{location} sent an HTML page instead of the model.",
+                    "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
+            }
+
+            if (maxTotal is { } max && startOffset + copied + read > max)
+            {
+                throw TransferException.BadContent("ContentTooLong",
+                    $"{location} sent more than the expected {max} bytes.",
+                    "The source serves a different file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
             }
 
             hash.AppendData(buffer, 0, read);
-            await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
-            total += read;
-            onProgress(total);
+            try
+            {
+                await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex) when (IsDiskFull(ex))
+            {
+                throw TransferException.DiskFull(destination is FileStream file ? file.Name : location, ex);
+            }
+
+            copied += read;
+            onProgress(startOffset + copied);
         }
+    }
+
+    public static bool IsDiskFull(IOException exception)
+    {
+        var code = exception.HResult & 0xFFFF;
+        return code is DiskFullWindows or HandleDiskFullWindows || exception.HResult == DiskFullUnix;
+    }
+
+    private static async Task<int> ReadAsync(Stream source, byte[] buffer, TimeSpan stallTimeout, string location, long position, CancellationToken cancellationToken)
+    {
+        using var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        readTimeout.CancelAfter(stallTimeout);
+        try
+        {
+            // Not every stream honours the token mid-read; disposing it on timeout unblocks those.
+            using (readTimeout.Token.Register(source.Dispose))
+            {
+                return await source.ReadAsync(buffer, 0, buffer.Length, readTimeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && readTimeout.IsCancellationRequested)
+        {
+            throw TransferException.Transient("DownloadStalled",
+                $"No data arrived from {location} for {stallTimeout.TotalSeconds:0} s (after {position} bytes).",
+                "Retry later, raise -TimeoutSec, or use another mirror; the partial download is kept and resumed.", inner: ex);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException or System.Net.Http.HttpRequestException)
+        {
+            throw TransferException.Transient("DownloadInterrupted",
+                $"The connection to {location} broke after {position} bytes: {ex.GetBaseException().Message}",
+                "Retry; the partial download is kept and resumed.", inner: ex);
+        }
+    }
+
+    private static bool LooksLikeHtml(byte[] buffer, int count)
+    {
+        var head = Encoding.ASCII.GetString(buffer, 0, Math.Min(count, 64)).TrimStart().ToLowerInvariant();
+        return head.StartsWith("<!doctype html", StringComparison.Ordinal) || head.StartsWith("<html", StringComparison.Ordinal);
     }
 }

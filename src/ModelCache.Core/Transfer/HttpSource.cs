@@ -1,6 +1,8 @@
 using System;
+using System.Globalization;
 using System.Net;
 using System.Net.Http;
+using System.Net.Http.Headers;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
@@ -10,17 +12,25 @@ namespace ModelCache.Transfer;
 
 /// <summary>
 /// Reads a model over HTTP(S): from <c>&lt;mirror base&gt;/&lt;FileName&gt;</c> for a mirror, or from the
-/// catalog URL for upstream.
+/// catalog URL for upstream. Follows redirects itself so it can refuse https→http and keep
+/// credentials on the host they were given for.
 /// </summary>
 public sealed class HttpSource : IModelSource
 {
+    private const int MaxRedirects = 10;
+    private const string ETagPrefix = "etag:";
+    private const string DatePrefix = "date:";
     private readonly HttpClient _client;
     private readonly Uri? _mirrorBase;
+    private readonly MirrorCredential? _credential;
+    private readonly TimeSpan _timeout;
 
-    private HttpSource(HttpClient client, Uri? mirrorBase, TransferSource kind)
+    private HttpSource(HttpClient client, Uri? mirrorBase, MirrorCredential? credential, TimeSpan timeout, TransferSource kind)
     {
         _client = client;
         _mirrorBase = mirrorBase;
+        _credential = credential;
+        _timeout = timeout;
         Kind = kind;
     }
 
@@ -28,55 +38,179 @@ public sealed class HttpSource : IModelSource
 
     public bool IsNetwork => true;
 
-    public static HttpSource Upstream(HttpClient client) => new(client, null, TransferSource.Upstream);
+    public static HttpSource Upstream(HttpClient client, TimeSpan timeout) => new(client, null, null, timeout, TransferSource.Upstream);
 
-    public static HttpSource Mirror(HttpClient client, Uri mirrorBase)
+    public static HttpSource Mirror(HttpClient client, Uri mirrorBase, MirrorCredential? credential, TimeSpan timeout)
     {
         var text = mirrorBase.ToString();
-        return new HttpSource(client, new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/"), TransferSource.Mirror);
+        return new HttpSource(client, new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/"), credential, timeout, TransferSource.Mirror);
     }
 
     public string Locate(ModelDefinition model) => Redact(Address(model));
 
-    public async Task<SourceContent> OpenAsync(ModelDefinition model, CancellationToken cancellationToken)
+    public async Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
     {
         var address = Address(model);
-        HttpResponseMessage response;
+        for (var redirects = 0; ; redirects++)
+        {
+            var response = await SendAsync(model, address, resume, cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (status is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location)
+            {
+                response.Dispose();
+                var next = location.IsAbsoluteUri ? location : new Uri(address, location);
+                if (address.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
+                {
+                    throw TransferException.Permanent("InsecureRedirect", ModelCacheErrorKind.PermissionDenied,
+                        $"{Redact(address)} redirected {model.Name} to the unencrypted {Redact(next)}; the redirect was refused.",
+                        "Ask the server's owner to redirect to https, or use a mirror that serves https.");
+                }
+
+                if (redirects >= MaxRedirects)
+                {
+                    throw TransferException.Permanent("TooManyRedirects", ModelCacheErrorKind.ConnectionError,
+                        $"{Redact(Address(model))} redirected more than {MaxRedirects} times for {model.Name}.", "Check the mirror or catalog URL.");
+                }
+
+                address = next;
+                continue;
+            }
+
+            return await InterpretAsync(model, address, response, resume).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(ModelDefinition model, Uri address, ResumePoint? resume, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, address);
+        if (_credential is not null && _mirrorBase is not null && SameAuthority(address, _mirrorBase))
+        {
+            request.Headers.Authorization = _credential.Header;
+        }
+
+        if (resume is not null)
+        {
+            request.Headers.Range = new RangeHeaderValue(resume.Offset, null);
+            request.Headers.IfRange = ToIfRange(resume.Validator);
+        }
+
+        using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        headersTimeout.CancelAfter(_timeout);
         try
         {
-            response = await _client.GetAsync(address, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            return await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
         {
-            throw new ModelCacheException("DownloadFailed", ModelCacheErrorKind.ConnectionError,
+            throw TransferException.Transient("DownloadFailed",
                 $"Cannot download {model.Name} from {Redact(address)}: {ex.GetBaseException().Message}",
-                "Check the network, proxy and mirror settings, or use -Mirror with a reachable copy.", ex);
+                "Check the network, proxy (HTTPS_PROXY, -Proxy) and mirror settings, or use -Mirror with a reachable copy.", inner: ex);
         }
-        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ModelCacheException("DownloadTimedOut", ModelCacheErrorKind.ConnectionError,
-                $"Timed out connecting to {Redact(address)} for {model.Name}.", "Retry later or use a closer mirror.", ex);
+            throw TransferException.Transient("DownloadTimedOut",
+                $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {model.Name}.",
+                "Retry later, raise -TimeoutSec, or use a closer mirror.", inner: ex);
         }
+    }
 
+    private static async Task<SourceContent> InterpretAsync(ModelDefinition model, Uri address, HttpResponseMessage response, ResumePoint? resume)
+    {
+        var shown = Redact(address);
+        var status = (int)response.StatusCode;
         if (!response.IsSuccessStatusCode)
         {
-            var status = (int)response.StatusCode;
+            var retryAfter = RetryAfter(response);
             response.Dispose();
-            throw new ModelCacheException(
-                response.StatusCode == HttpStatusCode.NotFound ? "SourceFileNotFound" : "DownloadFailed",
-                response.StatusCode == HttpStatusCode.NotFound ? ModelCacheErrorKind.NotFound : ModelCacheErrorKind.ConnectionError,
-                $"Downloading {model.Name} from {Redact(address)} failed: HTTP {status} {response.ReasonPhrase}.",
-                response.StatusCode == HttpStatusCode.NotFound
-                    ? "Check that the mirror holds the file, or that the catalog URL is current."
-                    : "Retry later, or use -Mirror with another copy.");
+            throw status switch
+            {
+                404 or 410 => TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
+                    $"{shown} has no {model.Name} (HTTP {status}).", "Check that the mirror holds the file, or that the catalog URL is current."),
+                401 or 403 => TransferException.Permanent("AccessDenied", ModelCacheErrorKind.PermissionDenied,
+                    $"{shown} refused access to {model.Name} (HTTP {status}).", "For a private mirror pass -Credential or set $env:MODELCACHE_TOKEN."),
+                416 => TransferException.Transient("ResumeRejected",
+                    $"{shown} rejected resuming {model.Name} (HTTP 416); starting again.", "None needed.", keepPartial: false),
+                408 or 429 or >= 500 => TransferException.Transient("DownloadFailed",
+                    $"{shown} answered HTTP {status} {response.ReasonPhrase} for {model.Name}.", "Retry later, raise -RetryCount, or use another mirror.", retryAfter),
+                _ => TransferException.Permanent("DownloadFailed", ModelCacheErrorKind.ConnectionError,
+                    $"{shown} answered HTTP {status} {response.ReasonPhrase} for {model.Name}.", "Check the mirror or catalog URL."),
+            };
+        }
+
+        if (response.Content.Headers.ContentType?.MediaType is "text/html")
+        {
+            response.Dispose();
+            throw TransferException.BadContent("UnexpectedContent",
+                $"{shown} sent an HTML page instead of {model.Name} (often a login or error page behind a proxy).",
+                "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
+        }
+
+        var offset = 0L;
+        long? total = response.Content.Headers.ContentLength;
+        if (response.StatusCode == HttpStatusCode.PartialContent)
+        {
+            var range = response.Content.Headers.ContentRange;
+            if (resume is null || range?.From != resume.Offset)
+            {
+                response.Dispose();
+                throw TransferException.Transient("UnexpectedContentRange",
+                    $"{shown} answered a resume of {model.Name} with an unexpected range ({range}); starting again.", "None needed.", keepPartial: false);
+            }
+
+            offset = resume.Offset;
+            total = range.Length ?? (total is { } rest ? offset + rest : null);
         }
 
         var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-        return new SourceContent(stream, response.Content.Headers.ContentLength, Redact(address), response);
+        return new SourceContent(stream, offset, total, shown, Validator(response), response);
     }
+
+    /// <summary>A strong ETag, else Last-Modified: what If-Range may carry (weak ETags may not).</summary>
+    private static string? Validator(HttpResponseMessage response)
+    {
+        if (response.Headers.ETag is { IsWeak: false } etag)
+        {
+            return ETagPrefix + etag.Tag;
+        }
+
+        return response.Content.Headers.LastModified is { } modified ? DatePrefix + modified.ToString("R", CultureInfo.InvariantCulture) : null;
+    }
+
+    private static RangeConditionHeaderValue? ToIfRange(string? validator)
+    {
+        if (validator is null)
+        {
+            return null;
+        }
+
+        if (validator.StartsWith(ETagPrefix, StringComparison.Ordinal))
+        {
+            return new RangeConditionHeaderValue(new EntityTagHeaderValue(validator.Substring(ETagPrefix.Length)));
+        }
+
+        return validator.StartsWith(DatePrefix, StringComparison.Ordinal) &&
+               DateTimeOffset.TryParse(validator.Substring(DatePrefix.Length), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
+            ? new RangeConditionHeaderValue(date)
+            : null;
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return header?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
+    }
+
+    private static bool SameAuthority(Uri a, Uri b) =>
+        string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
 
     private Uri Address(ModelDefinition model) => _mirrorBase is null ? model.Url : new Uri(_mirrorBase, Uri.EscapeDataString(model.FileName));
 
     /// <summary>The address without user info or query string, which may carry credentials.</summary>
-    public static string Redact(Uri address) => new UriBuilder(address) { UserName = string.Empty, Password = string.Empty, Query = string.Empty }.Uri.ToString();
+    public static string Redact(Uri address) =>
+        address.IsAbsoluteUri ? new UriBuilder(address) { UserName = string.Empty, Password = string.Empty, Query = string.Empty }.Uri.ToString() : address.ToString();
 }

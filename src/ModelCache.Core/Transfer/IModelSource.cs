@@ -15,6 +15,7 @@ public interface IModelSource
     /// <summary>Where <paramref name="model"/> would be read from, safe to show.</summary>
     string Locate(ModelDefinition model);
 
-    /// <exception cref="Errors.ModelCacheException">The source does not have the model or cannot be reached.</exception>
-    Task<SourceContent> OpenAsync(ModelDefinition model, CancellationToken cancellationToken);
+    /// <summary>Opens the model's bytes, from <paramref name="resume"/>'s offset when the source can honour it.</summary>
+    /// <exception cref="TransferException">The source does not have the model or cannot be reached.</exception>
+    Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken);
 }

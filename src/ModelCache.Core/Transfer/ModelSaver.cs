@@ -14,9 +14,11 @@ using ModelCache.Store;
 namespace ModelCache.Transfer;
 
 /// <summary>
-/// Makes a model present and verified in a cache: a valid cached file is returned without touching
+/// Makes models present and verified in a cache. A valid cached file is returned without touching
 /// the network; a corrupt one is reported and fetched again (uniface behaviour); a missing one is
-/// fetched from the planned sources, hashed while written and promoted only when it verifies.
+/// fetched from the planned sources — resuming a partial download where the source allows,
+/// retrying transient failures — hashed in full and promoted only when it verifies. A per-model
+/// OS lock makes concurrent savers, in any process, share one transfer.
 /// </summary>
 public sealed class ModelSaver
 {
@@ -29,31 +31,60 @@ public sealed class ModelSaver
         _planner = planner;
     }
 
-    /// <summary>How long a read may wait for the next bytes before the transfer counts as stalled.</summary>
-    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
-
     /// <summary>How long to wait for another process that is saving the same model.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    private NetworkOptions Network => _planner.Network;
+
+    /// <summary>Saves <paramref name="models"/> concurrently, at most <paramref name="throttleLimit"/> at a time.</summary>
+    /// <param name="onSaved">Called as each model finishes, with its entry or its failure; from worker threads.</param>
+    public async Task SaveAllAsync(IReadOnlyList<ModelDefinition> models, int throttleLimit, bool force, IProgress<TransferProgress>? progress,
+        Action<string>? warn, Action<ModelDefinition, ModelCacheEntry?, ModelCacheException?> onSaved, CancellationToken cancellationToken)
+    {
+        using var gate = new SemaphoreSlim(Math.Max(1, throttleLimit));
+        var work = models.Select(async model =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                onSaved(model, await SaveAsync(model, force, progress, warn, cancellationToken).ConfigureAwait(false), null);
+            }
+            catch (ModelCacheException ex)
+            {
+                onSaved(model, null, ex);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        });
+        await Task.WhenAll(work).ConfigureAwait(false);
+    }
 
     /// <param name="model">The model to save.</param>
     /// <param name="force">Fetch again even when the cached copy is valid.</param>
     /// <param name="progress">Byte-level progress; called from worker threads.</param>
-    /// <param name="warn">Receives warnings (corrupt file replaced, waiting for a lock, a source that failed).</param>
-    /// <param name="cancellationToken">Stops the transfer, leaving nothing under the final name.</param>
+    /// <param name="warn">Receives warnings (corrupt file replaced, waiting for a lock, retries, a source that failed).</param>
+    /// <param name="cancellationToken">Stops the transfer, keeping the partial file for a later resume.</param>
     public async Task<ModelCacheEntry> SaveAsync(ModelDefinition model, bool force, IProgress<TransferProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         _store.EnsureWritable();
-        using var modelLock = await _store.LockAsync(model.Family, model.Member, LockTimeout,
-            () => warn?.Invoke($"Waiting for another process that is saving {model.Name}…"), cancellationToken).ConfigureAwait(false);
+        using var modelLock = await _store.LockAsync(model.Family, model.Member, LockTimeout, () =>
+        {
+            progress?.Report(new TransferProgress(model.Name, TransferPhase.Waiting, 0, null, null));
+            warn?.Invoke($"Waiting for another process that is saving {model.Name}…");
+        }, cancellationToken).ConfigureAwait(false);
 
         var finalPath = _store.GetModelPath(model);
         if (File.Exists(finalPath) && !force)
         {
+            // Another process may have just saved it while we waited for the lock: this is where it is picked up.
             progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, new FileInfo(finalPath).Length, finalPath));
             var check = await HashVerifier.VerifyAsync(model.Name, finalPath, model.Sha256, null, cancellationToken).ConfigureAwait(false);
             if (check.IsValid)
             {
+                progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, 0, 0, finalPath));
                 var entry = _store.RecordVerification(model, check, used: true);
                 return entry.WithTransfer(new TransferSummary(TransferSource.Cache, null, 0, false, clock.Elapsed));
             }
@@ -72,7 +103,7 @@ public sealed class ModelSaver
         {
             try
             {
-                return await FetchAsync(model, source, progress, clock, cancellationToken).ConfigureAwait(false);
+                return await FetchWithRetriesAsync(model, source, progress, warn, clock, cancellationToken).ConfigureAwait(false);
             }
             catch (ModelCacheException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -87,63 +118,127 @@ public sealed class ModelSaver
         throw failures.Count == 1 ? failures[0] : AllSourcesFailed(model, failures);
     }
 
-    private async Task<ModelCacheEntry> FetchAsync(ModelDefinition model, IModelSource source, IProgress<TransferProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task<ModelCacheEntry> FetchWithRetriesAsync(ModelDefinition model, IModelSource source, IProgress<TransferProgress>? progress,
+        Action<string>? warn, Stopwatch clock, CancellationToken cancellationToken)
     {
-        var partialPath = _store.GetPartialPath(model);
+        var partial = new PartialDownload(_store.PreparePartial(model));
+        var tally = new Tally();
+        var retry = RetryPolicy.Create(Network, (failure, attempt, delay) =>
+            warn?.Invoke($"{failure.Message} Retrying in {delay.TotalSeconds:0.#} s (retry {attempt - 1} of {Network.RetryCount})."));
+        return await retry.ExecuteAsync(
+            async token => await AttemptAsync(model, source, partial, tally, progress, clock, token).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ModelCacheEntry> AttemptAsync(ModelDefinition model, IModelSource source, PartialDownload partial, Tally tally,
+        IProgress<TransferProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
+    {
         var location = source.Locate(model);
         string actual;
-        long written;
+        long fileLength;
         try
         {
-            using var content = await source.OpenAsync(model, cancellationToken).ConfigureAwait(false);
-            var expectedLength = model.Size ?? content.Length;
-            if (model.Size is { } catalogSize && content.Length is { } announced && announced != catalogSize)
+            using var content = await source.OpenAsync(model, partial.ResumePointFor(location), cancellationToken).ConfigureAwait(false);
+            if (model.Size is { } catalogSize && content.TotalLength is { } announced && announced != catalogSize)
             {
-                throw Mismatch(model, location, $"the source announces {announced} bytes but the catalog says {catalogSize}");
+                throw TransferException.BadContent("SizeMismatch",
+                    $"{content.Location} announces {announced} bytes for {model.Name}, but the catalog says {catalogSize}. Nothing was saved.",
+                    "The source serves a different file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
             }
 
+            var expectedLength = model.Size ?? content.TotalLength;
+            partial.Describe(location, content.Validator);
+            tally.Resumed |= content.Offset > 0;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var output = new FileStream(_store.PreparePartial(model), FileMode.Create, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
+            using (var output = OpenPartial(partial.Path, content.Offset))
             {
-                progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, 0, expectedLength, location));
-                written = await HashingCopier.CopyAsync(content.Content, output, hash,
-                    bytes => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, location)),
-                    StallTimeout, location, cancellationToken).ConfigureAwait(false);
+                await HashPrefixAsync(output, hash, content.Offset, cancellationToken).ConfigureAwait(false);
+                progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, content.Offset, expectedLength, content.Location));
+                var copied = await HashingCopier.CopyAsync(content.Content, output, hash, content.Offset, expectedLength,
+                    bytes => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, content.Location)),
+                    Network.Timeout, content.Location, cancellationToken).ConfigureAwait(false);
+                tally.Transferred += copied;
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 output.Flush(true);
+                fileLength = content.Offset + copied;
             }
 
-            if (content.Length is { } length && written != length)
+            if (expectedLength is { } expected && fileLength < expected)
             {
-                throw Mismatch(model, location, $"received {written} bytes but the source announced {length}");
-            }
-
-            if (model.Size is { } size && written != size)
-            {
-                throw Mismatch(model, location, $"received {written} bytes but the catalog says {size}");
+                throw TransferException.Transient("DownloadInterrupted",
+                    $"{content.Location} ended {model.Name} after {fileLength} of {expected} bytes.",
+                    "Retry; the partial download is kept and resumed.");
             }
 
             actual = Sha256Hasher.ToHex(hash.GetHashAndReset());
             if (!string.Equals(actual, model.Sha256, StringComparison.Ordinal))
             {
-                throw Mismatch(model, location, $"the SHA-256 is {actual}, expected {model.Sha256}");
+                if (content.Offset > 0)
+                {
+                    // The kept prefix may be what is wrong: one clean restart before calling the source bad.
+                    throw TransferException.Transient("ResumedHashMismatch",
+                        $"{model.Name} did not verify after resuming from {content.Location}; starting again from the beginning.", "None needed.", keepPartial: false);
+                }
+
+                throw TransferException.BadContent("HashMismatch",
+                    $"The file downloaded for {model.Name} from {content.Location} is not the expected model: the SHA-256 is {actual}, expected {model.Sha256}. Nothing was saved.",
+                    "The source serves a different or damaged file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
             }
+        }
+        catch (TransferException ex)
+        {
+            if (!ex.KeepPartial)
+            {
+                partial.Delete();
+            }
+
+            throw;
+        }
+        catch (IOException ex) when (HashingCopier.IsDiskFull(ex))
+        {
+            partial.Delete();
+            throw TransferException.DiskFull(partial.Path, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            DeleteQuietly(partialPath);
+            partial.Delete();
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
-                $"Cannot write {model.Name} to '{partialPath}': {ex.Message}", "Free disk space or choose another cache root with -Path.", ex);
-        }
-        catch
-        {
-            DeleteQuietly(partialPath);
-            throw;
+                $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -Path.", ex);
         }
 
-        var entry = _store.Commit(model, partialPath, actual, location);
-        progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, written, written, location));
-        return entry.WithTransfer(new TransferSummary(source.Kind, location, written, false, clock.Elapsed));
+        var entry = _store.Commit(model, partial.Path, actual, location);
+        partial.Delete();
+        progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, fileLength, fileLength, location));
+        return entry.WithTransfer(new TransferSummary(source.Kind, location, tally.Transferred, tally.Resumed, clock.Elapsed));
+    }
+
+    /// <summary>Opens the partial file for writing at <paramref name="offset"/>, dropping anything past it.</summary>
+    private static FileStream OpenPartial(string path, long offset)
+    {
+        var stream = new FileStream(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
+        stream.SetLength(offset);
+        return stream;
+    }
+
+    /// <summary>Feeds the bytes already on disk to the hash, so the whole file is hashed before promotion.</summary>
+    private static async Task HashPrefixAsync(FileStream file, IncrementalHash hash, long length, CancellationToken cancellationToken)
+    {
+        file.Seek(0, SeekOrigin.Begin);
+        var buffer = new byte[Sha256Hasher.BufferSize];
+        var remaining = length;
+        while (remaining > 0)
+        {
+            var read = await file.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, remaining), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new IOException($"The partial file '{file.Name}' is shorter than recorded.");
+            }
+
+            hash.AppendData(buffer, 0, read);
+            remaining -= read;
+        }
+
+        file.Seek(length, SeekOrigin.Begin);
     }
 
     private ModelCacheException OfflineUnavailable(ModelDefinition model) => new(
@@ -151,27 +246,20 @@ public sealed class ModelSaver
         $"{model.Name} ({model.FileName}) is not in the cache at '{_store.GetModelPath(model)}' and downloads are disabled ({(_planner.Offline ? "offline mode" : "mirror-only mode with no usable mirror")}).",
         $"On a connected machine run 'Save-Model {model.Name}' and copy the cache, point -Mirror or $env:MODELCACHE_MIRROR at a directory holding '{model.FileName}', or import a bundle with Import-ModelCache.");
 
-    private static ModelCacheException Mismatch(ModelDefinition model, string location, string detail) => new(
-        "HashMismatch", ModelCacheErrorKind.InvalidData,
-        $"The file downloaded for {model.Name} from {location} is not the expected model: {detail}. Nothing was saved.",
-        "The source serves a different or damaged file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
-
-    private static ModelCacheException AllSourcesFailed(ModelDefinition model, IReadOnlyList<ModelCacheException> failures) => new(
-        failures.All(f => f.ErrorId == "HashMismatch") ? "HashMismatch" : "DownloadFailed",
-        failures.All(f => f.ErrorId == "HashMismatch") ? ModelCacheErrorKind.InvalidData : ModelCacheErrorKind.ConnectionError,
-        $"Every source failed for {model.Name}:" + string.Concat(failures.Select(f => Environment.NewLine + " - " + f.Message)),
-        failures[failures.Count - 1].RecommendedAction,
-        failures[failures.Count - 1]);
-
-    private static void DeleteQuietly(string path)
+    private static ModelCacheException AllSourcesFailed(ModelDefinition model, IReadOnlyList<ModelCacheException> failures)
     {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a leftover partial is never mistaken for a model and is overwritten next time.
-        }
+        var last = failures[failures.Count - 1];
+        var sameId = failures.All(f => f.ErrorId == last.ErrorId);
+        return new ModelCacheException(sameId ? last.ErrorId : "DownloadFailed", sameId ? last.Kind : ModelCacheErrorKind.ConnectionError,
+            $"Every source failed for {model.Name}:" + string.Concat(failures.Select(f => Environment.NewLine + " - " + f.Message)),
+            last.RecommendedAction, last);
+    }
+
+    /// <summary>What the attempts for one source added up to.</summary>
+    private sealed class Tally
+    {
+        public long Transferred { get; set; }
+
+        public bool Resumed { get; set; }
     }
 }

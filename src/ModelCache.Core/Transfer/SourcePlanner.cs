@@ -3,13 +3,14 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net.Http;
+using ModelCache.Configuration;
 
 namespace ModelCache.Transfer;
 
 /// <summary>
 /// Turns acquisition settings into the ordered list of sources to try for a model: each mirror in
 /// order, then the catalog URL unless mirror-only; network sources dropped when offline. Owns the
-/// HttpClient shared by the HTTP sources.
+/// HttpClient shared by the HTTP sources, created on first network use.
 /// </summary>
 public sealed class SourcePlanner : IDisposable
 {
@@ -19,30 +20,37 @@ public sealed class SourcePlanner : IDisposable
     /// <param name="mirrors">Mirror bases: http(s) URLs, file URLs or absolute directory paths.</param>
     /// <param name="mirrorOnly">Never fall back to the catalog URL.</param>
     /// <param name="offline">Never open a network connection.</param>
-    /// <param name="createClient">Builds the HttpClient on first network use; tests and proxies plug in here.</param>
-    public SourcePlanner(IReadOnlyList<string> mirrors, bool mirrorOnly, bool offline, Func<HttpClient>? createClient = null)
+    /// <param name="network">Proxy, credentials, timeouts and retries; defaults when null.</param>
+    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; the process environment when null.</param>
+    public SourcePlanner(IReadOnlyList<string> mirrors, bool mirrorOnly, bool offline, NetworkOptions? network = null, IEnvironment? environment = null)
     {
         _mirrors = mirrors;
         MirrorOnly = mirrorOnly;
         Offline = offline;
-        _client = new Lazy<HttpClient>(createClient ?? CreateDefaultClient);
+        Network = network ?? new NetworkOptions();
+        var proxySource = environment ?? SystemEnvironment.Instance;
+        _client = new Lazy<HttpClient>(() => CreateClient(Network, proxySource));
     }
 
     public bool Offline { get; }
 
     public bool MirrorOnly { get; }
 
+    public NetworkOptions Network { get; }
+
     public IReadOnlyList<IModelSource> Plan(Catalog.ModelDefinition model)
     {
         var sources = new List<IModelSource>();
         foreach (var mirror in _mirrors)
         {
-            sources.Add(IsHttp(mirror, out var uri) ? HttpSource.Mirror(_client.Value, uri!) : DirectorySource.Mirror(ToLocalPath(mirror)));
+            sources.Add(IsHttp(mirror, out var uri)
+                ? HttpSource.Mirror(_client.Value, uri!, Network.MirrorCredential, Network.Timeout)
+                : DirectorySource.Mirror(ToLocalPath(mirror)));
         }
 
         if (!MirrorOnly)
         {
-            sources.Add(model.Url.IsFile ? DirectorySource.UpstreamFile() : HttpSource.Upstream(_client.Value));
+            sources.Add(model.Url.IsFile ? DirectorySource.UpstreamFile() : HttpSource.Upstream(_client.Value, Network.Timeout));
         }
 
         return Offline ? sources.Where(s => !s.IsNetwork).ToList() : sources;
@@ -62,10 +70,24 @@ public sealed class SourcePlanner : IDisposable
     private static string ToLocalPath(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && uri.IsFile ? uri.LocalPath : Path.GetFullPath(mirror);
 
-    private static HttpClient CreateDefaultClient()
+    private static HttpClient CreateClient(NetworkOptions network, IEnvironment environment)
     {
-        // Body reads have their own stall timeout; the overall timeout must not cut long downloads short.
-        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true }) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        // Redirects are followed by HttpSource, which refuses https→http and keeps credentials on their host.
+        var handler = new HttpClientHandler { AllowAutoRedirect = false };
+        var proxy = network.Proxy ?? EnvironmentProxy.FromEnvironment(environment);
+        if (proxy is not null)
+        {
+            handler.Proxy = proxy;
+            handler.UseProxy = true;
+        }
+
+        if (network.ServerCertificateValidation is { } validate)
+        {
+            handler.ServerCertificateCustomValidationCallback = validate;
+        }
+
+        // Each read has its own stall timeout; an overall timeout would cut long downloads short.
+        var client = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("ModelCache/" + typeof(SourcePlanner).Assembly.GetName().Version);
         return client;
     }

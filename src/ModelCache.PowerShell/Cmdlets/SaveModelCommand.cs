@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using ModelCache.Errors;
+using System.Net;
+using ModelCache.Catalog;
+using ModelCache.Configuration;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -11,14 +14,15 @@ namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
 /// Makes models present and verified in the cache: a valid copy is returned without network
-/// access, a corrupt one is fetched again, a missing one is downloaded, verified and stored.
+/// access, a corrupt one is fetched again, a missing one is downloaded (in parallel, resumable,
+/// retried), verified and stored.
 /// </summary>
 [Cmdlet(VerbsData.Save, "Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ModelCacheEntry))]
 public sealed class SaveModelCommand : ModelCacheCmdlet
 {
-    private SourcePlanner? _planner;
-    private ModelSaver? _saver;
+    private readonly List<(ModelDefinition Model, string Input)> _pending = new();
+    private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
     private CacheStore? _store;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -45,57 +49,119 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     public SwitchParameter MirrorOnly { get; set; }
 
     [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 4;
+
+    [Parameter]
+    [ValidateRange(0, 20)]
+    public int RetryCount { get; set; } = 3;
+
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 60;
+
+    [Parameter]
+    [ValidateNotNull]
+    public Uri? Proxy { get; set; }
+
+    [Parameter]
+    [Credential]
+    [ValidateNotNull]
+    public PSCredential? ProxyCredential { get; set; }
+
+    /// <summary>For private mirrors; sent only to the mirror hosts. $env:MODELCACHE_TOKEN is the bearer-token alternative.</summary>
+    [Parameter]
+    [Credential]
+    [ValidateNotNull]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void BeginProcessing()
-    {
-        var environment = EnvironmentOptions;
-        var offline = MyInvocation.BoundParameters.ContainsKey(nameof(Offline)) ? Offline.IsPresent : environment.Offline;
-        var mirrorOnly = MyInvocation.BoundParameters.ContainsKey(nameof(MirrorOnly)) ? MirrorOnly.IsPresent : environment.MirrorOnly;
-        var mirrors = (Mirror ?? environment.Mirrors.ToArray()).Select(ResolveMirror).ToList();
-        _planner = new SourcePlanner(mirrors, mirrorOnly, offline);
-        _store = OpenStore(Path);
-        _saver = new ModelSaver(_store, _planner);
-        WriteVerbose($"Cache root: {_store.Root}; mirrors: {(mirrors.Count == 0 ? "none" : string.Join(", ", mirrors))}; offline: {offline}; mirror-only: {mirrorOnly}");
-    }
+    protected override void BeginProcessing() => _store = OpenStore(Path);
 
     protected override void ProcessRecord()
     {
         var catalog = LoadCatalog(CatalogPath);
         foreach (var name in Name)
         {
-            if (TryResolve(catalog, name) is not { } model)
+            if (TryResolve(catalog, name) is { } model && _seen.Add(model.Name) &&
+                ShouldProcess($"{model.Name} ({_store!.GetModelPath(model)})", "Save model"))
             {
-                continue;
-            }
-
-            if (!ShouldProcess($"{model.Name} ({_store!.GetModelPath(model)})", "Save model"))
-            {
-                continue;
-            }
-
-            try
-            {
-                var entry = RunAsync((bridge, token) =>
-                {
-                    var progress = new ProgressWriter(this, bridge, "Saving models");
-                    return _saver!.SaveAsync(model, Force, progress, message => bridge.Post(() => WriteWarning(message)), token);
-                });
-                WriteObject(entry);
-            }
-            catch (ModelCacheException ex)
-            {
-                WriteFailure(ex, name);
+                _pending.Add((model, name));
             }
         }
     }
 
-    protected override void EndProcessing() => _planner?.Dispose();
+    protected override void EndProcessing()
+    {
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        var environment = EnvironmentOptions;
+        var offline = MyInvocation.BoundParameters.ContainsKey(nameof(Offline)) ? Offline.IsPresent : environment.Offline;
+        var mirrorOnly = MyInvocation.BoundParameters.ContainsKey(nameof(MirrorOnly)) ? MirrorOnly.IsPresent : environment.MirrorOnly;
+        var mirrors = (Mirror ?? environment.Mirrors.ToArray()).Select(ResolveMirror).ToList();
+        WriteVerbose($"Cache root: {_store!.Root}; mirrors: {(mirrors.Count == 0 ? "none" : string.Join(", ", mirrors.Select(Shown)))}; offline: {offline}; mirror-only: {mirrorOnly}");
+
+        using var planner = new SourcePlanner(mirrors, mirrorOnly, offline, NetworkOptions());
+        var saver = new ModelSaver(_store, planner);
+        var inputs = _pending.ToDictionary(p => p.Model.Name, p => p.Input, StringComparer.OrdinalIgnoreCase);
+        var done = 0;
+        RunAsync((bridge, token) =>
+        {
+            var progress = new ProgressWriter(this, bridge, "Saving models");
+            progress.ReportBatch(0, _pending.Count);
+            return saver.SaveAllAsync(_pending.Select(p => p.Model).ToList(), ThrottleLimit, Force, progress,
+                message => bridge.Post(() => WriteWarning(message)),
+                (model, entry, failure) =>
+                {
+                    progress.ReportBatch(System.Threading.Interlocked.Increment(ref done), _pending.Count);
+                    bridge.Post(() =>
+                    {
+                        if (entry is not null)
+                        {
+                            WriteObject(entry);
+                        }
+                        else
+                        {
+                            WriteFailure(failure!, inputs[model.Name]);
+                        }
+                    });
+                },
+                token);
+        });
+    }
+
+    private NetworkOptions NetworkOptions()
+    {
+        var token = Environment.GetVariable(EnvironmentVariables.Token);
+        IWebProxy? proxy = null;
+        if (Proxy is not null)
+        {
+            proxy = new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() };
+        }
+
+        return new NetworkOptions
+        {
+            Proxy = proxy,
+            MirrorCredential = Credential is not null
+                ? MirrorCredential.Basic(Credential.UserName, Credential.GetNetworkCredential().Password)
+                : string.IsNullOrEmpty(token) ? null : MirrorCredential.Bearer(token!),
+            RetryCount = RetryCount,
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
+        };
+    }
 
     /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
     private string ResolveMirror(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
             ? mirror
             : GetUnresolvedProviderPathFromPSPath(mirror);
+
+    private static string Shown(string mirror) =>
+        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
 }

@@ -1,0 +1,43 @@
+using System;
+using ModelCache.Errors;
+
+namespace ModelCache.Transfer;
+
+/// <summary>
+/// A failed transfer attempt. <see cref="IsTransient"/> decides whether it is retried;
+/// <see cref="KeepPartial"/> whether the partial file stays for a later resume.
+/// </summary>
+public sealed class TransferException : ModelCacheException
+{
+    private TransferException(string errorId, ModelCacheErrorKind kind, string message, string action, bool transient, bool keepPartial, TimeSpan? retryAfter, Exception? inner)
+        : base(errorId, kind, message, action, inner)
+    {
+        IsTransient = transient;
+        KeepPartial = keepPartial;
+        RetryAfter = retryAfter;
+    }
+
+    public bool IsTransient { get; }
+
+    public bool KeepPartial { get; }
+
+    /// <summary>The server's Retry-After, when it sent one.</summary>
+    public TimeSpan? RetryAfter { get; }
+
+    /// <summary>Timeouts, resets, 408/429/5xx: worth another try, and what arrived is kept for resuming.</summary>
+    public static TransferException Transient(string errorId, string message, string action, TimeSpan? retryAfter = null, Exception? inner = null, bool keepPartial = true) =>
+        new(errorId, ModelCacheErrorKind.ConnectionError, message, action, transient: true, keepPartial, retryAfter, inner);
+
+    /// <summary>A definitive answer (404, 401, other 4xx, a redirect refused): not retried.</summary>
+    public static TransferException Permanent(string errorId, ModelCacheErrorKind kind, string message, string action, Exception? inner = null) =>
+        new(errorId, kind, message, action, transient: false, keepPartial: true, null, inner);
+
+    /// <summary>The bytes are wrong (HTML page, too long, hash mismatch): discard them, never promote.</summary>
+    public static TransferException BadContent(string errorId, string message, string action) =>
+        new(errorId, ModelCacheErrorKind.InvalidData, message, action, transient: false, keepPartial: false, null, null);
+
+    public static TransferException DiskFull(string path, Exception inner) =>
+        new("DiskFull", ModelCacheErrorKind.WriteError, $"The disk holding '{path}' is full.",
+            "Free space (Clear-ModelCache removes models you no longer need) or choose another cache root with -Path.",
+            transient: false, keepPartial: false, null, inner);
+}
