@@ -154,10 +154,15 @@ public sealed class ModelSaver
             {
                 await HashPrefixAsync(output, hash, content.Offset, cancellationToken).ConfigureAwait(false);
                 progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, content.Offset, expectedLength, content.Location));
+                // Counted as bytes arrive, so attempts that fail half-way still show in the total.
+                var before = tally.Transferred;
                 var copied = await HashingCopier.CopyAsync(content.Content, output, hash, content.Offset, expectedLength,
-                    bytes => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, content.Location)),
+                    bytes =>
+                    {
+                        tally.Transferred = before + (bytes - content.Offset);
+                        progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, content.Location));
+                    },
                     Network.Timeout, content.Location, cancellationToken).ConfigureAwait(false);
-                tally.Transferred += copied;
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 output.Flush(true);
                 fileLength = content.Offset + copied;
