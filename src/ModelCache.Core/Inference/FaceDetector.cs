@@ -1,0 +1,408 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML.OnnxRuntime;
+using ModelCache.Errors;
+using ModelCache.Inference.Layouts;
+using SkiaSharp;
+
+namespace ModelCache.Inference;
+
+/// <summary>
+/// One face-detection model loaded in one ONNX Runtime session. The family (RetinaFace, SCRFD,
+/// YOLOv5-Face, YOLOv8-Face, BlazeFace, UltraFace) is recognised from the model's own inputs and
+/// outputs. <see cref="Detect"/> is thread-safe: ONNX Runtime sessions may run concurrently, and
+/// every call rents its own tensor buffers.
+/// </summary>
+public sealed class FaceDetector : IDisposable
+{
+    private const int MaxTiles = 16;
+    private readonly InferenceSession _session;
+    private readonly FaceModelLayout _layout;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly RunOptions _runOptions = new();
+    private readonly ConcurrentBag<TensorBuffers> _buffers = new();
+
+    public FaceDetector(string modelPath, FaceDetectorSettings? settings = null)
+    {
+        ModelPath = Path.GetFullPath(modelPath);
+        Name = Path.GetFileNameWithoutExtension(modelPath);
+        if (!File.Exists(ModelPath))
+        {
+            throw new ModelCacheException("ModelFileNotFound", ModelCacheErrorKind.NotFound, $"The model file '{ModelPath}' does not exist.", "Check the path or save the model with Save-Model.");
+        }
+
+        using var options = (settings ?? new FaceDetectorSettings()).CreateSessionOptions();
+        try
+        {
+            _session = new InferenceSession(ModelPath, options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelCacheException("ModelLoadFailed", ModelCacheErrorKind.InvalidData,
+                $"ONNX Runtime cannot load '{ModelPath}': {ex.Message}", "Check that the file is a valid ONNX model (Test-ModelHash, or Save-Model -Force).", ex);
+        }
+
+        try
+        {
+            Signature = ModelSignature.FromSession(_session);
+            _layout = FaceModelLayouts.Detect(Signature, ModelPath);
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+
+        _inputNames = new[] { _layout.InputName };
+        _outputNames = Signature.Outputs.Select(o => o.Name).ToArray();
+    }
+
+    /// <summary>Full path of the ONNX file.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>Name reported in results unless the caller gives one (file name without extension).</summary>
+    public string Name { get; }
+
+    /// <summary>Detector family recognised from the model's metadata.</summary>
+    public string Family => _layout.Family;
+
+    /// <summary>Family, input size and preprocessing, for diagnostics.</summary>
+    public string Layout => _layout.Describe();
+
+    public float DefaultConfidenceThreshold => _layout.DefaultConfidence;
+
+    public float DefaultNmsThreshold => _layout.DefaultNms;
+
+    /// <summary>True when the model reports facial landmarks.</summary>
+    public bool HasLandmarks => _layout.HasLandmarks;
+
+    /// <summary>The model's fixed input width, or null when it accepts any size.</summary>
+    public int? FixedInputWidth => _layout.IsFixedSize ? _layout.FixedWidth : null;
+
+    /// <summary>The model's fixed input height, or null when it accepts any size.</summary>
+    public int? FixedInputHeight => _layout.IsFixedSize ? _layout.FixedHeight : null;
+
+    internal ModelSignature Signature { get; }
+
+    internal FaceModelLayout ModelLayout => _layout;
+
+    /// <summary>Detects faces in the image file at <paramref name="imagePath"/>.</summary>
+    /// <exception cref="ModelCacheException">The image cannot be read or decoded, or an option does not fit the model.</exception>
+    public FaceDetectionResult Detect(string imagePath, FaceDetectionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new FaceDetectionOptions();
+        var clock = Stopwatch.StartNew();
+        var (inputWidth, inputHeight) = ResolveInputSize(options.InputSize);
+        var threshold = options.ConfidenceThreshold ?? _layout.DefaultConfidence;
+        var nms = options.NmsThreshold ?? _layout.DefaultNms;
+        var stretch = _layout.Preprocessing.Resize == ResizeMode.Stretch;
+        var tiling = options.Tile;
+
+        using var image = ImageLoader.Load(imagePath, tiling ? null : (w, h) => stretch
+            ? Math.Max((float)inputWidth / w, (float)inputHeight / h)
+            : Math.Min((float)inputWidth / w, (float)inputHeight / h));
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var candidates = new List<Candidate>();
+        var buffers = Rent(inputWidth, inputHeight);
+        try
+        {
+            var whole = new SKRectI(0, 0, image.Bitmap.Width, image.Bitmap.Height);
+            RunRegion(image, whole, buffers, threshold, candidates, dropInnerEdges: false);
+            if (tiling)
+            {
+                foreach (var tile in Tiles(image.Bitmap.Width, image.Bitmap.Height, inputWidth, inputHeight, options.TileOverlap))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    RunRegion(image, tile, buffers, threshold, candidates, dropInnerEdges: true);
+                }
+            }
+        }
+        finally
+        {
+            Return(buffers);
+        }
+
+        var kept = Nms.Largest(Nms.Apply(candidates, nms), options.MaxFaces ?? 0);
+        var faces = kept.Select(c => ToFace(imagePath, c, image.Width, image.Height)).ToList();
+        return new FaceDetectionResult(imagePath, image.Width, image.Height, options.ModelName ?? Name, faces, clock.Elapsed);
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    /// <summary>Tiles (in decoded pixels) of about the network input size, overlapping, covering the image; at most 16.</summary>
+    internal static IEnumerable<SKRectI> Tiles(int width, int height, int inputWidth, int inputHeight, float overlap)
+    {
+        if (width <= inputWidth && height <= inputHeight)
+        {
+            yield break;
+        }
+
+        overlap = Math.Max(0f, Math.Min(0.5f, overlap));
+        double tileW = inputWidth, tileH = inputHeight;
+        int Count(double size, int total) => total <= size ? 1 : 1 + (int)Math.Ceiling((total - size) / (size * (1 - overlap)));
+        while (Count(tileW, width) * Count(tileH, height) > MaxTiles)
+        {
+            tileW *= 1.25;
+            tileH *= 1.25;
+        }
+
+        int tw = (int)Math.Min(width, Math.Round(tileW)), th = (int)Math.Min(height, Math.Round(tileH));
+        int nx = Count(tw, width), ny = Count(th, height);
+        for (var j = 0; j < ny; j++)
+        {
+            for (var i = 0; i < nx; i++)
+            {
+                var x = nx == 1 ? 0 : (int)Math.Round((double)(width - tw) * i / (nx - 1));
+                var y = ny == 1 ? 0 : (int)Math.Round((double)(height - th) * j / (ny - 1));
+                yield return new SKRectI(x, y, x + tw, y + th);
+            }
+        }
+    }
+
+    private (int Width, int Height) ResolveInputSize(int? requested)
+    {
+        if (_layout.IsFixedSize)
+        {
+            if (requested is { } size && size != _layout.FixedWidth && size != _layout.FixedHeight)
+            {
+                throw new ModelCacheException("InputSizeNotSupported", ModelCacheErrorKind.InvalidArgument,
+                    $"{Name} has a fixed {_layout.FixedWidth}×{_layout.FixedHeight} input and cannot run at {size}.",
+                    "Leave out -InputSize, or use -Tile to find small faces in large photos.");
+            }
+
+            return (_layout.FixedWidth, _layout.FixedHeight);
+        }
+
+        var side = requested ?? _layout.DefaultInputSize;
+        if (side < 32 || side % 32 != 0)
+        {
+            throw new ModelCacheException("InputSizeNotSupported", ModelCacheErrorKind.InvalidArgument,
+                $"Input size {side} is not supported: it must be a positive multiple of 32.", "Use for example 320, 640 or 1280.");
+        }
+
+        return (side, side);
+    }
+
+    /// <summary>Runs the model on one region of the decoded image and appends candidates in original pixels.</summary>
+    private void RunRegion(LoadedImage image, SKRectI region, TensorBuffers buffers, float threshold, List<Candidate> into, bool dropInnerEdges)
+    {
+        int inputWidth = buffers.Width, inputHeight = buffers.Height;
+        int regionWidth = region.Width, regionHeight = region.Height;
+        int resizedWidth, resizedHeight, left = 0, top = 0;
+        var p = _layout.Preprocessing;
+        if (p.Resize == ResizeMode.Stretch)
+        {
+            (resizedWidth, resizedHeight) = (inputWidth, inputHeight);
+        }
+        else
+        {
+            // Sizes rounded as upstream does: insightface/uniface truncate (top-left families),
+            // ultralytics rounds (centred families); this keeps counts on crowds identical to theirs.
+            var r = Math.Min((double)inputWidth / regionWidth, (double)inputHeight / regionHeight);
+            var round = p.Resize == ResizeMode.LetterboxCenter;
+            resizedWidth = Math.Max(1, Math.Min(inputWidth, round ? (int)Math.Round(regionWidth * r) : (int)(regionWidth * r)));
+            resizedHeight = Math.Max(1, Math.Min(inputHeight, round ? (int)Math.Round(regionHeight * r) : (int)(regionHeight * r)));
+            if (p.Resize == ResizeMode.LetterboxCenter)
+            {
+                left = (inputWidth - resizedWidth) / 2;
+                top = (inputHeight - resizedHeight) / 2;
+            }
+        }
+
+        var source = image.Bitmap;
+        var whole = region.Left == 0 && region.Top == 0 && regionWidth == source.Width && regionHeight == source.Height;
+        if (whole && resizedWidth == regionWidth && resizedHeight == regionHeight)
+        {
+            TensorWriter.Write(source, left, top, inputWidth, inputHeight, p, buffers.Input);
+        }
+        else
+        {
+            using var subset = whole ? null : new SKBitmap();
+            if (subset is not null && !source.ExtractSubset(subset, region))
+            {
+                throw new InvalidOperationException("Cannot take the tile " + region + " of the image.");
+            }
+
+            using var resized = new SKBitmap(new SKImageInfo(resizedWidth, resizedHeight, source.ColorType, SKAlphaType.Opaque));
+            var downscale = Math.Max((double)regionWidth / resizedWidth, (double)regionHeight / resizedHeight);
+            // Plain bilinear like the upstream demos (cv2 INTER_LINEAR); mipmaps only where bilinear would alias badly.
+            var sampling = downscale > 4 ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear) : new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None);
+            if (!(subset ?? source).ScalePixels(resized, sampling))
+            {
+                throw new InvalidOperationException("SkiaSharp could not resize the image.");
+            }
+
+            TensorWriter.Write(resized, left, top, inputWidth, inputHeight, p, buffers.Input);
+        }
+
+        var outputs = Run(buffers);
+        var local = new List<Candidate>();
+        _layout.Decode(outputs, inputWidth, inputHeight, threshold, local);
+
+        // Network pixels → decoded-image pixels → original pixels.
+        double sx = (double)resizedWidth / regionWidth, sy = (double)resizedHeight / regionHeight;
+        float MapX(float x) => (float)((((x - left) / sx) + region.Left) * image.ScaleX);
+        float MapY(float y) => (float)((((y - top) / sy) + region.Top) * image.ScaleY);
+        var edge = 0.01f * Math.Max(regionWidth, regionHeight);
+        foreach (var c in local)
+        {
+            var m = new Candidate(MapX(c.X1), MapY(c.Y1), MapX(c.X2), MapY(c.Y2), c.Score, c.Landmarks);
+            if (m.Landmarks is { } points)
+            {
+                for (var k = 0; k < points.Length; k += 2)
+                {
+                    points[k] = MapX(points[k]);
+                    points[k + 1] = MapY(points[k + 1]);
+                }
+            }
+
+            if (dropInnerEdges)
+            {
+                // A face cut by an inner tile border is whole in a neighbouring tile or in the full-image pass.
+                float x1 = (m.X1 / image.ScaleX) - region.Left, y1 = (m.Y1 / image.ScaleY) - region.Top;
+                float x2 = (m.X2 / image.ScaleX) - region.Left, y2 = (m.Y2 / image.ScaleY) - region.Top;
+                if ((region.Left > 0 && x1 < edge) || (region.Top > 0 && y1 < edge) ||
+                    (region.Right < source.Width && x2 > regionWidth - edge) || (region.Bottom < source.Height && y2 > regionHeight - edge))
+                {
+                    continue;
+                }
+            }
+
+            into.Add(m);
+        }
+    }
+
+    private ModelOutputs Run(TensorBuffers buffers)
+    {
+        var nhwc = _layout.Preprocessing.Layout == TensorLayout.Nhwc;
+        var shape = nhwc ? new long[] { 1, buffers.Height, buffers.Width, 3 } : new long[] { 1, 3, buffers.Height, buffers.Width };
+        using var input = OrtValue.CreateTensorValueFromMemory(buffers.Input, shape);
+        var inputs = new[] { input };
+        if (buffers.Outputs is { } preallocated)
+        {
+            // Static output shapes: ONNX Runtime writes straight into our arrays.
+            var values = new OrtValue[preallocated.Length];
+            try
+            {
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = OrtValue.CreateTensorValueFromMemory(preallocated[i], Array.ConvertAll(buffers.OutputShapes![i], d => (long)d));
+                }
+
+                _session.Run(_runOptions, _inputNames, inputs, _outputNames, values);
+            }
+            finally
+            {
+                foreach (var value in values)
+                {
+                    value?.Dispose();
+                }
+            }
+
+            return new ModelOutputs(preallocated, buffers.OutputShapes!);
+        }
+
+        using var results = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+        var data = new float[results.Count][];
+        var shapes = new int[results.Count][];
+        var k = 0;
+        foreach (var result in results)
+        {
+            shapes[k] = Array.ConvertAll(result.GetTensorTypeAndShape().Shape, d => (int)d);
+            data[k] = result.GetTensorDataAsSpan<float>().ToArray();
+            k++;
+        }
+
+        return new ModelOutputs(data, shapes);
+    }
+
+    private TensorBuffers Rent(int width, int height)
+    {
+        var skipped = new List<TensorBuffers>();
+        try
+        {
+            while (_buffers.TryTake(out var candidate))
+            {
+                if (candidate.Width == width && candidate.Height == height)
+                {
+                    return candidate;
+                }
+
+                skipped.Add(candidate);
+            }
+        }
+        finally
+        {
+            foreach (var b in skipped)
+            {
+                _buffers.Add(b);
+            }
+        }
+
+        float[][]? outputs = null;
+        int[][]? shapes = null;
+        if (_layout.IsFixedSize && Signature.Outputs.All(o => o.IsFloat && o.Dimensions.All(d => d > 0)))
+        {
+            shapes = Signature.Outputs.Select(o => o.Dimensions).ToArray();
+            outputs = shapes.Select(s => new float[s.Aggregate(1, (a, d) => a * d)]).ToArray();
+        }
+
+        return new TensorBuffers(width, height, new float[3 * width * height], outputs, shapes);
+    }
+
+    private void Return(TensorBuffers buffers)
+    {
+        if (_buffers.Count < Environment.ProcessorCount + 1)
+        {
+            _buffers.Add(buffers);
+        }
+    }
+
+    private static Face ToFace(string path, Candidate c, int width, int height)
+    {
+        float x1 = Clamp(c.X1, width), y1 = Clamp(c.Y1, height), x2 = Clamp(c.X2, width), y2 = Clamp(c.Y2, height);
+        FaceLandmarks? landmarks = null;
+        if (c.Landmarks is { } p)
+        {
+            FacePoint? Point(int k) => float.IsNaN(p[2 * k]) || float.IsNaN(p[(2 * k) + 1]) ? null : new FacePoint(p[2 * k], p[(2 * k) + 1]);
+            landmarks = new FaceLandmarks(Point(0), Point(1), Point(2), Point(3), Point(4));
+        }
+
+        return new Face(path, new FaceBox(x1, y1, x2 - x1, y2 - y1), c.Score, landmarks);
+    }
+
+    private static float Clamp(float value, int max) => Math.Max(0, Math.Min(max, value));
+
+    private sealed class TensorBuffers
+    {
+        public TensorBuffers(int width, int height, float[] input, float[][]? outputs, int[][]? outputShapes)
+        {
+            Width = width;
+            Height = height;
+            Input = input;
+            Outputs = outputs;
+            OutputShapes = outputShapes;
+        }
+
+        public int Width { get; }
+
+        public int Height { get; }
+
+        public float[] Input { get; }
+
+        public float[][]? Outputs { get; }
+
+        public int[][]? OutputShapes { get; }
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace ModelCache.Inference;
+
+/// <summary>How an ONNX Runtime session is created; fixed for the life of a <see cref="FaceDetector"/>.</summary>
+public sealed class FaceDetectorSettings
+{
+    /// <summary>Threads ONNX Runtime uses inside one Run; 0 lets ONNX Runtime choose.</summary>
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>Engine log level. Error by default: some models (UltraFace) make ORT print hundreds of warnings.</summary>
+    public OrtLoggingLevel LogLevel { get; set; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+
+    internal SessionOptions CreateSessionOptions()
+    {
+        var options = new SessionOptions
+        {
+            LogSeverityLevel = LogLevel,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        if (IntraOpThreads > 0)
+        {
+            options.IntraOpNumThreads = IntraOpThreads;
+        }
+
+        return options;
+    }
+}

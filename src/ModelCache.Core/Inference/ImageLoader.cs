@@ -1,0 +1,201 @@
+using System;
+using System.IO;
+using ModelCache.Errors;
+using SkiaSharp;
+
+namespace ModelCache.Inference;
+
+/// <summary>
+/// An image decoded for detection: upright (EXIF orientation applied), 8-bit RGBA with alpha forced
+/// opaque, possibly at a reduced scale (JPEG scaled decode) with the original size kept for mapping
+/// coordinates back.
+/// </summary>
+internal sealed class LoadedImage : IDisposable
+{
+    public LoadedImage(SKBitmap bitmap, int width, int height)
+    {
+        Bitmap = bitmap;
+        Width = width;
+        Height = height;
+    }
+
+    /// <summary>The upright pixels, Rgba8888 or Bgra8888, opaque.</summary>
+    public SKBitmap Bitmap { get; }
+
+    /// <summary>Upright width of the image at full resolution.</summary>
+    public int Width { get; }
+
+    /// <summary>Upright height of the image at full resolution.</summary>
+    public int Height { get; }
+
+    /// <summary>Full-resolution pixels per decoded pixel, horizontally.</summary>
+    public float ScaleX => (float)Width / Bitmap.Width;
+
+    /// <summary>Full-resolution pixels per decoded pixel, vertically.</summary>
+    public float ScaleY => (float)Height / Bitmap.Height;
+
+    public void Dispose() => Bitmap.Dispose();
+}
+
+/// <summary>Decodes images with SkiaSharp's codecs; nothing here decodes or resizes by hand.</summary>
+internal static class ImageLoader
+{
+    /// <summary>
+    /// Decodes <paramref name="path"/>. <paramref name="minimumScale"/> receives the upright full size
+    /// and returns the smallest scale (0–1] the caller can use; JPEGs at least four times that big
+    /// are decoded at 1/8 or 2/8 scale (libjpeg's DCT scaling), smaller ones in full so results match
+    /// a plain bilinear resize. Failures are <see cref="ModelCacheException"/>s naming the file.
+    /// </summary>
+    public static LoadedImage Load(string path, Func<int, int, float>? minimumScale = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ModelCacheException("ImageNotFound", ModelCacheErrorKind.NotFound, $"The image '{path}' does not exist.", "Check the path.");
+        }
+
+        using var codec = OpenCodec(path);
+        var origin = codec.EncodedOrigin;
+        var transposed = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var raw = codec.Info.Size;
+        int width = transposed ? raw.Height : raw.Width, height = transposed ? raw.Width : raw.Height;
+        if (width <= 0 || height <= 0)
+        {
+            throw DecodeFailed(path, "it has no pixels");
+        }
+
+        var size = raw;
+        if (minimumScale is not null && codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
+        {
+            var wanted = minimumScale(width, height);
+            for (var eighths = 1; eighths <= 2 && wanted <= 0.25f; eighths++)
+            {
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                if (scaled.Width >= Math.Ceiling(raw.Width * wanted) && scaled.Height >= Math.Ceiling(raw.Height * wanted))
+                {
+                    size = scaled;
+                    break;
+                }
+            }
+        }
+
+        var target = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var bitmap = new SKBitmap(target);
+        try
+        {
+            // Decode unpremultiplied into the opaque bitmap's memory, then force alpha to 255: the
+            // colour of a transparent pixel is kept as is ("alpha dropped"), never darkened.
+            var opaque = codec.Info.AlphaType == SKAlphaType.Opaque;
+            var decodeInfo = opaque ? target : target.WithAlphaType(SKAlphaType.Unpremul);
+            var result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
+            if (result != SKCodecResult.Success)
+            {
+                throw DecodeFailed(path, result == SKCodecResult.IncompleteInput ? "the file is truncated" : "the decoder reported " + result);
+            }
+
+            if (!opaque)
+            {
+                ForceOpaque(bitmap);
+            }
+
+            if (origin != SKEncodedOrigin.TopLeft)
+            {
+                var upright = Orient(bitmap, origin);
+                bitmap.Dispose();
+                bitmap = upright;
+            }
+
+            return new LoadedImage(bitmap, width, height);
+        }
+        catch
+        {
+            bitmap.Dispose();
+            throw;
+        }
+    }
+
+    private static SKCodec OpenCodec(string path)
+    {
+        // The native file stream is much cheaper than wrapping a managed one.
+        var codec = SKCodec.Create(path, out var result);
+        if (codec is not null)
+        {
+            return codec;
+        }
+
+        try
+        {
+            using (File.OpenRead(path))
+            {
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelCacheException("ImageReadFailed", ModelCacheErrorKind.ReadError, $"Cannot read the image '{path}': {ex.Message}", "Check the file's permissions.", ex);
+        }
+
+        throw DecodeFailed(path, result == SKCodecResult.Unimplemented ? "the format is not supported" : "it is not a readable image (" + result + ")");
+    }
+
+    private static ModelCacheException DecodeFailed(string path, string reason) => new(
+        "ImageDecodeFailed", ModelCacheErrorKind.InvalidData, $"Cannot decode the image '{path}': {reason}.",
+        "Use a JPEG, PNG, WebP, GIF or BMP file; re-export the image if it is damaged.");
+
+    private static void ForceOpaque(SKBitmap bitmap)
+    {
+        var pixels = bitmap.GetPixelSpan();
+        unsafe
+        {
+            fixed (byte* start = pixels)
+            {
+                var rows = bitmap.Height;
+                var rowBytes = bitmap.RowBytes;
+                for (var y = 0; y < rows; y++)
+                {
+                    var p = start + ((long)y * rowBytes) + 3;
+                    for (var x = 0; x < bitmap.Width; x++, p += 4)
+                    {
+                        *p = 255;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Applies an EXIF orientation by moving whole pixels (exact, no resampling).</summary>
+    internal static SKBitmap Orient(SKBitmap source, SKEncodedOrigin origin)
+    {
+        int w = source.Width, h = source.Height;
+        var transposed = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        int ow = transposed ? h : w, oh = transposed ? w : h;
+        var result = new SKBitmap(new SKImageInfo(ow, oh, source.ColorType, source.AlphaType));
+        unsafe
+        {
+            var src = (uint*)source.GetPixels();
+            var dst = (uint*)result.GetPixels();
+            int srcStride = source.RowBytes / 4, dstStride = result.RowBytes / 4;
+            for (var y = 0; y < h; y++)
+            {
+                for (var x = 0; x < w; x++)
+                {
+                    // (x, y) in the stored image → (u, v) upright.
+                    int u, v;
+                    switch (origin)
+                    {
+                        case SKEncodedOrigin.TopRight: u = w - 1 - x; v = y; break;
+                        case SKEncodedOrigin.BottomRight: u = w - 1 - x; v = h - 1 - y; break;
+                        case SKEncodedOrigin.BottomLeft: u = x; v = h - 1 - y; break;
+                        case SKEncodedOrigin.LeftTop: u = y; v = x; break;
+                        case SKEncodedOrigin.RightTop: u = h - 1 - y; v = x; break;
+                        case SKEncodedOrigin.RightBottom: u = h - 1 - y; v = w - 1 - x; break;
+                        case SKEncodedOrigin.LeftBottom: u = y; v = w - 1 - x; break;
+                        default: u = x; v = y; break;
+                    }
+
+                    dst[(v * dstStride) + u] = src[(y * srcStride) + x];
+                }
+            }
+        }
+
+        return result;
+    }
+}
