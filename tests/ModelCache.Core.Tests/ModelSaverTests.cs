@@ -144,7 +144,7 @@ public sealed class ModelSaverTests : IAsyncLifetime
         Assert.Contains("Test/TINY", error.Message);
         Assert.Contains(store.GetModelPath(model), error.Message);
         Assert.Contains("Save-Model Test/TINY", error.RecommendedAction);
-        Assert.Contains("Import-ModelCache", error.RecommendedAction);
+        Assert.Contains("-Mirror", error.RecommendedAction);
         Assert.Equal(0, _server.TotalRequests);
     }
 
@@ -163,6 +163,21 @@ public sealed class ModelSaverTests : IAsyncLifetime
         Assert.Equal(TransferSource.Mirror, entry.Transfer!.Source);
         Assert.Equal(Path.Combine(mirrorDirectory, "tiny.onnx"), entry.Transfer.SourceUrl);
         Assert.Equal(0, _server.TotalRequests);
+    }
+
+    [Fact]
+    public async Task A_copied_cache_root_serves_as_a_directory_mirror_for_an_air_gapped_machine()
+    {
+        var model = TestModels.Define(Bytes, _server.Serve("tiny.onnx", Bytes));
+        var connected = new CacheStore(_temp.Combine("connected"));
+        await Save(connected, model);
+
+        var airGapped = new CacheStore(_temp.Combine("air-gapped"));
+        var entry = await Save(airGapped, model, planner: new SourcePlanner(new[] { connected.Root }, mirrorOnly: false, offline: true));
+
+        Assert.Equal(TransferSource.Mirror, entry.Transfer!.Source);
+        Assert.Equal(connected.GetModelPath(model), entry.Transfer.SourceUrl);
+        Assert.Equal(1, _server.RequestCount("tiny.onnx"));
     }
 
     [Fact]

@@ -32,7 +32,21 @@ public sealed class DirectorySource : IModelSource
     /// <summary>Reads each model from its own catalog URL, which must be a <c>file://</c> URL.</summary>
     public static DirectorySource UpstreamFile() => new(null, TransferSource.Upstream);
 
-    public string Locate(ModelDefinition model) => _directory is null ? model.Url.LocalPath : Path.Combine(_directory, model.FileName);
+    /// <summary>
+    /// The catalog URL's path upstream; for a mirror, <c>&lt;dir&gt;/&lt;FileName&gt;</c>, or the model's place
+    /// in a cache root when the directory is a copied cache (<c>models/&lt;Family&gt;/&lt;Member&gt;/&lt;FileName&gt;</c>).
+    /// </summary>
+    public string Locate(ModelDefinition model)
+    {
+        if (_directory is null)
+        {
+            return model.Url.LocalPath;
+        }
+
+        var flat = Path.Combine(_directory, model.FileName);
+        var inCacheRoot = Path.Combine(_directory, "models", model.Family, model.Member, model.FileName);
+        return !File.Exists(flat) && File.Exists(inCacheRoot) ? inCacheRoot : flat;
+    }
 
     public Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
     {

@@ -249,7 +249,7 @@ public sealed class ModelSaver
     private ModelCacheException OfflineUnavailable(ModelDefinition model) => new(
         "ModelNotAvailableOffline", ModelCacheErrorKind.ResourceUnavailable,
         $"{model.Name} ({model.FileName}) is not in the cache at '{_store.GetModelPath(model)}' and downloads are disabled ({(_planner.Offline ? "offline mode" : "mirror-only mode with no usable mirror")}).",
-        $"On a connected machine run 'Save-Model {model.Name}' and copy the cache, point -Mirror or $env:MODELCACHE_MIRROR at a directory holding '{model.FileName}', or import a bundle with Import-ModelCache.");
+        $"On a connected machine run 'Save-Model {model.Name}', then point -Mirror or $env:MODELCACHE_MIRROR at a copy of that cache root or at any directory holding '{model.FileName}'.");
 
     private static ModelCacheException AllSourcesFailed(ModelDefinition model, IReadOnlyList<ModelCacheException> failures)
     {
