@@ -116,6 +116,32 @@ public class CacheStoreTests
     }
 
     [Fact]
+    public async Task Abandoned_partial_downloads_are_removed_but_not_ones_in_progress_or_finished_models()
+    {
+        using var temp = new TempDirectory();
+        var store = new CacheStore(temp.Path);
+        var abandoned = TestModels.Define(Bytes, Model.Url, member: "ABANDONED", fileName: "a.onnx");
+        var inProgress = TestModels.Define(Bytes, Model.Url, member: "BUSY", fileName: "b.onnx");
+        File.WriteAllBytes(store.PreparePartial(abandoned), new byte[1000]);
+        File.WriteAllText(store.GetModelPath(abandoned) + CacheStore.PartialStateSuffix, "{}");
+        File.WriteAllBytes(store.PreparePartial(inProgress), new byte[500]);
+        File.WriteAllBytes(store.PreparePartial(Model), Bytes);
+        store.Commit(Model, store.GetPartialPath(Model), Model.Sha256, null);
+
+        long freed;
+        using (await store.LockAsync(inProgress.Family, inProgress.Member, TimeSpan.FromSeconds(5), null, default))
+        {
+            freed = await store.RemoveAbandonedDownloadsAsync();
+        }
+
+        Assert.Equal(1002, freed);
+        Assert.False(Directory.Exists(store.GetModelDirectory(abandoned)));
+        Assert.True(File.Exists(store.GetPartialPath(inProgress)));
+        Assert.True(File.Exists(store.GetModelPath(Model)));
+        Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model })));
+    }
+
+    [Fact]
     public void An_unwritable_root_gives_a_clear_error()
     {
         using var temp = new TempDirectory();

@@ -21,6 +21,9 @@ public sealed class CacheStore
 {
     public const string MetadataFileName = "entry.json";
     public const string PartialSuffix = ".partial";
+
+    /// <summary>Beside a partial download: where it came from and its validator, for resuming.</summary>
+    public const string PartialStateSuffix = ".partial.json";
     private static readonly JsonSerializerSettings JsonSettings = new() { Formatting = Formatting.Indented, DateParseHandling = DateParseHandling.DateTimeOffset };
 
     public CacheStore(string root)
@@ -162,7 +165,7 @@ public sealed class CacheStore
         {
             using (await LockAsync(entry.Family, entry.Member, TimeSpan.FromSeconds(10), null, cancellationToken).ConfigureAwait(false))
             {
-                foreach (var file in new[] { entry.Path, entry.Path + PartialSuffix, Path.Combine(directory, MetadataFileName) })
+                foreach (var file in new[] { entry.Path, entry.Path + PartialSuffix, entry.Path + PartialStateSuffix, Path.Combine(directory, MetadataFileName) })
                 {
                     if (File.Exists(file))
                     {
@@ -238,9 +241,56 @@ public sealed class CacheStore
     private static string? GuessModelFile(string directory) =>
         Directory.GetFiles(directory)
             .Select(Path.GetFileName)
-            .Where(name => name != MetadataFileName && !name!.EndsWith(PartialSuffix, StringComparison.Ordinal) && !name.EndsWith(".tmp", StringComparison.Ordinal))
+            .Where(name => name != MetadataFileName && !IsWorkFile(name!))
             .OrderBy(name => name, StringComparer.Ordinal)
             .FirstOrDefault();
+
+    /// <summary>
+    /// Deletes partial downloads that no process is working on (their lock is free) in folders
+    /// that hold no finished model. Returns the bytes freed.
+    /// </summary>
+    public async Task<long> RemoveAbandonedDownloadsAsync(CancellationToken cancellationToken = default)
+    {
+        long freed = 0;
+        if (!Directory.Exists(ModelsDirectory))
+        {
+            return freed;
+        }
+
+        foreach (var memberDirectory in Directory.GetDirectories(ModelsDirectory).SelectMany(Directory.GetDirectories))
+        {
+            var files = Directory.GetFiles(memberDirectory);
+            if (files.Length == 0 || !files.All(f => IsWorkFile(Path.GetFileName(f))))
+            {
+                continue;
+            }
+
+            var family = Path.GetFileName(Path.GetDirectoryName(memberDirectory))!;
+            try
+            {
+                using (await LockAsync(family, Path.GetFileName(memberDirectory), TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
+                {
+                    foreach (var file in files)
+                    {
+                        freed += new FileInfo(file).Length;
+                        File.Delete(file);
+                    }
+
+                    DeleteIfEmpty(memberDirectory);
+                    DeleteIfEmpty(Path.GetDirectoryName(memberDirectory)!);
+                }
+            }
+            catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
+            {
+                // A download is in progress there; its partial is not abandoned.
+            }
+        }
+
+        return freed;
+    }
+
+    private static bool IsWorkFile(string name) =>
+        name.EndsWith(PartialSuffix, StringComparison.Ordinal) || name.EndsWith(PartialStateSuffix, StringComparison.Ordinal) || name.EndsWith(".tmp", StringComparison.Ordinal);
 
     private static EntryMetadata? TryReadMetadata(string directory)
     {

@@ -16,7 +16,7 @@ internal sealed class PartialDownload
     public PartialDownload(string path)
     {
         Path = path;
-        _statePath = path + ".json";
+        _statePath = path.Substring(0, path.Length - CacheStore.PartialSuffix.Length) + CacheStore.PartialStateSuffix;
     }
 
     public string Path { get; }

@@ -103,6 +103,12 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             Delete(entries[i], entries[i]);
         }
 
+        var freed = RunAsync((_, token) => store.RemoveAbandonedDownloadsAsync(token));
+        if (freed > 0)
+        {
+            WriteVerbose($"Removed abandoned partial downloads: {freed} bytes.");
+        }
+
         WriteProgress(new ProgressRecord(1, "Clearing model cache", "Done") { RecordType = ProgressRecordType.Completed });
     }
 
