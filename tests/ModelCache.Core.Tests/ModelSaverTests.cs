@@ -16,9 +16,9 @@ public sealed class ModelSaverTests : IAsyncLifetime
 {
     private static readonly byte[] Bytes = TestModels.RandomBytes(300_000);
     private readonly TempDirectory _temp = new();
-    private LoopbackFileServer _server = null!;
+    private FaultServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await LoopbackFileServer.StartAsync();
+    public async Task InitializeAsync() => _server = await FaultServer.StartAsync();
 
     public async Task DisposeAsync()
     {

@@ -206,7 +206,7 @@ public sealed class CacheCmdletTests : IDisposable
     [Fact]
     public async Task Save_model_downloads_from_a_loopback_mirror_and_reports_404_per_model()
     {
-        await using var server = await LoopbackFileServer.StartAsync();
+        await using var server = await FaultServer.StartAsync();
         server.Serve("mirror/yolov8-lite-t-face.onnx", File.ReadAllBytes(Path.Combine(TestPaths.FixtureModels, "yolov8-lite-t-face.onnx")));
 
         var result = _ps.Run($"Save-Model {Yolo}, UltraFace/RFB_320 -Mirror '{server.BaseAddress}mirror' -MirrorOnly");

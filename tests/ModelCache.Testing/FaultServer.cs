@@ -19,8 +19,9 @@ namespace ModelCache.Testing;
 
 /// <summary>
 /// A Kestrel server on 127.0.0.1 (port 0, optionally https with a throw-away certificate) that
-/// serves registered files with Range/If-Range support and misbehaves on request: drops, fails,
-/// ignores Range, sends wrong bytes or HTML, stalls, redirects. It logs every request.
+/// serves registered files with Range/If-Range support and, when a <see cref="FaultPlan"/> says so,
+/// misbehaves: drops, fails, ignores Range, sends wrong bytes or HTML, stalls, redirects. It logs
+/// every request. Nothing but loopback is ever bound.
 /// </summary>
 public sealed class FaultServer : IAsyncDisposable
 {
@@ -77,6 +78,10 @@ public sealed class FaultServer : IAsyncDisposable
     }
 
     public IReadOnlyList<RequestRecord> RequestsFor(string path) => _log.Where(r => r.Path == "/" + path.TrimStart('/')).ToList();
+
+    public int RequestCount(string path) => RequestsFor(path).Count;
+
+    public int TotalRequests => _log.Count;
 
     public async ValueTask DisposeAsync()
     {
