@@ -1,0 +1,411 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Testing;
+
+namespace ModelCache.TransferBench;
+
+/// <summary>
+/// Issue 4's transfer benchmark, in one run against one nginx on 127.0.0.1:
+/// Save-Model of a generated big file vs <c>curl -o</c>; Test-ModelHash vs <c>sha256sum</c> and
+/// <c>openssl dgst -sha256</c> on the same file; 16 small files with Save-Model -ThrottleLimit 16 vs
+/// -ThrottleLimit 1 (serial) behind a proxy that adds 50 ms per request. Save-Model and
+/// Test-ModelHash run through the hosted PowerShell engine importing ModelCache.psd1, as users run them.
+/// </summary>
+internal static class Program
+{
+    private const string Family = "Bench";
+
+    public static async Task<int> Main(string[] args)
+    {
+        BenchOptions options;
+        try
+        {
+            options = BenchOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(BenchOptions.Usage);
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            Console.WriteLine(BenchOptions.Usage);
+            return 0;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+            Console.Error.WriteLine("Stopping after the current step; temp files are removed on the way out.");
+        };
+
+        try
+        {
+            await RunAsync(options, cancel.Token).ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("Cancelled.");
+            return 130;
+        }
+    }
+
+    private static async Task RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var curl = Tools.Find("curl");
+        var sha256sum = Tools.Find("sha256sum");
+        var openssl = Tools.Find("openssl");
+        var sync = Tools.Find("sync");
+        Console.WriteLine($"ModelCache transfer benchmark — {DateTime.Now:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} CPUs, {RuntimeInfo()}");
+        Console.WriteLine($"big file {options.SizeMiB} MiB; {options.Files} files of {options.SmallMiB} MiB; {options.LatencyMs} ms added per request for the parallel runs; median of {options.Repeat} runs");
+        Console.WriteLine("Save-Model and Test-ModelHash run in-process through the hosted PowerShell 7 engine (Import-Module ModelCache.psd1).");
+        Console.WriteLine();
+
+        using var work = options.WorkDirectory is null ? new TempDirectory("modelcache-bench") : new TempDirectory(Path.Combine(options.WorkDirectory, "modelcache-bench"));
+        var served = Directory.CreateDirectory(work.Combine("served")).FullName;
+        var models = new List<object>();
+        var bigName = "bench_big.onnx";
+        var bigPath = Path.Combine(served, bigName);
+        var clock = Stopwatch.StartNew();
+        var bigSha = GenerateFile(bigPath, (long)options.SizeMiB << 20, seed: 1);
+        models.Add(CatalogEntry("BIG", bigName, bigSha, (long)options.SizeMiB << 20));
+        var smallNames = new List<string>();
+        for (var i = 1; i <= options.Files; i++)
+        {
+            var member = "P" + i.ToString("00", CultureInfo.InvariantCulture);
+            var fileName = $"bench_{member.ToLowerInvariant()}.onnx";
+            var sha = GenerateFile(Path.Combine(served, fileName), (long)options.SmallMiB << 20, seed: 100 + i);
+            models.Add(CatalogEntry(member, fileName, sha, (long)options.SmallMiB << 20));
+            smallNames.Add(Family + "/" + member);
+        }
+
+        var catalog = work.Combine("catalog.json");
+        File.WriteAllText(catalog, JsonSerializer.Serialize(new { models }));
+        Console.WriteLine($"Generated the files in {clock.Elapsed.TotalSeconds:0.0} s under {work.Path}");
+
+        using var nginx = NginxServer.Start(new NginxServerOptions(served) { WorkerProcesses = 2 });
+        await using var proxy = await LatencyProxy.StartAsync(nginx.BaseAddress, TimeSpan.FromMilliseconds(options.LatencyMs)).ConfigureAwait(false);
+        using var shell = new BenchShell(work.Path, cancellationToken);
+        Console.WriteLine($"nginx {nginx.BaseAddress} (pid {nginx.ProcessId}); latency proxy {proxy.BaseAddress}");
+        Console.WriteLine();
+
+        var hasThrottleLimit = shell.Run("(Get-Command Save-Model).Parameters.ContainsKey('ThrottleLimit')").Single().BaseObject is true;
+        var common = $"-CatalogPath {Quote(catalog)} -MirrorOnly";
+        var run = 0;
+        string NewCache() => work.Combine("cache-" + (++run).ToString(CultureInfo.InvariantCulture));
+
+        // Warm-up: JIT, HttpClient, first file-system touches; not measured.
+        SaveModels(shell, smallNames.Take(1), NewCache(), nginx.BaseAddress, common, throttle: null);
+
+        // 1. Download of the big file.
+        var report = new Report();
+        var bytes = (long)options.SizeMiB << 20;
+        var bigUrl = nginx.Url(bigName).ToString();
+        if (curl is not null)
+        {
+            Tools.Run(curl, "-sS", "--fail", "-o", work.Combine("warm.bin"), bigUrl); // page cache and connection warm-up
+            File.Delete(work.Combine("warm.bin"));
+        }
+
+        var curlTimes = new List<TimeSpan>();
+        var curlSyncTimes = new List<TimeSpan>();
+        var saveTimes = new List<TimeSpan>();
+        for (var i = 0; i < options.Repeat; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (curl is not null)
+            {
+                var target = work.Combine("curl.bin");
+                curlTimes.Add(Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl));
+                File.Delete(target);
+                if (sync is not null)
+                {
+                    var watch = Stopwatch.StartNew();
+                    Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl);
+                    Tools.Run(sync, target);
+                    curlSyncTimes.Add(watch.Elapsed);
+                    File.Delete(target);
+                }
+            }
+
+            var cache = NewCache();
+            saveTimes.Add(SaveModels(shell, new[] { Family + "/BIG" }, cache, nginx.BaseAddress, common, throttle: null));
+            Directory.Delete(cache, recursive: true);
+        }
+
+        report.Section($"Download of {options.SizeMiB} MiB from nginx (loopback)");
+        report.Time("curl -o", curlTimes, bytes);
+        report.Time("curl -o, then sync the file", curlSyncTimes, bytes);
+        report.Time("Save-Model (hash while writing, fsync, promote)", saveTimes, bytes);
+        report.Ratio("Save-Model vs curl -o (speed ratio)", curlTimes, saveTimes, 0.9);
+        report.Ratio("Save-Model vs curl -o + sync (speed ratio)", curlSyncTimes, saveTimes, null);
+
+        // 2. Hashing the same file (in the page cache after the runs above).
+        var sumTimes = new List<TimeSpan>();
+        var opensslTimes = new List<TimeSpan>();
+        var testTimes = new List<TimeSpan>();
+        shell.Run($"Test-ModelHash -LiteralPath {Quote(bigPath)} -Sha256 {bigSha} -Quiet");
+        for (var i = 0; i < options.Repeat; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (sha256sum is not null)
+            {
+                sumTimes.Add(Tools.Run(sha256sum, bigPath));
+            }
+
+            if (openssl is not null)
+            {
+                opensslTimes.Add(Tools.Run(openssl, "dgst", "-sha256", bigPath));
+            }
+
+            var watch = Stopwatch.StartNew();
+            var result = shell.Run($"Test-ModelHash -LiteralPath {Quote(bigPath)} -Sha256 {bigSha}").Single();
+            testTimes.Add(watch.Elapsed);
+            if (result.Properties["Status"].Value.ToString() != "Valid")
+            {
+                throw new InvalidOperationException("Test-ModelHash did not report the big file as Valid.");
+            }
+        }
+
+        report.Section($"SHA-256 of the same {options.SizeMiB} MiB file (page cache)");
+        report.Time("sha256sum", sumTimes, bytes);
+        report.Time("openssl dgst -sha256", opensslTimes, bytes);
+        report.Time("Test-ModelHash", testTimes, bytes);
+        report.Ratio("Test-ModelHash vs openssl (speed ratio)", opensslTimes, testTimes, 0.9);
+        report.Ratio("Test-ModelHash vs sha256sum (speed ratio)", sumTimes, testTimes, null);
+
+        // 3. Many small files behind the latency proxy.
+        report.Section($"{options.Files} files of {options.SmallMiB} MiB through a proxy adding {options.LatencyMs} ms per request");
+        if (hasThrottleLimit)
+        {
+            var serial = new List<TimeSpan>();
+            var parallel = new List<TimeSpan>();
+            var byDefault = new List<TimeSpan>();
+            for (var i = 0; i < options.Repeat; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (var (times, throttle) in new[] { (serial, (int?)1), (parallel, options.Throttle), (byDefault, (int?)null) })
+                {
+                    var cache = NewCache();
+                    times.Add(SaveModels(shell, smallNames, cache, proxy.BaseAddress, common, throttle));
+                    Directory.Delete(cache, recursive: true);
+                }
+            }
+
+            var total = (long)options.Files * ((long)options.SmallMiB << 20);
+            report.Time("Save-Model -ThrottleLimit 1 (serial)", serial, total);
+            report.Time($"Save-Model -ThrottleLimit {options.Throttle}", parallel, total);
+            report.Time("Save-Model (default -ThrottleLimit 4)", byDefault, total);
+            report.Ratio($"-ThrottleLimit {options.Throttle} vs serial (speed-up)", serial, parallel, 3.0);
+            report.Ratio("-ThrottleLimit 4 vs serial (speed-up)", serial, byDefault, null);
+            Console.WriteLine($"  (the proxy forwarded {proxy.Requests} requests in all)");
+        }
+        else
+        {
+            Console.WriteLine("  skipped: this build of Save-Model has no -ThrottleLimit parameter.");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Speed ratios are other-time / ModelCache-time (above 1: ModelCache faster). Targets from issue 4.");
+        if (curl is null || sha256sum is null || openssl is null)
+        {
+            Console.WriteLine("Missing tools were skipped: " + string.Join(", ", new[] { ("curl", curl), ("sha256sum", sha256sum), ("openssl", openssl) }.Where(t => t.Item2 is null).Select(t => t.Item1)));
+        }
+    }
+
+    /// <summary>Runs one Save-Model command for <paramref name="names"/> into a fresh cache and returns its wall time.</summary>
+    private static TimeSpan SaveModels(BenchShell shell, IEnumerable<string> names, string cache, Uri mirror, string common, int? throttle)
+    {
+        var list = names.ToList();
+        var script = $"Save-Model {string.Join(", ", list.Select(Quote))} -Path {Quote(cache)} -Mirror {Quote(mirror.ToString())} {common}" +
+            (throttle is { } limit ? " -ThrottleLimit " + limit.ToString(CultureInfo.InvariantCulture) : string.Empty);
+        var watch = Stopwatch.StartNew();
+        var output = shell.Run(script);
+        var elapsed = watch.Elapsed;
+        if (output.Count != list.Count || output.Any(o => o.Properties["Verified"].Value is not true || o.Properties["Source"].Value?.ToString() != "Mirror"))
+        {
+            throw new InvalidOperationException($"'{script}' did not download and verify every model.");
+        }
+
+        return elapsed;
+    }
+
+    /// <summary>Writes <paramref name="size"/> pseudo-random bytes and returns their SHA-256.</summary>
+    private static string GenerateFile(string path, long size, int seed)
+    {
+        var random = new Random(seed);
+        var buffer = new byte[4 << 20];
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            for (var left = size; left > 0; left -= buffer.Length)
+            {
+                var count = (int)Math.Min(buffer.Length, left);
+                random.NextBytes(buffer.AsSpan(0, count));
+                hash.AppendData(buffer, 0, count);
+                stream.Write(buffer, 0, count);
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static object CatalogEntry(string member, string fileName, string sha, long size) => new
+    {
+        family = Family, member, task = "face_detection", fileName, url = "http://127.0.0.1:9/never-contacted/" + fileName, sha256 = sha, size, license = "bench",
+    };
+
+    private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static string RuntimeInfo() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription + " on " + System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+}
+
+/// <summary>Command-line options.</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        usage: dotnet run -c Release --project bench/ModelCache.TransferBench -- [options]
+          --size-mb N       size of the big file for download and hashing (default 1024)
+          --files N         number of small files for parallel vs serial (default 16)
+          --small-mb N      size of each small file (default 4)
+          --latency-ms N    delay the proxy adds before each request (default 50)
+          --throttle N      -ThrottleLimit of the parallel run (default 16)
+          --repeat N        runs per measurement; the median is reported (default 3)
+          --work-dir DIR    where the temp directory goes (default: the system temp dir)
+        """;
+
+    public int SizeMiB { get; private set; } = 1024;
+
+    public int Files { get; private set; } = 16;
+
+    public int SmallMiB { get; private set; } = 4;
+
+    public int LatencyMs { get; private set; } = 50;
+
+    public int Throttle { get; private set; } = 16;
+
+    public int Repeat { get; private set; } = 3;
+
+    public string? WorkDirectory { get; private set; }
+
+    public bool Help { get; private set; }
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Number()
+            {
+                var name = args[i];
+                return int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{name} needs a positive whole number.");
+            }
+
+            switch (args[i])
+            {
+                case "--size-mb": options.SizeMiB = Number(); break;
+                case "--files": options.Files = Number(); break;
+                case "--small-mb": options.SmallMiB = Number(); break;
+                case "--latency-ms": options.LatencyMs = Number(); break;
+                case "--throttle": options.Throttle = Number(); break;
+                case "--repeat": options.Repeat = Number(); break;
+                case "--work-dir": options.WorkDirectory = Path.GetFullPath(Value()); break;
+                case "-h" or "--help": options.Help = true; break;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+            }
+        }
+
+        return options;
+    }
+}
+
+/// <summary>Collects and prints timings.</summary>
+internal sealed class Report
+{
+    public void Section(string title)
+    {
+        Console.WriteLine();
+        Console.WriteLine(title);
+    }
+
+    public void Time(string label, IReadOnlyList<TimeSpan> times, long bytes)
+    {
+        if (times.Count == 0)
+        {
+            Console.WriteLine($"  {label,-50} skipped");
+            return;
+        }
+
+        var median = Median(times);
+        var speed = bytes / (1024.0 * 1024.0) / median.TotalSeconds;
+        Console.WriteLine($"  {label,-50} {median.TotalSeconds,8:0.000} s {speed,9:0} MiB/s   runs: {string.Join(" ", times.Select(t => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)))}");
+    }
+
+    /// <summary>Prints other/ours: above 1 means ours is faster.</summary>
+    public void Ratio(string label, IReadOnlyList<TimeSpan> other, IReadOnlyList<TimeSpan> ours, double? target)
+    {
+        if (other.Count == 0 || ours.Count == 0)
+        {
+            return;
+        }
+
+        var ratio = Median(other).TotalSeconds / Median(ours).TotalSeconds;
+        var verdict = target is { } t ? $"   target >= {t:0.0#}: {(ratio >= t ? "met" : "MISSED")}" : string.Empty;
+        Console.WriteLine($"  {label,-50} {ratio,8:0.00}x{verdict}");
+    }
+
+    private static TimeSpan Median(IReadOnlyList<TimeSpan> times)
+    {
+        var sorted = times.OrderBy(t => t).ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
+
+/// <summary>External tools, timed from process start to exit, output discarded.</summary>
+internal static class Tools
+{
+    public static string? Find(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    public static TimeSpan Run(string tool, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("Cannot start " + tool);
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{tool} {string.Join(" ", arguments)} took more than 10 minutes.");
+        }
+
+        var elapsed = watch.Elapsed;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} {string.Join(" ", arguments)} failed ({process.ExitCode}): {error.Result}");
+        }
+
+        return elapsed;
+    }
+}
