@@ -89,6 +89,12 @@ public sealed class MultiProcessTests : IDisposable
 
     private string PartialPath => FinalPath + ".partial";
 
+    /// <summary>After a save: the model and its metadata, no partial file or partial metadata left behind.</summary>
+    private static string[] ExpectedModelDirectory => new[] { "entry.json", FileName };
+
+    private string[] ModelDirectoryListing() =>
+        Directory.GetFiles(Path.GetDirectoryName(FinalPath)!).Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToArray();
+
     public void Dispose()
     {
         foreach (var pair in _savedEnvironment)
@@ -185,7 +191,7 @@ public sealed class MultiProcessTests : IDisposable
             Assert.True(transfer.IsFullTransfer(ModelSize), transfer.ToString());
             Assert.Null(transfer.Range);
             Assert.Equal(_sha256, HashFile(FinalPath));
-            Assert.False(File.Exists(PartialPath));
+            Assert.Equal(ExpectedModelDirectory, ModelDirectoryListing());
         }
         finally
         {
@@ -284,7 +290,8 @@ public sealed class MultiProcessTests : IDisposable
                 outcome.Source = entry.Properties["Source"].Value?.ToString();
                 outcome.Resumed = transfer?.Properties["Resumed"]?.Value is true;
                 Assert.Equal(_sha256, HashFile(FinalPath));
-                Assert.False(File.Exists(PartialPath), $"Round {round}: a partial file is left beside the saved model.");
+                Assert.False(File.Exists(PartialPath), $"Round {round} ({outcome}): a partial file is left beside the saved model.");
+                outcome.LeftOver = string.Join(", ", ModelDirectoryListing().Except(ExpectedModelDirectory));
 
                 outcome.Timings.Add(("saved", phase.Elapsed));
 
@@ -423,6 +430,9 @@ public sealed class MultiProcessTests : IDisposable
 
         public int RangeRequests { get; set; }
 
+        /// <summary>Files other than the model and entry.json in its directory after the save (reported, not asserted).</summary>
+        public string LeftOver { get; set; } = string.Empty;
+
         /// <summary>Elapsed time at the end of each phase of the round (diagnostics only).</summary>
         public List<(string Phase, TimeSpan At)> Timings { get; } = new();
 
@@ -431,7 +441,7 @@ public sealed class MultiProcessTests : IDisposable
 
         public override string ToString() =>
             $"round {Round,2}: kill at >= {Target,8} B, partial {PartialAtKill,8} -> {PartialAfterKill,8} B, final {(FinalAfterKill ? "yes" : "no ")}, " +
-            $"{(ExitedBeforeKill ? "finished before the kill, " : string.Empty)}next save: {Source} resumed={Resumed}; nginx: {Log}; {string.Join(" ", Timings.Select(t => $"{t.Phase} {t.At.TotalMilliseconds:0}"))} ms";
+            $"{(ExitedBeforeKill ? "finished before the kill, " : string.Empty)}next save: {Source} resumed={Resumed}; nginx: {Log};{(LeftOver.Length > 0 ? " left over: " + LeftOver + ";" : string.Empty)} {string.Join(" ", Timings.Select(t => $"{t.Phase} {t.At.TotalMilliseconds:0}"))} ms";
     }
 
     /// <summary>
