@@ -15,6 +15,7 @@
         'Get-ModelCache'
         'Get-ModelCacheLocation'
         'Get-ModelCatalog'
+        'Invoke-FaceDetect'
         'Save-Model'
         'Set-ModelCacheLocation'
         'Test-ModelHash'

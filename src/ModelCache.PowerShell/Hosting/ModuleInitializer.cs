@@ -19,6 +19,8 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
         ModuleState.ProcessCacheRoot = null;
+        FaceDetection.Reset();
+        NativeLibraryLoader.Unregister();
         if (DependencyResolver.IsNeeded)
         {
             DependencyResolver.Unregister();

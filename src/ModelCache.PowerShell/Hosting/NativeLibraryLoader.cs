@@ -1,0 +1,185 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using ModelCache.Errors;
+
+namespace ModelCache.PowerShell.Hosting;
+
+/// <summary>
+/// Makes ONNX Runtime's and SkiaSharp's native libraries load from the module's
+/// <c>bin/runtimes/&lt;rid&gt;/native/</c> folder. ORT's netstandard2.0 assembly imports plain
+/// <c>onnxruntime</c> with no search logic, PowerShell 7's fallback looks for the wrong file name
+/// on Linux, and Windows PowerShell 5.1 does not look in the module at all. So, lazily before the
+/// first ORT/Skia call (never at import):
+/// <list type="bullet">
+/// <item>Windows: load both DLLs by full path (the loader then matches later imports by module name);</item>
+/// <item>.NET Core on any OS: also hook <c>AssemblyLoadContext.Default.ResolvingUnmanagedDll</c>
+/// through reflection (netstandard2.0 has no <c>NativeLibrary</c>) and load by full path, caching the handle.</item>
+/// </list>
+/// Missing files give one ModelCacheException naming the expected path. <see cref="Unregister"/> unhooks.
+/// </summary>
+internal static class NativeLibraryLoader
+{
+    private static readonly object Gate = new();
+    private static readonly ConcurrentDictionary<string, IntPtr> Handles = new(StringComparer.Ordinal);
+    private static Delegate? _handler;
+    private static object? _loadContext;
+    private static EventInfo? _event;
+    private static bool _ready;
+
+    /// <summary>The folder natives are loaded from, e.g. module/bin/runtimes/linux-x64/native.</summary>
+    public static string NativeDirectory => Path.Combine(ModuleDirectory, "runtimes", RuntimeId, "native");
+
+    private static string ModuleDirectory => Path.GetDirectoryName(typeof(NativeLibraryLoader).Assembly.Location)!;
+
+    private static string RuntimeId
+    {
+        get
+        {
+            var arch = RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.X64 => "x64",
+                Architecture.Arm64 => "arm64",
+                Architecture.X86 => "x86",
+                Architecture.Arm => "arm",
+                var other => other.ToString().ToLowerInvariant(),
+            };
+            var os = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "win" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "osx" : "linux";
+            return os + "-" + arch;
+        }
+    }
+
+    private static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+    private static string OnnxRuntimeFile => IsWindows ? "onnxruntime.dll" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libonnxruntime.dylib" : "libonnxruntime.so";
+
+    private static string SkiaFile => IsWindows ? "libSkiaSharp.dll" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libSkiaSharp.dylib" : "libSkiaSharp.so";
+
+    /// <summary>Prepares native loading once per process; throws NativeLibraryMissing when the files are not there.</summary>
+    public static void EnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (_ready)
+            {
+                return;
+            }
+
+            foreach (var file in new[] { OnnxRuntimeFile, SkiaFile })
+            {
+                var path = Path.Combine(NativeDirectory, file);
+                if (!File.Exists(path))
+                {
+                    throw Missing(path, null);
+                }
+            }
+
+            if (IsWindows)
+            {
+                // Windows PowerShell 5.1 has no AssemblyLoadContext: a module already loaded by full path
+                // satisfies the later DllImport("onnxruntime") by its module name.
+                foreach (var file in new[] { OnnxRuntimeFile, SkiaFile })
+                {
+                    var path = Path.Combine(NativeDirectory, file);
+                    var handle = LoadLibraryEx(path, IntPtr.Zero, LoadWithAlteredSearchPath);
+                    if (handle == IntPtr.Zero)
+                    {
+                        throw Missing(path, new System.ComponentModel.Win32Exception(Marshal.GetLastWin32Error()));
+                    }
+
+                    Handles[file] = handle;
+                }
+            }
+
+            RegisterResolver();
+            _ready = true;
+        }
+    }
+
+    /// <summary>The error to show when a type initializer failed because a native library did not load.</summary>
+    public static ModelCacheException Missing(Exception inner) => Missing(Path.Combine(NativeDirectory, OnnxRuntimeFile), inner);
+
+    /// <summary>True for the exception .NET throws when a DllImport cannot be resolved (possibly wrapped by a type initializer).</summary>
+    public static bool IsNativeLoadFailure(Exception ex) =>
+        ex is DllNotFoundException || ex is BadImageFormatException || (ex is TypeInitializationException && ex.InnerException is { } inner && IsNativeLoadFailure(inner));
+
+    /// <summary>Unhooks the resolver (module removal). Loaded libraries stay loaded, as the runtime requires.</summary>
+    public static void Unregister()
+    {
+        lock (Gate)
+        {
+            if (_handler is not null && _event is not null && _loadContext is not null)
+            {
+                _event.RemoveEventHandler(_loadContext, _handler);
+            }
+
+            _handler = null;
+            _ready = false;
+        }
+    }
+
+    private static void RegisterResolver()
+    {
+        var contextType = Type.GetType("System.Runtime.Loader.AssemblyLoadContext, System.Runtime.Loader", throwOnError: false);
+        _event = contextType?.GetEvent("ResolvingUnmanagedDll");
+        _loadContext = contextType?.GetProperty("Default", BindingFlags.Public | BindingFlags.Static)?.GetValue(null);
+        if (_event is null || _loadContext is null)
+        {
+            return; // .NET Framework: the Windows pre-load above is all there is.
+        }
+
+        var method = typeof(NativeLibraryLoader).GetMethod(nameof(Resolve), BindingFlags.NonPublic | BindingFlags.Static)!;
+        _handler = Delegate.CreateDelegate(_event.EventHandlerType!, method);
+        _event.AddEventHandler(_loadContext, _handler);
+    }
+
+    /// <summary>ResolvingUnmanagedDll handler: fires only after the runtime's own probing failed; called many times for SkiaSharp.</summary>
+    private static IntPtr Resolve(Assembly assembly, string name)
+    {
+        string? file = null;
+        if (name.IndexOf("onnxruntime", StringComparison.OrdinalIgnoreCase) >= 0 && name.IndexOf("providers", StringComparison.OrdinalIgnoreCase) < 0)
+        {
+            file = OnnxRuntimeFile;
+        }
+        else if (name.IndexOf("SkiaSharp", StringComparison.OrdinalIgnoreCase) >= 0)
+        {
+            file = SkiaFile;
+        }
+
+        if (file is null)
+        {
+            return IntPtr.Zero;
+        }
+
+        return Handles.GetOrAdd(file, f => NativeLoad(Path.Combine(NativeDirectory, f)));
+    }
+
+    /// <summary>System.Runtime.InteropServices.NativeLibrary.TryLoad(path, out handle), found by reflection.</summary>
+    private static IntPtr NativeLoad(string path)
+    {
+        var nativeLibrary = Type.GetType("System.Runtime.InteropServices.NativeLibrary, System.Runtime.InteropServices", throwOnError: false);
+        var tryLoad = nativeLibrary?.GetMethods(BindingFlags.Public | BindingFlags.Static)
+            .FirstOrDefault(m => m.Name == "TryLoad" && m.GetParameters().Length == 2 && m.GetParameters()[0].ParameterType == typeof(string));
+        if (tryLoad is null)
+        {
+            return IntPtr.Zero;
+        }
+
+        var args = new object?[] { path, IntPtr.Zero };
+        return (bool)tryLoad.Invoke(null, args)! ? (IntPtr)args[1]! : IntPtr.Zero;
+    }
+
+    private static ModelCacheException Missing(string path, Exception? inner) => new(
+        "NativeLibraryMissing", ModelCacheErrorKind.ResourceUnavailable,
+        $"The native library '{path}' needed for face detection could not be loaded{(inner is null ? " (the file does not exist)" : ": " + inner.Message)}. Supported platforms: win-x64, win-arm64, linux-x64, linux-arm64, osx-arm64.",
+        "Rebuild the module (dotnet build ModelCache.sln) or reinstall it so that module/bin/runtimes/<rid>/native holds the ONNX Runtime and SkiaSharp libraries for this platform.",
+        inner);
+
+    private const uint LoadWithAlteredSearchPath = 0x00000008;
+
+    [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true)]
+    private static extern IntPtr LoadLibraryEx(string fileName, IntPtr file, uint flags);
+}
