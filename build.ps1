@@ -42,9 +42,11 @@ function Invoke-Dotnet([string[]] $Arguments) {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($Arguments[0]) failed with exit code $LASTEXITCODE." }
 }
 
-function Copy-Tree([string] $Source, [string] $Destination) {
+function Copy-Tree([string] $Source, [string] $Destination, [string[]] $Exclude = @()) {
     [void][System.IO.Directory]::CreateDirectory($Destination)
     foreach ($file in [System.IO.Directory]::GetFiles($Source, '*', [System.IO.SearchOption]::AllDirectories)) {
+        $relative = $file.Substring($Source.Length).TrimStart('/', '\')
+        if ([System.IO.Path]::GetFileName($file) -eq '.gitignore' -or ($Exclude | Where-Object { $relative.StartsWith($_) })) { continue }
         $target = [System.IO.Path]::Combine($Destination, $file.Substring($Source.Length).TrimStart('/', '\'))
         [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($target))
         [System.IO.File]::Copy($file, $target, $true)
@@ -69,7 +71,8 @@ foreach ($step in $tasks) {
             # goes to <ModuleBase>/en-US where Get-Help looks for it.
             [void][System.IO.Directory]::CreateDirectory($OutputPath)
             [System.IO.File]::Copy([System.IO.Path]::Combine($root, 'ModelCache.psd1'), [System.IO.Path]::Combine($OutputPath, 'ModelCache.psd1'), $true)
-            Copy-Tree ([System.IO.Path]::Combine($root, 'module')) ([System.IO.Path]::Combine($OutputPath, 'module'))
+            # Help sources (Markdown) are compiled into en-US at build time and not shipped.
+            Copy-Tree ([System.IO.Path]::Combine($root, 'module')) ([System.IO.Path]::Combine($OutputPath, 'module')) -Exclude @('help')
             Copy-Tree ([System.IO.Path]::Combine($root, 'module', 'en-US')) ([System.IO.Path]::Combine($OutputPath, 'en-US'))
             [Console]::WriteLine("Packaged module: $OutputPath")
         }

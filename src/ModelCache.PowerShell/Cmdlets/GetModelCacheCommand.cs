@@ -14,6 +14,8 @@ namespace ModelCache.PowerShell.Cmdlets;
 [OutputType(typeof(ModelCacheEntry))]
 public sealed class GetModelCacheCommand : ModelCacheCmdlet
 {
+    private readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
+
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
@@ -35,14 +37,14 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
         var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
         if (Name is null)
         {
-            WriteObject(entries, enumerateCollection: true);
+            WriteObject(entries.Where(e => _written.Add(e.Name)), enumerateCollection: true);
             return;
         }
 
-        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in Name)
         {
-            foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root).Where(e => written.Add(e.Name)))
+            // Names piped in several records still list each entry once.
+            foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root).Where(e => _written.Add(e.Name)))
             {
                 WriteObject(entry);
             }
