@@ -74,10 +74,13 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
     [Parameter]
     public SwitchParameter Tile { get; set; }
 
-    /// <summary>Images processed at the same time.</summary>
+    /// <summary>
+    /// Images processed at the same time (default: the core count, at most 4). On 2 cores two images
+    /// in parallel run about twice as fast as one image using ONNX Runtime's intra-op threads.
+    /// </summary>
     [Parameter]
     [ValidateRange(1, 64)]
-    public int ThrottleLimit { get; set; } = 1;
+    public int ThrottleLimit { get; set; } = Math.Min(System.Environment.ProcessorCount, 4);
 
     /// <summary>Threads ONNX Runtime uses inside one image (0: ONNX Runtime's default, all cores).</summary>
     [Parameter]
