@@ -302,10 +302,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
         }
 
         ModelCacheEntry entry;
-        var environment = EnvironmentOptions;
-        var offline = Bound(nameof(Offline)) ? Offline.IsPresent : environment.Offline;
-        var mirrors = (Mirror ?? environment.Mirrors.ToArray()).Select(ResolveMirror).ToList();
-        using (var planner = new SourcePlanner(mirrors, environment.MirrorOnly, offline, new NetworkOptions()))
+        using (var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), mirrorOnly: null))
         {
             var saver = new ModelSaver(store, planner);
             try
@@ -397,9 +394,4 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
 
     private bool Bound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
 
-    /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
-    private string ResolveMirror(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
-            ? mirror
-            : GetUnresolvedProviderPathFromPSPath(mirror);
 }

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using ModelCache.Catalog;
-using ModelCache.Configuration;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -101,13 +100,8 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
             return;
         }
 
-        var environment = EnvironmentOptions;
-        var offline = MyInvocation.BoundParameters.ContainsKey(nameof(Offline)) ? Offline.IsPresent : environment.Offline;
-        var mirrorOnly = MyInvocation.BoundParameters.ContainsKey(nameof(MirrorOnly)) ? MirrorOnly.IsPresent : environment.MirrorOnly;
-        var mirrors = (Mirror ?? environment.Mirrors.ToArray()).Select(ResolveMirror).ToList();
-        WriteVerbose($"Cache root: {_store!.Root}; mirrors: {(mirrors.Count == 0 ? "none" : string.Join(", ", mirrors.Select(Shown)))}; offline: {offline}; mirror-only: {mirrorOnly}");
-
-        using var planner = new SourcePlanner(mirrors, mirrorOnly, offline, NetworkOptions());
+        WriteVerbose($"Cache root: {_store!.Root}");
+        using var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), NetworkOptions());
         var saver = new ModelSaver(_store, planner);
         var inputs = _pending.ToDictionary(p => p.Model.Name, p => p.Input, StringComparer.OrdinalIgnoreCase);
         var done = 0;
@@ -136,32 +130,11 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         });
     }
 
-    private NetworkOptions NetworkOptions()
+    private NetworkOptions NetworkOptions() => new()
     {
-        var token = Environment.GetVariable(EnvironmentVariables.Token);
-        IWebProxy? proxy = null;
-        if (Proxy is not null)
-        {
-            proxy = new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() };
-        }
-
-        return new NetworkOptions
-        {
-            Proxy = proxy,
-            MirrorCredential = Credential is not null
-                ? MirrorCredential.Basic(Credential.UserName, Credential.GetNetworkCredential().Password)
-                : string.IsNullOrEmpty(token) ? null : MirrorCredential.Bearer(token!),
-            RetryCount = RetryCount,
-            Timeout = TimeSpan.FromSeconds(TimeoutSec),
-        };
-    }
-
-    /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
-    private string ResolveMirror(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
-            ? mirror
-            : GetUnresolvedProviderPathFromPSPath(mirror);
-
-    private static string Shown(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
+        Proxy = Proxy is null ? null : new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() },
+        MirrorCredential = Credential is null ? null : MirrorCredential.Basic(Credential.UserName, Credential.GetNetworkCredential().Password),
+        RetryCount = RetryCount,
+        Timeout = TimeSpan.FromSeconds(TimeoutSec),
+    };
 }

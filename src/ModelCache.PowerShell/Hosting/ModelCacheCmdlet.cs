@@ -9,6 +9,7 @@ using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.Store;
+using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Hosting;
 
@@ -83,7 +84,41 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// Sources for saving models: each setting from its parameter where given (<paramref name="offline"/>
+    /// and <paramref name="mirrorOnly"/> are null when not bound), from the environment otherwise;
+    /// MODELCACHE_TOKEN becomes the mirror credential unless one is given.
+    /// </summary>
+    protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null)
+    {
+        var environment = EnvironmentOptions;
+        var resolved = (mirrors ?? environment.Mirrors.ToArray()).Select(ResolveMirror).ToList();
+        network ??= new NetworkOptions();
+        var token = Environment.GetVariable(EnvironmentVariables.Token);
+        if (network.MirrorCredential is null && !string.IsNullOrEmpty(token))
+        {
+            network.MirrorCredential = MirrorCredential.Bearer(token!);
+        }
+
+        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network);
+        WriteVerbose($"Mirrors: {(resolved.Count == 0 ? "none" : string.Join(", ", resolved.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
+        return planner;
+    }
+
+    /// <summary>A switch's value when the user bound it, null when left to the environment.</summary>
+    protected bool? BoundSwitch(string parameterName, SwitchParameter value) =>
+        MyInvocation.BoundParameters.ContainsKey(parameterName) ? value.IsPresent : null;
+
     protected void WriteFailure(ModelCacheException exception, object? target) => WriteError(ErrorRecords.From(exception, target));
+
+    /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
+    private string ResolveMirror(string mirror) =>
+        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
+            ? mirror
+            : GetUnresolvedProviderPathFromPSPath(mirror);
+
+    private static string Shown(string mirror) =>
+        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
 
     /// <summary>
     /// Runs async Core work. Anything the work posts to the bridge (progress, warnings, output)
