@@ -123,27 +123,47 @@ internal static class Program
         var curlTimes = new List<TimeSpan>();
         var curlSyncTimes = new List<TimeSpan>();
         var saveTimes = new List<TimeSpan>();
-        for (var i = 0; i < options.Repeat; i++)
+        void MeasureCurl()
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (curl is not null)
+            if (curl is null)
             {
-                var target = work.Combine("curl.bin");
-                curlTimes.Add(Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl));
-                File.Delete(target);
-                if (sync is not null)
-                {
-                    var watch = Stopwatch.StartNew();
-                    Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl);
-                    Tools.Run(sync, target);
-                    curlSyncTimes.Add(watch.Elapsed);
-                    File.Delete(target);
-                }
+                return;
             }
 
+            var target = work.Combine("curl.bin");
+            curlTimes.Add(Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl));
+            File.Delete(target);
+            if (sync is not null)
+            {
+                var watch = Stopwatch.StartNew();
+                Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl);
+                Tools.Run(sync, target);
+                curlSyncTimes.Add(watch.Elapsed);
+                File.Delete(target);
+            }
+        }
+
+        void MeasureSave()
+        {
             var cache = NewCache();
             saveTimes.Add(SaveModels(shell, new[] { Family + "/BIG" }, cache, nginx.BaseAddress, common, throttle: null));
             Directory.Delete(cache, recursive: true);
+        }
+
+        // Alternate which goes first, so neither always inherits the other's disk write-back.
+        for (var i = 0; i < options.Repeat; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (i % 2 == 0)
+            {
+                MeasureSave();
+                MeasureCurl();
+            }
+            else
+            {
+                MeasureCurl();
+                MeasureSave();
+            }
         }
 
         report.Section($"Download of {options.SizeMiB} MiB from nginx (loopback)");
