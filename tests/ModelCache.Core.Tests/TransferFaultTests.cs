@@ -239,6 +239,37 @@ public sealed class TransferFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_complete_partial_left_by_a_crash_is_verified_and_promoted_without_a_request()
+    {
+        var model = Model(_server.Serve("m.onnx", Bytes));
+        var partial = new PartialDownload(Store.PreparePartial(model));
+        File.WriteAllBytes(partial.Path, Bytes);
+        partial.Describe(model.Url.ToString(), "etag:\"whatever\"");
+
+        var entry = await Save(model);
+
+        Assert.Empty(_server.RequestsFor("m.onnx"));
+        Assert.True(entry.Verified);
+        Assert.True(entry.Transfer!.Resumed);
+        Assert.Equal(new[] { "tiny.onnx", CacheStore.MetadataFileName }.OrderBy(n => n), Directory.GetFiles(Store.GetModelDirectory(model)).Select(Path.GetFileName).OrderBy(n => n));
+    }
+
+    [Fact]
+    public async Task Leftovers_of_a_crash_beside_a_finished_model_are_swept_on_the_next_save()
+    {
+        var model = Model(_server.Serve("m.onnx", Bytes));
+        var first = await Save(model);
+        var directory = Store.GetModelDirectory(model);
+        File.WriteAllText(first.Path + CacheStore.PartialStateSuffix, "{}");
+        File.WriteAllText(Path.Combine(directory, CacheStore.MetadataFileName + ".1a2b3c4d.tmp"), "{");
+
+        var again = await Save(model);
+
+        Assert.Equal(TransferSource.Cache, again.Transfer!.Source);
+        Assert.Equal(new[] { "tiny.onnx", CacheStore.MetadataFileName }.OrderBy(n => n), Directory.GetFiles(directory).Select(Path.GetFileName).OrderBy(n => n));
+    }
+
+    [Fact]
     public async Task A_partial_from_another_version_of_the_file_is_not_trusted()
     {
         var model = Model(_server.Serve("m.onnx", Bytes, new FaultPlan { DropAfterBytes = 300_000, DropTimes = 100 }));

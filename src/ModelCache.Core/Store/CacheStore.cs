@@ -165,13 +165,15 @@ public sealed class CacheStore
         {
             using (await LockAsync(entry.Family, entry.Member, TimeSpan.FromSeconds(10), null, cancellationToken).ConfigureAwait(false))
             {
-                foreach (var file in new[] { entry.Path, entry.Path + PartialSuffix, entry.Path + PartialStateSuffix, Path.Combine(directory, MetadataFileName) })
+                foreach (var file in new[] { entry.Path, Path.Combine(directory, MetadataFileName) })
                 {
                     if (File.Exists(file))
                     {
                         File.Delete(file);
                     }
                 }
+
+                DeleteWorkFiles(directory);
 
                 DeleteIfEmpty(directory);
                 DeleteIfEmpty(Path.GetDirectoryName(directory)!);
@@ -287,6 +289,32 @@ public sealed class CacheStore
         }
 
         return freed;
+    }
+
+    /// <summary>
+    /// Deletes what a killed process may have left beside a finished model (a partial, its resume
+    /// state, a half-written metadata temp file). The caller holds the model's lock.
+    /// </summary>
+    public void RemoveWorkFiles(string family, string member) => DeleteWorkFiles(Path.Combine(ModelsDirectory, family, member));
+
+    private static void DeleteWorkFiles(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.GetFiles(directory).Where(f => IsWorkFile(Path.GetFileName(f))))
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: leftovers are never mistaken for models.
+            }
+        }
     }
 
     private static bool IsWorkFile(string name) =>

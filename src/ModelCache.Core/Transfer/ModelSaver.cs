@@ -84,6 +84,7 @@ public sealed class ModelSaver
             var check = await HashVerifier.VerifyAsync(model.Name, finalPath, model.Sha256, null, cancellationToken).ConfigureAwait(false);
             if (check.IsValid)
             {
+                _store.RemoveWorkFiles(model.Family, model.Member);
                 progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, 0, 0, finalPath));
                 var entry = _store.RecordVerification(model, check, used: true);
                 return entry.WithTransfer(new TransferSummary(TransferSource.Cache, null, 0, false, clock.Elapsed));
@@ -134,6 +135,13 @@ public sealed class ModelSaver
         IProgress<TransferProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
     {
         var location = source.Locate(model);
+        if (await TryPromoteCompletePartialAsync(model, partial, location, cancellationToken).ConfigureAwait(false) is { } finished)
+        {
+            tally.Resumed = true;
+            progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, finished.Size, finished.Size, location));
+            return finished.WithTransfer(new TransferSummary(source.Kind, location, tally.Transferred, tally.Resumed, clock.Elapsed));
+        }
+
         string actual;
         long fileLength;
         try
@@ -211,10 +219,32 @@ public sealed class ModelSaver
                 $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -Path.", ex);
         }
 
+        partial.DeleteState();
         var entry = _store.Commit(model, partial.Path, actual, location);
-        partial.Delete();
         progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, fileLength, fileLength, location));
         return entry.WithTransfer(new TransferSummary(source.Kind, location, tally.Transferred, tally.Resumed, clock.Elapsed));
+    }
+
+    /// <summary>
+    /// A process killed after the last byte arrived but before promotion leaves a complete partial:
+    /// asking the source for the bytes after the end would only earn a 416 and a full download.
+    /// </summary>
+    private async Task<ModelCacheEntry?> TryPromoteCompletePartialAsync(ModelDefinition model, PartialDownload partial, string location, CancellationToken cancellationToken)
+    {
+        if (model.Size is not { } size || partial.Length != size || partial.ResumePointFor(location) is null)
+        {
+            return null;
+        }
+
+        var check = await HashVerifier.VerifyAsync(model.Name, partial.Path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            partial.Delete();
+            return null;
+        }
+
+        partial.DeleteState();
+        return _store.Commit(model, partial.Path, check.Actual!, location);
     }
 
     /// <summary>Opens the partial file for writing at <paramref name="offset"/>, dropping anything past it.</summary>

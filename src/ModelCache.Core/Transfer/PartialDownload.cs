@@ -54,6 +54,9 @@ internal sealed class PartialDownload
         TryDelete(_statePath);
     }
 
+    /// <summary>Drops the resume state only; done before promotion so a crash cannot orphan it.</summary>
+    public void DeleteState() => TryDelete(_statePath);
+
     private State? ReadState()
     {
         try
