@@ -17,6 +17,7 @@ internal static class HashingCopier
     private const int DiskFullWindows = 112;
     private const int HandleDiskFullWindows = 39;
     private const int DiskFullUnix = 28;
+    private const int ChunkSize = 1 << 20;
 
     /// <param name="source">The body.</param>
     /// <param name="destination">The partial file, positioned at <paramref name="startOffset"/>.</param>
@@ -31,43 +32,79 @@ internal static class HashingCopier
     public static async Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash hash, long startOffset, long? maxTotal,
         Action<long> onProgress, TimeSpan stallTimeout, string location, CancellationToken cancellationToken)
     {
-        var buffer = new byte[Sha256Hasher.BufferSize / 4];
+        // Two buffers: the next chunk is received while the previous one is hashed and written,
+        // and hashing runs beside the write, so one core is not left to do all three in turn.
+        var buffers = new[] { new byte[ChunkSize], new byte[ChunkSize] };
+        var current = 0;
         long copied = 0;
-        while (true)
+        Task? pending = null;
+        try
         {
-            var read = await ReadAsync(source, buffer, stallTimeout, location, startOffset + copied, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            while (true)
             {
-                return copied;
-            }
+                var read = await ReadAsync(source, buffers[current], stallTimeout, location, startOffset + copied, cancellationToken).ConfigureAwait(false);
+                if (pending is not null)
+                {
+                    await pending.ConfigureAwait(false);
+                    pending = null;
+                    onProgress(startOffset + copied);
+                }
 
-            if (startOffset + copied == 0 && LooksLikeHtml(buffer, read))
-            {
-                throw TransferException.BadContent("UnexpectedContent",
-                    $"{location} sent an HTML page instead of the model.",
-                    "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
-            }
+                if (read == 0)
+                {
+                    return copied;
+                }
 
-            if (maxTotal is { } max && startOffset + copied + read > max)
-            {
-                throw TransferException.BadContent("ContentTooLong",
-                    $"{location} sent more than the expected {max} bytes.",
-                    "The source serves a different file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
-            }
+                if (startOffset + copied == 0 && LooksLikeHtml(buffers[current], read))
+                {
+                    throw TransferException.BadContent("UnexpectedContent",
+                        $"{location} sent an HTML page instead of the model.",
+                        "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
+                }
 
-            hash.AppendData(buffer, 0, read);
-            try
-            {
-                await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException ex) when (IsDiskFull(ex))
-            {
-                throw TransferException.DiskFull(destination is FileStream file ? file.Name : location, ex);
-            }
+                if (maxTotal is { } max && startOffset + copied + read > max)
+                {
+                    throw TransferException.BadContent("ContentTooLong",
+                        $"{location} sent more than the expected {max} bytes.",
+                        "The source serves a different file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
+                }
 
-            copied += read;
-            onProgress(startOffset + copied);
+                pending = HashAndWriteAsync(destination, hash, buffers[current], read, location, cancellationToken);
+                copied += read;
+                current ^= 1;
+            }
         }
+        finally
+        {
+            if (pending is not null)
+            {
+                // Never leave a write running against a file the caller is about to close or delete.
+                try
+                {
+                    await pending.ConfigureAwait(false);
+                    onProgress(startOffset + copied); // that chunk is on disk: it counts, and resuming starts after it
+                }
+                catch (Exception) when (cancellationToken.IsCancellationRequested)
+                {
+                }
+            }
+        }
+    }
+
+    private static async Task HashAndWriteAsync(Stream destination, IncrementalHash hash, byte[] buffer, int count, string location, CancellationToken cancellationToken)
+    {
+        var hashing = Task.Run(() => hash.AppendData(buffer, 0, count), cancellationToken);
+        try
+        {
+            await destination.WriteAsync(buffer, 0, count, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (IsDiskFull(ex))
+        {
+            await hashing.ConfigureAwait(false);
+            throw TransferException.DiskFull(destination is FileStream file ? file.Name : location, ex);
+        }
+
+        await hashing.ConfigureAwait(false);
     }
 
     public static bool IsDiskFull(IOException exception)
