@@ -94,6 +94,28 @@ public sealed class SaveModelTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Explicit_proxy_carries_upstream_requests_and_credential_goes_to_the_mirror_only()
+    {
+        var bytes = Model(7, 100_000);
+        _server.Serve("weights/m7.onnx", bytes);
+        _server.Serve("private/m7.onnx", bytes, new FaultPlan { FailTimes = 100, FailStatus = 404 });
+        var sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        var catalog = _ps.Temp.Combine("proxy-catalog.json");
+        File.WriteAllText(catalog, $$"""{ "models": [ { "family": "Test", "member": "M7", "fileName": "m7.onnx", "url": "http://models.example.invalid/weights/m7.onnx", "sha256": "{{sha}}", "size": 100000 } ] }""");
+
+        var result = _ps.Run($$"""
+            $password = [securestring]::new(); 'pa55'.ToCharArray() | ForEach-Object { $password.AppendChar($_) }
+            $credential = [pscredential]::new('svc', $password)
+            Save-Model Test/M7 -CatalogPath '{{catalog}}' -Mirror '{{_server.BaseAddress}}private' -Credential $credential -Proxy '{{_server.BaseAddress}}' -WarningAction SilentlyContinue
+            """).ThrowIfErrors();
+
+        Assert.Equal("Upstream", result.Output.Single().Properties["Source"].Value.ToString());
+        Assert.Equal("models.example.invalid", _server.RequestsFor("weights/m7.onnx").Single().Host);
+        Assert.Equal(string.Empty, _server.RequestsFor("weights/m7.onnx").Single().Authorization);
+        Assert.StartsWith("Basic ", _server.RequestsFor("private/m7.onnx").Single().Authorization);
+    }
+
+    [Fact]
     public void Progress_has_a_batch_bar_and_a_bar_per_model()
     {
         var catalog = WriteCatalog(2, plan: new FaultPlan { BytesPerSecond = 1_000_000 });
