@@ -14,9 +14,6 @@ namespace ModelCache.Transfer;
 /// </summary>
 internal static class HashingCopier
 {
-    private const int DiskFullWindows = 112;
-    private const int HandleDiskFullWindows = 39;
-    private const int DiskFullUnix = 28;
     private const int ChunkSize = 1 << 20;
 
     /// <param name="source">The body.</param>
@@ -69,7 +66,7 @@ internal static class HashingCopier
                         "The source serves a different file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
                 }
 
-                pending = HashAndWriteAsync(destination, hash, buffers[current], read, location, cancellationToken);
+                pending = HashAndWriteAsync(destination, hash, buffers[current], read, cancellationToken);
                 copied += read;
                 current ^= 1;
             }
@@ -91,26 +88,19 @@ internal static class HashingCopier
         }
     }
 
-    private static async Task HashAndWriteAsync(Stream destination, IncrementalHash hash, byte[] buffer, int count, string location, CancellationToken cancellationToken)
+    /// <remarks>A full disk surfaces as an IOException; <see cref="ModelSaver"/> maps it for every write to the partial.</remarks>
+    private static async Task HashAndWriteAsync(Stream destination, IncrementalHash hash, byte[] buffer, int count, CancellationToken cancellationToken)
     {
         var hashing = Task.Run(() => hash.AppendData(buffer, 0, count), cancellationToken);
         try
         {
             await destination.WriteAsync(buffer, 0, count, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex) when (IsDiskFull(ex))
+        finally
         {
+            // The hash must not run on after the caller has moved on to the other buffer.
             await hashing.ConfigureAwait(false);
-            throw TransferException.DiskFull(destination is FileStream file ? file.Name : location, ex);
         }
-
-        await hashing.ConfigureAwait(false);
-    }
-
-    public static bool IsDiskFull(IOException exception)
-    {
-        var code = exception.HResult & 0xFFFF;
-        return code is DiskFullWindows or HandleDiskFullWindows || exception.HResult == DiskFullUnix;
     }
 
     private static async Task<int> ReadAsync(Stream source, byte[] buffer, TimeSpan stallTimeout, string location, long position, CancellationToken cancellationToken)

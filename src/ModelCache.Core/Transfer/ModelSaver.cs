@@ -207,7 +207,7 @@ public sealed class ModelSaver
 
             throw;
         }
-        catch (IOException ex) when (HashingCopier.IsDiskFull(ex))
+        catch (IOException ex) when (TransferException.IsDiskFull(ex))
         {
             partial.Delete();
             throw TransferException.DiskFull(partial.Path, ex);

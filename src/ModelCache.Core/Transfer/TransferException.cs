@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using ModelCache.Errors;
 
 namespace ModelCache.Transfer;
@@ -35,6 +36,14 @@ public sealed class TransferException : ModelCacheException
     /// <summary>The bytes are wrong (HTML page, too long, hash mismatch): discard them, never promote.</summary>
     public static TransferException BadContent(string errorId, string message, string action) =>
         new(errorId, ModelCacheErrorKind.InvalidData, message, action, transient: false, keepPartial: false, null, null);
+
+    /// <summary>ENOSPC on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    public static bool IsDiskFull(IOException exception)
+    {
+        const int DiskFullWindows = 112, HandleDiskFullWindows = 39, DiskFullUnix = 28;
+        var code = exception.HResult & 0xFFFF;
+        return code is DiskFullWindows or HandleDiskFullWindows || exception.HResult == DiskFullUnix;
+    }
 
     public static TransferException DiskFull(string path, Exception inner) =>
         new("DiskFull", ModelCacheErrorKind.WriteError, $"The disk holding '{path}' is full.",
