@@ -16,17 +16,25 @@ public static class Sha256Hasher
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await AppendAsync(stream, hash, long.MaxValue, bytesHashed, cancellationToken).ConfigureAwait(false);
+        return ToHex(hash.GetHashAndReset());
+    }
+
+    /// <summary>Feeds <paramref name="hash"/> from <paramref name="stream"/>'s position, up to <paramref name="limit"/> bytes or the end.</summary>
+    /// <returns>The bytes hashed.</returns>
+    internal static async Task<long> AppendAsync(Stream stream, IncrementalHash hash, long limit, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
+    {
         var buffer = new byte[BufferSize];
         long total = 0;
         int read;
-        while ((read = await stream.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
+        while (total < limit && (read = await stream.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, limit - total), cancellationToken).ConfigureAwait(false)) > 0)
         {
             hash.AppendData(buffer, 0, read);
             total += read;
             bytesHashed?.Report(total);
         }
 
-        return ToHex(hash.GetHashAndReset());
+        return total;
     }
 
     public static string ToHex(byte[] digest)

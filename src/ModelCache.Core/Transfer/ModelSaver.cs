@@ -259,18 +259,9 @@ public sealed class ModelSaver
     private static async Task HashPrefixAsync(FileStream file, IncrementalHash hash, long length, CancellationToken cancellationToken)
     {
         file.Seek(0, SeekOrigin.Begin);
-        var buffer = new byte[Sha256Hasher.BufferSize];
-        var remaining = length;
-        while (remaining > 0)
+        if (await Sha256Hasher.AppendAsync(file, hash, length, null, cancellationToken).ConfigureAwait(false) != length)
         {
-            var read = await file.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, remaining), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new IOException($"The partial file '{file.Name}' is shorter than recorded.");
-            }
-
-            hash.AppendData(buffer, 0, read);
-            remaining -= read;
+            throw new IOException($"The partial file '{file.Name}' is shorter than recorded.");
         }
 
         file.Seek(length, SeekOrigin.Begin);
