@@ -174,9 +174,7 @@ public sealed class CacheStore
                 }
 
                 DeleteWorkFiles(directory);
-
-                DeleteIfEmpty(directory);
-                DeleteIfEmpty(Path.GetDirectoryName(directory)!);
+                DeleteMemberDirectoryIfEmpty(directory);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -272,14 +270,8 @@ public sealed class CacheStore
             {
                 using (await LockAsync(family, Path.GetFileName(memberDirectory), TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
                 {
-                    foreach (var file in files)
-                    {
-                        freed += new FileInfo(file).Length;
-                        File.Delete(file);
-                    }
-
-                    DeleteIfEmpty(memberDirectory);
-                    DeleteIfEmpty(Path.GetDirectoryName(memberDirectory)!);
+                    freed += DeleteWorkFiles(memberDirectory);
+                    DeleteMemberDirectoryIfEmpty(memberDirectory);
                 }
             }
             catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
@@ -297,25 +289,18 @@ public sealed class CacheStore
     /// </summary>
     public void RemoveWorkFiles(string family, string member) => DeleteWorkFiles(Path.Combine(ModelsDirectory, family, member));
 
-    private static void DeleteWorkFiles(string directory)
+    /// <summary>Removes a member folder, then its family folder, where they hold nothing any more.</summary>
+    private static void DeleteMemberDirectoryIfEmpty(string memberDirectory)
     {
-        if (!Directory.Exists(directory))
-        {
-            return;
-        }
-
-        foreach (var file in Directory.GetFiles(directory).Where(f => IsWorkFile(Path.GetFileName(f))))
-        {
-            try
-            {
-                File.Delete(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Best effort: leftovers are never mistaken for models.
-            }
-        }
+        DeleteIfEmpty(memberDirectory);
+        DeleteIfEmpty(Path.GetDirectoryName(memberDirectory)!);
     }
+
+    /// <returns>The bytes freed.</returns>
+    private static long DeleteWorkFiles(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetFiles(directory).Where(f => IsWorkFile(Path.GetFileName(f))).Sum(FileCleanup.TryDelete)
+            : 0;
 
     private static bool IsWorkFile(string name) =>
         name.EndsWith(PartialSuffix, StringComparison.Ordinal) || name.EndsWith(PartialStateSuffix, StringComparison.Ordinal) || name.EndsWith(".tmp", StringComparison.Ordinal);

@@ -50,12 +50,12 @@ internal sealed class PartialDownload
 
     public void Delete()
     {
-        TryDelete(Path);
-        TryDelete(_statePath);
+        FileCleanup.TryDelete(Path);
+        FileCleanup.TryDelete(_statePath);
     }
 
     /// <summary>Drops the resume state only; done before promotion so a crash cannot orphan it.</summary>
-    public void DeleteState() => TryDelete(_statePath);
+    public void DeleteState() => FileCleanup.TryDelete(_statePath);
 
     private State? ReadState()
     {
@@ -66,18 +66,6 @@ internal sealed class PartialDownload
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
             return null;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Leftovers are never mistaken for models and are overwritten by the next download.
         }
     }
 
