@@ -83,14 +83,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                     }
                     else if (TryResolve(catalog, name) is { } model)
                     {
-                        var path = store.GetModelPath(model);
-                        var result = Verify(model.Name, path, model.Sha256);
-                        if (result.Status != HashStatus.Missing)
-                        {
-                            store.RecordVerification(model, result, used: false);
-                        }
-
-                        Emit(result, name);
+                        CheckCached(store, model.Name, store.GetModelPath(model), model, name);
                     }
                     else
                     {
@@ -142,10 +135,16 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     private void CheckEntry(ModelCatalog catalog, ModelCacheEntry entry, object target)
     {
         catalog.TryGet(entry.Name, out var model);
-        var result = Verify(entry.Name, entry.Path, model?.Sha256);
+        CheckCached(new CacheStore(entry.CacheRoot), entry.Name, entry.Path, model, target);
+    }
+
+    /// <summary>Checks a cached file and records the outcome in its metadata, so Get-ModelCache shows it.</summary>
+    private void CheckCached(CacheStore store, string name, string path, ModelDefinition? model, object target)
+    {
+        var result = Verify(name, path, model?.Sha256);
         if (model is not null && result.Status != HashStatus.Missing)
         {
-            new CacheStore(entry.CacheRoot).RecordVerification(model, result, used: false);
+            store.RecordVerification(model, result, used: false);
         }
 
         Emit(result, target);
