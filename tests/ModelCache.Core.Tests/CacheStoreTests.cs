@@ -20,10 +20,7 @@ public class CacheStoreTests
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
         store.EnsureWritable();
-        Directory.CreateDirectory(store.GetModelDirectory(Model));
-        File.WriteAllBytes(store.GetPartialPath(Model), Bytes);
-
-        var entry = store.Commit(Model, store.GetPartialPath(Model), Model.Sha256, "https://example.invalid/tiny.onnx");
+        var entry = Commit(store, "https://example.invalid/tiny.onnx");
 
         Assert.False(File.Exists(store.GetPartialPath(Model)));
         Assert.Equal(Bytes, File.ReadAllBytes(entry.Path));
@@ -44,8 +41,7 @@ public class CacheStoreTests
     {
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
-        Directory.CreateDirectory(store.GetModelDirectory(Model));
-        File.WriteAllBytes(store.GetModelPath(Model), Bytes);
+        PlaceWithoutMetadata(store, Bytes);
 
         var entry = Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model })));
 
@@ -59,8 +55,7 @@ public class CacheStoreTests
     {
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
-        Directory.CreateDirectory(store.GetModelDirectory(Model));
-        File.WriteAllBytes(store.GetModelPath(Model), TestModels.RandomBytes(4096, seed: 2));
+        PlaceWithoutMetadata(store, TestModels.RandomBytes(4096, seed: 2));
 
         var entry = Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model })));
 
@@ -72,9 +67,7 @@ public class CacheStoreTests
     {
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
-        Directory.CreateDirectory(store.GetModelDirectory(Model));
-        File.WriteAllBytes(store.GetPartialPath(Model), Bytes);
-        store.Commit(Model, store.GetPartialPath(Model), Model.Sha256, null);
+        Commit(store);
 
         File.AppendAllText(store.GetModelPath(Model), "tampered");
 
@@ -86,8 +79,7 @@ public class CacheStoreTests
     {
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
-        Directory.CreateDirectory(store.GetModelDirectory(Model));
-        File.WriteAllBytes(store.GetModelPath(Model), Bytes);
+        PlaceWithoutMetadata(store, Bytes);
         var emptyCatalog = new ModelCatalog(Array.Empty<ModelDefinition>());
 
         var orphan = Assert.Single(await store.ListAsync(emptyCatalog));
@@ -105,9 +97,7 @@ public class CacheStoreTests
     {
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
-        Directory.CreateDirectory(store.GetModelDirectory(Model));
-        File.WriteAllBytes(store.GetPartialPath(Model), Bytes);
-        var entry = store.Commit(Model, store.GetPartialPath(Model), Model.Sha256, null);
+        var entry = Commit(store);
         File.WriteAllBytes(store.GetPartialPath(Model), Bytes.Take(10).ToArray());
 
         await store.RemoveAsync(entry);
@@ -125,8 +115,7 @@ public class CacheStoreTests
         File.WriteAllBytes(store.PreparePartial(abandoned), new byte[1000]);
         File.WriteAllText(store.GetModelPath(abandoned) + CacheStore.PartialStateSuffix, "{}");
         File.WriteAllBytes(store.PreparePartial(inProgress), new byte[500]);
-        File.WriteAllBytes(store.PreparePartial(Model), Bytes);
-        store.Commit(Model, store.GetPartialPath(Model), Model.Sha256, null);
+        Commit(store);
 
         long freed;
         using (await store.LockAsync(inProgress.Family, inProgress.Member, TimeSpan.FromSeconds(5), null, default))
@@ -175,5 +164,19 @@ public class CacheStoreTests
         var file = temp.Combine("abc");
         File.WriteAllText(file, "abc");
         Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", await Sha256Hasher.HashFileAsync(file));
+    }
+
+    /// <summary>Saves <see cref="Model"/> the way a download does: partial first, then commit.</summary>
+    private static ModelCacheEntry Commit(CacheStore store, string? sourceUrl = null)
+    {
+        File.WriteAllBytes(store.PreparePartial(Model), Bytes);
+        return store.Commit(Model, store.GetPartialPath(Model), Model.Sha256, sourceUrl);
+    }
+
+    /// <summary>A file under the final name with no entry.json, as after a lost metadata file or a hand copy.</summary>
+    private static void PlaceWithoutMetadata(CacheStore store, byte[] bytes)
+    {
+        Directory.CreateDirectory(store.GetModelDirectory(Model));
+        File.WriteAllBytes(store.GetModelPath(Model), bytes);
     }
 }
