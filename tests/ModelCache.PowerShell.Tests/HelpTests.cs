@@ -187,7 +187,8 @@ public sealed class HelpTests : IDisposable
 
         Assert.Contains("about_ModelCache", text, StringComparison.Ordinal);
         Assert.Contains("SHORT DESCRIPTION", text, StringComparison.Ordinal);
-        var variables = _ps.Run("[ModelCache.Configuration.EnvironmentVariables].GetFields() | ForEach-Object { $_.GetValue($null) }").ThrowIfErrors()
+        // The module's assemblies live in its own load context, where [Type] literals do not reach: find the type by name.
+        var variables = _ps.Run("[AppDomain]::CurrentDomain.GetAssemblies().Where({ $_.GetName().Name -eq 'ModelCache.Core' })[0].GetType('ModelCache.Configuration.EnvironmentVariables', $true).GetFields() | ForEach-Object { $_.GetValue($null) }").ThrowIfErrors()
             .Output.Select(o => o.ToString()).ToList();
         Assert.Contains("MODELCACHE_HOME", variables);
         var missing = variables.Concat(ExportedCmdlets().Select(c => c.Name)).Where(name => !text.Contains(name, StringComparison.Ordinal)).ToList();

@@ -1,16 +1,20 @@
 using System.Management.Automation;
+using System.Threading;
 
 namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
-/// Hooks dependency resolution on Windows PowerShell 5.1 at import, and undoes everything the
-/// module set up for the process when it is removed, so a re-import starts clean.
+/// Binds the module's dependencies at import, and when the last runspace that imported the module
+/// removes it, frees what the module holds for the process (ONNX Runtime sessions, the process-scope
+/// cache location), so a re-import starts clean while other runspaces keep working meanwhile.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
+    private static int _imports;
+
     public void OnImport()
     {
-        if (DependencyResolver.IsNeeded)
+        if (Interlocked.Increment(ref _imports) == 1)
         {
             DependencyResolver.Register();
         }
@@ -18,12 +22,13 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
+        if (Interlocked.Decrement(ref _imports) > 0)
+        {
+            return;
+        }
+
         ModuleState.ProcessCacheRoot = null;
         FaceDetection.Reset();
-        NativeLibraryLoader.Unregister();
-        if (DependencyResolver.IsNeeded)
-        {
-            DependencyResolver.Unregister();
-        }
+        DependencyResolver.Unregister();
     }
 }

@@ -10,30 +10,26 @@ namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
 /// Makes ONNX Runtime's and SkiaSharp's native libraries load from the module's
-/// <c>bin/runtimes/&lt;rid&gt;/native/</c> folder. ORT's netstandard2.0 assembly imports plain
+/// <c>bin/dependencies/runtimes/&lt;rid&gt;/native/</c> folder. ORT's netstandard2.0 assembly imports plain
 /// <c>onnxruntime</c> with no search logic, PowerShell 7's fallback looks for the wrong file name
-/// on Linux, and Windows PowerShell 5.1 does not look in the module at all. So, lazily before the
-/// first ORT/Skia call (never at import):
+/// on Linux, and Windows PowerShell 5.1 does not look in the module at all. So:
 /// <list type="bullet">
-/// <item>Windows: load both DLLs by full path (the loader then matches later imports by module name);</item>
-/// <item>.NET Core on any OS: also hook <c>AssemblyLoadContext.Default.ResolvingUnmanagedDll</c>
-/// through reflection (netstandard2.0 has no <c>NativeLibrary</c>) and load by full path, caching the handle.</item>
+/// <item>.NET on any OS: <see cref="Resolve"/> is the DllImport resolver of the assemblies in the module's
+/// load context (see <see cref="ModuleLoadContext"/>), loading by full path and caching the handle; other
+/// modules' copies of the same libraries are not affected;</item>
+/// <item>Windows: lazily before the first ORT/Skia call (never at import), both DLLs are also loaded by full
+/// path, so that Windows PowerShell 5.1's loader matches later imports by module name.</item>
 /// </list>
-/// Missing files give one ModelCacheException naming the expected path. <see cref="Unregister"/> unhooks.
+/// Missing files give one ModelCacheException naming the expected path.
 /// </summary>
 internal static class NativeLibraryLoader
 {
     private static readonly object Gate = new();
     private static readonly ConcurrentDictionary<string, IntPtr> Handles = new(StringComparer.Ordinal);
-    private static Delegate? _handler;
-    private static object? _loadContext;
-    private static EventInfo? _event;
     private static bool _ready;
 
-    /// <summary>The folder natives are loaded from, e.g. module/bin/runtimes/linux-x64/native.</summary>
-    public static string NativeDirectory => Path.Combine(ModuleDirectory, "runtimes", RuntimeId, "native");
-
-    private static string ModuleDirectory => Path.GetDirectoryName(typeof(NativeLibraryLoader).Assembly.Location)!;
+    /// <summary>The folder natives are loaded from, e.g. module/bin/dependencies/runtimes/linux-x64/native.</summary>
+    public static string NativeDirectory => Path.Combine(DependencyResolver.DependencyDirectory, "runtimes", RuntimeId, "native");
 
     private static string RuntimeId
     {
@@ -94,7 +90,6 @@ internal static class NativeLibraryLoader
                 }
             }
 
-            RegisterResolver();
             _ready = true;
         }
     }
@@ -106,38 +101,11 @@ internal static class NativeLibraryLoader
     public static bool IsNativeLoadFailure(Exception ex) =>
         ex is DllNotFoundException || ex is BadImageFormatException || (ex is TypeInitializationException && ex.InnerException is { } inner && IsNativeLoadFailure(inner));
 
-    /// <summary>Unhooks the resolver (module removal). Loaded libraries stay loaded, as the runtime requires.</summary>
-    public static void Unregister()
-    {
-        lock (Gate)
-        {
-            if (_handler is not null && _event is not null && _loadContext is not null)
-            {
-                _event.RemoveEventHandler(_loadContext, _handler);
-            }
-
-            _handler = null;
-            _ready = false;
-        }
-    }
-
-    private static void RegisterResolver()
-    {
-        var contextType = Type.GetType("System.Runtime.Loader.AssemblyLoadContext, System.Runtime.Loader", throwOnError: false);
-        _event = contextType?.GetEvent("ResolvingUnmanagedDll");
-        _loadContext = contextType?.GetProperty("Default", BindingFlags.Public | BindingFlags.Static)?.GetValue(null);
-        if (_event is null || _loadContext is null)
-        {
-            return; // .NET Framework: the Windows pre-load above is all there is.
-        }
-
-        var method = typeof(NativeLibraryLoader).GetMethod(nameof(Resolve), BindingFlags.NonPublic | BindingFlags.Static)!;
-        _handler = Delegate.CreateDelegate(_event.EventHandlerType!, method);
-        _event.AddEventHandler(_loadContext, _handler);
-    }
-
-    /// <summary>ResolvingUnmanagedDll handler: fires only after the runtime's own probing failed; called many times for SkiaSharp.</summary>
-    private static IntPtr Resolve(Assembly assembly, string name)
+    /// <summary>
+    /// DllImport resolver of the module's assemblies (a <c>DllImportResolver</c>): consulted before the runtime's
+    /// own probing, many times for SkiaSharp; zero lets the runtime probe as usual.
+    /// </summary>
+    public static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         string? file = null;
         if (name.IndexOf("onnxruntime", StringComparison.OrdinalIgnoreCase) >= 0 && name.IndexOf("providers", StringComparison.OrdinalIgnoreCase) < 0)
@@ -175,7 +143,7 @@ internal static class NativeLibraryLoader
     private static ModelCacheException Missing(string path, Exception? inner) => new(
         "NativeLibraryMissing", ModelCacheErrorKind.ResourceUnavailable,
         $"The native library '{path}' needed for face detection could not be loaded{(inner is null ? " (the file does not exist)" : ": " + inner.Message)}. Supported platforms: win-x64, win-arm64, linux-x64, linux-arm64, osx-arm64.",
-        "Rebuild the module (dotnet build ModelCache.sln) or reinstall it so that module/bin/runtimes/<rid>/native holds the ONNX Runtime and SkiaSharp libraries for this platform.",
+        "Rebuild the module (dotnet build ModelCache.sln) or reinstall it so that module/bin/dependencies/runtimes/<rid>/native holds the ONNX Runtime and SkiaSharp libraries for this platform.",
         inner);
 
     private const uint LoadWithAlteredSearchPath = 0x00000008;

@@ -4,7 +4,7 @@ using System.IO;
 using ModelCache.Inference;
 using ModelCache.Testing;
 
-namespace ModelCache.Core.Tests.Inference;
+namespace ModelCache.Inference.Tests;
 
 /// <summary>The fixture models (../shared/fixtures), loaded once per test run through one pool.</summary>
 public sealed class DetectorFixture : IDisposable

@@ -5,7 +5,7 @@ using ModelCache.Errors;
 using ModelCache.Inference;
 using ModelCache.Inference.Layouts;
 
-namespace ModelCache.Core.Tests.Inference;
+namespace ModelCache.Inference.Tests;
 
 /// <summary>
 /// Each family's decoder fed hand-made outputs with one active cell, against boxes worked out by

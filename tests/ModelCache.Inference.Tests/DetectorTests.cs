@@ -6,9 +6,9 @@ using ModelCache.Errors;
 using ModelCache.Inference;
 using ModelCache.Testing;
 using SkiaSharp;
-using static ModelCache.Core.Tests.Inference.DetectorFixture;
+using static ModelCache.Inference.Tests.DetectorFixture;
 
-namespace ModelCache.Core.Tests.Inference;
+namespace ModelCache.Inference.Tests;
 
 /// <summary>Family detection from metadata, the session pool, input sizes and tiling.</summary>
 [Collection(DetectorCollection.Name)]

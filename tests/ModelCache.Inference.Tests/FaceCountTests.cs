@@ -1,8 +1,8 @@
 using System.Collections.Generic;
 using System.Linq;
-using static ModelCache.Core.Tests.Inference.DetectorFixture;
+using static ModelCache.Inference.Tests.DetectorFixture;
 
-namespace ModelCache.Core.Tests.Inference;
+namespace ModelCache.Inference.Tests;
 
 /// <summary>
 /// Face counts against ../shared/fixtures/README.md: exact where its four independent counts

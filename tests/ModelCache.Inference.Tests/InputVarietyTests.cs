@@ -5,9 +5,9 @@ using ModelCache.Errors;
 using ModelCache.Inference;
 using ModelCache.Testing;
 using SkiaSharp;
-using static ModelCache.Core.Tests.Inference.DetectorFixture;
+using static ModelCache.Inference.Tests.DetectorFixture;
 
-namespace ModelCache.Core.Tests.Inference;
+namespace ModelCache.Inference.Tests;
 
 /// <summary>Grayscale, alpha, progressive and EXIF-rotated inputs, made here from the fixtures, and broken files.</summary>
 [Collection(DetectorCollection.Name)]

@@ -1,8 +1,8 @@
 using System.Linq;
 using ModelCache.Inference;
-using static ModelCache.Core.Tests.Inference.DetectorFixture;
+using static ModelCache.Inference.Tests.DetectorFixture;
 
-namespace ModelCache.Core.Tests.Inference;
+namespace ModelCache.Inference.Tests;
 
 /// <summary>Where the boxes and landmarks land: across families, inside boxes, and against a hand-checked face.</summary>
 [Collection(DetectorCollection.Name)]
