@@ -19,7 +19,13 @@ public sealed class FaceDetectorPool : IDisposable
     public int Count => _detectors.Values.Count(d => d.IsValueCreated);
 
     /// <summary>The detector for <paramref name="modelPath"/>, loading it on first use.</summary>
-    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings = null)
+    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings = null) => Get(modelPath, settings, out _);
+
+    /// <summary>
+    /// The detector for <paramref name="modelPath"/>; <paramref name="created"/> tells whether this call
+    /// created its session (false when an earlier or concurrent call did).
+    /// </summary>
+    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings, out bool created)
     {
         if (_disposed)
         {
@@ -28,10 +34,18 @@ public sealed class FaceDetectorPool : IDisposable
 
         settings ??= new FaceDetectorSettings();
         var key = (NormalizePath(modelPath), settings.IntraOpThreads);
-        var lazy = _detectors.GetOrAdd(key, _ => new Lazy<FaceDetector>(() => new FaceDetector(modelPath, settings)));
+        var createdHere = false;
+        var lazy = _detectors.GetOrAdd(key, _ => new Lazy<FaceDetector>(() =>
+        {
+            var detector = new FaceDetector(modelPath, settings);
+            createdHere = true;
+            return detector;
+        }));
         try
         {
-            return lazy.Value;
+            var detector = lazy.Value;
+            created = createdHere;
+            return detector;
         }
         catch
         {

@@ -190,16 +190,4 @@ public sealed class FaceDetectTests : IDisposable
         Assert.Contains("FACES 1", result.OutputLines);
         Assert.Contains(result.OutputLines, l => l.StartsWith("AFTER ", StringComparison.Ordinal) && l != "AFTER 0");
     }
-
-    [Fact]
-    public void Sessions_are_reused_across_calls_and_freed_when_the_module_is_removed()
-    {
-        _ps.Run($"Invoke-FaceDetect -LiteralPath {Quote(Image("portrait.jpg"))} -Model {Scrfd}").ThrowIfErrors();
-        var second = _ps.Run($"Invoke-FaceDetect -LiteralPath {Quote(Image("portrait.jpg"))} -Model {Scrfd} -Verbose 4>&1").ThrowIfErrors();
-        Assert.Contains(second.Output, o => o.BaseObject is VerboseRecord v && v.Message.Contains("SCRFD (640×640", StringComparison.Ordinal));
-        _ps.Run("Remove-Module ModelCache").ThrowIfErrors();
-        _ps.Run($"Import-Module {Quote(TestPaths.Manifest)}").ThrowIfErrors();
-        var afterReimport = _ps.Run($"Invoke-FaceDetect -LiteralPath {Quote(Image("portrait.jpg"))} -Model {Scrfd}").ThrowIfErrors();
-        Assert.Equal(1, afterReimport.Property<int>(0, "FaceCount"));
-    }
 }

@@ -323,7 +323,9 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
         WriteVerbose($"Model file: {entry.Path}");
         try
         {
-            return FaceDetection.Pool.Get(entry.Path, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads });
+            var detector = FaceDetection.Pool.Get(entry.Path, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, out var created);
+            WriteVerbose($"ONNX Runtime session {(created ? "created" : "reused")}; {FaceDetection.OpenSessions} open in this process.");
+            return detector;
         }
         catch (ModelCacheException ex)
         {

@@ -5,7 +5,8 @@ namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
 /// The process's detector pool: one ONNX Runtime session per model file, shared by every
-/// Invoke-FaceDetect call and pipeline, created on first use and disposed when the module is removed.
+/// Invoke-FaceDetect call and pipeline, created on first use and disposed when the last runspace
+/// that imported the module removes it.
 /// </summary>
 internal static class FaceDetection
 {
@@ -32,6 +33,9 @@ internal static class FaceDetection
             return created;
         }
     }
+
+    /// <summary>Sessions open in the process's pool (0 when no pool exists).</summary>
+    public static int OpenSessions => Volatile.Read(ref _pool)?.Count ?? 0;
 
     /// <summary>Disposes the sessions (module removal). A later call starts a new pool.</summary>
     public static void Reset() => Interlocked.Exchange(ref _pool, null)?.Dispose();
