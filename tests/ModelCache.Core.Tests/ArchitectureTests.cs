@@ -12,4 +12,13 @@ public class ArchitectureTests
         Assert.DoesNotContain(references, name => name!.StartsWith("System.Management.Automation", System.StringComparison.Ordinal));
         Assert.DoesNotContain(references, name => name!.StartsWith("Microsoft.PowerShell", System.StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Core_carries_no_native_dependency()
+    {
+        var references = typeof(ModelCatalog).Assembly.GetReferencedAssemblies().Select(a => a.Name).ToList();
+        Assert.DoesNotContain("SkiaSharp", references);
+        Assert.DoesNotContain("Microsoft.ML.OnnxRuntime", references);
+        Assert.DoesNotContain(references, name => name!.StartsWith("ModelCache.Inference", System.StringComparison.Ordinal));
+    }
 }
