@@ -7,7 +7,7 @@ using ModelCache.Testing;
 
 namespace ModelCache.PowerShell.Tests;
 
-/// <summary>build.ps1 runs in a minimal host (only core cmdlets) and its package is a working module.</summary>
+/// <summary>build.ps1 runs in real pwsh as <c>pwsh -File build.ps1</c> and its package is a working module.</summary>
 public sealed class BuildScriptTests : IDisposable
 {
     private readonly TempDirectory _temp = new("modelcache-build");
@@ -18,14 +18,15 @@ public sealed class BuildScriptTests : IDisposable
     public async Task Package_writes_a_module_that_imports_and_saves_from_a_mirror()
     {
         var output = _temp.Combine("ModelCache");
-        using (var package = TestHostProcess.StartScript(Path.Combine(TestPaths.RepoRoot, "build.ps1"), new[] { "-Task", "Package", "-NoBuild", "-OutputPath", output }))
+        using (var package = PwshProcess.StartScript(Path.Combine(TestPaths.RepoRoot, "build.ps1"), new[] { "-Task", "Package", "-NoBuild", "-OutputPath", output }))
         {
             var result = await package.WaitForExitAsync(TimeSpan.FromMinutes(2));
             Assert.True(result.Succeeded, result.ToString());
         }
 
         Assert.True(File.Exists(Path.Combine(output, "ModelCache.psd1")));
-        Assert.True(File.Exists(Path.Combine(output, "module", "bin", "ModelCache.PowerShell.dll")));
+        // Where the assemblies sit inside the package is build.ps1's business (the import below proves it works).
+        Assert.Single(Directory.GetFiles(output, "ModelCache.PowerShell.dll", SearchOption.AllDirectories));
         Assert.True(File.Exists(Path.Combine(output, "en-US", "about_ModelCache.help.txt")));
         Assert.False(Directory.Exists(Path.Combine(output, "module", "help")));
         Assert.Empty(Directory.GetFiles(output, ".gitignore", SearchOption.AllDirectories));
@@ -36,7 +37,7 @@ public sealed class BuildScriptTests : IDisposable
             ["MODELCACHE_MIRROR"] = TestPaths.FixtureModels,
             ["XDG_CONFIG_HOME"] = _temp.Combine("config"),
         };
-        using var use = TestHostProcess.StartCommand(
+        using var use = PwshProcess.StartCommand(
             $"Import-Module '{Path.Combine(output, "ModelCache.psd1")}' -ErrorAction Stop; (Save-Model UltraFace/SLIM_320 | Test-ModelHash).Status; 'about:' + [bool](Get-Help about_ModelCache -ErrorAction Stop)",
             environment);
         var used = await use.WaitForExitAsync(TimeSpan.FromMinutes(1));

@@ -150,12 +150,49 @@ public sealed class CacheCmdletTests : IDisposable
     }
 
     [Fact]
-    public void Test_model_hash_erroraction_stop_terminates_a_scheduled_job()
+    public async Task Test_model_hash_erroraction_stop_terminates_a_scheduled_job()
     {
-        var result = _ps.Run("Test-ModelHash MNET_V2 -ErrorAction Stop; 'not reached'");
-        Assert.NotNull(result.Terminating);
-        Assert.Equal("ModelFileMissing,ModelCache.PowerShell.Cmdlets.TestModelHashCommand", result.Terminating!.ErrorRecord.FullyQualifiedErrorId);
-        Assert.DoesNotContain(result.Output, o => o.ToString() == "not reached");
+        // A provisioning job as an administrator schedules it: a script file run by real pwsh with -File,
+        // on an air-gapped machine (-Offline). NormalView makes pwsh's error display name the error id.
+        var script = _ps.Temp.Combine("provision.ps1");
+        File.WriteAllText(script, $$"""
+            $global:ErrorView = 'NormalView'
+            $ErrorActionPreference = 'Stop'
+            Import-Module '{{TestPaths.Manifest}}'
+            Save-Model {{Yolo}} -Offline | Test-ModelHash | ForEach-Object { 'STATUS ' + $_.Status }
+            'JOB DONE'
+            """);
+        var environment = new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["MODELCACHE_HOME"] = _ps.CacheRoot,
+            ["XDG_CONFIG_HOME"] = _ps.Temp.Combine("config"),
+        };
+        var modelPath = (string)Assert.Single(_ps.Run($"Save-Model {Yolo} -Mirror '{TestPaths.FixtureModels}'").ThrowIfErrors().Output).Properties["Path"].Value;
+
+        using (var valid = PwshProcess.StartScript(script, Array.Empty<string>(), environment, _ps.Temp.Path))
+        {
+            var result = await valid.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(result.Succeeded, result.ToString());
+            Assert.Equal(new[] { "STATUS Valid", "JOB DONE" }, result.OutputLines.Where(l => l.Length > 0));
+        }
+
+        // Damage the cached file in place (same size): offline, Save-Model cannot fetch it again, so the
+        // pipeline fails and -ErrorAction Stop (the preference) ends the job before its next statement.
+        using (var file = File.Open(modelPath, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 1000;
+            var original = file.ReadByte();
+            file.Position = 1000;
+            file.WriteByte((byte)(original ^ 0xFF));
+        }
+
+        using var tampered = PwshProcess.StartScript(script, Array.Empty<string>(), environment, _ps.Temp.Path);
+        var failed = await tampered.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        Assert.False(failed.Killed, failed.ToString());
+        Assert.NotEqual(0, failed.ExitCode);
+        Assert.DoesNotContain("JOB DONE", failed.OutputLines);
+        Assert.DoesNotContain(failed.OutputLines, l => l.StartsWith("STATUS ", StringComparison.Ordinal));
+        Assert.Equal(new[] { "ModelNotAvailableOffline,ModelCache.PowerShell.Cmdlets.SaveModelCommand" }, failed.ErrorIds);
     }
 
     [Fact]

@@ -179,7 +179,7 @@ public sealed class FaceDetectTests : IDisposable
             'FACES ' + $r.FaceCount
             'AFTER ' + (Natives)
             """;
-        using var child = TestHostProcess.StartCommand(script, new Dictionary<string, string?>
+        using var child = PwshProcess.StartCommand(script, new Dictionary<string, string?>
         {
             ["MODELCACHE_HOME"] = _ps.Temp.Combine("child-cache"),
             ["MODELCACHE_MIRROR"] = TestPaths.FixtureModels,

@@ -20,7 +20,7 @@ using Xunit.Abstractions;
 namespace ModelCache.PowerShell.Tests;
 
 /// <summary>
-/// Save-Model across real processes (tests/ModelCache.TestHost) against a real nginx on 127.0.0.1:
+/// Save-Model across real pwsh processes (<see cref="PwshProcess"/>) against a real nginx on 127.0.0.1:
 /// several processes saving one model at once, and kill -9 at random points of a download. The
 /// model is a generated file registered through a user catalog; nginx throttles it so transfers
 /// last long enough to overlap or to be killed. Only 127.0.0.1 is contacted (the catalog URL points
@@ -159,7 +159,7 @@ public sealed class MultiProcessTests : IDisposable
             while (-not [System.IO.File]::Exists({{Quote(go)}})) { if ([DateTime]::UtcNow -gt $deadline) { throw 'no go signal' }; [System.Threading.Thread]::Sleep(5) }
             {{SaveAndReport(mirror)}}
             """;
-        var children = Enumerable.Range(0, processes).Select(_ => TestHostProcess.StartCommand(script, ChildEnvironment(), _temp.Path)).ToList();
+        var children = Enumerable.Range(0, processes).Select(_ => PwshProcess.StartCommand(script, ChildEnvironment(), _temp.Path)).ToList();
         try
         {
             await Task.WhenAll(children.Select(c => c.WaitForOutputAsync(line => line == "READY", ProcessTimeout)));
@@ -215,7 +215,7 @@ public sealed class MultiProcessTests : IDisposable
         var clock = Stopwatch.StartNew();
 
         // Each round's process is started during the previous round and waits for its go file, so
-        // its start-up (about a second: loading PowerShell and the module) overlaps the previous round.
+        // its start-up (a second or two: starting pwsh and importing the module) overlaps the previous round.
         var next = StartWaitingSave(nginx, 1);
         try
         {
@@ -343,7 +343,7 @@ public sealed class MultiProcessTests : IDisposable
     private static string RoundMirror(NginxServer nginx, int round) => nginx.Url($"slow/{RoundTag(round)}/").ToString();
 
     /// <summary>A child that imports the module, prints READY, and runs Save-Model once go-&lt;tag&gt; exists.</summary>
-    private TestHostProcess StartWaitingSave(NginxServer nginx, int round)
+    private PwshProcess StartWaitingSave(NginxServer nginx, int round)
     {
         var go = _temp.Combine("go-" + RoundTag(round));
         var script = $$"""
@@ -353,7 +353,7 @@ public sealed class MultiProcessTests : IDisposable
             while (-not [System.IO.File]::Exists({{Quote(go)}})) { if ([DateTime]::UtcNow -gt $deadline) { throw 'no go signal' }; [System.Threading.Thread]::Sleep(2) }
             {{SaveAndReport(RoundMirror(nginx, round))}}
             """;
-        return TestHostProcess.StartCommand(script, ChildEnvironment(), _temp.Path);
+        return PwshProcess.StartCommand(script, ChildEnvironment(), _temp.Path);
     }
 
     private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
