@@ -26,6 +26,27 @@ BeforeDiscovery {
         'Test-ModelHash 5'         = 'the hash shown is a placeholder for a published one'
     }
 
+    # What some examples must leave behind or write, beyond running without errors.
+    # Each gets the example's output and its working directory.
+    $script:Checks = @{
+        'Save-Model 1'             = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid'; $Output.Name | Should -Be 'RetinaFace/MNET_V2' }
+        'Save-Model 7'             = { param($Output, $Work) (Get-ModelCache YOLOv5Face/YOLOV5S).Verified | Should -BeTrue }
+        'Test-ModelHash 1'         = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid' }
+        'Test-ModelHash 4'         = { param($Output, $Work) $Output | Should -BeNullOrEmpty -Because 'every file in ./model-mirror is valid' }
+        'Get-ModelCatalog 4'       = { param($Output, $Work)
+            $rows = @(Import-Csv (Join-Path $Work 'mirror-manifest.csv'))
+            $rows.Count | Should -Be @(Get-ModelCatalog -Task face_detection, face_recognition).Count
+            $rows[0].PSObject.Properties.Name | Should -Be @('Name', 'FileName', 'Sha256', 'Url')
+        }
+        'Clear-ModelCache 1'       = { param($Output, $Work) @(Get-ModelCache).Count | Should -Be 4 }
+        'Invoke-FaceDetect 2'      = { param($Output, $Work) Test-Path (Join-Path $Work 'out/team.jpg') | Should -BeTrue }
+        'Invoke-FaceDetect 3'      = { param($Output, $Work) @(Get-ChildItem (Join-Path $Work 'badges/faces') -Filter *.png).Count | Should -BeGreaterThan 0 }
+        'Invoke-FaceDetect 4'      = { param($Output, $Work) @($Output).Count | Should -BeGreaterThan 0 }
+        'Set-ModelCacheLocation 2' = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid'; $Output.Path | Should -BeLike (Join-Path $Work 'artifacts/models/*') }
+        'Set-ModelCacheLocation 5' = { param($Output, $Work) Test-Path (Join-Path $env:XDG_CONFIG_HOME 'modelcache/settings.json') | Should -BeFalse }
+        'Get-ModelCacheLocation 4' = { param($Output, $Work) $Output.Path | Should -Be (Join-Path $Work 'build/models') }
+    }
+
     $script:Cmdlets = @(Get-Command -Module ModelCache -CommandType Cmdlet | ForEach-Object {
         $help = Get-Help $_.Name -Full
         @{
@@ -47,6 +68,7 @@ BeforeDiscovery {
                 Code   = $example.code
                 Skip   = $NotRunnable.ContainsKey($key)
                 Reason = $NotRunnable[$key]
+                Check  = $Checks[$key]
             }
         }
     }
@@ -177,6 +199,7 @@ Describe 'Help examples run' {
             $failure | Should -BeNullOrEmpty -Because "the example should run:`n$Code"
             $errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$Code"
             $ps.HadErrors | Should -BeFalse
+            if ($Check) { & $Check $output $Work }
         }
         finally {
             $ps.Dispose()

@@ -23,7 +23,9 @@ Describe 'Get-ModelCache' {
         $yoloEntry.Task | Should -Be 'face_detection'
         $yoloEntry.Size | Should -Be $YoloSize
         $yoloEntry.Verified | Should -BeTrue
-        $yoloEntry.SavedAt | Should -Not -BeNullOrEmpty
+        $yoloEntry.SavedAt | Should -BeOfType [DateTimeOffset]
+        $yoloEntry.LastUsed | Should -BeOfType [DateTimeOffset]
+        $yoloEntry.Path | Should -Be (Join-Path $Sandbox.Cache "models/YOLOv8Face/YOLOV8_LITE_T/$YoloFile")
         $yoloEntry.InCatalog | Should -BeTrue
     }
 

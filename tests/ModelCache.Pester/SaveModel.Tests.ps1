@@ -27,6 +27,8 @@ Describe 'Save-Model' {
         $first.Path | Should -Be (Join-Path $Sandbox.Cache "models/YOLOv8Face/YOLOV8_LITE_T/$YoloFile")
         Test-Path -LiteralPath $first.Path | Should -BeTrue
         $second.Source.ToString() | Should -Be 'Cache'
+        $second.Verified | Should -BeTrue
+        $second.Path | Should -Be $first.Path
     }
 
     It 'emits the type its [OutputType] declares' {
@@ -47,6 +49,7 @@ Describe 'Save-Model' {
         $saved = Get-ModelCatalog -Family UltraFace | Save-Model
         @($saved.Name | Sort-Object) | Should -Be @($Rfb, $Slim)
         @($saved | Where-Object Verified).Count | Should -Be 2
+        @(($saved | Test-ModelHash).Status.ForEach({ "$_" })) | Should -Be @('Valid', 'Valid')
     }
 
     It 'reports an unknown name as ModelNotFound (ObjectNotFound) with the closest candidates' {
@@ -75,6 +78,7 @@ Describe 'Save-Model' {
         $errs[0].Exception.Message | Should -Match 'RetinaFace/MNET_V2'
         $errs[0].Exception.Message | Should -Match ([regex]::Escape((Join-Path $Sandbox.Cache 'models')))
         $errs[0].ErrorDetails.RecommendedAction | Should -Match 'Save-Model RetinaFace/MNET_V2'
+        $errs[0].TargetObject | Should -Be 'MNET_V2'
     }
 
     It 'a model missing from the mirror directory is SourceFileNotFound and does not stop the batch' {
