@@ -14,6 +14,12 @@ BeforeDiscovery {
 BeforeAll {
     . $PSScriptRoot/TestSupport.ps1
     Import-ModelCacheUnderTest
+    # No user catalog from the real environment: only the built-in names.
+    $null = Enter-ModelCacheSandbox 'completion'
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
 }
 
 Describe 'Model name completion' {
