@@ -139,36 +139,6 @@ public sealed class HelpTests : IDisposable
     }
 
     [Fact]
-    public void Every_cmdlet_has_at_least_two_examples_that_use_it_and_say_what_they_do()
-    {
-        var problems = new List<string>();
-        foreach (var cmdlet in ExportedCmdlets())
-        {
-            var examples = Items(Prop(Prop(GetHelp(cmdlet.Name), "examples"), "example")).ToList();
-            if (examples.Count < 2)
-            {
-                problems.Add($"{cmdlet.Name}: {examples.Count} example(s); at least two are needed.");
-            }
-
-            foreach (var example in examples)
-            {
-                var title = Text(Prop(example, "title"));
-                if (!Text(Prop(example, "code")).Contains(cmdlet.Name, StringComparison.OrdinalIgnoreCase))
-                {
-                    problems.Add($"{cmdlet.Name}: example '{title}' does not use {cmdlet.Name}.");
-                }
-
-                if (Text(Prop(example, "remarks")).Length < 20)
-                {
-                    problems.Add($"{cmdlet.Name}: example '{title}' does not say what it does.");
-                }
-            }
-        }
-
-        AssertNoProblems(problems);
-    }
-
-    [Fact]
     public void Get_help_save_model_examples_shows_the_save_and_verify_pipeline()
     {
         var help = _ps.Run("Get-Help Save-Model -Examples").ThrowIfErrors().Output.Single();

@@ -11,7 +11,8 @@ namespace ModelCache.PowerShell.Completion;
 
 /// <summary>
 /// Completes model names from the local catalog (built-in plus $env:MODELCACHE_CATALOG): qualified
-/// names, and bare member names where they are unambiguous. Never touches the network.
+/// names, and bare member names wherever they resolve: unique, or shared with one detection family
+/// (MNET_V2 → RetinaFace/MNET_V2, as ModelCatalog.Resolve does). Never touches the network.
 /// </summary>
 public sealed class ModelNameCompleter : IArgumentCompleter
 {
@@ -33,8 +34,9 @@ public sealed class ModelNameCompleter : IArgumentCompleter
             .Select(m => (Text: m.Name, Tip: $"{m.Task} · {m.FileName}"))
             .Concat(catalog.Models
                 .GroupBy(m => m.Member, StringComparer.OrdinalIgnoreCase)
-                .Where(g => g.Count() == 1)
-                .Select(g => (Text: g.First().Member, Tip: g.First().Name)));
+                .Select(g => g.Count() == 1 ? g.First() : g.Count(m => m.IsDetection) == 1 ? g.Single(m => m.IsDetection) : null)
+                .Where(m => m is not null)
+                .Select(m => (Text: m!.Member, Tip: m.Name)));
 
         return candidates
             .Where(c => c.Text.StartsWith(word, StringComparison.OrdinalIgnoreCase))

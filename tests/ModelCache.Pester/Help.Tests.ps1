@@ -1,0 +1,208 @@
+# Cmdlet help as Get-Help shows it, and every example actually run.
+#
+# Examples run in a fresh runspace (no host UI, so a prompt fails instead of hanging), offline,
+# in a sandbox under $TestDrive: the fixture models are the mirror, the working directory holds
+# the photos and files the examples name, and a site catalog maps the uniface names the examples
+# use (RetinaFace/MNET_V2, SCRFD/SCRFD_10G_KPS, YOLOv5Face/YOLOV5S, ArcFace/MNET) onto fixture
+# files, as a user catalog may override built-in entries. An example that cannot run here is
+# listed in $NotRunnable with the reason; every cmdlet keeps at least two runnable examples.
+
+BeforeDiscovery {
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
+
+    $script:NotRunnable = @{
+        'Save-Model 2'             = 'sets MODELCACHE_MIRROR to a Windows share and D: drive'
+        'Save-Model 3'             = 'reads a USB disk at E:\modelcache'
+        'Save-Model 4'             = 'downloads from an internal HTTPS mirror'
+        'Save-Model 5'             = 'prompts for credentials and uses an HTTPS mirror through a proxy'
+        'Save-Model 6'             = 'saves every default model of the catalog: uniface downloads not in the fixture mirror'
+        'Get-ModelCatalog 2'       = 'saves every uncached RetinaFace and SCRFD model: uniface downloads not in the fixture mirror'
+        'Get-ModelCatalog 5'       = 'reads a site catalog from a Windows share'
+        'Get-ModelCache 2'         = 'reads the machine path /srv/modelcache'
+        'Clear-ModelCache 3'       = 'clears the machine path /srv/modelcache'
+        'Set-ModelCacheLocation 1' = 'creates D:\ModelCache, a Windows drive'
+        'Set-ModelCacheLocation 3' = 'creates the machine path /srv/modelcache'
+        'Test-ModelHash 5'         = 'the hash shown is a placeholder for a published one'
+    }
+
+    # What some examples must leave behind or write, beyond running without errors.
+    # Each gets the example's output and its working directory.
+    $script:Checks = @{
+        'Save-Model 1'             = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid'; $Output.Name | Should -Be 'RetinaFace/MNET_V2' }
+        'Save-Model 7'             = { param($Output, $Work) (Get-ModelCache YOLOv5Face/YOLOV5S).Verified | Should -BeTrue }
+        'Test-ModelHash 1'         = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid' }
+        'Test-ModelHash 4'         = { param($Output, $Work) $Output | Should -BeNullOrEmpty -Because 'every file in ./model-mirror is valid' }
+        'Get-ModelCatalog 4'       = { param($Output, $Work)
+            $rows = @(Import-Csv (Join-Path $Work 'mirror-manifest.csv'))
+            $rows.Count | Should -Be @(Get-ModelCatalog -Task face_detection, face_recognition).Count
+            $rows[0].PSObject.Properties.Name | Should -Be @('Name', 'FileName', 'Sha256', 'Url')
+        }
+        'Clear-ModelCache 1'       = { param($Output, $Work) @(Get-ModelCache).Count | Should -Be 4 }
+        'Invoke-FaceDetect 2'      = { param($Output, $Work) Test-Path (Join-Path $Work 'out/team.jpg') | Should -BeTrue }
+        'Invoke-FaceDetect 3'      = { param($Output, $Work) @(Get-ChildItem (Join-Path $Work 'badges/faces') -Filter *.png).Count | Should -BeGreaterThan 0 }
+        'Invoke-FaceDetect 4'      = { param($Output, $Work) @($Output).Count | Should -BeGreaterThan 0 }
+        'Set-ModelCacheLocation 2' = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid'; $Output.Path | Should -BeLike (Join-Path $Work 'artifacts/models/*') }
+        'Set-ModelCacheLocation 5' = { param($Output, $Work) Test-Path (Join-Path $env:XDG_CONFIG_HOME 'modelcache/settings.json') | Should -BeFalse }
+        'Get-ModelCacheLocation 4' = { param($Output, $Work) $Output.Path | Should -Be (Join-Path $Work 'build/models') }
+    }
+
+    $script:Cmdlets = @(Get-Command -Module ModelCache -CommandType Cmdlet | ForEach-Object {
+        $help = Get-Help $_.Name -Full
+        @{
+            Cmdlet     = $_.Name
+            Help       = $help
+            Parameters = @($_.Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.Cmdlet]::CommonParameters })
+        }
+    })
+
+    $script:Examples = foreach ($cmdlet in $Cmdlets) {
+        $index = 0
+        foreach ($example in @($cmdlet.Help.examples.example)) {
+            $index++
+            $key = "$($cmdlet.Cmdlet) $index"
+            @{
+                Cmdlet = $cmdlet.Cmdlet
+                Index  = $index
+                Title  = ($example.title -replace '^-+\s*|\s*-+$', '')
+                Code   = $example.code
+                Skip   = $NotRunnable.ContainsKey($key)
+                Reason = $NotRunnable[$key]
+                Check  = $Checks[$key]
+            }
+        }
+    }
+}
+
+BeforeAll {
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
+}
+
+Describe 'Help for <Cmdlet>' -ForEach $Cmdlets {
+    It 'has an authored synopsis' {
+        $synopsis = "$($Help.Synopsis)".Trim()
+        $synopsis.Length | Should -BeGreaterThan 20
+        $synopsis | Should -Not -BeLike "$Cmdlet*"
+        $synopsis | Should -Not -Match '\[-'
+    }
+
+    It 'has a description' {
+        ($Help.description.Text -join "`n").Trim().Length | Should -BeGreaterThan 100
+    }
+
+    It 'documents every parameter (common parameters aside) with a description' {
+        $documented = @{}
+        foreach ($parameter in @($Help.parameters.parameter)) { $documented[$parameter.name] = ($parameter.description.Text -join ' ').Trim() }
+        foreach ($name in $Parameters) {
+            $documented.Keys | Should -Contain $name -Because "$Cmdlet -$name needs help"
+            $documented[$name].Length | Should -BeGreaterThan 10 -Because "$Cmdlet -$name needs a description"
+        }
+        foreach ($name in $documented.Keys) { $Parameters | Should -Contain $name -Because "$Cmdlet has no parameter -$name" }
+    }
+
+    It 'has at least two examples that use it and say what they do' {
+        $examples = @($Help.examples.example)
+        $examples.Count | Should -BeGreaterOrEqual 2
+        foreach ($example in $examples) {
+            $example.code | Should -Match ([regex]::Escape($Cmdlet))
+            ($example.remarks.Text -join ' ').Trim().Length | Should -BeGreaterThan 20
+        }
+    }
+
+    It 'keeps at least two runnable examples' {
+        $runnable = @($Examples | Where-Object { $_.Cmdlet -eq $Cmdlet -and -not $_.Skip })
+        $runnable.Count | Should -BeGreaterOrEqual 2
+    }
+}
+
+Describe 'Help examples run' {
+    BeforeAll {
+        # Uniface names used by the examples, mapped onto fixture files (same hash and size).
+        $script:ExampleCatalog = Join-Path $TestDrive 'examples-catalog.json'
+        $fixtures = @{
+            'RetinaFace/MNET_V2'   = @('face_detection', 'retinaface_mnet025_biubug6.onnx')
+            'SCRFD/SCRFD_10G_KPS'  = @('face_detection', 'scrfd_2.5g_kps.onnx')
+            'YOLOv5Face/YOLOV5S'   = @('face_detection', 'yolov5n-0.5-face.onnx')
+            'ArcFace/MNET'         = @('face_recognition', 'face_detection_front_128x128_barracuda.onnx')
+        }
+        $models = foreach ($pair in $fixtures.GetEnumerator()) {
+            $family, $member = $pair.Key -split '/'
+            $file = Join-Path $FixtureModels $pair.Value[1]
+            [ordered]@{
+                family = $family; member = $member; task = $pair.Value[0]; fileName = $pair.Value[1]
+                url = "https://example.invalid/$($pair.Value[1])"; size = (Get-Item $file).Length
+                sha256 = (Get-FileHash -LiteralPath $file -Algorithm SHA256).Hash.ToLowerInvariant()
+            }
+        }
+        @{ models = @($models) } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ExampleCatalog
+
+        # 'Import-Module ModelCache' by name: a module folder named ModelCache on PSModulePath.
+        $script:SavedModulePath = $env:PSModulePath
+        $script:ExampleModule = $ModuleUnderTest
+        if ($ModuleUnderTest -like '*.psd1') {
+            $modules = Join-Path $TestDrive 'modules'
+            $null = New-Item -ItemType Directory -Path $modules
+            $linkType = if ($IsWindows) { 'Junction' } else { 'SymbolicLink' }
+            $null = New-Item -ItemType $linkType -Path (Join-Path $modules 'ModelCache') -Target (Split-Path -Parent (Resolve-Path $ModuleUnderTest).ProviderPath)
+            $env:PSModulePath = $modules + [IO.Path]::PathSeparator + $env:PSModulePath
+            $script:ExampleModule = 'ModelCache'
+        }
+
+        function Initialize-ExampleSandbox {
+            $script:Sandbox = Enter-ModelCacheSandbox 'example'
+            $env:MODELCACHE_CATALOG = $ExampleCatalog
+            $work = Join-Path $Sandbox.Root 'work'
+            foreach ($dir in 'photos', 'badges', 'model-mirror') { $null = New-Item -ItemType Directory -Path (Join-Path $work $dir) }
+            Copy-Item (Join-Path $FixtureImages 'portrait.jpg'), (Join-Path $FixtureImages 'zidane.jpg') -Destination (Join-Path $work 'photos')
+            Copy-Item (Join-Path $FixtureImages 'portrait.jpg') -Destination $work
+            Copy-Item (Join-Path $FixtureImages 'zidane.jpg') -Destination (Join-Path $work 'team.jpg')
+            Copy-Item (Join-Path $FixtureImages 'gorilla.png') -Destination (Join-Path $work 'scan.png')
+            Copy-Item (Join-Path $FixtureImages 'gorilla.png') -Destination (Join-Path $work 'badges')
+            Copy-Item (Join-Path $FixtureModels $YoloFile), (Join-Path $FixtureModels 'version-slim-320.onnx') -Destination (Join-Path $work 'model-mirror')
+            Copy-Item (Join-Path $FixtureModels 'version-RFB-320.onnx') -Destination (Join-Path $work 'custom-detector.onnx')
+            # A cache with something in it, as the listing and clearing examples expect.
+            $null = Save-Model $Yolo, $Slim, RetinaFace/MNET_V2, ArcFace/MNET -ErrorAction Stop
+            $script:Work = $work
+        }
+    }
+
+    AfterAll {
+        $env:PSModulePath = $SavedModulePath
+    }
+
+    AfterEach {
+        Set-ModelCacheLocation -Reset -Confirm:$false
+    }
+
+    It '<Cmdlet> example <Index>: <Title>' -ForEach $Examples {
+        if ($Skip) {
+            Set-ItResult -Skipped -Because $Reason
+            return
+        }
+        Initialize-ExampleSandbox
+
+        $ps = [powershell]::Create()
+        try {
+            # By name when the sandbox PSModulePath has it, so an example's own 'Import-Module ModelCache' is a no-op.
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ExampleModule).AddStatement()
+            $null = $ps.AddCommand('Set-Location').AddParameter('LiteralPath', $Work).AddStatement()
+            $null = $ps.AddScript($Code)
+            $failure = $null
+            try { $output = $ps.Invoke() } catch { $failure = $_.Exception.InnerException ?? $_.Exception }
+            $errors = @($ps.Streams.Error | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" })
+
+            $failure | Should -BeNullOrEmpty -Because "the example should run:`n$Code"
+            $errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$Code"
+            $ps.HadErrors | Should -BeFalse
+            if ($Check) { & $Check $output $Work }
+        }
+        finally {
+            $ps.Dispose()
+        }
+    }
+}

@@ -1,0 +1,132 @@
+# Save-Model: saving from the fixture mirror, pipeline input, errors and ShouldProcess.
+
+BeforeAll {
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
+}
+
+Describe 'Save-Model' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'save'
+    }
+
+    It 'saves a model from the mirror as a verified cache entry, then finds it in the cache' {
+        $first = Save-Model $Yolo
+        $second = Save-Model $Yolo
+
+        $first | Get-TypeName | Should -Be $TypeNames.CacheEntry
+        $first.Name | Should -Be $Yolo
+        $first.Source.ToString() | Should -Be 'Mirror'
+        $first.Sha256 | Should -Be $YoloSha
+        $first.Size | Should -Be $YoloSize
+        $first.Verified | Should -BeTrue
+        $first.Path | Should -Be (Join-Path $Sandbox.Cache "models/YOLOv8Face/YOLOV8_LITE_T/$YoloFile")
+        Test-Path -LiteralPath $first.Path | Should -BeTrue
+        $second.Source.ToString() | Should -Be 'Cache'
+        $second.Verified | Should -BeTrue
+        $second.Path | Should -Be $first.Path
+    }
+
+    It 'emits the type its [OutputType] declares' {
+        $declared = (Get-Command Save-Model).OutputType.Name
+        Save-Model $Slim | Get-TypeName | Should -BeIn $declared
+    }
+
+    It 'resolves bare, case-insensitive names' {
+        (Save-Model yolov8_lite_t).Name | Should -Be $Yolo
+    }
+
+    It 'takes names from the pipeline by value' {
+        $saved = $Yolo, $Slim | Save-Model
+        @($saved.Name | Sort-Object) | Should -Be @($Slim, $Yolo)
+    }
+
+    It 'takes catalog entries from the pipeline by property name (Get-ModelCatalog | Save-Model)' {
+        $saved = Get-ModelCatalog -Family UltraFace | Save-Model
+        @($saved.Name | Sort-Object) | Should -Be @($Rfb, $Slim)
+        @($saved | Where-Object Verified).Count | Should -Be 2
+        @(($saved | Test-ModelHash).Status.ForEach({ "$_" })) | Should -Be @('Valid', 'Valid')
+    }
+
+    It 'reports an unknown name as ModelNotFound (ObjectNotFound) with the closest candidates' {
+        $out = Save-Model MNET_V3 -ErrorVariable errs -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ModelNotFound,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errs[0].TargetObject | Should -Be 'MNET_V3'
+        $errs[0].ErrorDetails.RecommendedAction | Should -Match 'RetinaFace/MNET_V2'
+    }
+
+    It 'reports an ambiguous bare name as AmbiguousModelName' {
+        $null = Save-Model DEFAULT -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'AmbiguousModelName,*'
+        $errs[0].Exception.Message | Should -Match 'AgeGender/DEFAULT'
+    }
+
+    It 'offline without a mirror, a missing model is ModelNotAvailableOffline (ResourceUnavailable) naming model, path and remedy' {
+        $env:MODELCACHE_MIRROR = $null
+        $out = Save-Model MNET_V2 -ErrorVariable errs -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ModelNotAvailableOffline,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        $errs[0].Exception.Message | Should -Match 'RetinaFace/MNET_V2'
+        $errs[0].Exception.Message | Should -Match ([regex]::Escape((Join-Path $Sandbox.Cache 'models')))
+        $errs[0].ErrorDetails.RecommendedAction | Should -Match 'Save-Model RetinaFace/MNET_V2'
+        $errs[0].TargetObject | Should -Be 'MNET_V2'
+    }
+
+    It 'a model missing from the mirror directory is SourceFileNotFound and does not stop the batch' {
+        $out = Save-Model MNET_V2, $Yolo -ErrorVariable errs -ErrorAction SilentlyContinue
+        @($out.Name) | Should -Be @($Yolo)
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'SourceFileNotFound,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errs[0].TargetObject | Should -Be 'MNET_V2'
+    }
+
+    It 'sets $? to false when a model fails' {
+        $null = Save-Model MNET_V3 -ErrorAction SilentlyContinue
+        $? | Should -BeFalse
+        $null = Save-Model $Yolo
+        $? | Should -BeTrue
+    }
+
+    It '-WhatIf saves nothing' {
+        $out = Save-Model $Yolo -WhatIf
+        $out | Should -BeNullOrEmpty
+        Test-Path (Join-Path $Sandbox.Cache 'models') | Should -BeFalse
+        Get-ModelCache | Should -BeNullOrEmpty
+    }
+
+    It '-Confirm:$false proceeds' {
+        (Save-Model $Yolo -Confirm:$false).Name | Should -Be $Yolo
+        (Get-ModelCache).Name | Should -Be $Yolo
+    }
+
+    It '-Path saves into the given root instead of the configured one' {
+        $root = Join-Path $Sandbox.Root 'explicit'
+        $saved = Save-Model $Yolo -Path $root
+        $saved.CacheRoot | Should -Be $root
+        Get-ModelCache | Should -BeNullOrEmpty
+        (Get-ModelCache -Path $root).Name | Should -Be $Yolo
+    }
+
+    It '-Force fetches a cached model again' {
+        $null = Save-Model $Yolo
+        (Save-Model $Yolo -Force).Source.ToString() | Should -Be 'Mirror'
+    }
+
+    It 'replaces a corrupt cached file with a verified copy' {
+        $path = (Save-Model $Yolo).Path
+        [IO.File]::WriteAllBytes($path, [byte[]](1, 2, 3))
+        $repaired = Save-Model $Yolo -WarningAction SilentlyContinue
+        $repaired.Source.ToString() | Should -Be 'Mirror'
+        (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash | Should -Be $YoloSha
+    }
+}

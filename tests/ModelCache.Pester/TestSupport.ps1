@@ -1,0 +1,103 @@
+# Shared by every *.Tests.ps1: dot-source it in BeforeAll.
+#
+# The module under test comes from $env:MODELCACHE_TEST_MODULE (a psd1 path or a module name, set
+# by Invoke-ModelCachePester.ps1), else the repository's ModelCache.psd1. Nothing in the suite may
+# reach the internet or the real user profile: Enter-ModelCacheSandbox points every location
+# setting at $TestDrive, sets MODELCACHE_OFFLINE=1 and uses the fixture models as the mirror.
+#
+# Type names are compared as strings, never as [ModelCache.X] literals: the module's assemblies
+# may load into their own AssemblyLoadContext, where type literals in scripts do not resolve.
+
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
+$script:FixtureRoot = if ($env:MODELCACHE_FIXTURES) { $env:MODELCACHE_FIXTURES } else { Join-Path $RepoRoot '../shared/fixtures' }
+$script:FixtureRoot = (Resolve-Path $FixtureRoot).ProviderPath
+$script:FixtureModels = Join-Path $FixtureRoot 'models'
+$script:FixtureImages = Join-Path $FixtureRoot 'images'
+$script:ModuleUnderTest = if ($env:MODELCACHE_TEST_MODULE) { $env:MODELCACHE_TEST_MODULE } else { Join-Path $RepoRoot 'ModelCache.psd1' }
+
+# Catalog entries whose files are in the fixture mirror (the small ones).
+$script:Yolo = 'YOLOv8Face/YOLOV8_LITE_T'
+$script:YoloFile = 'yolov8-lite-t-face.onnx'
+$script:YoloSha = 'caa9eb121eee8fbf25a5985d3cee4e314df5a08feb4bb8c224fecdeb4afd9b86'
+$script:YoloSize = 2424912
+$script:Slim = 'UltraFace/SLIM_320'
+$script:Rfb = 'UltraFace/RFB_320'
+
+$script:TypeNames = @{
+    CatalogEntry = 'ModelCache.Catalog.ModelCatalogEntry'
+    CacheEntry   = 'ModelCache.Store.ModelCacheEntry'
+    HashResult   = 'ModelCache.Integrity.ModelHashResult'
+    Location     = 'ModelCache.Locations.CacheLocation'
+    DetectResult = 'ModelCache.Inference.FaceDetectionResult'
+    Face         = 'ModelCache.Inference.Face'
+}
+
+$script:IsolatedVariables = @(
+    'MODELCACHE_HOME', 'MODELCACHE_OFFLINE', 'MODELCACHE_MIRROR', 'MODELCACHE_MIRROR_ONLY', 'MODELCACHE_CATALOG',
+    'MODELCACHE_TOKEN', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME'
+)
+
+function Import-ModelCacheUnderTest {
+    Import-Module $script:ModuleUnderTest -ErrorAction Stop
+}
+
+# Points the cache, the user settings and the mirror at a fresh folder under $TestDrive; offline.
+function Enter-ModelCacheSandbox {
+    param([string] $Name = 'sandbox')
+    if (-not $script:SavedEnvironment) {
+        $script:SavedEnvironment = @{}
+        foreach ($variable in $script:IsolatedVariables) {
+            $script:SavedEnvironment[$variable] = [Environment]::GetEnvironmentVariable($variable)
+        }
+    }
+    foreach ($variable in $script:IsolatedVariables) { [Environment]::SetEnvironmentVariable($variable, $null) }
+    $root = Join-Path $TestDrive ($Name + '-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+    $null = New-Item -ItemType Directory -Path $root
+    $sandbox = [pscustomobject]@{
+        Root   = $root
+        Cache  = Join-Path $root 'cache'
+        Config = Join-Path $root 'config'
+    }
+    $env:MODELCACHE_HOME = $sandbox.Cache
+    $env:XDG_CONFIG_HOME = $sandbox.Config
+    $env:XDG_CACHE_HOME = Join-Path $root 'xdg-cache'
+    $env:MODELCACHE_OFFLINE = '1'
+    $env:MODELCACHE_MIRROR = $script:FixtureModels
+    Set-ModelCacheLocation -Reset -Confirm:$false
+    $sandbox
+}
+
+function Exit-ModelCacheSandbox {
+    Set-ModelCacheLocation -Reset -Confirm:$false -ErrorAction SilentlyContinue
+    if ($script:SavedEnvironment) {
+        foreach ($pair in $script:SavedEnvironment.GetEnumerator()) { [Environment]::SetEnvironmentVariable($pair.Key, $pair.Value) }
+    }
+}
+
+function Get-TypeName {
+    param([Parameter(ValueFromPipeline)] $InputObject)
+    process { $InputObject.PSObject.TypeNames[0] }
+}
+
+# The pwsh that runs this suite, as a command line for a child process: the dotnet host plus
+# pwsh.dll for a tool-installed pwsh, or the pwsh executable itself.
+function Get-PwshCommand {
+    $executable = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    $arguments = [Environment]::GetCommandLineArgs()
+    if ([IO.Path]::GetFileNameWithoutExtension($executable) -eq 'dotnet' -and $arguments.Count -gt 0 -and $arguments[0] -like '*.dll') {
+        return @($executable, $arguments[0])
+    }
+    if ([IO.Path]::GetFileNameWithoutExtension($executable) -eq 'dotnet') {
+        return @($executable, (Join-Path $PSHOME 'pwsh.dll'))
+    }
+    @($executable)
+}
+
+# Runs a script file in a separate pwsh process; returns its exit code and output lines.
+function Invoke-ChildPwsh {
+    param([string] $ScriptPath, [string[]] $Arguments = @())
+    $command = @(Get-PwshCommand)
+    $prefix = @(if ($command.Count -gt 1) { $command[1..($command.Count - 1)] })
+    $output = & $command[0] @prefix -NoProfile -NonInteractive -File $ScriptPath @Arguments 2>&1 | ForEach-Object { "$_" -replace '\x1b\[[0-9;?]*[A-Za-z]', '' }
+    [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output }
+}
