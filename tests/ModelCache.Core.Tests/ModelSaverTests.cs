@@ -77,6 +77,24 @@ public sealed class ModelSaverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Offline_a_corrupt_cached_model_fails_saying_it_is_corrupt_and_promises_no_download()
+    {
+        var model = TestModels.Define(Bytes, _server.Serve("tiny.onnx", Bytes));
+        var store = new CacheStore(_temp.Combine("cache"));
+        var first = await Save(store, model);
+        File.WriteAllBytes(first.Path, TestModels.RandomBytes(Bytes.Length, seed: 9));
+        var warnings = new List<string>();
+
+        var error = await Assert.ThrowsAnyAsync<ModelCacheException>(() => Save(store, model, warnings, planner: new SourcePlanner(Array.Empty<string>(), false, offline: true)));
+
+        Assert.Equal("ModelNotAvailableOffline", error.ErrorId);
+        Assert.Contains("is corrupt", error.Message);
+        Assert.DoesNotContain("is not in the cache", error.Message);
+        Assert.Empty(warnings);
+        Assert.Equal(1, _server.RequestCount("tiny.onnx"));
+    }
+
+    [Fact]
     public async Task Force_downloads_again_even_when_valid()
     {
         var model = TestModels.Define(Bytes, _server.Serve("tiny.onnx", Bytes));

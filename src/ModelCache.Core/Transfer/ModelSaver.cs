@@ -77,6 +77,7 @@ public sealed class ModelSaver
         }, cancellationToken).ConfigureAwait(false);
 
         var finalPath = _store.GetModelPath(model);
+        string? corruptHash = null;
         if (File.Exists(finalPath) && !force)
         {
             // Another process may have just saved it while we waited for the lock: this is where it is picked up.
@@ -90,13 +91,18 @@ public sealed class ModelSaver
                 return entry.WithTransfer(new TransferSummary(TransferSource.Cache, null, 0, false, clock.Elapsed));
             }
 
-            warn?.Invoke($"The cached file of {model.Name} is corrupt (SHA-256 {check.Actual}, expected {model.Sha256}); downloading it again.");
+            corruptHash = check.Actual;
         }
 
         var sources = _planner.Plan(model);
         if (sources.Count == 0)
         {
-            throw OfflineUnavailable(model);
+            throw OfflineUnavailable(model, corruptHash);
+        }
+
+        if (corruptHash is not null)
+        {
+            warn?.Invoke($"The cached file of {model.Name} is corrupt (SHA-256 {corruptHash}, expected {model.Sha256}); downloading it again.");
         }
 
         var failures = new List<ModelCacheException>();
@@ -267,9 +273,12 @@ public sealed class ModelSaver
         file.Seek(length, SeekOrigin.Begin);
     }
 
-    private ModelCacheException OfflineUnavailable(ModelDefinition model) => new(
+    private ModelCacheException OfflineUnavailable(ModelDefinition model, string? corruptHash) => new(
         "ModelNotAvailableOffline", ModelCacheErrorKind.ResourceUnavailable,
-        $"{model.Name} ({model.FileName}) is not in the cache at '{_store.GetModelPath(model)}' and downloads are disabled ({(_planner.Offline ? "offline mode" : "mirror-only mode with no usable mirror")}).",
+        (corruptHash is null
+            ? $"{model.Name} ({model.FileName}) is not in the cache at '{_store.GetModelPath(model)}'"
+            : $"The cached file of {model.Name} at '{_store.GetModelPath(model)}' is corrupt (SHA-256 {corruptHash}, expected {model.Sha256})")
+        + $" and downloads are disabled ({(_planner.Offline ? "offline mode" : "mirror-only mode with no usable mirror")}).",
         $"On a connected machine run 'Save-Model {model.Name}', then point -Mirror or $env:MODELCACHE_MIRROR at a copy of that cache root or at any directory holding '{model.FileName}'.");
 
     private static ModelCacheException AllSourcesFailed(ModelDefinition model, IReadOnlyList<ModelCacheException> failures)
