@@ -4,7 +4,8 @@
 .DESCRIPTION
     Runs in PowerShell 7 (`dotnet pwsh`, the .NET tool pinned in .config/dotnet-tools.json) and in
     Windows PowerShell 5.1: no 7-only syntax (tests/ModelCache.Pester/BuildScript.Tests.ps1 checks),
-    and Build/Package do their file work with the dotnet CLI and .NET APIs only. Steps that need
+    and Build/Package do their file work with the dotnet CLI and .NET APIs only (core cmdlets only, so
+    a minimal host such as tests/ModelCache.TestHost runs it too). Steps that need
     PowerShell 7 (Pester, PSResourceGet, a fresh process for the installed package) run in a child
     `dotnet pwsh`.
 
@@ -69,7 +70,7 @@ $artifacts = [System.IO.Path]::Combine($root, 'artifacts')
 $testResults = [System.IO.Path]::Combine($artifacts, 'test-results')
 $pesterRunner = [System.IO.Path]::Combine($root, 'tests', 'ModelCache.Pester', 'Invoke-ModelCachePester.ps1')
 $fixtures = [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($root, '..', 'shared', 'fixtures'))
-$utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+$utf8 = [System.Text.UTF8Encoding]::new($false)
 
 function Resolve-UserPath([string] $Path) {
     # Relative to the PowerShell location the user typed it in (not the process's current directory).
@@ -94,7 +95,7 @@ function Invoke-Dotnet([string[]] $Arguments) {
 function ConvertTo-ProcessArgument([string] $Value) {
     # Quoting that both .NET Framework and .NET parse back into the same argument (CommandLineToArgvW rules).
     if ($Value.Length -gt 0 -and $Value.IndexOfAny([char[]]@(' ', "`t", "`n", '"')) -lt 0) { return $Value }
-    $text = New-Object System.Text.StringBuilder
+    $text = [System.Text.StringBuilder]::new()
     [void]$text.Append('"')
     $backslashes = 0
     foreach ($c in $Value.ToCharArray()) {
@@ -119,7 +120,7 @@ function Invoke-Pwsh([string[]] $Arguments, [hashtable] $Environment = @{}) {
         $script:pwshReady = $true
     }
     $all = @('pwsh') + $Arguments
-    $start = New-Object System.Diagnostics.ProcessStartInfo
+    $start = [System.Diagnostics.ProcessStartInfo]::new()
     $start.FileName = 'dotnet'
     $start.Arguments = (($all | ForEach-Object { ConvertTo-ProcessArgument $_ }) -join ' ')
     $start.WorkingDirectory = $root
@@ -227,8 +228,8 @@ function Reset-Directory([string] $Path) {
 
 function Read-TestResults([string] $Path) {
     # An unreadable result file (a runner that died while writing it) counts as a failure, never as green.
-    $xml = New-Object System.Xml.XmlDocument
-    try { $xml.Load($Path); return $xml }
+    $xml = [System.Xml.XmlDocument]::new()
+    try { $xml.Load($Path); return ,$xml }   # the comma: an XmlDocument would be enumerated into its nodes
     catch { Write-Line "Unreadable test results ${Path}: $($_.Exception.Message)"; return $null }
 }
 
@@ -275,7 +276,7 @@ foreach ($step in $tasks) {
         }
         'Test' {
             Reset-Directory $testResults
-            $failures = New-Object System.Collections.Generic.List[string]
+            $failures = [System.Collections.Generic.List[string]]::new()
             # xunit: every test project in the solution, a TRX per project.
             $arguments = @('test', $solution, '-c', $Configuration, '--nologo', '--logger', 'trx', '--results-directory', $testResults)
             if ($NoBuild -or $tasks -contains 'Build') { $arguments += '--no-build' }
@@ -306,7 +307,7 @@ foreach ($step in $tasks) {
             # Help sources (module/help, Markdown) are compiled at build time and not shipped.
             $moduleSource = [System.IO.Path]::Combine($root, 'module')
             if ($Runtime) {
-                $rids = New-Object System.Collections.Generic.SortedSet[string]
+                $rids = [System.Collections.Generic.SortedSet[string]]::new([System.StringComparer]::Ordinal)
                 foreach ($file in [System.IO.Directory]::GetFiles($moduleSource, '*', [System.IO.SearchOption]::AllDirectories)) {
                     $rid = Get-RuntimeSegment (Get-RelativePath $moduleSource $file)
                     if ($rid) { [void]$rids.Add($rid) }
@@ -333,7 +334,7 @@ foreach ($step in $tasks) {
             $hash = Get-FileSha256 $nupkg
             [System.IO.File]::WriteAllText("$nupkg.sha256", "$hash  $([System.IO.Path]::GetFileName($nupkg))`n", $utf8)
             Write-Line "Package: $nupkg"
-            Write-Line "Package size: $(Format-Size (New-Object System.IO.FileInfo $nupkg).Length)"
+            Write-Line "Package size: $(Format-Size ([System.IO.FileInfo]::new($nupkg).Length))"
             Write-Line "SHA-256: $hash ($([System.IO.Path]::GetFileName($nupkg)).sha256)"
         }
         'TestPackage' {
@@ -436,7 +437,9 @@ exit `$LASTEXITCODE
             $photos = $ImagePath
             if (-not $photos) { $photos = [System.IO.Path]::Combine($fixtures, 'images') }
             if ([System.IO.Directory]::Exists($photos)) {
-                $files = @([System.IO.Directory]::GetFiles($photos) | Where-Object { $_ -match '\.(jpe?g|png)$' } | Sort-Object)
+                $files = [string[]]@([System.IO.Directory]::GetFiles($photos) | Where-Object { $_ -match '\.(jpe?g|png)$' })
+                [System.Array]::Sort($files, [System.StringComparer]::Ordinal)
+                if ($files.Count -eq 0) { throw "No .jpg, .jpeg or .png files in $photos." }
                 Write-Line "> Invoke-FaceDetect -Model $name ($($files.Count) photos in $photos)"
                 Invoke-FaceDetect -LiteralPath $files -Model $name | Out-Host
             } else {
