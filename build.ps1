@@ -277,8 +277,10 @@ foreach ($step in $tasks) {
         'Test' {
             Reset-Directory $testResults
             $failures = [System.Collections.Generic.List[string]]::new()
-            # xunit: every test project in the solution, a TRX per project.
-            $arguments = @('test', $solution, '-c', $Configuration, '--nologo', '--logger', 'trx', '--results-directory', $testResults)
+            # xunit: every test project in the solution, a TRX per project, one assembly at a time (-m:1):
+            # the kill -9 rounds are timing-sensitive, and on two cores a second test assembly running
+            # beside them starves the processes they kill.
+            $arguments = @('test', $solution, '-c', $Configuration, '--nologo', '-m:1', '--logger', 'trx', '--results-directory', $testResults)
             if ($NoBuild -or $tasks -contains 'Build') { $arguments += '--no-build' }
             try { Invoke-Dotnet $arguments } catch { $failures.Add("xunit: $($_.Exception.Message)") }
             # Pester: a child process, so the module loads fresh from this clone's manifest.
