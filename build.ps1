@@ -378,7 +378,7 @@ if (`$env:SystemRoot) { `$paths += [System.IO.Path]::Combine(`$env:SystemRoot, '
 Import-Module ModelCache
 `$module = Get-Module ModelCache
 `$expected = $(ConvertTo-Literal $installRoot) + [System.IO.Path]::DirectorySeparatorChar
-if (-not `$module.ModuleBase.StartsWith(`$expected)) { throw "ModelCache was imported from `$(`$module.ModuleBase), not from the installed package under `$expected" }
+if (-not `$module.ModuleBase.StartsWith(`$expected, [System.StringComparison]::OrdinalIgnoreCase)) { throw "ModelCache was imported from `$(`$module.ModuleBase), not from the installed package under `$expected" }
 "Imported ModelCache `$(`$module.Version) by name from `$(`$module.ModuleBase)"
 if (-not (Get-Help Save-Model).Description) { throw 'Get-Help Save-Model has no description: the package lacks its help.' }
 `$mirror = $(ConvertTo-Literal $roundTripMirror)
