@@ -4,7 +4,7 @@
     GUID                   = '5b0f7a2e-8d1c-4c59-9a43-2f6e1d3b7c10'
     Author                 = 'ModelCache contributors'
     CompanyName            = 'ModelCache'
-    Copyright              = '(c) ModelCache contributors. MIT licence.'
+    Copyright              = '(c) 2026 ModelCache contributors. MIT licence.'
     Description            = 'Fetch, verify, keep, move and use ONNX models offline, and run face detection with them.'
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Desktop', 'Core')
@@ -25,8 +25,15 @@
     AliasesToExport        = @()
     PrivateData            = @{
         PSData = @{
-            Tags       = @('ONNX', 'Models', 'Cache', 'FaceDetection', 'Offline', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('ONNX', 'Models', 'Cache', 'FaceDetection', 'Offline', 'AirGapped', 'SHA256', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = @'
+0.1.0: first release.
+- Catalog of the uniface models plus extra face detectors, each with URL and SHA-256; user catalogs merge over it.
+- Verified cache: Save-Model (parallel, resumable, retried, mirrors, proxy, offline), Test-ModelHash, Get-ModelCache, Clear-ModelCache, Get-/Set-ModelCacheLocation.
+- Invoke-FaceDetect: RetinaFace, SCRFD, YOLOv5/YOLOv8-Face, BlazeFace and UltraFace layouts on ONNX Runtime 1.31, natives for linux-x64, linux-arm64, win-x64, win-arm64 and osx-arm64.
+- One module for Windows PowerShell 5.1 and PowerShell 7 (netstandard2.0 assemblies).
+'@
         }
     }
 }

@@ -18,7 +18,7 @@ public sealed class BuildScriptTests : IDisposable
     public async Task Package_writes_a_module_that_imports_and_saves_from_a_mirror()
     {
         var output = _temp.Combine("ModelCache");
-        using (var package = PwshProcess.StartScript(Path.Combine(TestPaths.RepoRoot, "build.ps1"), new[] { "-Task", "Package", "-NoBuild", "-OutputPath", output }))
+        using (var package = PwshProcess.StartScript(Path.Combine(TestPaths.RepoRoot, "build.ps1"), new[] { "-Task", "Package", "-NoBuild", "-OutputPath", output, "-RepositoryPath", _temp.Combine("repository") }))
         {
             var result = await package.WaitForExitAsync(TimeSpan.FromMinutes(2));
             Assert.True(result.Succeeded, result.ToString());
@@ -30,6 +30,7 @@ public sealed class BuildScriptTests : IDisposable
         Assert.True(File.Exists(Path.Combine(output, "en-US", "about_ModelCache.help.txt")));
         Assert.False(Directory.Exists(Path.Combine(output, "module", "help")));
         Assert.Empty(Directory.GetFiles(output, ".gitignore", SearchOption.AllDirectories));
+        Assert.Single(Directory.GetFiles(_temp.Combine("repository"), "ModelCache.*.nupkg"));
 
         var environment = new Dictionary<string, string?>
         {
