@@ -208,8 +208,8 @@ public sealed class MultiProcessTests : IDisposable
         const int rounds = 20;
         var random = new Random(4242);
 
-        // ~0.5 s per full transfer at 6 MB/s.
-        using var nginx = NginxServer.Start(new NginxServerOptions(ServedDirectory) { ThrottledLocations = { ["/slow/"] = "6m" } });
+        // ~1 s per full transfer at 3 MB/s: slow enough that most kills land mid-transfer on a loaded machine.
+        using var nginx = NginxServer.Start(new NginxServerOptions(ServedDirectory) { ThrottledLocations = { ["/slow/"] = "3m" } });
         using var shell = new HostedModule(_temp.Path);
         var outcomes = new List<RoundOutcome>();
         var clock = Stopwatch.StartNew();
