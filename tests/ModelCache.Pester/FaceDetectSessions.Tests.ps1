@@ -3,8 +3,8 @@
 # keeps the module alive.
 
 BeforeAll {
-    $module = if ($env:MODELCACHE_TEST_MODULE) { $env:MODELCACHE_TEST_MODULE } else { Join-Path $PSScriptRoot '../../ModelCache.psd1' }
-    $fixtures = Join-Path $PSScriptRoot '../../../shared/fixtures'
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
     $child = Join-Path $TestDrive 'sessions.ps1'
     Set-Content $child -Value @'
 param([string] $Module, [string] $Image)
@@ -38,19 +38,15 @@ Invoke-Second 'Remove-Module ModelCache'
 Import-Module $Module
 'A3 ' + (Invoke-Expression $detect)
 '@
-    $hostPath = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-    $arguments = @()
-    if ([System.IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { $arguments += [Environment]::GetCommandLineArgs()[0] }
-    $arguments += '-NoProfile', '-NonInteractive', '-File', $child, '-Module', $module, '-Image', (Join-Path $fixtures 'images/portrait.jpg')
-    $env:MODELCACHE_HOME = Join-Path $TestDrive 'cache'
-    $env:MODELCACHE_MIRROR = Join-Path $fixtures 'models'
-    try {
-        $lines = @(& $hostPath @arguments 2>&1 | ForEach-Object { "$_" })
-        $exitCode = $LASTEXITCODE
-    } finally {
-        Remove-Item Env:MODELCACHE_HOME, Env:MODELCACHE_MIRROR -ErrorAction SilentlyContinue
-    }
+    $null = Enter-ModelCacheSandbox 'sessions'
+    $run = Invoke-ChildPwsh $child -Arguments '-Module', $ModuleUnderTest, '-Image', (Join-Path $FixtureImages 'portrait.jpg')
+    $lines = @($run.Output)
+    $exitCode = $run.ExitCode
     $transcript = $lines -join [Environment]::NewLine
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
 }
 
 Describe 'Invoke-FaceDetect sessions' {

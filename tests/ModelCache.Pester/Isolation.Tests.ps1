@@ -7,11 +7,11 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    $module = if ($env:MODELCACHE_TEST_MODULE) { $env:MODELCACHE_TEST_MODULE } else { Join-Path $PSScriptRoot '../../ModelCache.psd1' }
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
     $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $otherSkia = Join-Path $packages 'skiasharp/2.88.9/lib/netstandard2.0/SkiaSharp.dll'
     $otherNative = Join-Path $packages 'skiasharp.nativeassets.linux.nodependencies/2.88.9/runtimes/linux-x64/native/libSkiaSharp.so'
-    $fixtures = Join-Path $PSScriptRoot '../../../shared/fixtures'
 
     # The other module: SkiaSharp 2.88.9 with its own native library beside it, as such a module ships it.
     $otherModule = Join-Path $TestDrive 'other'
@@ -46,20 +46,14 @@ foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
 '@
 
     function Invoke-Child([string] $Order) {
-        # pwsh as a .NET tool is `dotnet pwsh.dll`: start that same host and pwsh.dll again.
-        $hostPath = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        $arguments = @()
-        if ([System.IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { $arguments += [Environment]::GetCommandLineArgs()[0] }
-        $arguments += '-NoProfile', '-NonInteractive', '-File', $child, '-Order', $Order, '-Module', $module, '-Other', $otherModule, '-Image', (Join-Path $fixtures 'images/portrait.jpg')
-        $env:MODELCACHE_HOME = Join-Path $TestDrive "cache-$Order"
-        $env:MODELCACHE_MIRROR = Join-Path $fixtures 'models'
-        try {
-            $output = & $hostPath @arguments 2>&1 | ForEach-Object { "$_" }
-            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Lines = @($output) }
-        } finally {
-            Remove-Item Env:MODELCACHE_HOME, Env:MODELCACHE_MIRROR -ErrorAction SilentlyContinue
-        }
+        $null = Enter-ModelCacheSandbox "isolation-$Order"
+        $arguments = '-Order', $Order, '-Module', $ModuleUnderTest, '-Other', $otherModule, '-Image', (Join-Path $FixtureImages 'portrait.jpg')
+        Invoke-ChildPwsh $child -Arguments $arguments
     }
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
 }
 
 Describe 'Dependency isolation on PowerShell 7' -Skip:($PSVersionTable.PSEdition -ne 'Core' -or -not $IsLinux) {
@@ -71,7 +65,7 @@ Describe 'Dependency isolation on PowerShell 7' -Skip:($PSVersionTable.PSEdition
     Context 'with <Order>' -ForEach $orders {
         BeforeAll {
             $run = Invoke-Child $Order
-            $transcript = $run.Lines -join [Environment]::NewLine
+            $transcript = $run.Output -join [Environment]::NewLine
         }
 
         It 'runs to the end' {
@@ -79,23 +73,23 @@ Describe 'Dependency isolation on PowerShell 7' -Skip:($PSVersionTable.PSEdition
         }
 
         It 'saves, verifies and detects both times' {
-            @($run.Lines -match '^VERIFY ') | Should -Be @('VERIFY Valid', 'VERIFY Valid') -Because $transcript
-            @($run.Lines -match '^FACES ') | Should -Be @('FACES 1', 'FACES 1') -Because $transcript
+            @($run.Output -match '^VERIFY ') | Should -Be @('VERIFY Valid', 'VERIFY Valid') -Because $transcript
+            @($run.Output -match '^FACES ') | Should -Be @('FACES 1', 'FACES 1') -Because $transcript
         }
 
         It 'leaves the other SkiaSharp loaded and working for its owner' {
-            $other = @($run.Lines -match '^OTHER ')
+            $other = @($run.Output -match '^OTHER ')
             $other | Should -HaveCount 1 -Because $transcript
             $other[0] | Should -Match '^OTHER 2\.88\.0\.0 native=88 pixel=#ffff0000$'
-            $run.Lines | Should -Contain 'ASM SkiaSharp 2.88.0.0 Default'
+            $run.Output | Should -Contain 'ASM SkiaSharp 2.88.0.0 Default'
         }
 
         It 'loads ModelCache''s own dependencies into its load context' {
             foreach ($name in 'ModelCache.Core', 'ModelCache.Inference', 'SkiaSharp', 'Microsoft.ML.OnnxRuntime', 'Polly.Core', 'Newtonsoft.Json', 'System.Numerics.Tensors') {
-                @($run.Lines | Where-Object { $_ -match "^ASM $([regex]::Escape($name)) \S+ ModelCache$" }) | Should -HaveCount 1 -Because "$name should be in the ModelCache context`n$transcript"
+                @($run.Output | Where-Object { $_ -match "^ASM $([regex]::Escape($name)) \S+ ModelCache$" }) | Should -HaveCount 1 -Because "$name should be in the ModelCache context`n$transcript"
             }
-            $run.Lines | Should -Contain 'ASM SkiaSharp 4.154.0.0 ModelCache'
-            $cmdlets = @($run.Lines -match '^ASM ModelCache\.PowerShell ')
+            $run.Output | Should -Contain 'ASM SkiaSharp 4.154.0.0 ModelCache'
+            $cmdlets = @($run.Output -match '^ASM ModelCache\.PowerShell ')
             $cmdlets | Should -HaveCount 1
             $cmdlets[0] | Should -Match ' Default$' -Because 'the cmdlet assembly is loaded by PowerShell itself'
         }
@@ -104,7 +98,7 @@ Describe 'Dependency isolation on PowerShell 7' -Skip:($PSVersionTable.PSEdition
 
 Describe 'The cmdlet assembly' {
     It 'references only ModelCache''s own libraries and PowerShell, so no dependency loads outside the module''s context' {
-        Import-Module $module
+        Import-ModelCacheUnderTest
         $assembly = (Get-Command Save-Model).ImplementingType.Assembly
         $references = $assembly.GetReferencedAssemblies().Name | Sort-Object
         $references | Should -Be @('ModelCache.Core', 'ModelCache.Inference', 'netstandard', 'System.Management.Automation')
