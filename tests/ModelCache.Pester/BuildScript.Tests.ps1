@@ -111,9 +111,12 @@ Describe 'build.ps1 under Set-StrictMode -Version 3' {
             Where-Object { $_ -match '/runtimes/([^/]+)/' -and $Matches[1] -ne $rid })
         $otherRuntimes | Should -BeNullOrEmpty
 
-        $nupkg = @([System.IO.Directory]::GetFiles($repositoryPath, 'ModelCache.*.nupkg'))
+        # The repository folder holds the package alone (PSResourceGet reads every file there as one);
+        # the checksum sits beside the folder.
+        $nupkg = @([System.IO.Directory]::GetFiles($repositoryPath))
         $nupkg.Count | Should -Be 1
-        $line = [System.IO.File]::ReadAllText($nupkg[0] + '.sha256')
+        $nupkg[0] | Should -BeLike '*ModelCache.*.nupkg'
+        $line = [System.IO.File]::ReadAllText([System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($repositoryPath), [System.IO.Path]::GetFileName($nupkg[0]) + '.sha256'))
         $line | Should -Match '^[0-9a-f]{64}  ModelCache\.[0-9.]+\.nupkg\n$'
         $line.Substring(0, 64) | Should -Be (Get-FileHash -LiteralPath $nupkg[0] -Algorithm SHA256).Hash.ToLowerInvariant()
     }
