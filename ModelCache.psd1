@@ -32,7 +32,7 @@
 - Catalog of the uniface models plus extra face detectors, each with URL and SHA-256; user catalogs merge over it.
 - Verified cache: Save-Model (parallel, resumable, retried, mirrors, proxy, offline), Test-ModelHash, Get-ModelCache, Clear-ModelCache, Get-/Set-ModelCacheLocation.
 - Invoke-FaceDetect: RetinaFace, SCRFD, YOLOv5/YOLOv8-Face, BlazeFace and UltraFace layouts on ONNX Runtime 1.31, natives for linux-x64, linux-arm64, win-x64, win-arm64 and osx-arm64.
-- One module for Windows PowerShell 5.1 and PowerShell 7 (netstandard2.0 assemblies).
+- One module for Windows PowerShell 5.1 and PowerShell 7 (netstandard2.0 assemblies); on PowerShell 7 its dependencies load in their own AssemblyLoadContext, so other modules' versions of SkiaSharp, Newtonsoft.Json or Polly do not conflict.
 '@
         }
     }
