@@ -273,6 +273,8 @@ function Get-ChecksumPath {
     return [System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($RepositoryPath.TrimEnd('/', '\')), "ModelCache.$(Get-ModuleVersion).nupkg.sha256")
 }
 
+# Every test counted by Test and TestPackage, for the one closing line CI reads.
+$allTests = @{ Passed = 0; Failed = 0; Skipped = 0 }
 $tasks = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
 foreach ($step in $tasks) {
     $stepClock = [System.Diagnostics.Stopwatch]::StartNew()
@@ -305,6 +307,7 @@ foreach ($step in $tasks) {
             Write-Line "xunit ($($trx.Count) TRX files): $(Format-TestCounts $trx)"
             Write-Line "Pester ($($junit.Count) JUnit file): $(Format-TestCounts $junit)"
             Write-Line "Tests: $(Format-TestCounts ($trx + $junit))"
+            foreach ($file in ($trx + $junit)) { Add-TestCounts $allTests $file }
             if ($failures.Count -gt 0) { throw "Tests failed: $($failures -join '; ')" }
         }
         'Package' {
@@ -417,7 +420,10 @@ exit `$LASTEXITCODE
 "@
                 Write-Line "> fresh pwsh: $pesterRunner -Module ModelCache (installed package)"
                 $code = Invoke-PwshScript $pester $environment
-                if ([System.IO.File]::Exists($pesterXml)) { Write-Line "Package tests: $(Format-TestCounts @($pesterXml))" }
+                if ([System.IO.File]::Exists($pesterXml)) {
+                    Write-Line "Package tests: $(Format-TestCounts @($pesterXml))"
+                    Add-TestCounts $allTests $pesterXml
+                }
                 if ($code -ne 0) { throw "Pester against the installed package failed (exit code $code)." }
             } finally {
                 try { [System.IO.Directory]::Delete($sandbox, $true) } catch { Write-Line "Could not remove ${sandbox}: $($_.Exception.Message)" }
@@ -458,4 +464,7 @@ exit `$LASTEXITCODE
         default { throw "Unknown task '$step'. Use Build, Test, Package, TestPackage or Demo." }
     }
     Write-Line "=== $step done in $([int]$stepClock.Elapsed.TotalSeconds) s"
+}
+if ($allTests.Passed + $allTests.Failed + $allTests.Skipped -gt 0) {
+    Write-Line "Total: $($allTests.Passed) passed, $($allTests.Failed) failed, $($allTests.Skipped) skipped"
 }

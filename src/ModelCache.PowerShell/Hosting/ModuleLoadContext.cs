@@ -47,6 +47,11 @@ internal sealed class ModuleLoadContext
             return null;
         }
 
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"ModelCache's dependencies folder '{directory}' is missing. Rebuild the module (dotnet build ModelCache.sln) or reinstall it.");
+        }
+
         var context = contextType.GetConstructor(new[] { typeof(string), typeof(bool) })!.Invoke(new object[] { name, false });
         var loadFromPath = contextType.GetMethod("LoadFromAssemblyPath", new[] { typeof(string) })!;
         var frameworkDirectory = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
