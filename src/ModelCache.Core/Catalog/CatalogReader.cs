@@ -93,6 +93,11 @@ public static class CatalogReader
             throw Problem(sourceName, model["fileName"]!, "\"fileName\" must be a plain file name");
         }
 
+        if (ModelCache.Store.CacheFiles.IsStoreFileName(fileName))
+        {
+            throw Problem(sourceName, model["fileName"]!, $"\"fileName\" must not be a name the cache writes beside models ({ModelCache.Store.CacheFiles.MetadataFileName}, *{ModelCache.Store.CacheFiles.PartialSuffix}, *{ModelCache.Store.CacheFiles.PartialStateSuffix}, *{ModelCache.Store.CacheFiles.TempSuffix})");
+        }
+
         var urlText = RequiredString(model, "url", sourceName);
         if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeFile))
         {

@@ -16,4 +16,7 @@ public enum ModelCacheErrorKind
     ReadError,
     InvalidOperation,
     Cancelled,
+
+    /// <summary>Refused because following it would leave the cache root (a link, a path from metadata).</summary>
+    SecurityError,
 }

@@ -17,13 +17,18 @@ namespace ModelCache.Store;
 /// (so promotion is a same-directory rename), and lock files under <c>locks/</c>, which are never deleted.
 /// A file under its final name is always complete and verified.
 /// </summary>
+/// <remarks>
+/// The root may be a copy from a stranger: every path comes from the catalog and this layout, never
+/// from <c>entry.json</c> (bounded, validated, and rebuilt when it lies), and no link under the root
+/// is followed when listing, reading, writing or removing.
+/// </remarks>
 public sealed class CacheStore
 {
-    public const string MetadataFileName = "entry.json";
-    public const string PartialSuffix = ".partial";
+    public const string MetadataFileName = CacheFiles.MetadataFileName;
+    public const string PartialSuffix = CacheFiles.PartialSuffix;
 
     /// <summary>Beside a partial download: where it came from and its validator, for resuming.</summary>
-    public const string PartialStateSuffix = ".partial.json";
+    public const string PartialStateSuffix = CacheFiles.PartialStateSuffix;
     private static readonly JsonSerializerSettings JsonSettings = new() { Formatting = Formatting.Indented, DateParseHandling = DateParseHandling.DateTimeOffset };
 
     public CacheStore(string root)
@@ -43,11 +48,25 @@ public sealed class CacheStore
 
     public string GetPartialPath(ModelDefinition model) => GetModelPath(model) + PartialSuffix;
 
-    /// <summary>Creates the model's directory and returns where its partial download goes.</summary>
+    /// <summary>
+    /// Creates the model's directory and returns where its partial download goes. A link planted where a
+    /// work file goes is removed (the store never writes one), so a download cannot write through it.
+    /// </summary>
     public string PreparePartial(ModelDefinition model)
     {
-        Directory.CreateDirectory(GetModelDirectory(model));
-        return GetPartialPath(model);
+        var directory = GetModelDirectory(model);
+        EnsureNoLinkOnTheWay(directory);
+        Directory.CreateDirectory(directory);
+        var partial = GetPartialPath(model);
+        foreach (var workFile in new[] { partial, GetModelPath(model) + PartialStateSuffix })
+        {
+            if (CacheFiles.IsLink(workFile))
+            {
+                File.Delete(workFile);
+            }
+        }
+
+        return partial;
     }
 
     public string GetLockPath(string family, string member) => Path.Combine(LocksDirectory, family, member + ".lock");
@@ -79,7 +98,7 @@ public sealed class CacheStore
     public async Task<ModelCacheEntry?> FindAsync(ModelDefinition model, CancellationToken cancellationToken = default)
     {
         var path = GetModelPath(model);
-        return File.Exists(path) ? await ReadEntryAsync(GetModelDirectory(model), model, cancellationToken).ConfigureAwait(false) : null;
+        return File.Exists(path) && !IsLinkedAnywhere(GetModelDirectory(model)) ? await ReadEntryAsync(GetModelDirectory(model), model, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>Every cached model, catalog or not, with metadata rebuilt where it was lost.</summary>
@@ -91,9 +110,9 @@ public sealed class CacheStore
             return entries;
         }
 
-        foreach (var familyDirectory in Directory.GetDirectories(ModelsDirectory).OrderBy(d => d, StringComparer.OrdinalIgnoreCase))
+        foreach (var familyDirectory in RealDirectories(ModelsDirectory))
         {
-            foreach (var memberDirectory in Directory.GetDirectories(familyDirectory).OrderBy(d => d, StringComparer.OrdinalIgnoreCase))
+            foreach (var memberDirectory in RealDirectories(familyDirectory))
             {
                 var name = Path.GetFileName(familyDirectory) + "/" + Path.GetFileName(memberDirectory);
                 catalog.TryGet(name, out var model);
@@ -139,7 +158,7 @@ public sealed class CacheStore
     public ModelCacheEntry RecordVerification(ModelDefinition model, ModelHashResult result, bool used)
     {
         var directory = GetModelDirectory(model);
-        var metadata = TryReadMetadata(directory) ?? NewMetadata(model, new FileInfo(result.Path));
+        var metadata = TryReadMetadata(directory, model) ?? NewMetadata(model, new FileInfo(result.Path));
         var now = DateTimeOffset.UtcNow;
         metadata.Sha256 = result.Actual;
         metadata.Size = new FileInfo(result.Path).Length;
@@ -160,7 +179,16 @@ public sealed class CacheStore
     /// </summary>
     public async Task RemoveAsync(ModelCacheEntry entry, CancellationToken cancellationToken = default)
     {
-        var directory = Path.GetDirectoryName(entry.Path)!;
+        var directory = Path.Combine(ModelsDirectory, entry.Family, entry.Member);
+        if (!CacheFiles.IsPlainFileName(entry.Family) || !CacheFiles.IsPlainFileName(entry.Member) || !CacheFiles.IsPlainFileName(entry.FileName)
+            || !string.Equals(Path.GetFullPath(entry.Path), Path.Combine(directory, entry.FileName), StringComparison.Ordinal)
+            || IsLinkedAnywhere(directory))
+        {
+            throw new ModelCacheException("CacheEntryOutsideRoot", ModelCacheErrorKind.SecurityError,
+                $"Refusing to remove '{entry.Path}': it is not the file of {entry.Family}/{entry.Member} under '{ModelsDirectory}', or a folder on the way there is a link.",
+                "Remove it by hand after checking what it is; the cache only removes files of its own layout.");
+        }
+
         try
         {
             using (await LockAsync(entry.Family, entry.Member, TimeSpan.FromSeconds(10), null, cancellationToken).ConfigureAwait(false))
@@ -187,7 +215,7 @@ public sealed class CacheStore
 
     private async Task<ModelCacheEntry?> ReadEntryAsync(string directory, ModelDefinition? model, CancellationToken cancellationToken)
     {
-        var metadata = TryReadMetadata(directory);
+        var metadata = TryReadMetadata(directory, model);
         var fileName = metadata?.FileName ?? model?.FileName ?? GuessModelFile(directory);
         if (fileName is null)
         {
@@ -195,7 +223,7 @@ public sealed class CacheStore
         }
 
         var file = new FileInfo(Path.Combine(directory, fileName));
-        if (!file.Exists)
+        if (!file.Exists || CacheFiles.IsLink(file.FullName))
         {
             return null;
         }
@@ -240,8 +268,9 @@ public sealed class CacheStore
 
     private static string? GuessModelFile(string directory) =>
         Directory.GetFiles(directory)
+            .Where(path => !CacheFiles.IsLink(path))
             .Select(Path.GetFileName)
-            .Where(name => name != MetadataFileName && !IsWorkFile(name!))
+            .Where(name => !CacheFiles.IsStoreFileName(name!))
             .OrderBy(name => name, StringComparer.Ordinal)
             .FirstOrDefault();
 
@@ -257,7 +286,7 @@ public sealed class CacheStore
             return freed;
         }
 
-        foreach (var memberDirectory in Directory.GetDirectories(ModelsDirectory).SelectMany(Directory.GetDirectories))
+        foreach (var memberDirectory in RealDirectories(ModelsDirectory).SelectMany(RealDirectories))
         {
             var files = Directory.GetFiles(memberDirectory);
             if (files.Length == 0 || !files.All(f => IsWorkFile(Path.GetFileName(f))))
@@ -287,7 +316,14 @@ public sealed class CacheStore
     /// Deletes what a killed process may have left beside a finished model (a partial, its resume
     /// state, a half-written metadata temp file). The caller holds the model's lock.
     /// </summary>
-    public void RemoveWorkFiles(string family, string member) => DeleteWorkFiles(Path.Combine(ModelsDirectory, family, member));
+    public void RemoveWorkFiles(string family, string member)
+    {
+        var directory = Path.Combine(ModelsDirectory, family, member);
+        if (!IsLinkedAnywhere(directory))
+        {
+            DeleteWorkFiles(directory);
+        }
+    }
 
     /// <summary>Removes a member folder, then its family folder, where they hold nothing any more.</summary>
     private static void DeleteMemberDirectoryIfEmpty(string memberDirectory)
@@ -302,19 +338,57 @@ public sealed class CacheStore
             ? Directory.GetFiles(directory).Where(f => IsWorkFile(Path.GetFileName(f))).Sum(FileCleanup.TryDelete)
             : 0;
 
-    private static bool IsWorkFile(string name) =>
-        name.EndsWith(PartialSuffix, StringComparison.Ordinal) || name.EndsWith(PartialStateSuffix, StringComparison.Ordinal) || name.EndsWith(".tmp", StringComparison.Ordinal);
+    private static bool IsWorkFile(string name) => CacheFiles.IsWorkFile(name);
 
-    private static EntryMetadata? TryReadMetadata(string directory)
+    /// <summary>
+    /// The entry's metadata, or null when it is absent or cannot be trusted: a link, over
+    /// <see cref="CacheFiles.MaxMetadataBytes"/>, not JSON, or naming a file that is not a plain name
+    /// (or, for a catalog model, not the catalog's file name). Family and member always come from the
+    /// folder, never from the file.
+    /// </summary>
+    private static EntryMetadata? TryReadMetadata(string directory, ModelDefinition? model)
     {
         var path = Path.Combine(directory, MetadataFileName);
         try
         {
-            return File.Exists(path) ? JsonConvert.DeserializeObject<EntryMetadata>(File.ReadAllText(path), JsonSettings) : null;
+            var info = new FileInfo(path);
+            if (!info.Exists || CacheFiles.IsLink(path) || info.Length > CacheFiles.MaxMetadataBytes)
+            {
+                return null;
+            }
+
+            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(File.ReadAllText(path), JsonSettings);
+            if (metadata is null || !CacheFiles.IsPlainFileName(metadata.FileName) || CacheFiles.IsStoreFileName(metadata.FileName)
+                || (model is not null && !string.Equals(metadata.FileName, model.FileName, StringComparison.Ordinal)))
+            {
+                return null;
+            }
+
+            metadata.Family = model?.Family ?? Path.GetFileName(Path.GetDirectoryName(directory))!;
+            metadata.Member = model?.Member ?? Path.GetFileName(directory);
+            return metadata;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>Sub-folders that are real folders, not links (which would lead out of the root).</summary>
+    private static IEnumerable<string> RealDirectories(string directory) =>
+        Directory.GetDirectories(directory).Where(d => !CacheFiles.IsLink(d)).OrderBy(d => d, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>True when the member folder, its family folder or the models folder is a link.</summary>
+    private bool IsLinkedAnywhere(string memberDirectory) =>
+        CacheFiles.IsLink(memberDirectory) || CacheFiles.IsLink(Path.GetDirectoryName(memberDirectory)!) || CacheFiles.IsLink(ModelsDirectory) || CacheFiles.IsLink(Root);
+
+    private void EnsureNoLinkOnTheWay(string memberDirectory)
+    {
+        if (IsLinkedAnywhere(memberDirectory))
+        {
+            throw new ModelCacheException("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
+                $"'{memberDirectory}' or a folder above it in the cache is a link; the cache writes nothing through links.",
+                "Replace the link with a real folder, or choose another cache root.");
         }
     }
 

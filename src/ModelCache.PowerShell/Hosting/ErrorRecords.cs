@@ -42,6 +42,7 @@ internal static class ErrorRecords
         ModelCacheErrorKind.ReadError => ErrorCategory.ReadError,
         ModelCacheErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
         ModelCacheErrorKind.Cancelled => ErrorCategory.OperationStopped,
+        ModelCacheErrorKind.SecurityError => ErrorCategory.SecurityError,
         _ => ErrorCategory.NotSpecified,
     };
 }

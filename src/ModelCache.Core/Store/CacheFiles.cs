@@ -1,0 +1,50 @@
+using System;
+using System.IO;
+
+namespace ModelCache.Store;
+
+/// <summary>
+/// What the store may trust about the files under a cache root, which may be a copy from a stranger:
+/// names it writes itself, links it must not follow, and plain file names.
+/// </summary>
+public static class CacheFiles
+{
+    public const string MetadataFileName = "entry.json";
+    public const string PartialSuffix = ".partial";
+
+    /// <summary>Beside a partial download: where it came from and its validator, for resuming.</summary>
+    public const string PartialStateSuffix = ".partial.json";
+
+    /// <summary>Suffix of the store's temporary files (atomic metadata writes).</summary>
+    public const string TempSuffix = ".tmp";
+
+    /// <summary>A metadata file larger than this is corrupt, not read.</summary>
+    public const long MaxMetadataBytes = 1 << 20;
+
+    /// <summary>True for a name the store writes beside a model, which no model file may take.</summary>
+    public static bool IsStoreFileName(string name) => name == MetadataFileName || IsWorkFile(name);
+
+    /// <summary>Partial downloads, their resume state and temporary files.</summary>
+    public static bool IsWorkFile(string name) =>
+        name.EndsWith(PartialSuffix, StringComparison.Ordinal) || name.EndsWith(PartialStateSuffix, StringComparison.Ordinal) || name.EndsWith(TempSuffix, StringComparison.Ordinal);
+
+    /// <summary>A single path segment that names a file: no separators, not '.' or '..', no invalid characters.</summary>
+    public static bool IsPlainFileName(string? name) =>
+        !string.IsNullOrEmpty(name) && name is not "." and not ".." && name!.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && name.IndexOfAny(new[] { '/', '\\' }) < 0;
+
+    /// <summary>
+    /// True when <paramref name="path"/> is a symbolic link, junction or other reparse point (checked on the
+    /// link itself, not its target), so that nothing is read, written or deleted through it.
+    /// </summary>
+    public static bool IsLink(string path)
+    {
+        try
+        {
+            return (File.GetAttributes(path) & FileAttributes.ReparsePoint) != 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false; // Absent (or unreadable): nothing to follow.
+        }
+    }
+}
