@@ -132,6 +132,36 @@ public sealed class HostileCacheTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_locks_folder_that_links_elsewhere_gets_no_lock_file_and_a_save_is_refused()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
+        Directory.CreateDirectory(_store.LocksDirectory);
+        Directory.CreateSymbolicLink(Path.Combine(_store.LocksDirectory, "Test"), _outside);
+
+        var refused = await Assert.ThrowsAsync<ModelCacheException>(() => _store.LockAsync("Test", "TINY", TimeSpan.Zero, null, default));
+
+        Assert.Equal("CacheFolderIsLink", refused.ErrorId);
+        Assert.False(File.Exists(Path.Combine(_outside, "TINY.lock")));
+    }
+
+    [SkippableFact]
+    public async Task A_save_through_a_linked_family_folder_is_refused_before_anything_is_read()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
+        Directory.CreateDirectory(Path.Combine(_outside, "TINY"));
+        File.WriteAllBytes(Path.Combine(_outside, "TINY", "tiny.onnx"), Bytes);
+        Directory.CreateDirectory(_store.ModelsDirectory);
+        Directory.CreateSymbolicLink(Path.Combine(_store.ModelsDirectory, "Test"), _outside);
+        using var planner = new ModelCache.Transfer.SourcePlanner(Array.Empty<string>(), false, offline: true);
+
+        var refused = await Assert.ThrowsAsync<ModelCacheException>(() => new ModelCache.Transfer.ModelSaver(_store, planner).SaveAsync(Model, false, null, null, default));
+
+        Assert.Equal("CacheFolderIsLink", refused.ErrorId);
+        Assert.False(File.Exists(Path.Combine(_outside, "TINY", CacheStore.MetadataFileName)));
+        AssertOutsideUntouched();
+    }
+
+    [SkippableFact]
     public void A_partial_planted_as_a_link_is_removed_before_a_download_writes()
     {
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");

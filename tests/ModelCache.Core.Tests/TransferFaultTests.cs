@@ -435,12 +435,10 @@ public sealed class TransferFaultTests : IAsyncLifetime
         // as root and must run it.
         var mountPoint = _temp.Combine("small");
         Directory.CreateDirectory(mountPoint);
-        var cannotRun = !OperatingSystem.IsLinux() ? "it needs Linux to mount a tmpfs"
-            : Environment.UserName != "root" ? $"it needs root to mount a tmpfs (running as '{Environment.UserName}')"
-            : await MountSmallTmpfs(mountPoint);
+        var (mount, cannotRun) = await TmpfsMount.TryMountAsync(mountPoint, "256k");
         Skip.If(cannotRun is not null && Environment.GetEnvironmentVariable("CI") != "true", $"Cannot fill a disk here: {cannotRun}.");
         Assert.True(cannotRun is null, $"The CI machine (CI=true) must be able to run this test as root on Linux, but {cannotRun}.");
-        try
+        using (mount)
         {
             var model = Model(_server.Serve("m.onnx", Bytes));
             var store = new CacheStore(mountPoint);
@@ -452,34 +450,6 @@ public sealed class TransferFaultTests : IAsyncLifetime
             Assert.Equal(ModelCacheErrorKind.WriteError, error.Kind);
             Assert.False(File.Exists(store.GetPartialPath(model)));
             Assert.False(File.Exists(store.GetModelPath(model)));
-        }
-        finally
-        {
-            using var unmount = System.Diagnostics.Process.Start("umount", mountPoint);
-            await unmount.WaitForExitAsync();
-        }
-    }
-
-    /// <summary>Mounts a 256 KiB tmpfs at <paramref name="mountPoint"/>; null when it worked, else why not.</summary>
-    private static async Task<string?> MountSmallTmpfs(string mountPoint)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("mount") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        try
-        {
-            using var mount = System.Diagnostics.Process.Start(info)!;
-            var error = mount.StandardError.ReadToEndAsync();
-            await mount.StandardOutput.ReadToEndAsync();
-            await mount.WaitForExitAsync();
-            return mount.ExitCode == 0 ? null : $"'mount -t tmpfs' failed with exit code {mount.ExitCode}: {(await error).Trim()}";
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return "cannot run 'mount': " + ex.Message;
         }
     }
 

@@ -16,7 +16,17 @@ public static class HashVerifier
             return new ModelHashResult(name, path, expected, null, HashStatus.Missing);
         }
 
-        var actual = await Sha256Hasher.HashFileAsync(path, bytesHashed, cancellationToken).ConfigureAwait(false);
+        string actual;
+        try
+        {
+            actual = await Sha256Hasher.HashFileAsync(path, bytesHashed, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Removed (e.g. by another process's Clear-ModelCache) between the check above and the open.
+            return new ModelHashResult(name, path, expected, null, HashStatus.Missing);
+        }
+
         var status = string.IsNullOrEmpty(expected) ? HashStatus.Unknown
             : string.Equals(actual, expected, StringComparison.Ordinal) ? HashStatus.Valid
             : HashStatus.Mismatch;

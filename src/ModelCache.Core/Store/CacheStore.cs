@@ -31,6 +31,8 @@ public sealed class CacheStore
     public const string PartialStateSuffix = CacheFiles.PartialStateSuffix;
     private static readonly JsonSerializerSettings JsonSettings = new() { Formatting = Formatting.Indented, DateParseHandling = DateParseHandling.DateTimeOffset };
 
+    private static readonly TimeSpan RecordLockTimeout = TimeSpan.FromSeconds(5);
+
     public CacheStore(string root)
     {
         Root = Path.GetFullPath(root);
@@ -74,6 +76,15 @@ public sealed class CacheStore
     /// <summary>Creates the root if needed and proves it is writable, or says clearly why not.</summary>
     public void EnsureWritable()
     {
+        if (CheckWritable() is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>Null when the root is (made) writable; otherwise the CacheRootNotWritable error saying why.</summary>
+    public ModelCacheException? CheckWritable()
+    {
         try
         {
             Directory.CreateDirectory(ModelsDirectory);
@@ -81,18 +92,30 @@ public sealed class CacheStore
             var probe = Path.Combine(Root, ".write-test-" + Guid.NewGuid().ToString("N"));
             File.WriteAllText(probe, string.Empty);
             File.Delete(probe);
+            return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
+            return new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
                 $"The model cache root '{Root}' is not writable: {ex.Message}",
                 "Choose another root with -Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
         }
     }
 
     /// <summary>Takes the per-model lock that serialises downloads, commits and removals across processes.</summary>
-    public Task<FileLock> LockAsync(string family, string member, TimeSpan timeout, Action? onWaiting, CancellationToken cancellationToken) =>
-        FileLock.AcquireAsync(GetLockPath(family, member), timeout, onWaiting, cancellationToken);
+    public Task<FileLock> LockAsync(string family, string member, TimeSpan timeout, Action? onWaiting, CancellationToken cancellationToken)
+    {
+        var familyLocks = Path.Combine(LocksDirectory, family);
+        if (CacheFiles.IsLink(Root) || CacheFiles.IsLink(LocksDirectory) || CacheFiles.IsLink(familyLocks) || CacheFiles.IsLink(GetLockPath(family, member)))
+        {
+            throw LinkRefused(familyLocks);
+        }
+
+        return FileLock.AcquireAsync(GetLockPath(family, member), timeout, onWaiting, cancellationToken);
+    }
+
+    /// <summary>Throws CacheFolderIsLink when a folder on the way to the model's files is a link.</summary>
+    public void EnsureContained(ModelDefinition model) => EnsureNoLinkOnTheWay(GetModelDirectory(model));
 
     /// <summary>The cached entry for <paramref name="model"/>, or null when its file is absent.</summary>
     public async Task<ModelCacheEntry?> FindAsync(ModelDefinition model, CancellationToken cancellationToken = default)
@@ -116,10 +139,16 @@ public sealed class CacheStore
             {
                 var name = Path.GetFileName(familyDirectory) + "/" + Path.GetFileName(memberDirectory);
                 catalog.TryGet(name, out var model);
-                var entry = await ReadEntryAsync(memberDirectory, model, cancellationToken).ConfigureAwait(false);
-                if (entry is not null)
+                try
                 {
-                    entries.Add(entry);
+                    if (await ReadEntryAsync(memberDirectory, model, cancellationToken).ConfigureAwait(false) is { } entry)
+                    {
+                        entries.Add(entry);
+                    }
+                }
+                catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+                {
+                    // Removed by another process while this one walked the cache: it is simply not there.
                 }
             }
         }
@@ -158,7 +187,18 @@ public sealed class CacheStore
     public ModelCacheEntry RecordVerification(ModelDefinition model, ModelHashResult result, bool used)
     {
         var directory = GetModelDirectory(model);
-        var metadata = TryReadMetadata(directory, model) ?? NewMetadata(model, new FileInfo(result.Path));
+        var metadata = Checked(model, result, used);
+        WriteMetadata(directory, metadata);
+        return ToEntry(directory, metadata, model);
+    }
+
+    /// <summary>The entry as a hash check just found it, written nowhere (a read-only cache).</summary>
+    public ModelCacheEntry DescribeCheck(ModelDefinition model, ModelHashResult result) =>
+        ToEntry(GetModelDirectory(model), Checked(model, result, used: false), model);
+
+    private EntryMetadata Checked(ModelDefinition model, ModelHashResult result, bool used)
+    {
+        var metadata = TryReadMetadata(GetModelDirectory(model), model) ?? NewMetadata(model, new FileInfo(result.Path));
         var now = DateTimeOffset.UtcNow;
         metadata.Sha256 = result.Actual;
         metadata.Size = new FileInfo(result.Path).Length;
@@ -169,8 +209,31 @@ public sealed class CacheStore
             metadata.LastUsed = now;
         }
 
-        WriteMetadata(directory, metadata);
-        return ToEntry(directory, metadata, model);
+        return metadata;
+    }
+
+    /// <summary>
+    /// Records a hash check made outside a save (Test-ModelHash): under the model's lock, like every
+    /// metadata write, and best-effort: a read-only cache, a lock held for long or a file removed meanwhile
+    /// leave the metadata as it was and return null. The check itself stands either way.
+    /// </summary>
+    public async Task<ModelCacheEntry?> TryRecordCheckAsync(ModelDefinition model, ModelHashResult result, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using (await LockAsync(model.Family, model.Member, RecordLockTimeout, null, cancellationToken).ConfigureAwait(false))
+            {
+                return File.Exists(result.Path) && !IsLinkedAnywhere(GetModelDirectory(model)) ? RecordVerification(model, result, used: false) : null;
+            }
+        }
+        catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
+        {
+            return null;
+        }
+        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -235,7 +298,7 @@ public sealed class CacheStore
             metadata.Sha256 = await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false);
             metadata.Verified = model is not null && metadata.Sha256 == model.Sha256;
             metadata.VerifiedAt = DateTimeOffset.UtcNow;
-            TryWriteMetadata(directory, metadata);
+            await TryWriteRebuiltMetadataAsync(directory, metadata, cancellationToken).ConfigureAwait(false);
         }
 
         return ToEntry(directory, metadata, model);
@@ -375,8 +438,17 @@ public sealed class CacheStore
     }
 
     /// <summary>Sub-folders that are real folders, not links (which would lead out of the root).</summary>
-    private static IEnumerable<string> RealDirectories(string directory) =>
-        Directory.GetDirectories(directory).Where(d => !CacheFiles.IsLink(d)).OrderBy(d => d, StringComparer.OrdinalIgnoreCase);
+    private static IEnumerable<string> RealDirectories(string directory)
+    {
+        try
+        {
+            return Directory.GetDirectories(directory).Where(d => !CacheFiles.IsLink(d)).OrderBy(d => d, StringComparer.OrdinalIgnoreCase).ToList();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Array.Empty<string>(); // Vanished mid-walk (another process cleared it).
+        }
+    }
 
     /// <summary>True when the member folder, its family folder or the models folder is a link.</summary>
     private bool IsLinkedAnywhere(string memberDirectory) =>
@@ -386,24 +458,35 @@ public sealed class CacheStore
     {
         if (IsLinkedAnywhere(memberDirectory))
         {
-            throw new ModelCacheException("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
-                $"'{memberDirectory}' or a folder above it in the cache is a link; the cache writes nothing through links.",
-                "Replace the link with a real folder, or choose another cache root.");
+            throw LinkRefused(memberDirectory);
         }
     }
+
+    private static ModelCacheException LinkRefused(string path) => new("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
+        $"'{path}' or a folder above it in the cache is a link; the cache reads and writes nothing through links.",
+        "Replace the link with a real folder, or choose another cache root.");
 
     private static void WriteMetadata(string directory, EntryMetadata metadata) =>
         AtomicFile.WriteAllText(Path.Combine(directory, MetadataFileName), JsonConvert.SerializeObject(metadata, JsonSettings));
 
-    private static void TryWriteMetadata(string directory, EntryMetadata metadata)
+    /// <summary>
+    /// Saves metadata rebuilt while listing, under the model's lock like every metadata write, but only
+    /// when the lock is free at once: a busy model or a read-only cache stays as it is, and is still listed.
+    /// </summary>
+    private async Task TryWriteRebuiltMetadataAsync(string directory, EntryMetadata metadata, CancellationToken cancellationToken)
     {
         try
         {
-            WriteMetadata(directory, metadata);
+            using (await LockAsync(metadata.Family, metadata.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
+            {
+                WriteMetadata(directory, metadata);
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
         {
-            // A read-only cache (e.g. a shared offline copy) is still listable.
+        }
+        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
+        {
         }
     }
 

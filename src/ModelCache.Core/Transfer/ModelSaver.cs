@@ -53,6 +53,11 @@ public sealed class ModelSaver
             {
                 onSaved(model, null, ex);
             }
+            catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                // One model's file-system trouble (e.g. a folder where its file should be) fails that model, not the batch.
+                onSaved(model, null, CacheIOFailure.From(ex, model.Name));
+            }
             finally
             {
                 gate.Release();
@@ -69,7 +74,13 @@ public sealed class ModelSaver
     public async Task<ModelCacheEntry> SaveAsync(ModelDefinition model, bool force, IProgress<TransferProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        _store.EnsureWritable();
+        _store.EnsureContained(model);
+        if (_store.CheckWritable() is { } notWritable)
+        {
+            // A machine-wide cache, a read-only share, a copy without write rights: a valid file is used as it is.
+            return force ? throw notWritable : await UseReadOnlyCopyAsync(model, notWritable, progress, clock, cancellationToken).ConfigureAwait(false);
+        }
+
         using var modelLock = await _store.LockAsync(model.Family, model.Member, LockTimeout, () =>
         {
             progress?.Report(new TransferProgress(model.Name, TransferPhase.Waiting, 0, null, null));
@@ -123,6 +134,32 @@ public sealed class ModelSaver
         }
 
         throw failures.Count == 1 ? failures[0] : AllSourcesFailed(model, failures);
+    }
+
+    /// <summary>
+    /// A cache nobody may write to here: the model is used when its file is there and hashes right; nothing
+    /// is written (no lock, no metadata). Otherwise <paramref name="notWritable"/>, saying why it cannot be saved.
+    /// </summary>
+    private async Task<ModelCacheEntry> UseReadOnlyCopyAsync(ModelDefinition model, ModelCacheException notWritable, IProgress<TransferProgress>? progress,
+        Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var path = _store.GetModelPath(model);
+        if (!File.Exists(path) || CacheFiles.IsLink(path))
+        {
+            throw notWritable;
+        }
+
+        progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, new FileInfo(path).Length, path));
+        var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            throw new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
+                $"The cached file of {model.Name} at '{path}' is {(check.Status == HashStatus.Missing ? "missing" : $"corrupt (SHA-256 {check.Actual}, expected {model.Sha256})")}, and the cache cannot be written to replace it: {notWritable.Message}",
+                notWritable.RecommendedAction, notWritable);
+        }
+
+        progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, 0, 0, path));
+        return _store.DescribeCheck(model, check).WithTransfer(new TransferSummary(TransferSource.Cache, null, 0, false, clock.Elapsed));
     }
 
     private async Task<ModelCacheEntry> FetchWithRetriesAsync(ModelDefinition model, IModelSource source, IProgress<TransferProgress>? progress,

@@ -46,7 +46,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         switch (ParameterSetName)
         {

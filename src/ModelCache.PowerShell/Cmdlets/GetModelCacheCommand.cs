@@ -30,7 +30,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(Path);

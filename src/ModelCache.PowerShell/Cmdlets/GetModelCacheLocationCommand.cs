@@ -13,5 +13,5 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    protected override void EndProcessing() => WriteObject(ResolveLocation(Path));
+    protected override void End() => WriteObject(ResolveLocation(Path));
 }

@@ -122,7 +122,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         switch (ParameterSetName)
         {
@@ -145,7 +145,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         if (_images.Count == 0)
         {

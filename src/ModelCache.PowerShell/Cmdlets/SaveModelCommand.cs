@@ -78,9 +78,9 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void BeginProcessing() => _store = OpenStore(Path);
+    protected override void Begin() => _store = OpenStore(Path);
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var catalog = LoadCatalog(CatalogPath);
         foreach (var name in Name)
@@ -93,7 +93,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         if (_pending.Count == 0)
         {

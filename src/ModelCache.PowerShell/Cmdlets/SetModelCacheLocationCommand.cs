@@ -38,7 +38,7 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         string? root;
         switch (ParameterSetName)

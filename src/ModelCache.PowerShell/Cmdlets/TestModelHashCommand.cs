@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
+using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -58,7 +59,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var catalog = LoadCatalog(CatalogPath);
         switch (ParameterSetName)
@@ -113,7 +114,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         // No argument and nothing piped: check the whole cache.
         if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
@@ -141,10 +142,25 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     /// <summary>Checks a cached file and records the outcome in its metadata, so Get-ModelCache shows it.</summary>
     private void CheckCached(CacheStore store, string name, string path, ModelDefinition? model, object target)
     {
+        if (model is not null)
+        {
+            try
+            {
+                store.EnsureContained(model);
+            }
+            catch (ModelCacheException ex)
+            {
+                _allValid = false;
+                WriteFailure(ex, target);
+                return;
+            }
+        }
+
         var result = Verify(name, path, model?.Sha256);
         if (model is not null && result.Status != HashStatus.Missing)
         {
-            store.RecordVerification(model, result, used: false);
+            // Best-effort: a read-only cache is checked all the same.
+            RunAsync((_, token) => store.TryRecordCheckAsync(model, result, token));
         }
 
         Emit(result, target);

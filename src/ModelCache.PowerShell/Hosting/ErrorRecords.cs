@@ -18,6 +18,17 @@ internal static class ErrorRecords
         return record;
     }
 
+    /// <summary>
+    /// An exception no cmdlet expected: file-system failures get ids of their own (<see cref="CacheIOFailure"/>),
+    /// anything else <c>ModelCacheInternalError</c>. The exception is kept as the inner one.
+    /// </summary>
+    public static ErrorRecord Unexpected(Exception exception, string command) =>
+        CacheIOFailure.IsIOFailure(exception)
+            ? From(CacheIOFailure.From(exception, command), null)
+            : Create("ModelCacheInternalError", ErrorCategory.NotSpecified,
+                $"{command} failed unexpectedly: {exception.GetType().Name}: {exception.Message}",
+                "This is a bug in ModelCache. The original exception is $Error[0].Exception.InnerException; please report it.", null, exception);
+
     public static ErrorRecord Create(string errorId, ErrorCategory category, string message, string? recommendedAction, object? target, Exception? inner = null)
     {
         var exception = inner is null ? new InvalidOperationException(message) : new InvalidOperationException(message, inner);

@@ -38,6 +38,28 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stopping.Cancel();
 
+    // Every cmdlet's work runs through Guarded, so that nothing reaches the user as a raw .NET exception.
+    protected sealed override void BeginProcessing() => Guarded(Begin);
+
+    protected sealed override void ProcessRecord() => Guarded(Process);
+
+    protected sealed override void EndProcessing() => Guarded(End);
+
+    /// <summary>The cmdlet's BeginProcessing.</summary>
+    protected virtual void Begin()
+    {
+    }
+
+    /// <summary>The cmdlet's ProcessRecord.</summary>
+    protected virtual void Process()
+    {
+    }
+
+    /// <summary>The cmdlet's EndProcessing.</summary>
+    protected virtual void End()
+    {
+    }
+
     /// <summary>The effective cache root; <paramref name="explicitPath"/> is a PowerShell path from -Path.</summary>
     protected CacheLocation ResolveLocation(string? explicitPath)
     {
@@ -134,6 +156,31 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>
+    /// The one catch-all: a Core failure that escaped the cmdlet becomes its error record, anything else
+    /// unexpected an error record with an id of its own (<see cref="ErrorRecords.Unexpected"/>), the
+    /// exception kept inside. PowerShell's own exceptions (stops, error records already made) pass.
+    /// </summary>
+    private void Guarded(Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, null));
+        }
+        catch (Exception ex) when (ex is not RuntimeException and not PipelineStoppedException and not OperationCanceledException and not OutOfMemoryException)
+        {
+            ThrowTerminatingError(ErrorRecords.Unexpected(ex, MyInvocation.MyCommand.Name));
         }
     }
 

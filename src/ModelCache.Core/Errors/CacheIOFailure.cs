@@ -1,0 +1,32 @@
+using System;
+using System.IO;
+
+namespace ModelCache.Errors;
+
+/// <summary>
+/// File-system failures nobody planned for (a folder where a model file should be, a file removed by
+/// another process mid-walk, a path too long, access denied) as errors with ids of their own.
+/// </summary>
+public static class CacheIOFailure
+{
+    /// <summary>True for the exceptions <see cref="From"/> describes.</summary>
+    public static bool IsIOFailure(Exception exception) => exception is IOException or UnauthorizedAccessException;
+
+    /// <param name="exception">An exception for which <see cref="IsIOFailure"/> is true.</param>
+    /// <param name="subject">What was being worked on: a model name or a command.</param>
+    public static ModelCacheException From(Exception exception, string subject) => exception switch
+    {
+        PathTooLongException => new ModelCacheException("PathTooLong", ModelCacheErrorKind.InvalidArgument,
+            $"{subject}: a path in the cache is too long for this system: {exception.Message}",
+            "Choose a cache root with a shorter path (-Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME).", exception),
+        UnauthorizedAccessException => new ModelCacheException("CacheAccessDenied", ModelCacheErrorKind.PermissionDenied,
+            $"{subject}: access to the cache was denied: {exception.Message}",
+            "Check the permissions of the cache root and of its locks folder, or choose another root.", exception),
+        DirectoryNotFoundException or FileNotFoundException => new ModelCacheException("CacheEntryVanished", ModelCacheErrorKind.NotFound,
+            $"{subject}: a file or folder of the cache disappeared while it was in use (another process may have removed it): {exception.Message}",
+            "Run the command again.", exception),
+        _ => new ModelCacheException("CacheIOError", ModelCacheErrorKind.ReadError,
+            $"{subject}: an I/O error occurred in the cache: {exception.Message}",
+            "Check the disk and the cache root (is there a folder where a model file should be?), then run the command again.", exception),
+    };
+}
