@@ -213,6 +213,33 @@ public sealed class CacheStore
     }
 
     /// <summary>
+    /// The entry of a model just opened for use, with LastUsed updated best-effort (under the model's lock
+    /// when it is free at once; never failing a read). <paramref name="freshCheck"/> is the hash check made
+    /// to open it, if one was.
+    /// </summary>
+    public async Task<ModelCacheEntry> RecordUseAsync(ModelDefinition model, ModelHashResult? freshCheck, CancellationToken cancellationToken = default)
+    {
+        var directory = GetModelDirectory(model);
+        var metadata = freshCheck is not null ? Checked(model, freshCheck, used: true) : TryReadMetadata(directory, model) ?? NewMetadata(model, new FileInfo(GetModelPath(model)));
+        metadata.LastUsed = DateTimeOffset.UtcNow;
+        try
+        {
+            using (await LockAsync(model.Family, model.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
+            {
+                WriteMetadata(directory, metadata);
+            }
+        }
+        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
+        {
+        }
+        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
+        {
+        }
+
+        return ToEntry(directory, metadata, model);
+    }
+
+    /// <summary>
     /// Records a hash check made outside a save (Test-ModelHash): under the model's lock, like every
     /// metadata write, and best-effort: a read-only cache, a lock held for long or a file removed meanwhile
     /// leave the metadata as it was and return null. The check itself stands either way.

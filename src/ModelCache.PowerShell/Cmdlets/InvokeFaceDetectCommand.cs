@@ -301,22 +301,42 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet
             return null;
         }
 
+        // Using a cached model is not acquiring it: a valid cached file is opened without a write and,
+        // after the first check, without hashing it again; only a missing or damaged one is saved.
         ModelCacheEntry entry;
-        using (var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), mirrorOnly: null))
+        OpenedModel? opened = null;
+        try
         {
-            var saver = new ModelSaver(store, planner);
-            try
+            opened = RunAsync((_, token) => ModelUse.Opener.TryOpenAsync(store, model, ModelUse.UserFingerprints(Environment), token));
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, Model));
+        }
+
+        if (opened is not null)
+        {
+            entry = opened.Entry;
+            WriteVerbose($"Verified by {opened.VerifiedBy}; {opened.BytesHashed} bytes hashed.");
+        }
+        else
+        {
+            using (var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), mirrorOnly: null))
             {
-                entry = RunAsync((bridge, token) =>
+                var saver = new ModelSaver(store, planner);
+                try
                 {
-                    var progress = new ProgressWriter(this, bridge, "Saving models");
-                    return saver.SaveAsync(model, false, progress, message => bridge.Post(() => WriteWarning(message)), token);
-                });
-            }
-            catch (ModelCacheException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex, Model));
-                return null;
+                    entry = RunAsync((bridge, token) =>
+                    {
+                        var progress = new ProgressWriter(this, bridge, "Saving models");
+                        return saver.SaveAsync(model, false, progress, message => bridge.Post(() => WriteWarning(message)), token);
+                    });
+                }
+                catch (ModelCacheException ex)
+                {
+                    ThrowTerminatingError(ErrorRecords.From(ex, Model));
+                    return null;
+                }
             }
         }
 

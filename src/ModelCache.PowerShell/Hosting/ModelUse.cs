@@ -1,0 +1,20 @@
+using System.IO;
+using ModelCache.Configuration;
+using ModelCache.Integrity;
+using ModelCache.Locations;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Hosting;
+
+/// <summary>
+/// The process's record of model files already hashed (see <see cref="VerifiedModelOpener"/>), shared by
+/// every Invoke-FaceDetect call and runspace: the point is to hash a file at most once per process.
+/// </summary>
+internal static class ModelUse
+{
+    public static VerifiedModelOpener Opener { get; } = new();
+
+    /// <summary>This user's fingerprints, beside their settings.json (never inside a cache root).</summary>
+    public static FingerprintStore UserFingerprints(IEnvironment environment) =>
+        new(Path.Combine(Path.GetDirectoryName(UserSettingsStore.ForEnvironment(environment).SettingsFile)!, "fingerprints.json"));
+}
