@@ -222,20 +222,7 @@ public sealed class CacheStore
         var directory = GetModelDirectory(model);
         var metadata = freshCheck is not null ? Checked(model, freshCheck, used: true) : TryReadMetadata(directory, model) ?? NewMetadata(model, new FileInfo(GetModelPath(model)));
         metadata.LastUsed = DateTimeOffset.UtcNow;
-        try
-        {
-            using (await LockAsync(model.Family, model.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
-            {
-                WriteMetadata(directory, metadata);
-            }
-        }
-        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
-        {
-        }
-        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
-        {
-        }
-
+        await TryWriteMetadataIfFreeAsync(directory, metadata, cancellationToken).ConfigureAwait(false);
         return ToEntry(directory, metadata, model);
     }
 
@@ -325,7 +312,7 @@ public sealed class CacheStore
             metadata.Sha256 = await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false);
             metadata.Verified = model is not null && metadata.Sha256 == model.Sha256;
             metadata.VerifiedAt = DateTimeOffset.UtcNow;
-            await TryWriteRebuiltMetadataAsync(directory, metadata, cancellationToken).ConfigureAwait(false);
+            await TryWriteMetadataIfFreeAsync(directory, metadata, cancellationToken).ConfigureAwait(false);
         }
 
         return ToEntry(directory, metadata, model);
@@ -379,7 +366,7 @@ public sealed class CacheStore
         foreach (var memberDirectory in RealDirectories(ModelsDirectory).SelectMany(RealDirectories))
         {
             var files = Directory.GetFiles(memberDirectory);
-            if (files.Length == 0 || !files.All(f => IsWorkFile(Path.GetFileName(f))))
+            if (files.Length == 0 || !files.All(f => CacheFiles.IsWorkFile(Path.GetFileName(f))))
             {
                 continue;
             }
@@ -425,10 +412,8 @@ public sealed class CacheStore
     /// <returns>The bytes freed.</returns>
     private static long DeleteWorkFiles(string directory) =>
         Directory.Exists(directory)
-            ? Directory.GetFiles(directory).Where(f => IsWorkFile(Path.GetFileName(f))).Sum(FileCleanup.TryDelete)
+            ? Directory.GetFiles(directory).Where(f => CacheFiles.IsWorkFile(Path.GetFileName(f))).Sum(FileCleanup.TryDelete)
             : 0;
-
-    private static bool IsWorkFile(string name) => CacheFiles.IsWorkFile(name);
 
     /// <summary>
     /// The entry's metadata, or null when it is absent or cannot be trusted: a link, over
@@ -497,10 +482,11 @@ public sealed class CacheStore
         AtomicFile.WriteAllText(Path.Combine(directory, MetadataFileName), JsonConvert.SerializeObject(metadata, JsonSettings));
 
     /// <summary>
-    /// Saves metadata rebuilt while listing, under the model's lock like every metadata write, but only
-    /// when the lock is free at once: a busy model or a read-only cache stays as it is, and is still listed.
+    /// Best-effort metadata writes that must never fail a read (rebuilt while listing, LastUsed): under the
+    /// model's lock like every metadata write, but only when the lock is free at once; a busy model or a
+    /// read-only cache stays as it is.
     /// </summary>
-    private async Task TryWriteRebuiltMetadataAsync(string directory, EntryMetadata metadata, CancellationToken cancellationToken)
+    private async Task TryWriteMetadataIfFreeAsync(string directory, EntryMetadata metadata, CancellationToken cancellationToken)
     {
         try
         {
@@ -509,7 +495,7 @@ public sealed class CacheStore
                 WriteMetadata(directory, metadata);
             }
         }
-        catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
+        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
         {
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
