@@ -132,6 +132,26 @@ public sealed class HostileCacheTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_cache_root_that_is_itself_a_link_is_the_users_choice_and_works()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
+        var linkedRoot = _temp.Combine("linked-root");
+        Directory.CreateSymbolicLink(linkedRoot, _store.Root);
+        var store = new CacheStore(linkedRoot);
+        var partial = store.PreparePartial(Model);
+        File.WriteAllBytes(partial, Bytes);
+        using (await store.LockAsync(Model.Family, Model.Member, TimeSpan.Zero, null, default))
+        {
+            store.Commit(Model, partial, Model.Sha256, null);
+        }
+
+        var entry = Assert.Single(await store.ListAsync(Catalog));
+        Assert.True(entry.Verified);
+        await store.RemoveAsync(entry);
+        Assert.Empty(await store.ListAsync(Catalog));
+    }
+
+    [SkippableFact]
     public async Task A_locks_folder_that_links_elsewhere_gets_no_lock_file_and_a_save_is_refused()
     {
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");

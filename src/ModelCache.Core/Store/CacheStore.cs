@@ -106,7 +106,7 @@ public sealed class CacheStore
     public Task<FileLock> LockAsync(string family, string member, TimeSpan timeout, Action? onWaiting, CancellationToken cancellationToken)
     {
         var familyLocks = Path.Combine(LocksDirectory, family);
-        if (CacheFiles.IsLink(Root) || CacheFiles.IsLink(LocksDirectory) || CacheFiles.IsLink(familyLocks) || CacheFiles.IsLink(GetLockPath(family, member)))
+        if (CacheFiles.IsLink(LocksDirectory) || CacheFiles.IsLink(familyLocks) || CacheFiles.IsLink(GetLockPath(family, member)))
         {
             throw LinkRefused(familyLocks);
         }
@@ -464,7 +464,7 @@ public sealed class CacheStore
 
     /// <summary>True when the member folder, its family folder or the models folder is a link.</summary>
     private bool IsLinkedAnywhere(string memberDirectory) =>
-        CacheFiles.IsLink(memberDirectory) || CacheFiles.IsLink(Path.GetDirectoryName(memberDirectory)!) || CacheFiles.IsLink(ModelsDirectory) || CacheFiles.IsLink(Root);
+        CacheFiles.IsLink(memberDirectory) || CacheFiles.IsLink(Path.GetDirectoryName(memberDirectory)!) || CacheFiles.IsLink(ModelsDirectory);
 
     private void EnsureNoLinkOnTheWay(string memberDirectory)
     {
