@@ -58,10 +58,16 @@ internal static class Program
             Run(options, cancel.Token);
             return 0;
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException || cancel.IsCancellationRequested)
         {
             Console.Error.WriteLine("Cancelled.");
             return 130;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException)
+        {
+            // Caught here so the temp directory has been removed on the way out.
+            Console.Error.WriteLine(ex);
+            return 1;
         }
     }
 
