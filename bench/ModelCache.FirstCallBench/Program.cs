@@ -75,7 +75,7 @@ internal static class Program
     {
         var baseModel = Path.Combine(TestPaths.FixtureModels, options.BaseModel);
         var image = Path.GetFullPath(options.Image ?? Path.Combine(TestPaths.FixtureImages, "portrait.jpg"));
-        var sha256sum = Tools.Find("sha256sum");
+        var sha256sum = ExternalTool.Find("sha256sum");
         Console.WriteLine($"ModelCache first-call benchmark — {DateTime.Now:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} CPUs, {RuntimeInfo()}");
         Console.WriteLine($"pwsh {PwshProcess.PwshAssemblyPath}");
         Console.WriteLine($"model {options.BaseModel} + one unused {options.PadMiB} MiB initializer; photo {Path.GetFileName(image)}; median of {options.Repeat} runs");
@@ -147,7 +147,7 @@ internal static class Program
             after.Add(FirstCall(environment, work.Path, image, options.Faces));
             if (sha256sum is not null)
             {
-                hashes.Add(Tools.Run(sha256sum, cached));
+                hashes.Add(ExternalTool.Run(sha256sum, cached));
             }
 
             Console.WriteLine($"  run {i + 1}: before {before[^1].Wall.TotalSeconds:0.000} s (call {before[^1].Call.TotalSeconds:0.000} s), after {after[^1].Wall.TotalSeconds:0.000} s (call {after[^1].Call.TotalSeconds:0.000} s)" +
@@ -316,40 +316,5 @@ internal sealed class BenchOptions
         }
 
         return options;
-    }
-}
-
-/// <summary>External tools, timed from process start to exit, output discarded.</summary>
-internal static class Tools
-{
-    public static string? Find(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
-
-    public static TimeSpan Run(string tool, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var watch = Stopwatch.StartNew();
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("Cannot start " + tool);
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(" ", arguments)} took more than 10 minutes.");
-        }
-
-        var elapsed = watch.Elapsed;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} {string.Join(" ", arguments)} failed ({process.ExitCode}): {error.Result}");
-        }
-
-        return elapsed;
     }
 }

@@ -65,10 +65,10 @@ internal static class Program
 
     private static async Task RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
-        var curl = Tools.Find("curl");
-        var sha256sum = Tools.Find("sha256sum");
-        var openssl = Tools.Find("openssl");
-        var sync = Tools.Find("sync");
+        var curl = ExternalTool.Find("curl");
+        var sha256sum = ExternalTool.Find("sha256sum");
+        var openssl = ExternalTool.Find("openssl");
+        var sync = ExternalTool.Find("sync");
         Console.WriteLine($"ModelCache transfer benchmark — {DateTime.Now:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} CPUs, {RuntimeInfo()}");
         Console.WriteLine($"big file {options.SizeMiB} MiB; {options.Files} files of {options.SmallMiB} MiB; {options.LatencyMs} ms added per request for the parallel runs; median of {options.Repeat} runs");
         Console.WriteLine("Save-Model and Test-ModelHash run in-process through the hosted PowerShell 7 engine (Import-Module ModelCache.psd1).");
@@ -116,7 +116,7 @@ internal static class Program
         var bigUrl = nginx.Url(bigName).ToString();
         if (curl is not null)
         {
-            Tools.Run(curl, "-sS", "--fail", "-o", work.Combine("warm.bin"), bigUrl); // page cache and connection warm-up
+            ExternalTool.Run(curl, "-sS", "--fail", "-o", work.Combine("warm.bin"), bigUrl); // page cache and connection warm-up
             File.Delete(work.Combine("warm.bin"));
         }
 
@@ -131,13 +131,13 @@ internal static class Program
             }
 
             var target = work.Combine("curl.bin");
-            curlTimes.Add(Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl));
+            curlTimes.Add(ExternalTool.Run(curl, "-sS", "--fail", "-o", target, bigUrl));
             File.Delete(target);
             if (sync is not null)
             {
                 var watch = Stopwatch.StartNew();
-                Tools.Run(curl, "-sS", "--fail", "-o", target, bigUrl);
-                Tools.Run(sync, target);
+                ExternalTool.Run(curl, "-sS", "--fail", "-o", target, bigUrl);
+                ExternalTool.Run(sync, target);
                 curlSyncTimes.Add(watch.Elapsed);
                 File.Delete(target);
             }
@@ -183,12 +183,12 @@ internal static class Program
             cancellationToken.ThrowIfCancellationRequested();
             if (sha256sum is not null)
             {
-                sumTimes.Add(Tools.Run(sha256sum, bigPath));
+                sumTimes.Add(ExternalTool.Run(sha256sum, bigPath));
             }
 
             if (openssl is not null)
             {
-                opensslTimes.Add(Tools.Run(openssl, "dgst", "-sha256", bigPath));
+                opensslTimes.Add(ExternalTool.Run(openssl, "dgst", "-sha256", bigPath));
             }
 
             var watch = Stopwatch.StartNew();
@@ -392,40 +392,5 @@ internal sealed class Report
     {
         var sorted = times.OrderBy(t => t).ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-}
-
-/// <summary>External tools, timed from process start to exit, output discarded.</summary>
-internal static class Tools
-{
-    public static string? Find(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
-
-    public static TimeSpan Run(string tool, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var watch = Stopwatch.StartNew();
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("Cannot start " + tool);
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(" ", arguments)} took more than 10 minutes.");
-        }
-
-        var elapsed = watch.Elapsed;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} {string.Join(" ", arguments)} failed ({process.ExitCode}): {error.Result}");
-        }
-
-        return elapsed;
     }
 }
