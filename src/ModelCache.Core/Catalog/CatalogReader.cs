@@ -88,7 +88,7 @@ public static class CatalogReader
         }
 
         var fileName = RequiredString(model, "fileName", sourceName);
-        if (fileName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || fileName.IndexOfAny(new[] { '/', '\\' }) >= 0 || fileName is "." or "..")
+        if (!ModelCache.Store.CacheFiles.IsPlainFileName(fileName))
         {
             throw Problem(sourceName, model["fileName"]!, "\"fileName\" must be a plain file name");
         }

@@ -83,7 +83,4 @@ internal sealed class ModuleLoadContext
 
     /// <summary>The assembly of that simple name loaded in this context, if the module ships it.</summary>
     public Assembly? Find(string simpleName) => _assemblies.TryGetValue(simpleName, out var assembly) ? assembly : null;
-
-    /// <summary>Simple names of the assemblies in this context, for diagnostics and tests.</summary>
-    public IReadOnlyCollection<string> AssemblyNames => _assemblies.Keys;
 }
