@@ -110,8 +110,8 @@ internal static class Program
         var fingerprints = Path.Combine(config, "modelcache", "fingerprints.json");
 
         // Into the cache from the local folder (a mirror of plain files); nothing else is contacted.
-        var save = RunChild($"Import-Module {Quote(TestPaths.Manifest)} -ErrorAction Stop; Save-Model {Quote(ModelName)} -Mirror {Quote(served)} -MirrorOnly -CatalogPath {Quote(catalog)} | ForEach-Object {{ 'SAVED|' + $_.Verified + '|' + $_.Path }}", environment, work.Path);
-        if (!save.Succeeded || save.OutputLines.FirstOrDefault(l => l.StartsWith("SAVED|True|", StringComparison.Ordinal)) is not { } saved)
+        var save = RunChild($"Import-Module {Quote(TestPaths.Manifest)} -ErrorAction Stop; Save-Model {Quote(ModelName)} -Mirror {Quote(served)} -MirrorOnly -CatalogPath {Quote(catalog)} | ForEach-Object {{ 'SAVED|' + $_.LastCheck + '|' + $_.Path }}", environment, work.Path);
+        if (!save.Succeeded || save.OutputLines.FirstOrDefault(l => l.StartsWith("SAVED|Passed|", StringComparison.Ordinal)) is not { } saved)
         {
             throw new InvalidOperationException("Save-Model did not save and verify the padded model:" + Environment.NewLine + save);
         }

@@ -26,13 +26,13 @@ public class CacheStoreTests
         Assert.Equal(Bytes, File.ReadAllBytes(entry.Path));
         Assert.Equal(Path.Combine(temp.Path, "models", "Test", "TINY", "tiny.onnx"), entry.Path);
         Assert.True(File.Exists(Path.Combine(store.GetModelDirectory(Model), CacheStore.MetadataFileName)));
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Equal(Bytes.Length, entry.Size);
         Assert.Equal(temp.Path, entry.CacheRoot);
 
         var listed = Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model })));
         Assert.Equal("Test/TINY", listed.Name);
-        Assert.True(listed.Verified);
+        Assert.True(listed.PassedAndUnchanged());
         Assert.Equal(entry.SavedAt, listed.SavedAt);
     }
 
@@ -45,7 +45,7 @@ public class CacheStoreTests
 
         var entry = Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model })));
 
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Equal(Model.Sha256, entry.Sha256);
         Assert.True(File.Exists(Path.Combine(store.GetModelDirectory(Model), CacheStore.MetadataFileName)));
     }
@@ -59,7 +59,7 @@ public class CacheStoreTests
 
         var entry = Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model })));
 
-        Assert.False(entry.Verified);
+        Assert.False(entry.PassedAndUnchanged());
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public class CacheStoreTests
 
         File.AppendAllText(store.GetModelPath(Model), "tampered");
 
-        Assert.False(Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model }))).Verified);
+        Assert.False(Assert.Single(await store.ListAsync(new ModelCatalog(new[] { Model }))).PassedAndUnchanged());
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public class CacheStoreTests
         long freed;
         using (await store.LockAsync(inProgress.Family, inProgress.Member, TimeSpan.FromSeconds(5), null, default))
         {
-            freed = await store.RemoveAbandonedDownloadsAsync();
+            freed = await store.RemoveAbandonedDownloadsAsync(ModelCatalog.Load(Array.Empty<string>()));
         }
 
         Assert.Equal(1002, freed);

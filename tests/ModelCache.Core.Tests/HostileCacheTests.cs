@@ -66,7 +66,7 @@ public sealed class HostileCacheTests : IDisposable
     [Fact]
     public async Task An_orphan_whose_entry_json_names_a_file_outside_is_listed_by_its_own_file()
     {
-        var directory = Path.Combine(_store.ModelsDirectory, "Stranger", "ONE");
+        var directory = Path.Combine(Path.Combine(_store.Root, "models"), "Stranger", "ONE");
         Directory.CreateDirectory(directory);
         File.WriteAllBytes(Path.Combine(directory, "own.onnx"), Bytes);
         File.WriteAllText(Path.Combine(directory, CacheStore.MetadataFileName),
@@ -93,7 +93,7 @@ public sealed class HostileCacheTests : IDisposable
 
         var entry = Assert.Single(await _store.ListAsync(Catalog));
 
-        Assert.True(entry.Verified, "rebuilt from the file itself by hashing it");
+        Assert.True(entry.PassedAndUnchanged(), "rebuilt from the file itself by hashing it");
         Assert.True(new FileInfo(MetadataPath).Length < 4096, "the oversized metadata was replaced");
     }
 
@@ -105,7 +105,7 @@ public sealed class HostileCacheTests : IDisposable
 
         var entry = Assert.Single(await _store.ListAsync(Catalog));
 
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Equal(Model.Sha256, entry.Sha256);
     }
 
@@ -116,12 +116,12 @@ public sealed class HostileCacheTests : IDisposable
         var target = Path.Combine(_outside, "TINY");
         Directory.CreateDirectory(target);
         File.WriteAllBytes(Path.Combine(target, "tiny.onnx"), Bytes);
-        Directory.CreateDirectory(_store.ModelsDirectory);
-        Directory.CreateSymbolicLink(Path.Combine(_store.ModelsDirectory, "Test"), _outside);
+        Directory.CreateDirectory(Path.Combine(_store.Root, "models"));
+        Directory.CreateSymbolicLink(Path.Combine(Path.Combine(_store.Root, "models"), "Test"), _outside);
 
         Assert.Empty(await _store.ListAsync(Catalog));
         Assert.Null(await _store.FindAsync(Model));
-        await _store.RemoveAbandonedDownloadsAsync();
+        await _store.RemoveAbandonedDownloadsAsync(ModelCatalog.Load(Array.Empty<string>()));
 
         Assert.False(File.Exists(Path.Combine(target, CacheStore.MetadataFileName)), "listing wrote nothing into the link's target");
         Assert.True(File.Exists(Path.Combine(target, "tiny.onnx")));
@@ -146,7 +146,7 @@ public sealed class HostileCacheTests : IDisposable
         }
 
         var entry = Assert.Single(await store.ListAsync(Catalog));
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         await store.RemoveAsync(entry);
         Assert.Empty(await store.ListAsync(Catalog));
     }
@@ -155,8 +155,8 @@ public sealed class HostileCacheTests : IDisposable
     public async Task A_locks_folder_that_links_elsewhere_gets_no_lock_file_and_a_save_is_refused()
     {
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
-        Directory.CreateDirectory(_store.LocksDirectory);
-        Directory.CreateSymbolicLink(Path.Combine(_store.LocksDirectory, "Test"), _outside);
+        Directory.CreateDirectory(Path.Combine(_store.Root, "locks"));
+        Directory.CreateSymbolicLink(Path.Combine(Path.Combine(_store.Root, "locks"), "Test"), _outside);
 
         var refused = await Assert.ThrowsAsync<ModelCacheException>(() => _store.LockAsync("Test", "TINY", TimeSpan.Zero, null, default));
 
@@ -170,8 +170,8 @@ public sealed class HostileCacheTests : IDisposable
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
         Directory.CreateDirectory(Path.Combine(_outside, "TINY"));
         File.WriteAllBytes(Path.Combine(_outside, "TINY", "tiny.onnx"), Bytes);
-        Directory.CreateDirectory(_store.ModelsDirectory);
-        Directory.CreateSymbolicLink(Path.Combine(_store.ModelsDirectory, "Test"), _outside);
+        Directory.CreateDirectory(Path.Combine(_store.Root, "models"));
+        Directory.CreateSymbolicLink(Path.Combine(Path.Combine(_store.Root, "models"), "Test"), _outside);
         using var planner = new ModelCache.Transfer.SourcePlanner(Array.Empty<string>(), false, offline: true);
 
         var refused = await Assert.ThrowsAsync<ModelCacheException>(() => new ModelCache.Transfer.ModelSaver(_store, planner).SaveAsync(Model, false, null, null, default));
@@ -214,7 +214,7 @@ public sealed class HostileCacheTests : IDisposable
     {
         var saved = Save();
         var forged = new ModelCacheEntry(saved.Family, saved.Member, saved.Task, saved.FileName, Path.Combine(_outside, "precious.onnx"), saved.CacheRoot,
-            saved.Size, saved.Sha256, saved.ExpectedSha256, saved.SourceUrl, saved.SavedAt, saved.LastUsed, saved.Verified, saved.VerifiedAt, saved.InCatalog);
+            saved.Size, saved.Sha256, saved.ExpectedSha256, saved.SourceUrl, saved.SavedAt, saved.LastUsed, saved.LastCheck, saved.ChangedSinceCheck, saved.VerifiedAt, saved.InCatalog);
 
         var refused = await Assert.ThrowsAsync<ModelCacheException>(() => _store.RemoveAsync(forged));
 

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Testing;
 using ModelCache.Transfer;
@@ -36,7 +37,7 @@ public sealed class ModelSaverTests : IAsyncLifetime
         var entry = await Save(store, model, progress: new SyncProgress(reports));
 
         Assert.Equal(Bytes, File.ReadAllBytes(entry.Path));
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Equal(TransferSource.Upstream, entry.Transfer!.Source);
         Assert.Equal(Bytes.Length, entry.Transfer.BytesTransferred);
         Assert.Equal(model.Url.ToString(), entry.SourceUrl);
@@ -239,7 +240,7 @@ public sealed class ModelSaverTests : IAsyncLifetime
         {
             var model = catalog.Resolve(row[1] + "/" + row[2]);
             var entry = await Save(store, model, planner: planner);
-            Assert.True(entry.Verified, model.Name);
+            Assert.True(entry.PassedAndUnchanged(), model.Name);
             Assert.Equal(row[5], entry.Sha256);
         }
 

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Testing;
 using ModelCache.Transfer;
@@ -54,7 +55,7 @@ public sealed class ReadOnlyCacheTests : IDisposable
             using var planner = new SourcePlanner(Array.Empty<string>(), false, offline: true);
             var saver = new ModelSaver(store, planner);
             var used = await saver.SaveAsync(Model, false, null, null, CancellationToken.None);
-            Assert.True(used.Verified);
+            Assert.True(used.PassedAndUnchanged());
             Assert.Equal(TransferSource.Cache, used.Transfer!.Source);
             Assert.Equal(store.GetModelPath(Model), used.Path);
 

@@ -18,3 +18,10 @@ internal static class TestModels
     public static ModelDefinition Define(byte[] bytes, Uri url, string member = "TINY", string fileName = "tiny.onnx", bool exactSize = true) =>
         new("Test", member, "face_detection", fileName, url, Sha256Of(bytes), exactSize ? bytes.Length : null);
 }
+
+internal static class EntryAssertions
+{
+    /// <summary>What listings used to call "Verified": the last hash check passed and the file has not changed since.</summary>
+    public static bool PassedAndUnchanged(this ModelCache.Store.ModelCacheEntry entry) =>
+        entry.LastCheck == ModelCache.Store.EntryCheckResult.Passed && entry.ChangedSinceCheck == false;
+}

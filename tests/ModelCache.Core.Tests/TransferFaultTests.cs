@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Testing;
 using ModelCache.Transfer;
@@ -77,7 +78,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
         var entry = await Save(model);
 
         Assert.Equal(3, _server.RequestsFor("m.onnx").Count);
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
     }
 
     [Fact]
@@ -249,7 +250,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
         var entry = await Save(model);
 
         Assert.Empty(_server.RequestsFor("m.onnx"));
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.True(entry.Transfer!.Resumed);
         Assert.Equal(new[] { "tiny.onnx", CacheStore.MetadataFileName }.OrderBy(n => n), Directory.GetFiles(Store.GetModelDirectory(model)).Select(Path.GetFileName).OrderBy(n => n));
     }
@@ -293,7 +294,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
 
         var entry = await Save(model);
 
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Single(_server.RequestsFor("cdn/m.onnx"));
     }
 
@@ -309,7 +310,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
 
         var entry = await Save(model, network: network, mirrors: new[] { new Uri(_server.BaseAddress, "mirror/").ToString() });
 
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Equal("Bearer s3cret-token", _server.RequestsFor("mirror/tiny.onnx").Single().Authorization);
         var redirected = _server.RequestsFor("elsewhere/tiny.onnx").Single();
         Assert.StartsWith("localhost", redirected.Host);
@@ -357,7 +358,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
 
         var network = Options();
         network.ServerCertificateValidation = (_, certificate, _, _) => certificate?.Thumbprint == https.Certificate!.Thumbprint;
-        Assert.True((await Save(model, network: network)).Verified);
+        Assert.True((await Save(model, network: network)).PassedAndUnchanged());
     }
 
     [Fact]
@@ -371,7 +372,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
         using var planner = new SourcePlanner(Array.Empty<string>(), false, false, Options(), environment);
         var entry = await new ModelSaver(Store, planner).SaveAsync(model, false, null, null, CancellationToken.None);
 
-        Assert.True(entry.Verified);
+        Assert.True(entry.PassedAndUnchanged());
         Assert.Equal("models.example.invalid", proxy.RequestsFor("weights/m.onnx").Single().Host);
     }
 
@@ -411,7 +412,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
         }, CancellationToken.None);
 
         Assert.Equal(6, results.Count);
-        Assert.All(results, r => Assert.True(r.Verified));
+        Assert.All(results, r => Assert.True(r.PassedAndUnchanged()));
         Assert.InRange(_server.MaxConcurrentRequests, 2, 3);
     }
 
@@ -423,7 +424,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
         var entries = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Save(model))));
 
         Assert.Single(_server.RequestsFor("m.onnx"));
-        Assert.All(entries, e => Assert.True(e.Verified));
+        Assert.All(entries, e => Assert.True(e.PassedAndUnchanged()));
         Assert.Equal(7, entries.Count(e => e.Transfer!.Source == TransferSource.Cache));
     }
 

@@ -60,7 +60,7 @@ public sealed class VerifiedModelOpenerTests : IDisposable
 
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(_store.ModelsDirectory, File.GetUnixFileMode(_store.ModelsDirectory) | UnixFileMode.OtherWrite);
+            File.SetUnixFileMode(Path.Combine(_store.Root, "models"), File.GetUnixFileMode(Path.Combine(_store.Root, "models")) | UnixFileMode.OtherWrite);
         }
 
         var shared = await new VerifiedModelOpener().TryOpenAsync(_store, Model, _fingerprints);

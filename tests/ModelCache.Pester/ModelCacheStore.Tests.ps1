@@ -22,7 +22,8 @@ Describe 'Get-ModelCache' {
         $yoloEntry = $entries | Where-Object Name -eq $Yolo
         $yoloEntry.Task | Should -Be 'face_detection'
         $yoloEntry.Size | Should -Be $YoloSize
-        $yoloEntry.Verified | Should -BeTrue
+        "$($yoloEntry.LastCheck)" | Should -Be 'Passed'
+        $yoloEntry.ChangedSinceCheck | Should -BeFalse
         $yoloEntry.SavedAt | Should -BeOfType [DateTimeOffset]
         $yoloEntry.LastUsed | Should -BeOfType [DateTimeOffset]
         $yoloEntry.Path | Should -Be (Join-Path $Sandbox.Cache "models/YOLOv8Face/YOLOV8_LITE_T/$YoloFile")

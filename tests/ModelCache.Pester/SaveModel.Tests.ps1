@@ -23,11 +23,11 @@ Describe 'Save-Model' {
         $first.Source.ToString() | Should -Be 'Mirror'
         $first.Sha256 | Should -Be $YoloSha
         $first.Size | Should -Be $YoloSize
-        $first.Verified | Should -BeTrue
+        "$($first.LastCheck)" | Should -Be 'Passed'
         $first.Path | Should -Be (Join-Path $Sandbox.Cache "models/YOLOv8Face/YOLOV8_LITE_T/$YoloFile")
         Test-Path -LiteralPath $first.Path | Should -BeTrue
         $second.Source.ToString() | Should -Be 'Cache'
-        $second.Verified | Should -BeTrue
+        "$($second.LastCheck)" | Should -Be 'Passed'
         $second.Path | Should -Be $first.Path
     }
 
@@ -48,7 +48,7 @@ Describe 'Save-Model' {
     It 'takes catalog entries from the pipeline by property name (Get-ModelCatalog | Save-Model)' {
         $saved = Get-ModelCatalog -Family UltraFace | Save-Model
         @($saved.Name | Sort-Object) | Should -Be @($Rfb, $Slim)
-        @($saved | Where-Object Verified).Count | Should -Be 2
+        @($saved | Where-Object LastCheck -EQ 'Passed').Count | Should -Be 2
         @(($saved | Test-ModelHash).Status.ForEach({ "$_" })) | Should -Be @('Valid', 'Valid')
     }
 

@@ -61,7 +61,7 @@ Describe 'Test-ModelHash' {
         $errs[0].FullyQualifiedErrorId | Should -Be 'HashMismatch,ModelCache.PowerShell.Cmdlets.TestModelHashCommand'
         $errs[0].CategoryInfo.Category | Should -Be 'InvalidData'
         $errs[0].ErrorDetails.RecommendedAction | Should -Match "Save-Model $([regex]::Escape($Yolo))"
-        (Get-ModelCache $Yolo).Verified | Should -BeFalse
+        "$((Get-ModelCache $Yolo).LastCheck)" | Should -Be 'Failed'
     }
 
     It 'a model that is not cached is a ModelFileMissing error (ObjectNotFound)' {

@@ -36,14 +36,14 @@ Describe 'Default views at 80 columns' {
         Assert-Table $lines -Headers Name, Task, Size, Default, Cached -Values $catalog.Name
     }
 
-    It 'Save-Model shows Name, Task, Verified and Source whole' {
+    It 'Save-Model shows Name, Task, LastCheck and Source whole' {
         $lines = Save-Model $Yolo, 'RetinaFace/MNET_025_BIUBUG6' | Format-At80
-        Assert-Table $lines -Headers Name, Task, 'Size(MB)', Verified, Source -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'True', 'Mirror'
+        Assert-Table $lines -Headers Name, Task, 'Size(MB)', LastCheck, Source -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'Passed', 'Mirror'
     }
 
-    It 'Get-ModelCache shows Name, Task and Verified whole' {
+    It 'Get-ModelCache shows Name, Task and LastCheck whole' {
         $lines = Get-ModelCache | Format-At80
-        Assert-Table $lines -Headers Name, Task, 'Size(MB)', Verified -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'True'
+        Assert-Table $lines -Headers Name, Task, 'Size(MB)', LastCheck -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'Passed'
     }
 
     It 'Test-ModelHash shows Status and Name whole' {

@@ -284,7 +284,7 @@ public sealed class MultiProcessTests : IDisposable
                 var save = shell.Run($"Save-Model {ModelName} -Path {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)} -Mirror {Quote(RoundMirror(nginx, round))} -MirrorOnly", CommandTimeout);
                 Assert.True(save.Terminating is null && save.Errors.Count == 0, $"Round {round} ({outcome}): Save-Model failed: {string.Join("; ", save.Errors.Select(e => e.FullyQualifiedErrorId + ": " + e))}{save.Terminating}");
                 var entry = Assert.Single(save.Output);
-                Assert.True((bool)entry.Properties["Verified"].Value);
+                Assert.Equal("Passed", entry.Properties["LastCheck"].Value.ToString());
                 Assert.Equal(_sha256, entry.Properties["Sha256"].Value);
                 var transfer = entry.Properties["Transfer"].Value is PSObject wrapped ? wrapped : (entry.Properties["Transfer"].Value is { } raw ? PSObject.AsPSObject(raw) : null);
                 outcome.Source = entry.Properties["Source"].Value?.ToString();
@@ -379,7 +379,7 @@ public sealed class MultiProcessTests : IDisposable
 
     /// <summary>Save-Model in a child process, printing one parseable line per entry.</summary>
     private static string SaveAndReport(string mirror) =>
-        $"Save-Model {ModelName} -Mirror {Quote(mirror)} -MirrorOnly | ForEach-Object {{ 'RESULT|{{0}}|{{1}}|{{2}}|{{3}}|{{4}}|{{5}}' -f $_.Name, $_.Verified, $_.Sha256, $_.Source, $_.Transfer.BytesTransferred, $_.Path }}";
+        $"Save-Model {ModelName} -Mirror {Quote(mirror)} -MirrorOnly | ForEach-Object {{ 'RESULT|{{0}}|{{1}}|{{2}}|{{3}}|{{4}}|{{5}}' -f $_.Name, ($_.LastCheck -eq 'Passed'), $_.Sha256, $_.Source, $_.Transfer.BytesTransferred, $_.Path }}";
 
     /// <summary>What a child process needs: its cache root, the user catalog, private settings.</summary>
     private Dictionary<string, string?> ChildEnvironment() => new()

@@ -238,7 +238,7 @@ public sealed class SoakTests : IDisposable
                 $ErrorActionPreference = 'Stop'
                 if ($roll -lt 25) {
                     $op = 'save'
-                    foreach ($e in @(Save-Model $model -Mirror $mirror -MirrorOnly -Force:$force)) { Out-Op $op $e.Name 'OK' @("$($e.Source)", "$($e.Verified)", "$($e.Sha256)") }
+                    foreach ($e in @(Save-Model $model -Mirror $mirror -MirrorOnly -Force:$force)) { Out-Op $op $e.Name 'OK' @("$($e.Source)", "$($e.LastCheck -eq 'Passed')", "$($e.Sha256)") }
                 } elseif ($roll -lt 40) {
                     $op = 'clear'
                     $removed = @(Clear-ModelCache $model -Confirm:$false -PassThru)

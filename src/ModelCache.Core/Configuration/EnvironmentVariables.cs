@@ -11,4 +11,7 @@ public static class EnvironmentVariables
     public const string Token = "MODELCACHE_TOKEN";
     public const string XdgCacheHome = "XDG_CACHE_HOME";
     public const string XdgConfigHome = "XDG_CONFIG_HOME";
+
+    /// <summary>uniface's own cache folder, the default root of the uniface layout.</summary>
+    public const string UnifaceCacheDir = "UNIFACE_CACHE_DIR";
 }

@@ -24,6 +24,9 @@ public sealed class UserSettingsStore
 
     public string SettingsFile { get; }
 
+    /// <summary>The user's own ModelCache folder, holding settings.json and what ModelCache keeps outside cache roots.</summary>
+    public string UserDirectory => Path.GetDirectoryName(SettingsFile)!;
+
     /// <summary>
     /// <c>%APPDATA%\ModelCache\settings.json</c> on Windows, <c>$XDG_CONFIG_HOME/modelcache/settings.json</c>
     /// (default <c>~/.config</c>) elsewhere.

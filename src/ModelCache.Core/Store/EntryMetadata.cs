@@ -3,7 +3,7 @@ using Newtonsoft.Json;
 
 namespace ModelCache.Store;
 
-/// <summary>What <c>entry.json</c> beside a model file holds. Rebuilt from the file when lost.</summary>
+/// <summary>What an entry's metadata (<c>entry.json</c> beside a native model file) holds. Rebuilt from the file when lost.</summary>
 internal sealed class EntryMetadata
 {
     [JsonProperty("schemaVersion")]
@@ -41,4 +41,8 @@ internal sealed class EntryMetadata
 
     [JsonProperty("verified")]
     public bool Verified { get; set; }
+
+    /// <summary>The file's fingerprint when it was last hashed (<see cref="Integrity.FileFingerprint"/>), to tell whether it changed since.</summary>
+    [JsonProperty("fingerprint")]
+    public string? Fingerprint { get; set; }
 }

@@ -1,5 +1,6 @@
 using System;
-using ModelCache.Transfer;
+using ModelCache.Primitives;
+using ModelCache.Store.Layouts;
 
 namespace ModelCache.Store;
 
@@ -8,7 +9,8 @@ public sealed class ModelCacheEntry
 {
     public ModelCacheEntry(string family, string member, string task, string fileName, string path, string cacheRoot, long size,
         string? sha256, string? expectedSha256, string? sourceUrl, DateTimeOffset? savedAt, DateTimeOffset? lastUsed,
-        bool verified, DateTimeOffset? verifiedAt, bool inCatalog, TransferSummary? transfer = null)
+        EntryCheckResult lastCheck, bool? changedSinceCheck, DateTimeOffset? verifiedAt, bool inCatalog,
+        CacheLayoutKind layout = CacheLayoutKind.Native, TransferSummary? transfer = null)
     {
         Family = family;
         Member = member;
@@ -22,14 +24,16 @@ public sealed class ModelCacheEntry
         SourceUrl = sourceUrl;
         SavedAt = savedAt;
         LastUsed = lastUsed;
-        Verified = verified;
+        LastCheck = lastCheck;
+        ChangedSinceCheck = changedSinceCheck;
         VerifiedAt = verifiedAt;
         InCatalog = inCatalog;
+        Layout = layout;
         Transfer = transfer;
     }
 
-    /// <summary>Qualified <c>Family/Member</c> name.</summary>
-    public string Name => Family + "/" + Member;
+    /// <summary>Qualified <c>Family/Member</c> name; the file name for an orphan a flat layout cannot tie to a family.</summary>
+    public string Name => Family.Length == 0 ? Member : Family + "/" + Member;
 
     public string Family { get; }
 
@@ -45,6 +49,9 @@ public sealed class ModelCacheEntry
     /// <summary>The cache root holding this entry, so piped entries act on the right cache.</summary>
     public string CacheRoot { get; }
 
+    /// <summary>The layout of <see cref="CacheRoot"/>, so piped entries act on it the right way.</summary>
+    public CacheLayoutKind Layout { get; }
+
     public long Size { get; }
 
     /// <summary>SHA-256 recorded the last time the file was hashed.</summary>
@@ -59,12 +66,19 @@ public sealed class ModelCacheEntry
 
     public DateTimeOffset? LastUsed { get; }
 
-    /// <summary>The last hash check passed and the file has not changed since.</summary>
-    public bool Verified { get; }
+    /// <summary>What the last recorded hash check found (only Test-ModelHash hashes again and says Valid).</summary>
+    public EntryCheckResult LastCheck { get; }
 
+    /// <summary>
+    /// True when the file's fingerprint (size, write time and, where the OS tells, file id and change time) differs
+    /// from the one recorded at the last check; null when no check is recorded.
+    /// </summary>
+    public bool? ChangedSinceCheck { get; }
+
+    /// <summary>When the file was last hashed.</summary>
     public DateTimeOffset? VerifiedAt { get; }
 
-    /// <summary>False for files whose model was removed from the catalog (orphans).</summary>
+    /// <summary>False for files whose model is not (or no longer) in the catalog (orphans).</summary>
     public bool InCatalog { get; }
 
     /// <summary>Set by Save-Model: where the bytes came from and what it cost.</summary>
@@ -74,7 +88,7 @@ public sealed class ModelCacheEntry
     public TransferSource? Source => Transfer?.Source;
 
     public ModelCacheEntry WithTransfer(TransferSummary transfer) => new(Family, Member, Task, FileName, Path, CacheRoot, Size, Sha256,
-        ExpectedSha256, SourceUrl, SavedAt, LastUsed, Verified, VerifiedAt, InCatalog, transfer);
+        ExpectedSha256, SourceUrl, SavedAt, LastUsed, LastCheck, ChangedSinceCheck, VerifiedAt, InCatalog, Layout, transfer);
 
     public override string ToString() => Name;
 }

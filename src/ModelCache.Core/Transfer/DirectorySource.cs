@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.Primitives;
 
 namespace ModelCache.Transfer;
 

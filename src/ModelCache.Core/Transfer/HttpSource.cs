@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Primitives;
 
 namespace ModelCache.Transfer;
 

@@ -1,6 +1,7 @@
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
+using ModelCache.Primitives;
 
 namespace ModelCache.Transfer;
 

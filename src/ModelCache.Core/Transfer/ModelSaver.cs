@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.Primitives;
 using ModelCache.Store;
 
 namespace ModelCache.Transfer;
@@ -96,7 +97,7 @@ public sealed class ModelSaver
             var check = await HashVerifier.VerifyAsync(model.Name, finalPath, model.Sha256, null, cancellationToken).ConfigureAwait(false);
             if (check.IsValid)
             {
-                _store.RemoveWorkFiles(model.Family, model.Member);
+                _store.RemoveWorkFiles(model);
                 progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, 0, 0, finalPath));
                 var entry = _store.RecordVerification(model, check, used: true);
                 return entry.WithTransfer(new TransferSummary(TransferSource.Cache, null, 0, false, clock.Elapsed));

@@ -43,8 +43,15 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     public SwitchParameter PassThru { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
+    [Parameter(ParameterSetName = AllParameterSet)]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
+
+    /// <summary>How the root is arranged; each layout has its own default root. Piped entries carry their own.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [Parameter(ParameterSetName = AllParameterSet)]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
 
     protected override void Process()
     {
@@ -52,11 +59,11 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         {
             case NameParameterSet:
                 var catalog = LoadCatalog(CatalogPath);
-                var store = OpenStore(Path);
+                var store = OpenStore(Path, ParseLayout(Layout));
                 var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
                 foreach (var name in Name)
                 {
-                    foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root))
+                    foreach (var entry in SelectEntries(catalog, entries, name, store.Root))
                     {
                         Remove(entry, name);
                     }
@@ -80,8 +87,17 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     private void ClearAll()
     {
-        var store = OpenStore(Path);
-        var entries = RunAsync((_, token) => store.ListAsync(LoadCatalog(null), token));
+        var store = OpenStore(Path, ParseLayout(Layout));
+        var catalog = LoadCatalog(CatalogPath);
+        var listed = RunAsync((_, token) => store.ListAsync(catalog, token));
+
+        // Files another tool's folder holds that no catalog knows may be that tool's own: only removed when named.
+        var entries = listed.Where(store.MayRemoveUnnamed).ToList();
+        if (entries.Count < listed.Count)
+        {
+            WriteVerbose($"Keeping {listed.Count - entries.Count} files no catalog knows in '{store.Root}'; name them to remove them.");
+        }
+
         if (!ShouldProcess($"{store.Root} ({entries.Count} models)", "Remove every cached model"))
         {
             return;
@@ -103,7 +119,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             Delete(entries[i], entries[i]);
         }
 
-        var freed = RunAsync((_, token) => store.RemoveAbandonedDownloadsAsync(token));
+        var freed = RunAsync((_, token) => store.RemoveAbandonedDownloadsAsync(catalog, token));
         if (freed > 0)
         {
             WriteVerbose($"Removed abandoned partial downloads: {freed} bytes.");
@@ -124,7 +140,8 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     {
         try
         {
-            RunAsync((_, token) => new CacheStore(entry.CacheRoot).RemoveAsync(entry, token));
+            var store = StoreOf(entry);
+            RunAsync((_, token) => store.RemoveAsync(entry, token));
             if (PassThru)
             {
                 WriteObject(entry);

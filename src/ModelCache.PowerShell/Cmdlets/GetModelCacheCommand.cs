@@ -30,10 +30,15 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    /// <summary>How the root is arranged; each layout has its own default root.</summary>
+    [Parameter]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
+
     protected override void Process()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path);
+        var store = OpenStore(Path, ParseLayout(Layout));
         var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
         if (Name is null)
         {
@@ -44,7 +49,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
         foreach (var name in Name)
         {
             // Names piped in several records still list each entry once.
-            foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root).Where(e => _written.Add(e.Name)))
+            foreach (var entry in SelectEntries(catalog, entries, name, store.Root).Where(e => _written.Add(e.Name)))
             {
                 WriteObject(entry);
             }

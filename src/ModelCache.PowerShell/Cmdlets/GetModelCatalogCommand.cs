@@ -46,21 +46,7 @@ public sealed class GetModelCatalogCommand : ModelCacheCmdlet
         IEnumerable<ModelDefinition> models = catalog.Models;
         if (Name is not null)
         {
-            var selected = new List<ModelDefinition>();
-            foreach (var name in Name)
-            {
-                if (WildcardMatcher.HasWildcard(name))
-                {
-                    var pattern = new WildcardMatcher(name);
-                    selected.AddRange(catalog.Models.Where(m => pattern.IsMatch(m.Name) || pattern.IsMatch(m.Member)));
-                }
-                else if (TryResolve(catalog, name) is { } model)
-                {
-                    selected.Add(model);
-                }
-            }
-
-            models = selected;
+            models = Name.SelectMany(name => SelectModels(catalog, name)).ToList();
         }
 
         if (Task is not null)

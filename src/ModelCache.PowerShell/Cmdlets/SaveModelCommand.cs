@@ -78,7 +78,12 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
-    protected override void Begin() => _store = OpenStore(Path);
+    /// <summary>How the root is arranged (Native or Uniface); each layout has its own default root.</summary>
+    [Parameter]
+    [ValidateSet("Native", "Uniface")]
+    public string Layout { get; set; } = "Native";
+
+    protected override void Begin() => _store = OpenStore(Path, ParseLayout(Layout));
 
     protected override void Process()
     {

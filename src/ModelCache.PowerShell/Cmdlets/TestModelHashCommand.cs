@@ -59,6 +59,11 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    /// <summary>How the root is arranged; each layout has its own default root. Piped entries carry their own.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
+
     protected override void Process()
     {
         var catalog = LoadCatalog(CatalogPath);
@@ -71,13 +76,13 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 _sawInput = true;
-                var store = OpenStore(Path);
+                var store = OpenStore(Path, ParseLayout(Layout));
                 var entries = Name.Any(WildcardMatcher.HasWildcard) ? RunAsync((_, token) => store.ListAsync(catalog, token)) : Array.Empty<ModelCacheEntry>();
                 foreach (var name in Name)
                 {
                     if (WildcardMatcher.HasWildcard(name))
                     {
-                        foreach (var entry in CachedEntrySelector.Select(this, catalog, entries, name, store.Root))
+                        foreach (var entry in SelectEntries(catalog, entries, name, store.Root))
                         {
                             CheckEntry(catalog, entry, name);
                         }
@@ -120,7 +125,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
         {
             var catalog = LoadCatalog(CatalogPath);
-            var store = OpenStore(Path);
+            var store = OpenStore(Path, ParseLayout(Layout));
             foreach (var entry in RunAsync((_, token) => store.ListAsync(catalog, token)))
             {
                 CheckEntry(catalog, entry, entry);
@@ -136,7 +141,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     private void CheckEntry(ModelCatalog catalog, ModelCacheEntry entry, object target)
     {
         catalog.TryGet(entry.Name, out var model);
-        CheckCached(new CacheStore(entry.CacheRoot), entry.Name, entry.Path, model, target);
+        CheckCached(StoreOf(entry), entry.Name, entry.Path, model, target);
     }
 
     /// <summary>Checks a cached file and records the outcome in its metadata, so Get-ModelCache shows it.</summary>

@@ -9,6 +9,7 @@ using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.Store;
+using ModelCache.Store.Layouts;
 using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -67,7 +68,50 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         return new CacheLocationResolver(Environment, UserSettingsStore.ForEnvironment(Environment), ModuleState.ProcessCacheRoot).Resolve(resolved);
     }
 
-    protected CacheStore OpenStore(string? explicitPath) => new(ResolveLocation(explicitPath).Path);
+    /// <summary>The store over <paramref name="layout"/> at -Path, or at that layout's default root.</summary>
+    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native)
+    {
+        var layouts = LayoutResolver();
+        var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
+        var root = layout == CacheLayoutKind.Native ? ResolveLocation(explicitPath).Path : layouts.ResolveRoot(layout, resolved).Path;
+        return new CacheStore(layouts.Open(layout, root));
+    }
+
+    /// <summary>
+    /// A -Layout value. Cmdlets take the layout as a validated string: a property of a Core enum type would make
+    /// PowerShell load the Core assembly while it reflects over the cmdlets, before the module's resolver is set.
+    /// </summary>
+    protected static CacheLayoutKind ParseLayout(string layout) => (CacheLayoutKind)Enum.Parse(typeof(CacheLayoutKind), layout, ignoreCase: true);
+
+    /// <summary>The store a piped entry belongs to: its own root and layout.</summary>
+    protected CacheStore StoreOf(ModelCacheEntry entry) => new(LayoutResolver().Open(entry.Layout, entry.CacheRoot));
+
+    /// <summary>Catalog models a user-typed name selects (see <see cref="NameSelector"/>); writes the error when a plain name selects nothing.</summary>
+    protected IReadOnlyList<ModelDefinition> SelectModels(ModelCatalog catalog, string name)
+    {
+        var selection = NameSelector.SelectModels(catalog, name);
+        if (selection.Error is not null)
+        {
+            WriteError(ErrorRecords.From(selection.Error, name));
+        }
+
+        return selection.Items;
+    }
+
+    /// <summary>Cached entries a user-typed name selects; writes the error when a plain name selects nothing.</summary>
+    protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot)
+    {
+        var selection = NameSelector.SelectEntries(catalog, entries, name, cacheRoot);
+        if (selection.Error is not null)
+        {
+            WriteError(ErrorRecords.From(selection.Error, name));
+        }
+
+        return selection.Items;
+    }
+
+    private static CacheLayoutResolver LayoutResolver() =>
+        new(Environment, UserSettingsStore.ForEnvironment(Environment), ModuleState.ProcessCacheRoot);
 
     /// <summary>Built-in catalog merged with $env:MODELCACHE_CATALOG files, then <paramref name="catalogPaths"/>. Terminates on a bad file.</summary>
     protected ModelCatalog LoadCatalog(IEnumerable<string>? catalogPaths)

@@ -1,6 +1,6 @@
 using System;
 
-namespace ModelCache.Transfer;
+namespace ModelCache.Primitives;
 
 /// <summary>What one Save-Model did for one model.</summary>
 public sealed class TransferSummary

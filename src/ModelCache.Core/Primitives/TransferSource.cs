@@ -1,4 +1,4 @@
-namespace ModelCache.Transfer;
+namespace ModelCache.Primitives;
 
 /// <summary>Where the bytes of a saved model came from.</summary>
 public enum TransferSource

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+
+namespace ModelCache.Store.Layouts;
+
+/// <summary>
+/// Where a layout keeps each model's files under a cache root, how to find the files it holds, and
+/// whether it may be written. The root may be a copy from a stranger, so containment lives here, once,
+/// for every layout: paths are built from catalog names and the layout alone, and nothing is read,
+/// written or removed through a link under the root (the root itself may be a link).
+/// </summary>
+public abstract class CacheLayout
+{
+    protected CacheLayout(string root)
+    {
+        Root = Path.GetFullPath(root);
+    }
+
+    public string Root { get; }
+
+    public abstract CacheLayoutKind Kind { get; }
+
+    /// <summary>The folder holding a model's file and its partial download (so promotion is a same-folder rename).</summary>
+    public abstract string GetModelDirectory(ModelDefinition model);
+
+    /// <summary>Where the complete, verified file of <paramref name="model"/> lives.</summary>
+    public string GetModelPath(ModelDefinition model) => Path.Combine(GetModelDirectory(model), model.FileName);
+
+    /// <summary>The folder a listed slot's file is in.</summary>
+    public abstract string GetSlotDirectory(string family, string member);
+
+    /// <summary>Where the entry's metadata lives (beside the file, or outside a foreign root); null when none is kept.</summary>
+    public abstract string? GetMetadataPath(string family, string member);
+
+    /// <summary>The lock file that serialises saves, removals and metadata writes of one model across processes.</summary>
+    public abstract string GetLockPath(string family, string member);
+
+    /// <summary>
+    /// The folder holding the layout's own files (locks, and metadata kept apart from the model files): the root
+    /// itself for the native layout, the user's state folder for a foreign one. Checked for links like the root.
+    /// </summary>
+    public abstract string StateRoot { get; }
+
+    /// <summary>Every model file place under the root, catalog models and orphans, without following links.</summary>
+    public abstract IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog);
+
+    /// <summary>
+    /// False for files the layout may only remove when the user names them (orphans in another tool's
+    /// folder, which may be that tool's own files).
+    /// </summary>
+    public virtual bool MayRemoveUnnamed(bool inCatalog) => true;
+
+    /// <summary>Why the root looks like another tool's cache, which this layout must not write into; null when it does not.</summary>
+    protected abstract string? DescribeForeignContent();
+
+    /// <summary>Null when the root is (made) writable for this layout; otherwise the error saying why not.</summary>
+    public ModelCacheException? CheckWritable()
+    {
+        if (Directory.Exists(Root) && DescribeForeignContent() is { } foreign)
+        {
+            return new ModelCacheException("CacheRootIsForeignLayout", ModelCacheErrorKind.InvalidArgument,
+                $"Refusing to write the {Kind} layout into '{Root}': {foreign}.",
+                $"Pass the matching -Layout to work with that cache, or choose an empty folder or a {Kind} cache root with -Path.");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(Root);
+            CreateLayoutFolders();
+            var probe = Path.Combine(Root, ".write-test-" + Guid.NewGuid().ToString("N"));
+            File.WriteAllText(probe, string.Empty);
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
+                $"The model cache root '{Root}' is not writable: {ex.Message}",
+                "Choose another root with -Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
+        }
+    }
+
+    /// <summary>Creates the folders every write needs (called once the root is known to be this layout's).</summary>
+    protected virtual void CreateLayoutFolders()
+    {
+    }
+
+    /// <summary>
+    /// True when <paramref name="path"/> lies under <paramref name="containingRoot"/> (the root by default) and
+    /// no folder between them, nor the path itself, is a link.
+    /// </summary>
+    public bool IsContained(string path, string? containingRoot = null)
+    {
+        var root = containingRoot ?? Root;
+        var full = Path.GetFullPath(path);
+        var prefix = root.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? root : root + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(prefix, PathComparison))
+        {
+            return false;
+        }
+
+        for (var current = full; current.Length > prefix.Length; current = Path.GetDirectoryName(current)!)
+        {
+            if (CacheFiles.IsLink(current))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Throws CacheFolderIsLink unless <paramref name="path"/> is contained (see <see cref="IsContained"/>).</summary>
+    public void EnsureContained(string path, string? containingRoot = null)
+    {
+        if (!IsContained(path, containingRoot))
+        {
+            throw LinkRefused(path);
+        }
+    }
+
+    internal static ModelCacheException LinkRefused(string path) => new("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
+        $"'{path}' or a folder above it in the cache is a link, or lies outside the cache root; the cache reads and writes nothing through links.",
+        "Replace the link with a real folder, or choose another cache root.");
+
+    /// <summary>Sub-folders that are real folders, not links (which would lead out of the root); empty when it vanished.</summary>
+    protected static IEnumerable<string> RealDirectories(string directory)
+    {
+        try
+        {
+            var found = new List<string>();
+            foreach (var child in Directory.GetDirectories(directory))
+            {
+                if (!CacheFiles.IsLink(child))
+                {
+                    found.Add(child);
+                }
+            }
+
+            found.Sort(StringComparer.OrdinalIgnoreCase);
+            return found;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Array.Empty<string>(); // Removed by another process mid-walk.
+        }
+    }
+
+    private static StringComparison PathComparison =>
+        Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
+    public override string ToString() => $"{Kind} layout at {Root}";
+}

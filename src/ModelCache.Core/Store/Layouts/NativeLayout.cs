@@ -1,0 +1,78 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using ModelCache.Catalog;
+
+namespace ModelCache.Store.Layouts;
+
+/// <summary>
+/// ModelCache's own layout: <c>models/&lt;Family&gt;/&lt;Member&gt;/&lt;FileName&gt;</c> with <c>entry.json</c> and any
+/// partial download beside the file, and lock files under <c>locks/</c>, which are never deleted.
+/// </summary>
+public sealed class NativeLayout : CacheLayout
+{
+    public NativeLayout(string root)
+        : base(root)
+    {
+    }
+
+    public override CacheLayoutKind Kind => CacheLayoutKind.Native;
+
+    public string ModelsDirectory => Path.Combine(Root, "models");
+
+    public override string StateRoot => Root;
+
+    public string LockRoot => Path.Combine(Root, "locks");
+
+    public override string GetModelDirectory(ModelDefinition model) => GetSlotDirectory(model.Family, model.Member);
+
+    public override string GetSlotDirectory(string family, string member) => Path.Combine(ModelsDirectory, family, member);
+
+    public override string? GetMetadataPath(string family, string member) => Path.Combine(GetSlotDirectory(family, member), CacheFiles.MetadataFileName);
+
+    public override string GetLockPath(string family, string member) => Path.Combine(LockRoot, family, member + ".lock");
+
+    public override IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog)
+    {
+        if (!Directory.Exists(ModelsDirectory) || CacheFiles.IsLink(ModelsDirectory))
+        {
+            yield break;
+        }
+
+        foreach (var familyDirectory in RealDirectories(ModelsDirectory))
+        {
+            foreach (var memberDirectory in RealDirectories(familyDirectory))
+            {
+                var family = Path.GetFileName(familyDirectory);
+                var member = Path.GetFileName(memberDirectory);
+                if (catalog.TryGet(family + "/" + member, out var model) && model!.Family == family && model.Member == member)
+                {
+                    yield return new LayoutSlot(model.Family, model.Member, model.FileName, model);
+                }
+                else if (CacheFiles.IsPlainFileName(family) && CacheFiles.IsPlainFileName(member))
+                {
+                    yield return new LayoutSlot(family, member, null, null);
+                }
+            }
+        }
+    }
+
+    protected override void CreateLayoutFolders()
+    {
+        Directory.CreateDirectory(ModelsDirectory);
+        Directory.CreateDirectory(LockRoot);
+    }
+
+    protected override string? DescribeForeignContent()
+    {
+        var directories = Directory.GetDirectories(Root).Select(Path.GetFileName).ToList();
+        if (directories.Any(name => name!.StartsWith(HubNames.RepoFolderPrefix, System.StringComparison.Ordinal) || name == HubNames.LocksFolder))
+        {
+            return "it holds a Hugging Face hub cache (models--* folders)";
+        }
+
+        return !directories.Contains("models") && Directory.EnumerateFiles(Root, "*.onnx").Any()
+            ? "it holds model files directly in the root, like uniface's cache folder"
+            : null;
+    }
+}
