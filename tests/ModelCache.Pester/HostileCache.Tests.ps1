@@ -41,8 +41,15 @@ Describe 'A hostile cache root' {
         $metadata.family = '../../../outside'
         $metadata | ConvertTo-Json | Set-Content -LiteralPath $metadataPath
 
-        $listed = Get-ModelCache
+        $listed = Get-ModelCache -ErrorVariable distrust -ErrorAction SilentlyContinue
         $listed.Path | Should -Be $entry.Path
+        $distrust | Should -HaveCount 1
+        $distrust[0].FullyQualifiedErrorId | Should -BeLike 'CacheMetadataInvalid,*'
+        $distrust[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $distrust[0].Exception.Message | Should -BeLike "*$metadataPath*"
+        $distrust[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        Get-ModelCache -ErrorVariable again -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
+        $again | Should -BeNullOrEmpty -Because 'the metadata was rebuilt from the file by the first listing'
         $listed | Clear-ModelCache -Confirm:$false
 
         Get-Content -LiteralPath (Join-Path $Outside 'precious.onnx') | Should -Be 'not yours'
@@ -56,8 +63,12 @@ Describe 'A hostile cache root' {
         Copy-Item (Join-Path $FixtureModels $YoloFile) (Join-Path $Outside "YOLOV8_LITE_T/$YoloFile")
         $null = New-Item -ItemType SymbolicLink -Path (Join-Path $Sandbox.Cache 'models/YOLOv8Face') -Target $Outside
 
-        Get-ModelCache | Should -BeNullOrEmpty
-        Clear-ModelCache -All -Confirm:$false
+        Get-ModelCache -ErrorVariable skipped -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $skipped | Should -HaveCount 1
+        $skipped[0].FullyQualifiedErrorId | Should -BeLike 'CacheFolderIsLink,*'
+        $skipped[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        $skipped[0].Exception.Message | Should -BeLike '*YOLOv8Face*'
+        Clear-ModelCache -All -Confirm:$false -ErrorAction SilentlyContinue
         { Save-Model $Yolo -ErrorAction Stop } | Should -Throw -ErrorId 'CacheFolderIsLink,*'
 
         Test-Path (Join-Path $Outside "YOLOV8_LITE_T/$YoloFile") | Should -BeTrue

@@ -109,14 +109,21 @@ public sealed class CacheStore
             : Task.FromResult<ModelCacheEntry?>(null);
 
     /// <summary>Every cached model, catalog or not, with metadata rebuilt where it was lost.</summary>
-    public async Task<IReadOnlyList<ModelCacheEntry>> ListAsync(ModelCatalog catalog, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ModelCacheEntry>> ListAsync(ModelCatalog catalog, CancellationToken cancellationToken = default) =>
+        ListAsync(catalog, null, cancellationToken);
+
+    /// <summary>
+    /// Every cached model, catalog or not, with metadata rebuilt where it was lost or could not be trusted. What
+    /// was skipped or not trusted (links, tampered metadata) is added to <paramref name="problems"/>, one error each.
+    /// </summary>
+    public async Task<IReadOnlyList<ModelCacheEntry>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException>? problems, CancellationToken cancellationToken)
     {
         var entries = new List<ModelCacheEntry>();
-        foreach (var slot in Layout.EnumerateSlots(catalog))
+        foreach (var slot in Layout.EnumerateSlots(catalog, problems))
         {
             try
             {
-                if (await ReadEntryAsync(slot, cancellationToken).ConfigureAwait(false) is { } entry)
+                if (await ReadEntryAsync(slot, cancellationToken, problems).ConfigureAwait(false) is { } entry)
                 {
                     entries.Add(entry);
                 }
@@ -253,13 +260,20 @@ public sealed class CacheStore
     /// </summary>
     public void RemoveWorkFiles(ModelDefinition model) => _sweeper.DeleteWorkFiles(model.Family, model.Member, model.FileName);
 
-    private async Task<ModelCacheEntry?> ReadEntryAsync(LayoutSlot slot, CancellationToken cancellationToken)
+    private async Task<ModelCacheEntry?> ReadEntryAsync(LayoutSlot slot, CancellationToken cancellationToken, ICollection<ModelCacheException>? problems = null)
     {
         var directory = Layout.GetSlotDirectory(slot.Family, slot.Member);
         var metadataPath = Layout.GetMetadataPath(slot.Family, slot.Member);
+        string? rejection = null;
         var metadata = metadataPath is not null && Layout.IsContained(metadataPath, Layout.StateRoot)
-            ? EntryMetadataFile.TryRead(metadataPath, slot.Family, slot.Member, slot.FileName)
+            ? EntryMetadataFile.TryRead(metadataPath, slot.Family, slot.Member, slot.FileName, out rejection)
             : null;
+        if (rejection is not null)
+        {
+            problems?.Add(new ModelCacheException("CacheMetadataInvalid", ModelCacheErrorKind.InvalidData,
+                $"The metadata of {(slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member)} at '{metadataPath}' is not trusted: {rejection}. It was rebuilt from the model file itself; nothing it names was used.",
+                "None needed if the cache was copied from elsewhere; otherwise find out who changed the file. Run Test-ModelHash to check the model."));
+        }
         var fileName = slot.FileName ?? metadata?.FileName ?? GuessModelFile(directory);
         if (fileName is null)
         {
@@ -267,8 +281,14 @@ public sealed class CacheStore
         }
 
         var file = new FileInfo(Path.Combine(directory, fileName));
-        if (!file.Exists || !Layout.IsContained(file.FullName))
+        if (!file.Exists)
         {
+            return null;
+        }
+
+        if (!Layout.IsContained(file.FullName))
+        {
+            problems?.Add(CacheLayout.LinkRefused(file.FullName));
             return null;
         }
 

@@ -60,7 +60,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             case NameParameterSet:
                 var catalog = LoadCatalog(CatalogPath);
                 var store = OpenStore(Path, ParseLayout(Layout));
-                var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
+                var entries = ListEntries(store, catalog);
                 foreach (var name in Name)
                 {
                     foreach (var entry in SelectEntries(catalog, entries, name, store.Root))
@@ -89,7 +89,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     {
         var store = OpenStore(Path, ParseLayout(Layout));
         var catalog = LoadCatalog(CatalogPath);
-        var listed = RunAsync((_, token) => store.ListAsync(catalog, token));
+        var listed = ListEntries(store, catalog);
 
         // Files another tool's folder holds that no catalog knows may be that tool's own: only removed when named.
         var entries = listed.Where(store.MayRemoveUnnamed).ToList();

@@ -39,7 +39,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     {
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(Path, ParseLayout(Layout));
-        var entries = RunAsync((_, token) => store.ListAsync(catalog, token));
+        var entries = ListEntries(store, catalog);
         if (Name is null)
         {
             WriteObject(entries.Where(e => _written.Add(e.Name)), enumerateCollection: true);

@@ -77,7 +77,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
                 _sawInput = true;
                 var store = OpenStore(Path, ParseLayout(Layout));
-                var entries = Name.Any(WildcardMatcher.HasWildcard) ? RunAsync((_, token) => store.ListAsync(catalog, token)) : Array.Empty<ModelCacheEntry>();
+                var entries = Name.Any(WildcardMatcher.HasWildcard) ? ListEntries(store, catalog) : Array.Empty<ModelCacheEntry>();
                 foreach (var name in Name)
                 {
                     if (WildcardMatcher.HasWildcard(name))
@@ -126,7 +126,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         {
             var catalog = LoadCatalog(CatalogPath);
             var store = OpenStore(Path, ParseLayout(Layout));
-            foreach (var entry in RunAsync((_, token) => store.ListAsync(catalog, token)))
+            foreach (var entry in ListEntries(store, catalog))
             {
                 CheckEntry(catalog, entry, entry);
             }

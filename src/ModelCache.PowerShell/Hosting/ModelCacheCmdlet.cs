@@ -86,6 +86,22 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// <summary>The store a piped entry belongs to: its own root and layout.</summary>
     protected CacheStore StoreOf(ModelCacheEntry entry) => new(LayoutResolver().Open(entry.Layout, entry.CacheRoot));
 
+    /// <summary>
+    /// Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (a
+    /// link, tampered metadata), so a cache copied from a stranger says what was wrong and the listing goes on.
+    /// </summary>
+    protected IReadOnlyList<ModelCacheEntry> ListEntries(CacheStore store, ModelCatalog catalog)
+    {
+        var problems = new List<ModelCacheException>();
+        var entries = RunAsync((_, token) => store.ListAsync(catalog, problems, token));
+        foreach (var problem in problems)
+        {
+            WriteFailure(problem, store.Root);
+        }
+
+        return entries;
+    }
+
     /// <summary>Catalog models a user-typed name selects (see <see cref="NameSelector"/>); writes the error when a plain name selects nothing.</summary>
     protected IReadOnlyList<ModelDefinition> SelectModels(ModelCatalog catalog, string name)
     {

@@ -44,8 +44,11 @@ public abstract class CacheLayout
     /// </summary>
     public abstract string StateRoot { get; }
 
-    /// <summary>Every model file place under the root, catalog models and orphans, without following links.</summary>
-    public abstract IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog);
+    /// <summary>
+    /// Every model file place under the root, catalog models and orphans, without following links. What is
+    /// skipped because it cannot be trusted (a link) is added to <paramref name="problems"/>.
+    /// </summary>
+    public abstract IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog, ICollection<ModelCacheException>? problems = null);
 
     /// <summary>
     /// False for files the layout may only remove when the user names them (orphans in another tool's
@@ -126,8 +129,13 @@ public abstract class CacheLayout
         $"'{path}' or a folder above it in the cache is a link, or lies outside the cache root; the cache reads and writes nothing through links.",
         "Replace the link with a real folder, or choose another cache root.");
 
+    /// <summary>A link found while walking the root: skipped, and said.</summary>
+    protected static ModelCacheException LinkSkipped(string path) => new("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
+        $"'{path}' is a link; the cache lists, reads and removes nothing through links, so it was skipped.",
+        "Replace the link with the real folder or file if it belongs in the cache, or remove it by hand after checking where it points.");
+
     /// <summary>Sub-folders that are real folders, not links (which would lead out of the root); empty when it vanished.</summary>
-    protected static IEnumerable<string> RealDirectories(string directory)
+    protected static IEnumerable<string> RealDirectories(string directory, ICollection<ModelCacheException>? problems)
     {
         try
         {
@@ -137,6 +145,10 @@ public abstract class CacheLayout
                 if (!CacheFiles.IsLink(child))
                 {
                     found.Add(child);
+                }
+                else
+                {
+                    problems?.Add(LinkSkipped(child));
                 }
             }
 

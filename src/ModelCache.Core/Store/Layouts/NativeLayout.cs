@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using ModelCache.Catalog;
+using ModelCache.Errors;
 
 namespace ModelCache.Store.Layouts;
 
@@ -32,16 +33,22 @@ public sealed class NativeLayout : CacheLayout
 
     public override string GetLockPath(string family, string member) => Path.Combine(LockRoot, family, member + ".lock");
 
-    public override IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog)
+    public override IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog, ICollection<ModelCacheException>? problems = null)
     {
-        if (!Directory.Exists(ModelsDirectory) || CacheFiles.IsLink(ModelsDirectory))
+        if (CacheFiles.IsLink(ModelsDirectory))
+        {
+            problems?.Add(LinkSkipped(ModelsDirectory));
+            yield break;
+        }
+
+        if (!Directory.Exists(ModelsDirectory))
         {
             yield break;
         }
 
-        foreach (var familyDirectory in RealDirectories(ModelsDirectory))
+        foreach (var familyDirectory in RealDirectories(ModelsDirectory, problems))
         {
-            foreach (var memberDirectory in RealDirectories(familyDirectory))
+            foreach (var memberDirectory in RealDirectories(familyDirectory, problems))
             {
                 var family = Path.GetFileName(familyDirectory);
                 var member = Path.GetFileName(memberDirectory);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using ModelCache.Catalog;
+using ModelCache.Errors;
 
 namespace ModelCache.Store.Layouts;
 
@@ -44,7 +45,7 @@ public sealed class UnifaceLayout : CacheLayout
     public override string GetLockPath(string family, string member) =>
         family.Length == 0 ? Path.Combine(LockRoot, OrphanLockFolder, member + ".lock") : Path.Combine(LockRoot, family, member + ".lock");
 
-    public override IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog)
+    public override IEnumerable<LayoutSlot> EnumerateSlots(ModelCatalog catalog, ICollection<ModelCacheException>? problems = null)
     {
         string[] files;
         try
@@ -59,8 +60,14 @@ public sealed class UnifaceLayout : CacheLayout
         foreach (var path in files.OrderBy(f => f, StringComparer.Ordinal))
         {
             var name = Path.GetFileName(path);
-            if (CacheFiles.IsWorkFile(name) || name.StartsWith(".", StringComparison.Ordinal) || CacheFiles.IsLink(path))
+            if (CacheFiles.IsWorkFile(name) || name.StartsWith(".", StringComparison.Ordinal))
             {
+                continue;
+            }
+
+            if (CacheFiles.IsLink(path))
+            {
+                problems?.Add(LinkSkipped(path));
                 continue;
             }
 
