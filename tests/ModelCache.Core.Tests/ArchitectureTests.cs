@@ -21,4 +21,28 @@ public class ArchitectureTests
         Assert.DoesNotContain("Microsoft.ML.OnnxRuntime", references);
         Assert.DoesNotContain(references, name => name!.StartsWith("ModelCache.Inference", System.StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_store_does_not_depend_on_the_transfer_engine()
+    {
+        // Transfer writes into the store; the store knows nothing of transfers (shared plain types live in ModelCache.Primitives).
+        var storeTypes = typeof(ModelCatalog).Assembly.GetTypes().Where(t => t.Namespace is not null && t.Namespace.StartsWith("ModelCache.Store", System.StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(storeTypes);
+        const System.Reflection.BindingFlags all = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly;
+        foreach (var type in storeTypes)
+        {
+            var used = type.GetFields(all).Select(f => f.FieldType)
+                .Concat(type.GetProperties(all).Select(p => p.PropertyType))
+                .Concat(type.GetMethods(all).SelectMany(m => m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType)))
+                .Concat(type.GetConstructors(all).SelectMany(c => c.GetParameters().Select(p => p.ParameterType)))
+                .SelectMany(Unwrap);
+            Assert.DoesNotContain(used, t => t.Namespace == "ModelCache.Transfer");
+        }
+
+        var sources = System.IO.Directory.GetFiles(System.IO.Path.Combine(ModelCache.Testing.TestPaths.RepoRoot, "src", "ModelCache.Core", "Store"), "*.cs", System.IO.SearchOption.AllDirectories);
+        Assert.All(sources, file => Assert.DoesNotContain("ModelCache.Transfer", System.IO.File.ReadAllText(file), System.StringComparison.Ordinal));
+    }
+
+    private static System.Collections.Generic.IEnumerable<System.Type> Unwrap(System.Type type) =>
+        type.IsGenericType ? type.GetGenericArguments().SelectMany(Unwrap).Append(type) : type.HasElementType ? Unwrap(type.GetElementType()!) : new[] { type };
 }

@@ -34,7 +34,8 @@ $script:TypeNames = @{
 
 $script:IsolatedVariables = @(
     'MODELCACHE_HOME', 'MODELCACHE_OFFLINE', 'MODELCACHE_MIRROR', 'MODELCACHE_MIRROR_ONLY', 'MODELCACHE_CATALOG',
-    'MODELCACHE_TOKEN', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME'
+    'MODELCACHE_TOKEN', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'UNIFACE_CACHE_DIR',
+    'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'HF_HUB_DISABLE_SYMLINKS'
 )
 
 function Import-ModelCacheUnderTest {
@@ -57,12 +58,17 @@ function Enter-ModelCacheSandbox {
         Root   = $root
         Cache  = Join-Path $root 'cache'
         Config = Join-Path $root 'config'
+        Uniface = Join-Path $root 'uniface'
+        HubCache = Join-Path $root 'hf/hub'
     }
     $env:MODELCACHE_HOME = $sandbox.Cache
     $env:XDG_CONFIG_HOME = $sandbox.Config
     $env:XDG_CACHE_HOME = Join-Path $root 'xdg-cache'
     $env:MODELCACHE_OFFLINE = '1'
     $env:MODELCACHE_MIRROR = $script:FixtureModels
+    $env:UNIFACE_CACHE_DIR = $sandbox.Uniface
+    $env:HF_HOME = Join-Path $root 'hf'
+    $env:HF_HUB_OFFLINE = '1'
     Set-ModelCacheLocation -Reset -Confirm:$false
     $sandbox
 }

@@ -98,7 +98,12 @@ public abstract class CacheLayout
     public bool IsContained(string path, string? containingRoot = null)
     {
         var root = containingRoot ?? Root;
-        var full = Path.GetFullPath(path);
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        if (string.Equals(full, root.TrimEnd(Path.DirectorySeparatorChar), PathComparison))
+        {
+            return true; // The root itself may be a link: where the user keeps the cache is the user's choice.
+        }
+
         var prefix = root.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? root : root + Path.DirectorySeparatorChar;
         if (!full.StartsWith(prefix, PathComparison))
         {
