@@ -247,6 +247,27 @@ public sealed class HostileCacheTests : IDisposable
         Assert.Contains("fileName", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_mirror_file_that_is_a_link_is_not_read_and_nothing_is_saved()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Creating links needs privileges there; the check itself is the same attribute test.
+        }
+
+        var mirror = _temp.Combine("mirror");
+        Directory.CreateDirectory(mirror);
+        File.WriteAllBytes(Path.Combine(_outside, "real.onnx"), Bytes);
+        File.CreateSymbolicLink(Path.Combine(mirror, Model.FileName), Path.Combine(_outside, "real.onnx"));
+        var saver = new ModelCache.Transfer.ModelSaver(_store, new ModelCache.Transfer.SourcePlanner(new[] { mirror }, mirrorOnly: true, offline: true));
+
+        var refused = await Assert.ThrowsAnyAsync<ModelCacheException>(() => saver.SaveAsync(Model, false, null, null, default));
+
+        Assert.Equal("SourceFileIsLink", refused.ErrorId);
+        Assert.Equal(ModelCacheErrorKind.SecurityError, refused.Kind);
+        Assert.False(File.Exists(_store.GetModelPath(Model)));
+    }
+
     private ModelCacheEntry Save()
     {
         var partial = _store.PreparePartial(Model);

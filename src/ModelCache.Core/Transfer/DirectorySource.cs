@@ -7,6 +7,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.Primitives;
+using ModelCache.Store.Layouts;
 
 namespace ModelCache.Transfer;
 
@@ -44,14 +45,29 @@ public sealed class DirectorySource : IModelSource
             return model.Url.LocalPath;
         }
 
-        var flat = Path.Combine(_directory, model.FileName);
-        var inCacheRoot = Path.Combine(_directory, "models", model.Family, model.Member, model.FileName);
+        var flat = new FlatMirrorLayout(_directory).GetModelPath(model);
+        var inCacheRoot = new NativeLayout(_directory).GetModelPath(model);
         return !File.Exists(flat) && File.Exists(inCacheRoot) ? inCacheRoot : flat;
+    }
+
+    /// <summary>
+    /// A mirror directory is a root like any cache: a file reached through a link under it is refused, so a copy
+    /// from a stranger cannot make a save read files elsewhere on this machine.
+    /// </summary>
+    private void EnsureContained(ModelDefinition model, string path)
+    {
+        if (_directory is not null && !new FlatMirrorLayout(_directory).IsContained(path))
+        {
+            throw TransferException.Permanent("SourceFileIsLink", ModelCacheErrorKind.SecurityError,
+                $"'{path}' in the mirror '{_directory}' is reached through a link, so {model.Name} is not read from it.",
+                $"Put the file '{model.FileName}' itself in the mirror directory, or use another mirror.");
+        }
     }
 
     public Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
     {
         var path = Locate(model);
+        EnsureContained(model, path);
         try
         {
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);

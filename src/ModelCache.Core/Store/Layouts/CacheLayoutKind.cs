@@ -11,4 +11,7 @@ public enum CacheLayoutKind
 
     /// <summary>The Hugging Face hub cache: <c>models--org--name/blobs|refs|snapshots</c>.</summary>
     HuggingFace,
+
+    /// <summary>A mirror directory, read as a source: files side by side under their catalog file names.</summary>
+    Mirror,
 }
