@@ -11,4 +11,14 @@ public static class EnvironmentVariables
     public const string Token = "MODELCACHE_TOKEN";
     public const string XdgCacheHome = "XDG_CACHE_HOME";
     public const string XdgConfigHome = "XDG_CONFIG_HOME";
+
+    // Read by the Hugging Face hub cache (the names and meanings of huggingface_hub's own client).
+    public const string HfHubCache = "HF_HUB_CACHE";
+    public const string HuggingFaceHubCache = "HUGGINGFACE_HUB_CACHE";
+    public const string HfHome = "HF_HOME";
+    public const string HfEndpoint = "HF_ENDPOINT";
+    public const string HfToken = "HF_TOKEN";
+    public const string HfHubOffline = "HF_HUB_OFFLINE";
+    public const string TransformersOffline = "TRANSFORMERS_OFFLINE";
+    public const string HfHubDisableSymlinks = "HF_HUB_DISABLE_SYMLINKS";
 }
