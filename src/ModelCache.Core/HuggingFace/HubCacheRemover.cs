@@ -99,7 +99,7 @@ public static class HubCacheRemover
             foreach (var blobPath in plan.Blobs)
             {
                 var blobId = Path.GetFileName(blobPath);
-                using var blobLock = await FileLock.AcquireAsync(folder.BlobLock(blobId), lockTimeout ?? DefaultLockTimeout, null, cancellationToken).ConfigureAwait(false);
+                using var blobLock = await FileLock.AcquireAsync(folder.PrepareBlobLock(blobId), lockTimeout ?? DefaultLockTimeout, null, cancellationToken).ConfigureAwait(false);
                 if (HubCacheScanner.Scan(folder.CacheRoot, folder.Repo, cancellationToken).Entries.Any(e => e.BlobId == blobId))
                 {
                     keptBlobs++;

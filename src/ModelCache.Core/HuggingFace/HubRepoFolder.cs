@@ -53,6 +53,14 @@ internal sealed class HubRepoFolder
     public string BlobLock(string blobId) =>
         System.IO.Path.Combine(CacheRoot, LocksFolder, Repo.FolderName, Require(blobId, HubNames.IsBlobId, "blob id") + ".lock");
 
+    /// <summary>The blob's lock path, its folders created without passing through a link.</summary>
+    public string PrepareBlobLock(string blobId)
+    {
+        var path = BlobLock(blobId);
+        EnsureDirectory(System.IO.Path.GetDirectoryName(path)!);
+        return path;
+    }
+
     /// <summary>
     /// Creates <paramref name="directory"/> (below the cache root) folder by folder, refusing any existing
     /// component that is a link, so nothing is ever written outside the root through a planted link.

@@ -70,7 +70,7 @@ public sealed class SourcePlanner : IDisposable
     private static string ToLocalPath(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && uri.IsFile ? uri.LocalPath : Path.GetFullPath(mirror);
 
-    private static HttpClient CreateClient(NetworkOptions network, IEnvironment environment)
+    internal static HttpClient CreateClient(NetworkOptions network, IEnvironment environment)
     {
         // Redirects are followed by HttpSource, which refuses https→http and keeps credentials on their host.
         var handler = new HttpClientHandler { AllowAutoRedirect = false };
