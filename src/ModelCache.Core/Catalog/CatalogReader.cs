@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text.RegularExpressions;
 using ModelCache.Errors;
+using ModelCache.HuggingFace;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -98,8 +99,10 @@ public static class CatalogReader
             throw Problem(sourceName, model["fileName"]!, $"\"fileName\" must not be a name the cache writes beside models ({ModelCache.Store.CacheFiles.MetadataFileName}, *{ModelCache.Store.CacheFiles.PartialSuffix}, *{ModelCache.Store.CacheFiles.PartialStateSuffix}, *{ModelCache.Store.CacheFiles.TempSuffix})");
         }
 
-        var urlText = RequiredString(model, "url", sourceName);
-        if (!Uri.TryCreate(urlText, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeFile))
+        var huggingFace = ReadHuggingFace(model, sourceName);
+        var urlText = huggingFace is null ? RequiredString(model, "url", sourceName) : OptionalString(model, "url", sourceName);
+        Uri? url = null;
+        if (urlText is not null && (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeFile)))
         {
             throw Problem(sourceName, model["url"]!, "\"url\" must be an absolute http, https or file URL");
         }
@@ -132,8 +135,44 @@ public static class CatalogReader
             isDefault = defaultToken.Value<bool>();
         }
 
-        return new ModelDefinition(family, member, OptionalString(model, "task", sourceName) ?? "unknown", fileName, url, sha, size,
-            OptionalString(model, "approximateSize", sourceName), isDefault, OptionalString(model, "license", sourceName), origin);
+        return new ModelDefinition(family, member, OptionalString(model, "task", sourceName) ?? "unknown", fileName,
+            url ?? huggingFace!.ResolveUri(HubSettings.DefaultEndpoint), sha, size,
+            OptionalString(model, "approximateSize", sourceName), isDefault, OptionalString(model, "license", sourceName), origin, huggingFace);
+    }
+
+    /// <summary><c>"huggingFace": {"repo": "org/name", "file": "path/in/repo", "revision": "main"}</c>, validated as the hub would.</summary>
+    private static HubFileReference? ReadHuggingFace(JObject model, string sourceName)
+    {
+        var token = model["huggingFace"];
+        if (token is null || token.Type == JTokenType.Null)
+        {
+            return null;
+        }
+
+        if (token is not JObject hub)
+        {
+            throw Problem(sourceName, token, "\"huggingFace\" must be an object with \"repo\", \"file\" and optionally \"revision\"");
+        }
+
+        var repo = RequiredString(hub, "repo", sourceName);
+        if (!HubRepoId.TryParse(repo, HubRepoType.Model, out var repoId))
+        {
+            throw Problem(sourceName, hub["repo"]!, "\"huggingFace.repo\" must be a hub repository id, 'org/name'");
+        }
+
+        var file = RequiredString(hub, "file", sourceName);
+        if (!HubNames.IsValidRepoPath(file))
+        {
+            throw Problem(sourceName, hub["file"]!, "\"huggingFace.file\" must be a relative path in the repository with '/' separators, without '..'");
+        }
+
+        var revision = OptionalString(hub, "revision", sourceName);
+        if (revision is not null && !HubNames.IsValidRevision(revision))
+        {
+            throw Problem(sourceName, hub["revision"]!, "\"huggingFace.revision\" must be a branch, tag or commit id, without '..'");
+        }
+
+        return new HubFileReference(repoId!, file, revision);
     }
 
     private static string RequiredString(JObject model, string property, string sourceName)

@@ -33,6 +33,9 @@ public sealed class ModelCatalogEntry
 
     public Uri Url => Definition.Url;
 
+    /// <summary><c>org/name@revision:path</c> when the model comes from a Hugging Face hub; null otherwise.</summary>
+    public string? HuggingFace => Definition.HuggingFace?.ToString();
+
     public bool IsDefault => Definition.IsDefault;
 
     public string? License => Definition.License;

@@ -1,4 +1,5 @@
 using System;
+using ModelCache.HuggingFace;
 
 namespace ModelCache.Catalog;
 
@@ -6,7 +7,8 @@ namespace ModelCache.Catalog;
 public sealed class ModelDefinition
 {
     public ModelDefinition(string family, string member, string task, string fileName, Uri url, string sha256,
-        long? size = null, string? approximateSize = null, bool isDefault = false, string? license = null, string origin = "built-in")
+        long? size = null, string? approximateSize = null, bool isDefault = false, string? license = null, string origin = "built-in",
+        HubFileReference? huggingFace = null)
     {
         Family = family;
         Member = member;
@@ -19,6 +21,7 @@ public sealed class ModelDefinition
         IsDefault = isDefault;
         License = license;
         Origin = origin;
+        HuggingFace = huggingFace;
     }
 
     /// <summary>Qualified name, <c>Family/Member</c>; always unique in a catalog.</summary>
@@ -52,6 +55,13 @@ public sealed class ModelDefinition
 
     /// <summary>"built-in" or the path of the user catalog file that defined this entry.</summary>
     public string Origin { get; }
+
+    /// <summary>
+    /// The hub file this model is downloaded from (the catalog's <c>"huggingFace"</c>), resolved through
+    /// HF_ENDPOINT; null for models with a plain URL. For such a model <see cref="Url"/> is the public
+    /// hub's resolve URL unless the catalog gave one.
+    /// </summary>
+    public HubFileReference? HuggingFace { get; }
 
     public bool IsDetection => string.Equals(Task, "face_detection", StringComparison.OrdinalIgnoreCase);
 

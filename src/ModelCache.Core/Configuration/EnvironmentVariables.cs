@@ -14,4 +14,14 @@ public static class EnvironmentVariables
 
     /// <summary>uniface's own cache folder, the default root of the uniface layout.</summary>
     public const string UnifaceCacheDir = "UNIFACE_CACHE_DIR";
+
+    // Read by the Hugging Face hub cache (the names and meanings of huggingface_hub's own client).
+    public const string HfHubCache = "HF_HUB_CACHE";
+    public const string HuggingFaceHubCache = "HUGGINGFACE_HUB_CACHE";
+    public const string HfHome = "HF_HOME";
+    public const string HfEndpoint = "HF_ENDPOINT";
+    public const string HfToken = "HF_TOKEN";
+    public const string HfHubOffline = "HF_HUB_OFFLINE";
+    public const string TransformersOffline = "TRANSFORMERS_OFFLINE";
+    public const string HfHubDisableSymlinks = "HF_HUB_DISABLE_SYMLINKS";
 }

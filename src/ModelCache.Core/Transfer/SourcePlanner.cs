@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Net.Http;
 using ModelCache.Configuration;
+using ModelCache.HuggingFace;
 
 namespace ModelCache.Transfer;
 
@@ -16,12 +17,13 @@ public sealed class SourcePlanner : IDisposable
 {
     private readonly Lazy<HttpClient> _client;
     private readonly IReadOnlyList<string> _mirrors;
+    private readonly Lazy<HubSettings> _hubSettings;
 
     /// <param name="mirrors">Mirror bases: http(s) URLs, file URLs or absolute directory paths.</param>
     /// <param name="mirrorOnly">Never fall back to the catalog URL.</param>
     /// <param name="offline">Never open a network connection.</param>
     /// <param name="network">Proxy, credentials, timeouts and retries; defaults when null.</param>
-    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; the process environment when null.</param>
+    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY and HF_ENDPOINT / HF_TOKEN / HF_HUB_OFFLINE are read; the process environment when null.</param>
     public SourcePlanner(IReadOnlyList<string> mirrors, bool mirrorOnly, bool offline, NetworkOptions? network = null, IEnvironment? environment = null)
     {
         _mirrors = mirrors;
@@ -30,6 +32,7 @@ public sealed class SourcePlanner : IDisposable
         Network = network ?? new NetworkOptions();
         var proxySource = environment ?? SystemEnvironment.Instance;
         _client = new Lazy<HttpClient>(() => CreateClient(Network, proxySource));
+        _hubSettings = new Lazy<HubSettings>(() => HubSettings.FromEnvironment(proxySource));
     }
 
     public bool Offline { get; }
@@ -50,7 +53,9 @@ public sealed class SourcePlanner : IDisposable
 
         if (!MirrorOnly)
         {
-            sources.Add(model.Url.IsFile ? DirectorySource.UpstreamFile() : HttpSource.Upstream(_client.Value, Network.Timeout));
+            sources.Add(model.HuggingFace is not null ? new HubSource(_client.Value, _hubSettings.Value, Network.Timeout)
+                : model.Url.IsFile ? DirectorySource.UpstreamFile()
+                : HttpSource.Upstream(_client.Value, Network.Timeout));
         }
 
         return Offline ? sources.Where(s => !s.IsNetwork).ToList() : sources;
@@ -70,7 +75,7 @@ public sealed class SourcePlanner : IDisposable
     private static string ToLocalPath(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && uri.IsFile ? uri.LocalPath : Path.GetFullPath(mirror);
 
-    private static HttpClient CreateClient(NetworkOptions network, IEnvironment environment)
+    internal static HttpClient CreateClient(NetworkOptions network, IEnvironment environment)
     {
         // Redirects are followed by HttpSource, which refuses https→http and keeps credentials on their host.
         var handler = new HttpClientHandler { AllowAutoRedirect = false };

@@ -1,0 +1,22 @@
+namespace ModelCache.HuggingFace;
+
+/// <summary>Something in a hub cache that is not a valid part of the layout: reported and left alone.</summary>
+public sealed class HubCacheWarning
+{
+    internal HubCacheWarning(string path, string message, string? repo = null)
+    {
+        Path = path;
+        Message = message;
+        Repo = repo;
+    }
+
+    /// <summary>The file or folder concerned.</summary>
+    public string Path { get; }
+
+    public string Message { get; }
+
+    /// <summary>The repo it belongs to, when the folder name is a valid repo.</summary>
+    public string? Repo { get; }
+
+    public override string ToString() => Message;
+}

@@ -1,0 +1,62 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace ModelCache.HuggingFace;
+
+/// <summary>
+/// What removing a hub repo or some of its revisions would delete, worked out before anything is
+/// touched: shown by <c>-WhatIf</c>, then carried out by <see cref="HubCacheRemover.ExecuteAsync"/>.
+/// </summary>
+public sealed class HubRemovalPlan
+{
+    internal HubRemovalPlan(string cacheRoot, HubRepoId repo, string repoPath, bool wholeRepo, IReadOnlyList<string> revisions, IReadOnlyList<string> refs,
+        IReadOnlyList<string> files, IReadOnlyList<string> blobs, long bytes)
+    {
+        CacheRoot = cacheRoot;
+        RepoId = repo;
+        RepoPath = repoPath;
+        WholeRepo = wholeRepo;
+        Revisions = revisions;
+        Refs = refs;
+        Files = files;
+        Blobs = blobs;
+        Bytes = bytes;
+    }
+
+    public string CacheRoot { get; }
+
+    public HubRepoId RepoId { get; }
+
+    /// <summary><c>org/name</c>.</summary>
+    public string Repo => RepoId.Id;
+
+    /// <summary>The repo's folder, <c>&lt;root&gt;/models--org--name</c>.</summary>
+    public string RepoPath { get; }
+
+    /// <summary>True when the whole repo folder goes (every revision was named, or none was).</summary>
+    public bool WholeRepo { get; }
+
+    /// <summary>Commit ids whose snapshots go.</summary>
+    public IReadOnlyList<string> Revisions { get; }
+
+    /// <summary>Branch and tag names whose <c>refs/</c> file goes because it points at a removed revision.</summary>
+    public IReadOnlyList<string> Refs { get; }
+
+    /// <summary>Snapshot files (links or copies) that go.</summary>
+    public IReadOnlyList<string> Files { get; }
+
+    /// <summary>Blobs that go: linked only by removed revisions (all blobs for a whole repo).</summary>
+    public IReadOnlyList<string> Blobs { get; }
+
+    /// <summary>Bytes freed: the blobs plus snapshot copies (links take no data).</summary>
+    public long Bytes { get; }
+
+    /// <summary>A one-line target for ShouldProcess, e.g. <c>org/name@1a2b…, main (3 files, 2 blobs, 12.0 MiB)</c>.</summary>
+    public string Describe()
+    {
+        var what = WholeRepo ? Repo : Repo + "@" + string.Join(", ", Revisions.Select(r => r.Substring(0, 12)).Concat(Refs));
+        return $"{what} ({Files.Count} files, {Blobs.Count} blobs, {Bytes / 1048576.0:0.0} MiB) in {RepoPath}";
+    }
+
+    public override string ToString() => Describe();
+}

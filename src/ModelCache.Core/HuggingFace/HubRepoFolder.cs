@@ -1,0 +1,128 @@
+using System;
+using System.IO;
+using ModelCache.Errors;
+using ModelCache.Store;
+
+namespace ModelCache.HuggingFace;
+
+/// <summary>
+/// The paths of one repo in a hub cache, each built from validated names only (a repo id, a commit id,
+/// a blob id, a ref name, a path in the repo). Also the one place that refuses to write through a link.
+/// </summary>
+internal sealed class HubRepoFolder
+{
+    public const string BlobsFolder = "blobs";
+    public const string SnapshotsFolder = "snapshots";
+    public const string RefsFolder = "refs";
+    public const string NoExistFolder = ".no_exist";
+    public const string LocksFolder = ".locks";
+    public const string IncompleteSuffix = ".incomplete";
+
+    public HubRepoFolder(string cacheRoot, HubRepoId repo)
+    {
+        CacheRoot = FullRoot(cacheRoot);
+        Repo = repo;
+        Path = System.IO.Path.Combine(CacheRoot, repo.FolderName);
+    }
+
+    public string CacheRoot { get; }
+
+    public HubRepoId Repo { get; }
+
+    public string Path { get; }
+
+    public string BlobsPath => System.IO.Path.Combine(Path, BlobsFolder);
+
+    public string SnapshotsPath => System.IO.Path.Combine(Path, SnapshotsFolder);
+
+    public string RefsPath => System.IO.Path.Combine(Path, RefsFolder);
+
+    public string Blob(string blobId) => System.IO.Path.Combine(BlobsPath, Require(blobId, HubNames.IsBlobId, "blob id"));
+
+    public string Incomplete(string blobId) => Blob(blobId) + IncompleteSuffix;
+
+    public string Snapshot(string commit) => System.IO.Path.Combine(SnapshotsPath, Require(commit, HubNames.IsCommitId, "commit id"));
+
+    public string SnapshotFile(string commit, string repoPath) => HubNames.Combine(Snapshot(commit), Require(repoPath, HubNames.IsValidRepoPath, "path"));
+
+    public string NoExist(string commit) => System.IO.Path.Combine(Path, NoExistFolder, Require(commit, HubNames.IsCommitId, "commit id"));
+
+    public string Ref(string revision) => HubNames.Combine(RefsPath, Require(revision, HubNames.IsValidRevision, "ref name"));
+
+    /// <summary>The hub's own lock for a blob: <c>.locks/models--org--name/&lt;id&gt;.lock</c>, shared with Python clients.</summary>
+    public string BlobLock(string blobId) =>
+        System.IO.Path.Combine(CacheRoot, LocksFolder, Repo.FolderName, Require(blobId, HubNames.IsBlobId, "blob id") + ".lock");
+
+    /// <summary>The blob's lock path, its folders created without passing through a link.</summary>
+    public string PrepareBlobLock(string blobId)
+    {
+        var path = BlobLock(blobId);
+        EnsureDirectory(System.IO.Path.GetDirectoryName(path)!);
+        return path;
+    }
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> (below the cache root) folder by folder, refusing any existing
+    /// component that is a link, so nothing is ever written outside the root through a planted link.
+    /// </summary>
+    public void EnsureDirectory(string directory)
+    {
+        var full = System.IO.Path.GetFullPath(directory);
+        var relative = RelativeToRoot(full);
+        var current = CacheRoot;
+        Directory.CreateDirectory(current);
+        foreach (var segment in relative.Split(new[] { System.IO.Path.DirectorySeparatorChar }, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = System.IO.Path.Combine(current, segment);
+            RefuseLink(current);
+            if (File.Exists(current))
+            {
+                throw new ModelCacheException("HubCacheLayoutInvalid", ModelCacheErrorKind.InvalidData,
+                    $"'{current}' is a file where the hub cache needs a folder.", "Remove that file, or choose another hub cache root.");
+            }
+
+            Directory.CreateDirectory(current);
+        }
+    }
+
+    /// <summary>Throws <c>HubCacheLinkRefused</c> when <paramref name="path"/> is a link.</summary>
+    public static void RefuseLink(string path)
+    {
+        if (CacheFiles.IsLink(path))
+        {
+            throw new ModelCacheException("HubCacheLinkRefused", ModelCacheErrorKind.SecurityError,
+                $"'{path}' is a link; the hub cache is not read or written through links other than snapshot files pointing into their repo's blobs folder.",
+                "Remove the link (the cache root may be a copy from another machine), or choose another hub cache root.");
+        }
+    }
+
+    /// <summary>The full path of a cache root, without a trailing separator.</summary>
+    public static string FullRoot(string cacheRoot)
+    {
+        var full = System.IO.Path.GetFullPath(cacheRoot);
+        var trimmed = full.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar);
+        return trimmed.Length == 0 || trimmed.EndsWith(":", StringComparison.Ordinal) ? full : trimmed;
+    }
+
+    /// <summary>True when <paramref name="path"/> lies inside this repo's folder.</summary>
+    public bool Contains(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        return full.StartsWith(Path + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal);
+    }
+
+    private string RelativeToRoot(string full)
+    {
+        if (!full.StartsWith(CacheRoot + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal) && full != CacheRoot)
+        {
+            throw new ModelCacheException("HubPathOutsideCache", ModelCacheErrorKind.SecurityError,
+                $"'{full}' is outside the hub cache root '{CacheRoot}'.", "This is a bug in ModelCache: report it.");
+        }
+
+        return full.Substring(CacheRoot.Length);
+    }
+
+    private static string Require(string value, Func<string, bool> isValid, string what) =>
+        isValid(value) ? value : throw new ModelCacheException("HubNameInvalid", ModelCacheErrorKind.InvalidArgument,
+            $"'{value}' is not a valid {what} in a hub cache.", "Check the name you passed.");
+}
