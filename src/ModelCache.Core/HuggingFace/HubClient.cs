@@ -18,7 +18,7 @@ namespace ModelCache.HuggingFace;
 /// </summary>
 internal sealed class HubClient
 {
-    private const int MaxRedirects = 10;
+    private const int MaxRedirects = RedirectPolicy.MaxRedirects;
     private readonly HttpClient _client;
     private readonly HubSettings _settings;
     private readonly TimeSpan _timeout;
@@ -70,21 +70,7 @@ internal sealed class HubClient
             if (IsRedirect(response) && response.Headers.Location is { } location)
             {
                 response.Dispose();
-                var next = location.IsAbsoluteUri ? location : new Uri(address, location);
-                if (address.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
-                {
-                    throw TransferException.Permanent("InsecureRedirect", ModelCacheErrorKind.PermissionDenied,
-                        $"{Redact(address)} redirected {subject} to the unencrypted {Redact(next)}; the redirect was refused.",
-                        "Ask the hub's owner to redirect to https, or set HF_ENDPOINT to a hub that serves https.");
-                }
-
-                if (redirects >= MaxRedirects)
-                {
-                    throw TransferException.Permanent("TooManyRedirects", ModelCacheErrorKind.ConnectionError,
-                        $"{Redact(resolveUri)} redirected more than {MaxRedirects} times for {subject}.", "Check HF_ENDPOINT.");
-                }
-
-                address = next;
+                address = RedirectPolicy.Next(resolveUri, address, location, redirects, subject, "Check HF_ENDPOINT, or ask the hub's owner to fix the redirect");
                 continue;
             }
 
@@ -202,7 +188,7 @@ internal sealed class HubClient
 
     private static string Shorten(string? text) => text is null ? string.Empty : text.Length > 80 ? text.Substring(0, 80) + "…" : text;
 
-    private static bool IsRedirect(HttpResponseMessage response) => (int)response.StatusCode is 301 or 302 or 303 or 307 or 308;
+    private static bool IsRedirect(HttpResponseMessage response) => RedirectPolicy.IsRedirect(response);
 
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values) ? values.FirstOrDefault() : null;

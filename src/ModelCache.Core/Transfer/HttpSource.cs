@@ -18,7 +18,6 @@ namespace ModelCache.Transfer;
 /// </summary>
 public sealed class HttpSource : IModelSource
 {
-    private const int MaxRedirects = 10;
     private const string ETagPrefix = "etag:";
     private const string DatePrefix = "date:";
     private readonly HttpClient _client;
@@ -56,24 +55,10 @@ public sealed class HttpSource : IModelSource
         {
             var response = await SendAsync(model, address, resume, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            if (status is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location)
+            if (RedirectPolicy.IsRedirect(response) && response.Headers.Location is { } location)
             {
                 response.Dispose();
-                var next = location.IsAbsoluteUri ? location : new Uri(address, location);
-                if (address.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
-                {
-                    throw TransferException.Permanent("InsecureRedirect", ModelCacheErrorKind.PermissionDenied,
-                        $"{Redact(address)} redirected {model.Name} to the unencrypted {Redact(next)}; the redirect was refused.",
-                        "Ask the server's owner to redirect to https, or use a mirror that serves https.");
-                }
-
-                if (redirects >= MaxRedirects)
-                {
-                    throw TransferException.Permanent("TooManyRedirects", ModelCacheErrorKind.ConnectionError,
-                        $"{Redact(Address(model))} redirected more than {MaxRedirects} times for {model.Name}.", "Check the mirror or catalog URL.");
-                }
-
-                address = next;
+                address = RedirectPolicy.Next(Address(model), address, location, redirects, model.Name, "Check the mirror or catalog URL, or ask the server's owner to fix the redirect");
                 continue;
             }
 
