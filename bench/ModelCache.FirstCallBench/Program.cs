@@ -293,25 +293,19 @@ internal sealed class BenchOptions
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
-        for (var i = 0; i < args.Length; i++)
+        var reader = new CommandLineReader(args);
+        while (reader.Next(out var option))
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            int Number()
+            switch (option)
             {
-                var name = args[i];
-                return int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{name} needs a positive whole number.");
-            }
-
-            switch (args[i])
-            {
-                case "--pad-mb": options.PadMiB = Number(); break;
-                case "--base-model": options.BaseModel = Value(); break;
-                case "--image": options.Image = Value(); break;
-                case "--faces": options.Faces = Number(); break;
-                case "--repeat": options.Repeat = Number(); break;
-                case "--work-dir": options.WorkDirectory = Path.GetFullPath(Value()); break;
+                case "--pad-mb": options.PadMiB = reader.PositiveNumber(); break;
+                case "--base-model": options.BaseModel = reader.Value(); break;
+                case "--image": options.Image = reader.Value(); break;
+                case "--faces": options.Faces = reader.PositiveNumber(); break;
+                case "--repeat": options.Repeat = reader.PositiveNumber(); break;
+                case "--work-dir": options.WorkDirectory = Path.GetFullPath(reader.Value()); break;
                 case "-h" or "--help": options.Help = true; break;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                default: throw reader.Unknown();
             }
         }
 

@@ -326,26 +326,20 @@ internal sealed class BenchOptions
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
-        for (var i = 0; i < args.Length; i++)
+        var reader = new CommandLineReader(args);
+        while (reader.Next(out var option))
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            int Number()
+            switch (option)
             {
-                var name = args[i];
-                return int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{name} needs a positive whole number.");
-            }
-
-            switch (args[i])
-            {
-                case "--size-mb": options.SizeMiB = Number(); break;
-                case "--files": options.Files = Number(); break;
-                case "--small-mb": options.SmallMiB = Number(); break;
-                case "--latency-ms": options.LatencyMs = Number(); break;
-                case "--throttle": options.Throttle = Number(); break;
-                case "--repeat": options.Repeat = Number(); break;
-                case "--work-dir": options.WorkDirectory = Path.GetFullPath(Value()); break;
+                case "--size-mb": options.SizeMiB = reader.PositiveNumber(); break;
+                case "--files": options.Files = reader.PositiveNumber(); break;
+                case "--small-mb": options.SmallMiB = reader.PositiveNumber(); break;
+                case "--latency-ms": options.LatencyMs = reader.PositiveNumber(); break;
+                case "--throttle": options.Throttle = reader.PositiveNumber(); break;
+                case "--repeat": options.Repeat = reader.PositiveNumber(); break;
+                case "--work-dir": options.WorkDirectory = Path.GetFullPath(reader.Value()); break;
                 case "-h" or "--help": options.Help = true; break;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
+                default: throw reader.Unknown();
             }
         }
 

@@ -105,23 +105,13 @@ internal sealed class HubClient
             request.Headers.Range = new RangeHeaderValue(from, null);
         }
 
-        using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        headersTimeout.CancelAfter(_timeout);
-        try
-        {
-            return await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw TransferException.Transient("DownloadFailed",
+        return await HeaderTimeout.SendAsync(_client, request, _timeout,
+            ex => TransferException.Transient("DownloadFailed",
                 $"Cannot reach {Redact(address)} for {subject}: {ex.GetBaseException().Message}",
-                "Check the network, the proxy (HTTPS_PROXY) and HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use the cache only.", inner: ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw TransferException.Transient("DownloadTimedOut",
-                $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {subject}.", "Retry later or raise -TimeoutSec.", inner: ex);
-        }
+                "Check the network, the proxy (HTTPS_PROXY) and HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use the cache only.", inner: ex),
+            ex => TransferException.Transient("DownloadTimedOut",
+                $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {subject}.", "Retry later or raise -TimeoutSec.", inner: ex),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private void ThrowForStatus(HttpResponseMessage response, Uri address, string subject)

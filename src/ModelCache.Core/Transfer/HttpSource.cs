@@ -80,24 +80,14 @@ public sealed class HttpSource : IModelSource
             request.Headers.IfRange = ToIfRange(resume.Validator);
         }
 
-        using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        headersTimeout.CancelAfter(_timeout);
-        try
-        {
-            return await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw TransferException.Transient("DownloadFailed",
+        return await HeaderTimeout.SendAsync(_client, request, _timeout,
+            ex => TransferException.Transient("DownloadFailed",
                 $"Cannot download {model.Name} from {Redact(address)}: {ex.GetBaseException().Message}",
-                "Check the network, proxy (HTTPS_PROXY, -Proxy) and mirror settings, or use -Mirror with a reachable copy.", inner: ex);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw TransferException.Transient("DownloadTimedOut",
+                "Check the network, proxy (HTTPS_PROXY, -Proxy) and mirror settings, or use -Mirror with a reachable copy.", inner: ex),
+            ex => TransferException.Transient("DownloadTimedOut",
                 $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {model.Name}.",
-                "Retry later, raise -TimeoutSec, or use a closer mirror.", inner: ex);
-        }
+                "Retry later, raise -TimeoutSec, or use a closer mirror.", inner: ex),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<SourceContent> InterpretAsync(ModelDefinition model, Uri address, HttpResponseMessage response, ResumePoint? resume)
