@@ -36,8 +36,12 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
 
-    /// <summary>Hugging Face hub cache entries; the revisions they belong to are removed.</summary>
+    /// <summary>
+    /// Hugging Face hub cache entries; the revisions they belong to are removed. Also in the Name set: PowerShell
+    /// binds piped objects to the default set first, where an entry's Name property would otherwise bind -Name.
+    /// </summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = HubEntryParameterSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
     [ValidateNotNull]
     public HubCacheEntry[] HubEntry { get; set; } = Array.Empty<HubCacheEntry>();
 
@@ -83,6 +87,12 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(HubEntry)) && HubEntry.Length > 0)
+        {
+            _hubEntries.AddRange(HubEntry);
+            return;
+        }
+
         switch (ParameterSetName)
         {
             case NameParameterSet when IsHubLayout(Layout):
