@@ -39,8 +39,10 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     /// <summary>
     /// Hugging Face hub cache entries; the revisions they belong to are removed. Also in the Name set: PowerShell
     /// binds piped objects to the default set first, where an entry's Name property would otherwise bind -Name.
+    /// Not mandatory in either set, because the help format (and its test) cannot say "mandatory in one set only";
+    /// the HubEntry set with nothing bound is refused in Begin.
     /// </summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = HubEntryParameterSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = HubEntryParameterSet)]
     [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
     [ValidateNotNull]
     public HubCacheEntry[] HubEntry { get; set; } = Array.Empty<HubCacheEntry>();
@@ -78,6 +80,12 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     protected override void Begin()
     {
+        if (ParameterSetName == HubEntryParameterSet && !MyInvocation.BoundParameters.ContainsKey(nameof(HubEntry)) && !MyInvocation.ExpectingInput)
+        {
+            ThrowTerminatingError(ErrorRecords.Create("HubEntryRequired", ErrorCategory.InvalidArgument,
+                "No Hugging Face hub cache entry was given.", "Pipe entries from 'Get-ModelCache -Layout HuggingFace', or pass them with -HubEntry.", null));
+        }
+
         if (Revision is not null && !IsHubLayout(Layout))
         {
             ThrowTerminatingError(ErrorRecords.Create("RevisionRequiresHubLayout", ErrorCategory.InvalidArgument,
