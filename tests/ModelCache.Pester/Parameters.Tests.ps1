@@ -9,6 +9,8 @@ BeforeDiscovery {
         @{ Cmdlet = 'Save-Model'; Parameter = 'HuggingFaceRepo'; Set = 'HuggingFace'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Save-Model'; Parameter = 'File'; Set = 'HuggingFace'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = 0 }
         @{ Cmdlet = 'Save-Model'; Parameter = 'Revision'; Set = 'HuggingFace'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'Credential'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'ProxyCredential'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Save-Model'; Parameter = 'Path'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }

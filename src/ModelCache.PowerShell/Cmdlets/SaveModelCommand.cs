@@ -85,13 +85,13 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public Uri? Proxy { get; set; }
 
-    [Parameter(ParameterSetName = NameParameterSet)]
+    [Parameter]
     [Credential]
     [ValidateNotNull]
     public PSCredential? ProxyCredential { get; set; }
 
     /// <summary>For private mirrors; sent only to the mirror hosts. $env:MODELCACHE_TOKEN is the bearer-token alternative.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = NameParameterSet)]
     [Credential]
     [ValidateNotNull]
     public PSCredential? Credential { get; set; }
