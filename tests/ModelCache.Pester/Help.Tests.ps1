@@ -17,6 +17,7 @@ BeforeDiscovery {
         'Save-Model 4'             = 'downloads from an internal HTTPS mirror'
         'Save-Model 5'             = 'prompts for credentials and uses an HTTPS mirror through a proxy'
         'Save-Model 6'             = 'saves every default model of the catalog: uniface downloads not in the fixture mirror'
+        'Save-Model 9'             = 'downloads from huggingface.co'
         'Get-ModelCatalog 2'       = 'saves every uncached RetinaFace and SCRFD model: uniface downloads not in the fixture mirror'
         'Get-ModelCatalog 5'       = 'reads a site catalog from a Windows share'
         'Get-ModelCache 2'         = 'reads the machine path /srv/modelcache'
@@ -39,6 +40,10 @@ BeforeDiscovery {
             $rows[0].PSObject.Properties.Name | Should -Be @('Name', 'FileName', 'Sha256', 'Url')
         }
         'Clear-ModelCache 1'       = { param($Output, $Work) @(Get-ModelCache).Count | Should -Be 4 }
+        'Clear-ModelCache 6'       = { param($Output, $Work) @(Get-ModelCache -Layout HuggingFace).Revision | Should -Be 'c0ffee0000000000000000000000000000000005' }
+        'Get-ModelCache 6'         = { param($Output, $Work) $Output.FilePath | Should -Be 'config.json' }
+        'Save-Model 8'             = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid' }
+        'Test-ModelHash 6'         = { param($Output, $Work) "$($Output[0].Status)" | Should -Be 'Valid'; $Output[1] | Should -BeTrue }
         'Invoke-FaceDetect 2'      = { param($Output, $Work) Test-Path (Join-Path $Work 'out/team.jpg') | Should -BeTrue }
         'Invoke-FaceDetect 3'      = { param($Output, $Work) @(Get-ChildItem (Join-Path $Work 'badges/faces') -Filter *.png).Count | Should -BeGreaterThan 0 }
         'Invoke-FaceDetect 4'      = { param($Output, $Work) @($Output).Count | Should -BeGreaterThan 0 }

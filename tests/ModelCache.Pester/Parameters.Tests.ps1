@@ -4,8 +4,18 @@
 BeforeDiscovery {
     # One row per (cmdlet, parameter, parameter set). Position $null means named.
     $script:Bindings = @(
-        @{ Cmdlet = 'Save-Model'; Parameter = 'Name'; Set = '__AllParameterSets'; Mandatory = $true; ByValue = $true; ByPropertyName = $true; Position = 0 }
-        @{ Cmdlet = 'Save-Model'; Parameter = 'Mirror'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'Name'; Set = 'Name'; Mandatory = $true; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'Mirror'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'HuggingFaceRepo'; Set = 'HuggingFace'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'File'; Set = 'HuggingFace'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = 0 }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'Revision'; Set = 'HuggingFace'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'Credential'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'ProxyCredential'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'Path'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Test-ModelHash'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'Revision'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
 
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'Name'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = 0 }
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'InputObject'; Set = 'InputObject'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
@@ -32,11 +42,11 @@ BeforeDiscovery {
     )
 
     $script:Sets = @(
-        @{ Cmdlet = 'Save-Model'; Sets = @('__AllParameterSets'); Default = $null }
-        @{ Cmdlet = 'Test-ModelHash'; Sets = @('InputObject', 'LiteralPath', 'Name'); Default = 'Name' }
+        @{ Cmdlet = 'Save-Model'; Sets = @('HuggingFace', 'Name'); Default = 'Name' }
+        @{ Cmdlet = 'Test-ModelHash'; Sets = @('HubEntry', 'InputObject', 'LiteralPath', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Get-ModelCache'; Sets = @('__AllParameterSets'); Default = $null }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = @('__AllParameterSets'); Default = $null }
-        @{ Cmdlet = 'Clear-ModelCache'; Sets = @('All', 'InputObject', 'Name'); Default = 'Name' }
+        @{ Cmdlet = 'Clear-ModelCache'; Sets = @('All', 'HubEntry', 'InputObject', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Invoke-FaceDetect'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = @('__AllParameterSets'); Default = $null }
         @{ Cmdlet = 'Set-ModelCacheLocation'; Sets = @('Reset', 'Set'); Default = 'Set' }

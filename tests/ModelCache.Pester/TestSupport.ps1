@@ -107,3 +107,40 @@ function Invoke-ChildPwsh {
     $output = & $command[0] @prefix -NoProfile -NonInteractive -File $ScriptPath @Arguments 2>&1 | ForEach-Object { "$_" -replace '\x1b\[[0-9;?]*[A-Za-z]', '' }
     [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output }
 }
+
+# Builds one repo of a Hugging Face hub cache by hand, as huggingface_hub lays it out:
+# blobs/<sha256>, snapshots/<commit>/<path> as relative links to ../../blobs/<id> (or copies with
+# -Copy), and refs/<name> holding the commit id without a newline. $Files maps repo paths to text.
+# Returns the repo folder and, per path, the blob id.
+function New-TestHubRepo {
+    param(
+        [Parameter(Mandatory)] [string] $Root,
+        [Parameter(Mandatory)] [string] $Repo,
+        [Parameter(Mandatory)] [string] $Commit,
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Files,
+        [string[]] $Ref = @('main'),
+        [switch] $Copy
+    )
+    $folder = Join-Path $Root ('models--' + ($Repo -replace '/', '--'))
+    $blobs = Join-Path $folder 'blobs'
+    $snapshot = Join-Path $folder "snapshots/$Commit"
+    $null = New-Item -ItemType Directory -Force -Path $blobs, $snapshot, (Join-Path $folder 'refs')
+    $ids = [ordered]@{}
+    foreach ($pair in $Files.GetEnumerator()) {
+        $bytes = [Text.Encoding]::UTF8.GetBytes([string] $pair.Value)
+        $id = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($bytes)).ToLowerInvariant()
+        $ids[$pair.Key] = $id
+        [IO.File]::WriteAllBytes((Join-Path $blobs $id), $bytes)
+        $target = Join-Path $snapshot $pair.Key
+        $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $target)
+        if ($Copy) {
+            [IO.File]::WriteAllBytes($target, $bytes)
+        }
+        else {
+            $up = '../' * (1 + ($pair.Key -split '/').Count)
+            $null = [IO.File]::CreateSymbolicLink($target, "${up}blobs/$id")
+        }
+    }
+    foreach ($name in $Ref) { [IO.File]::WriteAllText((Join-Path $folder "refs/$name"), $Commit) }
+    [pscustomobject]@{ Folder = $folder; Blobs = $ids; Commit = $Commit }
+}

@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using ModelCache.Errors;
+using ModelCache.HuggingFace;
+using ModelCache.Catalog;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -11,11 +14,17 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// <summary>Removes models from a cache: by name, from the pipeline, or everything with -All.</summary>
 [Cmdlet(VerbsCommon.Clear, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameParameterSet)]
 [OutputType(typeof(ModelCacheEntry))]
+[OutputType(typeof(HubRemovalResult))]
 public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 {
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
+    private const string HubEntryParameterSet = "HubEntry";
     private const string AllParameterSet = "All";
+    private const string RemoveHubAction = "Remove from the Hugging Face hub cache";
+
+    // Piped hub entries, grouped by (root, repo) in End so that each repo gets one plan and one ShouldProcess.
+    private readonly List<HubCacheEntry> _hubEntries = new();
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [SupportsWildcards]
@@ -26,6 +35,22 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [ValidateNotNull]
     public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+
+    /// <summary>
+    /// Hugging Face hub cache entries; the revisions they belong to are removed. Also in the Name set: PowerShell
+    /// binds piped objects to the default set first, where an entry's Name property would otherwise bind -Name.
+    /// Not mandatory in either set, because the help format (and its test) cannot say "mandatory in one set only";
+    /// the HubEntry set with nothing bound is refused in Begin.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = HubEntryParameterSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
+    [ValidateNotNull]
+    public HubCacheEntry[] HubEntry { get; set; } = Array.Empty<HubCacheEntry>();
+
+    /// <summary>With -Layout HuggingFace: commit ids or ref names of the repo to remove; all of them when omitted.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Revision { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = AllParameterSet)]
     public SwitchParameter All { get; set; }
@@ -53,10 +78,40 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
+    protected override void Begin()
+    {
+        if (ParameterSetName == HubEntryParameterSet && !MyInvocation.BoundParameters.ContainsKey(nameof(HubEntry)) && !MyInvocation.ExpectingInput)
+        {
+            ThrowTerminatingError(ErrorRecords.Create("HubEntryRequired", ErrorCategory.InvalidArgument,
+                "No Hugging Face hub cache entry was given.", "Pipe entries from 'Get-ModelCache -Layout HuggingFace', or pass them with -HubEntry.", null));
+        }
+
+        if (Revision is not null && !IsHubLayout(Layout))
+        {
+            ThrowTerminatingError(ErrorRecords.Create("RevisionRequiresHubLayout", ErrorCategory.InvalidArgument,
+                "-Revision applies to Hugging Face hub caches only.", "Add -Layout HuggingFace, or leave out -Revision.", Revision));
+        }
+    }
+
     protected override void Process()
     {
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(HubEntry)) && HubEntry.Length > 0)
+        {
+            _hubEntries.AddRange(HubEntry);
+            return;
+        }
+
         switch (ParameterSetName)
         {
+            case NameParameterSet when IsHubLayout(Layout):
+                RemoveHubNames();
+                break;
+            case AllParameterSet when IsHubLayout(Layout):
+                ClearAllHub();
+                break;
+            case HubEntryParameterSet:
+                _hubEntries.AddRange(HubEntry);
+                break;
             case NameParameterSet:
                 var catalog = LoadCatalog(CatalogPath);
                 var store = OpenStore(Path, ParseLayout(Layout));
@@ -85,6 +140,123 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         }
     }
 
+    protected override void End()
+    {
+        // Each piped entry stands for its revision: one plan per repo, for the revisions its entries belong to.
+        foreach (var group in _hubEntries.GroupBy(e => (Root: e.CacheRoot, e.RepoId)))
+        {
+            var revisions = group.Select(e => e.Revision).Distinct(StringComparer.Ordinal).ToList();
+            RemoveHub(group.Key.Root, group.Key.RepoId, revisions, group.First());
+        }
+    }
+
+    private void RemoveHubNames()
+    {
+        var root = ResolveHubRoot(Path);
+        foreach (var name in Name)
+        {
+            if (WildcardMatcher.HasWildcard(name))
+            {
+                var matcher = new WildcardMatcher(name);
+                foreach (var repo in ScanHub(root).Select(e => e.RepoId).Distinct().Where(r => matcher.IsMatch(r.Id)).ToList())
+                {
+                    RemoveHub(root, repo, Revision, name);
+                }
+            }
+            else if (HubRepoId.TryParse(name, HubRepoType.Model, out var repo))
+            {
+                RemoveHub(root, repo!, Revision, name);
+            }
+            else
+            {
+                WriteFailure(new ModelCacheException("HubRepoNameInvalid", ModelCacheErrorKind.InvalidArgument,
+                    $"'{name}' is not a Hugging Face repository id.", "Name the repository as 'org/name', or use a wildcard such as 'org/*'."), name);
+            }
+        }
+    }
+
+    /// <summary>Plans the removal, asks (once, with the plan's files and bytes), then removes. Failures are per repo.</summary>
+    private void RemoveHub(string root, HubRepoId repo, IReadOnlyCollection<string>? revisions, object target)
+    {
+        try
+        {
+            var plan = HubCacheRemover.Plan(root, repo, revisions);
+            if (ShouldProcess(plan.Describe(), RemoveHubAction))
+            {
+                ExecuteHub(plan);
+            }
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, target);
+        }
+    }
+
+    private void ExecuteHub(HubRemovalPlan plan)
+    {
+        var result = RunAsync((_, token) => HubCacheRemover.ExecuteAsync(plan, null, token));
+        WriteVerbose($"Removed {plan.Describe()}: {result.FilesRemoved} files, {result.BytesFreed} bytes freed" + (result.BlobsKept > 0 ? $", {result.BlobsKept} blobs kept (linked by a revision saved meanwhile)." : "."));
+        if (PassThru)
+        {
+            WriteObject(result);
+        }
+    }
+
+    /// <summary>-All -Layout HuggingFace: every repo folder of the root; other folders (and .locks) are left alone.</summary>
+    private void ClearAllHub()
+    {
+        var root = ResolveHubRoot(Path);
+        var plans = new List<HubRemovalPlan>();
+        var repos = System.IO.Directory.Exists(root)
+            ? System.IO.Directory.EnumerateDirectories(root).Select(System.IO.Path.GetFileName)
+                .Select(name => HubRepoId.TryParseFolderName(name, out var repo) ? repo : null).Where(r => r is not null).Select(r => r!).ToList()
+            : new List<HubRepoId>();
+        foreach (var repo in repos)
+        {
+            try
+            {
+                plans.Add(HubCacheRemover.Plan(root, repo));
+            }
+            catch (ModelCacheException ex)
+            {
+                WriteFailure(ex, repo.Id);
+            }
+        }
+
+        var bytes = plans.Sum(p => p.Bytes);
+        if (!ShouldProcess($"{root} ({plans.Count} repos, {bytes / 1048576.0:0.0} MiB)", "Remove every cached Hugging Face repo") ||
+            !ConfirmClearAll($"Remove all {plans.Count} cached repos ({bytes / 1048576.0:0.0} MiB) from the hub cache '{root}'?"))
+        {
+            return;
+        }
+
+        for (var i = 0; i < plans.Count; i++)
+        {
+            WriteProgress(new ProgressRecord(1, "Clearing Hugging Face hub cache", plans[i].Repo) { PercentComplete = 100 * i / Math.Max(1, plans.Count) });
+            try
+            {
+                ExecuteHub(plans[i]);
+            }
+            catch (ModelCacheException ex)
+            {
+                WriteFailure(ex, plans[i].Repo);
+            }
+        }
+
+        WriteProgress(new ProgressRecord(1, "Clearing Hugging Face hub cache", "Done") { RecordType = ProgressRecordType.Completed });
+    }
+
+    /// <summary>
+    /// Clearing everything is high impact: unless -Force, -Confirm:$false or $ConfirmPreference of None, ask once
+    /// more even though the cmdlet's own impact is Medium.
+    /// </summary>
+    private bool ConfirmClearAll(string query)
+    {
+        var confirmPreference = GetVariableValue("ConfirmPreference") is ConfirmImpact preference ? preference : ConfirmImpact.High;
+        var confirmBound = MyInvocation.BoundParameters.ContainsKey("Confirm");
+        return Force || confirmBound || confirmPreference == ConfirmImpact.None || ShouldContinue(query, "Clear model cache");
+    }
+
     private void ClearAll()
     {
         var store = OpenStore(Path, ParseLayout(Layout));
@@ -103,12 +275,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
-        // Clearing everything is high impact: unless -Force, -Confirm:$false or $ConfirmPreference
-        // of None, ask once more even though the cmdlet's own impact is Medium.
-        var confirmPreference = GetVariableValue("ConfirmPreference") is ConfirmImpact preference ? preference : ConfirmImpact.High;
-        var confirmBound = MyInvocation.BoundParameters.ContainsKey("Confirm");
-        if (!Force && !confirmBound && confirmPreference != ConfirmImpact.None &&
-            !ShouldContinue($"Remove all {entries.Count} cached models from '{store.Root}'?", "Clear model cache"))
+        if (!ConfirmClearAll($"Remove all {entries.Count} cached models from '{store.Root}'?"))
         {
             return;
         }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using ModelCache.Catalog;
+using ModelCache.HuggingFace;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -12,6 +13,7 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// <summary>Lists the models held in a cache root.</summary>
 [Cmdlet(VerbsCommon.Get, "ModelCache")]
 [OutputType(typeof(ModelCacheEntry))]
+[OutputType(typeof(HubCacheEntry))]
 public sealed class GetModelCacheCommand : ModelCacheCmdlet
 {
     private readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
@@ -37,6 +39,12 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
+        if (IsHubLayout(Layout))
+        {
+            ProcessHub();
+            return;
+        }
+
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(Path, ParseLayout(Layout));
         var entries = ListEntries(store, catalog);
@@ -53,6 +61,18 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
             {
                 WriteObject(entry);
             }
+        }
+    }
+
+    /// <summary>-Layout HuggingFace: the files of every cached revision, each listed once however many names select it.</summary>
+    private void ProcessHub()
+    {
+        var root = ResolveHubRoot(Path);
+        var entries = ScanHub(root);
+        var selected = Name is null ? entries : Name.SelectMany(name => SelectHubEntries(entries, name, root));
+        foreach (var entry in selected.Where(e => _written.Add(e.CacheRoot + "|" + e.Name)))
+        {
+            WriteObject(entry);
         }
     }
 }

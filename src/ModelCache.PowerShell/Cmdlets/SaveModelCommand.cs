@@ -4,6 +4,8 @@ using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.HuggingFace;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -16,18 +18,38 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// access, a corrupt one is fetched again, a missing one is downloaded (in parallel, resumable,
 /// retried), verified and stored.
 /// </summary>
-[Cmdlet(VerbsData.Save, "Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-[OutputType(typeof(ModelCacheEntry))]
+[Cmdlet(VerbsData.Save, "Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(ModelCacheEntry), ParameterSetName = new[] { NameParameterSet })]
+[OutputType(typeof(HubCacheEntry), ParameterSetName = new[] { HuggingFaceParameterSet })]
 public sealed class SaveModelCommand : ModelCacheCmdlet
 {
+    private const string NameParameterSet = "Name";
+    private const string HuggingFaceParameterSet = "HuggingFace";
+    private readonly List<(HubFileReference File, string Input)> _hubPending = new();
+    private readonly HashSet<string> _hubSeen = new(StringComparer.Ordinal);
     private readonly List<(ModelDefinition Model, string Input)> _pending = new();
     private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
     private CacheStore? _store;
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();
+
+    /// <summary>A Hugging Face repository, <c>org/name</c>, saved into a hub cache in the hub's own layout.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = HuggingFaceParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string HuggingFaceRepo { get; set; } = string.Empty;
+
+    /// <summary>Paths of files in the repository, <c>/</c>-separated.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = HuggingFaceParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] File { get; set; } = Array.Empty<string>();
+
+    /// <summary>Branch, tag or 40-hex commit id.</summary>
+    [Parameter(ParameterSetName = HuggingFaceParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string Revision { get; set; } = "main";
 
     /// <summary>Cache root; overrides every other location setting.</summary>
     [Parameter]
@@ -40,11 +62,11 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     [Parameter]
     public SwitchParameter Offline { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Mirror { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = NameParameterSet)]
     public SwitchParameter MirrorOnly { get; set; }
 
     [Parameter]
@@ -69,24 +91,36 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     public PSCredential? ProxyCredential { get; set; }
 
     /// <summary>For private mirrors; sent only to the mirror hosts. $env:MODELCACHE_TOKEN is the bearer-token alternative.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = NameParameterSet)]
     [Credential]
     [ValidateNotNull]
     public PSCredential? Credential { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
     /// <summary>How the root is arranged (Native or Uniface); each layout has its own default root.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateSet("Native", "Uniface")]
     public string Layout { get; set; } = "Native";
 
-    protected override void Begin() => _store = OpenStore(Path, ParseLayout(Layout));
+    protected override void Begin()
+    {
+        if (ParameterSetName == NameParameterSet)
+        {
+            _store = OpenStore(Path, ParseLayout(Layout));
+        }
+    }
 
     protected override void Process()
     {
+        if (ParameterSetName == HuggingFaceParameterSet)
+        {
+            ProcessHub();
+            return;
+        }
+
         var catalog = LoadCatalog(CatalogPath);
         foreach (var name in Name)
         {
@@ -100,6 +134,12 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
     protected override void End()
     {
+        if (ParameterSetName == HuggingFaceParameterSet)
+        {
+            SaveHubFiles();
+            return;
+        }
+
         if (_pending.Count == 0)
         {
             return;
@@ -142,4 +182,87 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         RetryCount = RetryCount,
         Timeout = TimeSpan.FromSeconds(TimeoutSec),
     };
+
+    private void ProcessHub()
+    {
+        var repo = HubRepoId.Parse(HuggingFaceRepo); // HubRepoNameInvalid: nothing can be saved
+        var root = ResolveHubRoot(Path);
+        foreach (var path in File)
+        {
+            HubFileReference file;
+            try
+            {
+                file = new HubFileReference(repo, path, Revision);
+            }
+            catch (ModelCacheException ex)
+            {
+                WriteFailure(ex, path);
+                continue;
+            }
+
+            if (_hubSeen.Add(file.ToString()) && ShouldProcess($"{file} ({root})", "Save Hugging Face hub file"))
+            {
+                _hubPending.Add((file, path));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Downloads (or, offline, serves from the cache) each file into the hub cache, at most -ThrottleLimit at once,
+    /// and writes its HubCacheEntry with the transfer attached as the Transfer and Source note properties: the
+    /// entry itself, so it pipes into Test-ModelHash and Clear-ModelCache like a listed one.
+    /// </summary>
+    private void SaveHubFiles()
+    {
+        if (_hubPending.Count == 0)
+        {
+            return;
+        }
+
+        var settings = HubSettings.FromEnvironment(Environment, ResolveHubRoot(Path));
+        if (BoundSwitch(nameof(Offline), Offline) is { } offline)
+        {
+            settings = settings.WithOffline(offline);
+        }
+
+        WriteVerbose($"Hub: {settings}");
+        using var downloader = new HubDownloader(settings, NetworkOptions(), Environment);
+        var done = 0;
+        RunAsync(async (bridge, token) =>
+        {
+            var progress = new ProgressWriter(this, bridge, "Saving Hugging Face hub files");
+            progress.ReportBatch(0, _hubPending.Count);
+            using var throttle = new System.Threading.SemaphoreSlim(ThrottleLimit);
+            await System.Threading.Tasks.Task.WhenAll(_hubPending.Select(async pending =>
+            {
+                await throttle.WaitAsync(token).ConfigureAwait(false);
+                try
+                {
+                    var result = await downloader.DownloadAsync(pending.File, Force, progress, message => bridge.Post(() => WriteWarning(message)), token).ConfigureAwait(false);
+                    bridge.Post(() => WriteObject(WithTransfer(result)));
+                }
+                catch (ModelCacheException ex)
+                {
+                    bridge.Post(() => WriteFailure(ex, pending.Input));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
+                {
+                    bridge.Post(() => WriteError(ErrorRecords.Unexpected(ex, MyInvocation.MyCommand.Name)));
+                }
+                finally
+                {
+                    throttle.Release();
+                    progress.ReportBatch(System.Threading.Interlocked.Increment(ref done), _hubPending.Count);
+                }
+            })).ConfigureAwait(false);
+        });
+    }
+
+    private static PSObject WithTransfer(HubDownloadResult result)
+    {
+        var output = PSObject.AsPSObject(result.Entry);
+        output.Properties.Add(new PSNoteProperty("Transfer", result.Transfer));
+        output.Properties.Add(new PSNoteProperty("Source", result.Transfer.Source));
+        return output;
+    }
 }

@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.HuggingFace;
 using ModelCache.Integrity;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -25,6 +26,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
     private const string LiteralPathParameterSet = "LiteralPath";
+    private const string HubEntryParameterSet = "HubEntry";
     private bool _allValid = true;
     private bool _sawInput;
 
@@ -37,6 +39,11 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [ValidateNotNull]
     public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+
+    /// <summary>Hugging Face hub cache entries, as Get-ModelCache -Layout HuggingFace and Save-Model -HuggingFaceRepo write them.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = HubEntryParameterSet)]
+    [ValidateNotNull]
+    public HubCacheEntry[] HubEntry { get; set; } = Array.Empty<HubCacheEntry>();
 
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
@@ -76,6 +83,12 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 _sawInput = true;
+                if (IsHubLayout(Layout))
+                {
+                    CheckHubNames(Name);
+                    break;
+                }
+
                 var store = OpenStore(Path, ParseLayout(Layout));
                 var entries = Name.Any(WildcardMatcher.HasWildcard) ? ListEntries(store, catalog) : Array.Empty<ModelCacheEntry>();
                 foreach (var name in Name)
@@ -106,6 +119,14 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 break;
+            case HubEntryParameterSet:
+                _sawInput = true;
+                foreach (var entry in HubEntry)
+                {
+                    CheckHubEntry(entry, entry);
+                }
+
+                break;
             case LiteralPathParameterSet:
                 _sawInput = true;
                 foreach (var literal in LiteralPath)
@@ -122,7 +143,14 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     protected override void End()
     {
         // No argument and nothing piped: check the whole cache.
-        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
+        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsHubLayout(Layout))
+        {
+            foreach (var entry in ScanHub(ResolveHubRoot(Path)))
+            {
+                CheckHubEntry(entry, entry);
+            }
+        }
+        else if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
         {
             var catalog = LoadCatalog(CatalogPath);
             var store = OpenStore(Path, ParseLayout(Layout));
@@ -171,6 +199,54 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         Emit(result, target);
     }
 
+    private void CheckHubNames(string[] names)
+    {
+        var root = ResolveHubRoot(Path);
+        var entries = ScanHub(root);
+        foreach (var name in names)
+        {
+            var selected = SelectHubEntries(entries, name, root);
+            if (selected.Count == 0 && !WildcardMatcher.HasWildcard(name))
+            {
+                _allValid = false;
+            }
+
+            foreach (var entry in selected)
+            {
+                CheckHubEntry(entry, name);
+            }
+        }
+    }
+
+    /// <summary>Hashes a hub blob against its name (SHA-256, or git blob SHA-1 for small files). Nothing is written to the hub cache.</summary>
+    private void CheckHubEntry(HubCacheEntry entry, object target)
+    {
+        ModelHashResult result;
+        try
+        {
+            result = RunAsync((bridge, token) =>
+            {
+                var progress = new ProgressWriter(this, bridge, "Checking model hashes");
+                var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(entry.Name, TransferPhase.Verifying, done, entry.Size, entry.BlobPath)));
+                return HubCacheVerifier.VerifyAsync(entry, bytes, token);
+            });
+        }
+        catch (ModelCacheException ex)
+        {
+            _allValid = false;
+            WriteFailure(ex, target);
+            return;
+        }
+        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !StopToken.IsCancellationRequested)
+        {
+            _allValid = false;
+            WriteFailure(CacheIOFailure.From(ex, entry.Name), target);
+            return;
+        }
+
+        Emit(result, target, $"Save-Model -HuggingFaceRepo {entry.Repo} -File '{entry.FilePath}' -Revision {entry.Revision} -Force");
+    }
+
     private void CheckFile(ModelCatalog catalog, string path, object target)
     {
         if (Sha256 is not null)
@@ -201,7 +277,10 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
             return HashVerifier.VerifyAsync(name, path, expected, bytes, token);
         });
 
-    private void Emit(ModelHashResult result, object target)
+    /// <param name="result">The check's outcome.</param>
+    /// <param name="target">The user's input, the error records' target.</param>
+    /// <param name="repair">The command that fetches a good copy, when it is not 'Save-Model &lt;Name&gt;' (hub files).</param>
+    private void Emit(ModelHashResult result, object target, string? repair = null)
     {
         if (!result.IsValid)
         {
@@ -220,17 +299,19 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
             case HashStatus.Mismatch:
                 WriteError(ErrorRecords.Create("HashMismatch", ErrorCategory.InvalidData,
                     $"{label}: SHA-256 of '{result.Path}' is {result.Actual}, expected {result.Expected}.",
-                    result.Name is null ? "Check the file's origin." : $"Run 'Save-Model {result.Name}' to download a good copy.", target));
+                    repair is not null ? $"Run '{repair}' to download a good copy." : result.Name is null ? "Check the file's origin." : $"Run 'Save-Model {result.Name}' to download a good copy.", target));
                 break;
             case HashStatus.Missing:
                 WriteError(ErrorRecords.Create("ModelFileMissing", ErrorCategory.ObjectNotFound,
                     $"{label}: '{result.Path}' does not exist.",
-                    result.Name is null ? "Check the path." : $"Run 'Save-Model {result.Name}' to download it.", target));
+                    repair is not null ? $"Run '{repair}' to download it." : result.Name is null ? "Check the path." : $"Run 'Save-Model {result.Name}' to download it.", target));
                 break;
             case HashStatus.Unknown:
                 WriteError(ErrorRecords.Create("ExpectedHashUnknown", ErrorCategory.ObjectNotFound,
                     $"'{result.Path}' hashes to {result.Actual}, but no expected SHA-256 is known for it.",
-                    "Pass the expected value with -Sha256, or add the model to a catalog with -CatalogPath.", target));
+                    repair is not null
+                        ? $"The snapshot file is a copy that names no blob of its repo; run '{repair}' to replace it with a verified copy."
+                        : "Pass the expected value with -Sha256, or add the model to a catalog with -CatalogPath.", target));
                 break;
         }
     }

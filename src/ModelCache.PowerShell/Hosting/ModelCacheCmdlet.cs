@@ -2,11 +2,13 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Configuration;
 using ModelCache.Errors;
+using ModelCache.HuggingFace;
 using ModelCache.Locations;
 using ModelCache.Store;
 using ModelCache.Store.Layouts;
@@ -124,6 +126,68 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         }
 
         return selection.Items;
+    }
+
+    /// <summary>True when a -Layout value names the Hugging Face hub cache, which has its own cmdlet paths (not a CacheStore).</summary>
+    protected static bool IsHubLayout(string layout) => string.Equals(layout, "HuggingFace", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The hub cache root: -Path when given, else HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME as huggingface_hub resolves it.</summary>
+    protected string ResolveHubRoot(string? explicitPath) =>
+        string.IsNullOrEmpty(explicitPath) ? HubCacheLocation.Resolve(Environment) : GetUnresolvedProviderPathFromPSPath(explicitPath);
+
+    /// <summary>
+    /// Lists a hub cache (or one repo of it). Whatever the scanner refused to read (a link out of the repo, a bad
+    /// name, a missing blob) becomes one non-terminating error each, targeting its path; the listing goes on.
+    /// </summary>
+    protected IReadOnlyList<HubCacheEntry> ScanHub(string root, HubRepoId? repo = null)
+    {
+        var scan = HubCacheScanner.Scan(root, repo, StopToken);
+        foreach (var warning in scan.Warnings)
+        {
+            WriteError(HubWarningRecord(warning));
+        }
+
+        return scan.Entries;
+    }
+
+    /// <summary>
+    /// Hub entries a user-typed name selects: a wildcard matches the repo id (<c>org/name</c>) or the entry name
+    /// (<c>org/name@commit:path</c>), case-insensitively, and matching nothing is not an error; a plain name must
+    /// equal one of them, else a HubRepoNotCached error is written.
+    /// </summary>
+    protected IReadOnlyList<HubCacheEntry> SelectHubEntries(IReadOnlyList<HubCacheEntry> entries, string name, string root)
+    {
+        if (WildcardMatcher.HasWildcard(name))
+        {
+            var matcher = new WildcardMatcher(name);
+            return entries.Where(e => matcher.IsMatch(e.Repo) || matcher.IsMatch(e.Name)).ToList();
+        }
+
+        var selected = entries.Where(e => string.Equals(e.Repo, name, StringComparison.OrdinalIgnoreCase) || string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (selected.Count == 0)
+        {
+            WriteFailure(new ModelCacheException("HubRepoNotCached", ModelCacheErrorKind.NotFound,
+                $"'{name}' is not in the hub cache '{root}'.", "Run 'Get-ModelCache -Layout HuggingFace' to list what is cached, or save it with 'Save-Model -HuggingFaceRepo'."), name);
+        }
+
+        return selected;
+    }
+
+    // A scanner warning that is about a link (followed out of the repo, or planted in place of a folder or blob)
+    // is a security matter; anything else is malformed data. Both are skipped, never read through.
+    private static readonly Regex LinkWarning = new(@"\ba link\b", RegexOptions.CultureInvariant);
+
+    private static ErrorRecord HubWarningRecord(HubCacheWarning warning)
+    {
+        var isLink = LinkWarning.IsMatch(warning.Message);
+        return ErrorRecords.Create(
+            isLink ? "HubCacheLinkSkipped" : "HubCacheEntrySkipped",
+            isLink ? ErrorCategory.SecurityError : ErrorCategory.InvalidData,
+            warning.Message,
+            isLink
+                ? "The hub cache holds a link that does not stay inside its repo; it was not followed. Remove it (or the repo, with Clear-ModelCache -Layout HuggingFace) if you did not put it there."
+                : "The hub cache holds something its layout does not allow; it was skipped. Remove it, or save the file again with Save-Model -HuggingFaceRepo.",
+            warning.Path);
     }
 
     private static CacheLayoutResolver LayoutResolver() =>
