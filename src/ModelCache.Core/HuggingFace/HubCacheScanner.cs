@@ -69,7 +69,7 @@ public static class HubCacheScanner
 
         if (CacheFiles.IsLink(folder.RefsPath))
         {
-            warnings.Add(new HubCacheWarning(folder.RefsPath, $"{folder.Repo}: the refs folder is a link; not followed.", folder.Repo.Id));
+            warnings.Add(new HubCacheWarning(folder.RefsPath, $"{folder.Repo}: the refs folder is a link; not followed.", folder.Repo.Id, isLink: true));
             return refs;
         }
 
@@ -99,20 +99,20 @@ public static class HubCacheScanner
         {
             if (CacheFiles.IsLink(folder.Path))
             {
-                warnings.Add(new HubCacheWarning(folder.Path, $"{repoName}: the repo folder is a link; not followed.", repoName));
+                warnings.Add(new HubCacheWarning(folder.Path, $"{repoName}: the repo folder is a link; not followed.", repoName, isLink: true));
                 return;
             }
 
             if (!Directory.Exists(folder.SnapshotsPath) || CacheFiles.IsLink(folder.SnapshotsPath))
             {
-                warnings.Add(new HubCacheWarning(folder.SnapshotsPath, $"{repoName}: no snapshots folder (or it is a link); nothing listed.", repoName));
+                warnings.Add(new HubCacheWarning(folder.SnapshotsPath, $"{repoName}: no snapshots folder (or it is a link); nothing listed.", repoName, isLink: true));
                 return;
             }
 
             var blobsLinked = CacheFiles.IsLink(folder.BlobsPath);
             if (blobsLinked)
             {
-                warnings.Add(new HubCacheWarning(folder.BlobsPath, $"{repoName}: the blobs folder is a link; no snapshot link is followed into it.", repoName));
+                warnings.Add(new HubCacheWarning(folder.BlobsPath, $"{repoName}: the blobs folder is a link; no snapshot link is followed into it.", repoName, isLink: true));
             }
 
             var refs = ReadRefs(folder, warnings);
@@ -129,7 +129,7 @@ public static class HubCacheScanner
 
                 if (CacheFiles.IsLink(snapshot))
                 {
-                    warnings.Add(new HubCacheWarning(snapshot, $"{repoName}: snapshot folder {commit} is a link; not followed.", repoName));
+                    warnings.Add(new HubCacheWarning(snapshot, $"{repoName}: snapshot folder {commit} is a link; not followed.", repoName, isLink: true));
                     continue;
                 }
 
@@ -169,7 +169,7 @@ public static class HubCacheScanner
                 var name = Path.GetFileName(child);
                 if (CacheFiles.IsLink(child))
                 {
-                    warnings.Add(new HubCacheWarning(child, $"{folder.Repo}: '{prefix + name}' is a link to a folder; not followed.", folder.Repo.Id));
+                    warnings.Add(new HubCacheWarning(child, $"{folder.Repo}: '{prefix + name}' is a link to a folder; not followed.", folder.Repo.Id, isLink: true));
                     continue;
                 }
 
@@ -223,14 +223,14 @@ public static class HubCacheScanner
         var blobId = blobsLinked ? null : LinkedBlobId(folder, file);
         if (blobId is null)
         {
-            warnings.Add(new HubCacheWarning(file, $"{repoName}@{commit}: '{repoPath}' is a link that does not point at a blob of this repo (blobs/<id>); not followed.", repoName));
+            warnings.Add(new HubCacheWarning(file, $"{repoName}@{commit}: '{repoPath}' is a link that does not point at a blob of this repo (blobs/<id>); not followed.", repoName, isLink: true));
             return null;
         }
 
         var blobPath = folder.Blob(blobId);
         if (CacheFiles.IsLink(blobPath))
         {
-            warnings.Add(new HubCacheWarning(blobPath, $"{repoName}: blob {blobId} is itself a link; not followed.", repoName));
+            warnings.Add(new HubCacheWarning(blobPath, $"{repoName}: blob {blobId} is itself a link; not followed.", repoName, isLink: true));
             return null;
         }
 
@@ -279,7 +279,7 @@ public static class HubCacheScanner
         {
             if (CacheFiles.IsLink(child))
             {
-                warnings.Add(new HubCacheWarning(child, $"{folder.Repo}: refs folder '{prefix + Path.GetFileName(child)}' is a link; not followed.", folder.Repo.Id));
+                warnings.Add(new HubCacheWarning(child, $"{folder.Repo}: refs folder '{prefix + Path.GetFileName(child)}' is a link; not followed.", folder.Repo.Id, isLink: true));
                 continue;
             }
 

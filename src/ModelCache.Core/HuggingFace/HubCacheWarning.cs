@@ -3,12 +3,16 @@ namespace ModelCache.HuggingFace;
 /// <summary>Something in a hub cache that is not a valid part of the layout: reported and left alone.</summary>
 public sealed class HubCacheWarning
 {
-    internal HubCacheWarning(string path, string message, string? repo = null)
+    internal HubCacheWarning(string path, string message, string? repo = null, bool isLink = false)
     {
         Path = path;
         Message = message;
         Repo = repo;
+        IsLink = isLink;
     }
+
+    /// <summary>True when what was refused is a link (a security matter rather than a malformed tree).</summary>
+    public bool IsLink { get; }
 
     /// <summary>The file or folder concerned.</summary>
     public string Path { get; }

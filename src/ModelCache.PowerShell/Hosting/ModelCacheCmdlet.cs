@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
@@ -173,13 +172,11 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         return selected;
     }
 
-    // A scanner warning that is about a link (followed out of the repo, or planted in place of a folder or blob)
-    // is a security matter; anything else is malformed data. Both are skipped, never read through.
-    private static readonly Regex LinkWarning = new(@"\ba link\b", RegexOptions.CultureInvariant);
-
+    // A link refused by the scanner (out of the repo, or planted in place of a folder or blob) is a security
+    // matter; anything else is malformed data. Both are skipped, never read through.
     private static ErrorRecord HubWarningRecord(HubCacheWarning warning)
     {
-        var isLink = LinkWarning.IsMatch(warning.Message);
+        var isLink = warning.IsLink;
         return ErrorRecords.Create(
             isLink ? "HubCacheLinkSkipped" : "HubCacheEntrySkipped",
             isLink ? ErrorCategory.SecurityError : ErrorCategory.InvalidData,

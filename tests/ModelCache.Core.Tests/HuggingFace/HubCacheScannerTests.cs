@@ -143,7 +143,7 @@ public sealed class HubCacheScannerTests : IDisposable
         Assert.Equal(new[] { "model.onnx" }, listed);
         foreach (var name in new[] { "absolute", "relative", "other-repo", "not-a-blob-name", "dir-link" })
         {
-            Assert.Contains(scan.Warnings, w => w.Path == Path.Combine(snapshot, name));
+            Assert.Contains(scan.Warnings, w => w.Path == Path.Combine(snapshot, name) && w.IsLink);
         }
     }
 
@@ -174,6 +174,8 @@ public sealed class HubCacheScannerTests : IDisposable
         }
 
         Assert.Contains(scan.Warnings, w => w.Message.Contains("dangling"));
+        Assert.All(scan.Warnings.Where(w => Path.GetFileName(w.Path) is "models--acme--linked" || Path.GetFileName(w.Path) == CommitB), w => Assert.True(w.IsLink, w.Message));
+        Assert.All(scan.Warnings.Where(w => Path.GetFileName(w.Path) is "not-a-commit" or "stray-folder" or "garbage"), w => Assert.False(w.IsLink, w.Message));
     }
 
     [Fact]
