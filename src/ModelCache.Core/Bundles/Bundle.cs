@@ -1,0 +1,234 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using ICSharpCode.SharpZipLib.Zip;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Integrity;
+using ModelCache.Store;
+using ModelCache.Store.Layouts;
+
+namespace ModelCache.Bundles;
+
+/// <summary>
+/// An opened bundle (a ZIP or a folder written by Export-ModelCache), checked before anything is read from it:
+/// the manifest against the catalog, and every ZIP entry against the manifest (plain names only, no links, no
+/// duplicates, no entry the manifest does not list, declared sizes that match, no zip bomb). Model bytes are then
+/// read through <see cref="OpenModel"/>, bounded to the manifest's size; the importer still hashes them before
+/// anything gets a final name.
+/// </summary>
+public sealed class Bundle : IDisposable
+{
+    /// <summary>A compressed entry that would inflate more than this many times its stored size is refused (ONNX weights barely compress).</summary>
+    public const long MaxCompressionRatio = 100;
+
+    private const int UnixHost = 3;
+    private const int UnixFileTypeMask = 0xF000;
+    private const int UnixSymlink = 0xA000;
+
+    private readonly ZipFile? _zip;
+    private readonly Dictionary<string, ZipEntry> _entries = new(StringComparer.Ordinal);
+
+    private Bundle(string location, ZipFile? zip)
+    {
+        Location = location;
+        _zip = zip;
+    }
+
+    /// <summary>The bundle's full path.</summary>
+    public string Location { get; }
+
+    public bool IsZip => _zip is not null;
+
+    /// <summary>What the manifest lists, each with its catalog definition.</summary>
+    public IReadOnlyList<(BundleModel Entry, ModelDefinition Model)> Models { get; private set; } = Array.Empty<(BundleModel, ModelDefinition)>();
+
+    /// <summary>SHA-256 of manifest.json as stored, to compare with the one Export-ModelCache printed.</summary>
+    public string ManifestSha256 { get; private set; } = string.Empty;
+
+    /// <summary>Opens and checks a bundle; throws a <see cref="ModelCacheException"/> naming what is wrong.</summary>
+    public static Bundle Open(string path, ModelCatalog catalog)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            return OpenFolder(full, catalog);
+        }
+
+        if (!File.Exists(full))
+        {
+            throw new ModelCacheException("BundleNotFound", ModelCacheErrorKind.NotFound, $"The bundle '{full}' does not exist.", "Check the path given to -LiteralPath.");
+        }
+
+        ZipFile zip;
+        try
+        {
+            zip = new ZipFile(full);
+        }
+        catch (Exception ex) when (ex is ZipException or IOException or UnauthorizedAccessException)
+        {
+            throw new ModelCacheException("BundleUnreadable", ModelCacheErrorKind.InvalidData, $"'{full}' is not a readable ZIP bundle: {ex.Message}",
+                "Check that the file was copied completely, or export the bundle again.", ex);
+        }
+
+        var bundle = new Bundle(full, zip);
+        try
+        {
+            bundle.CheckZip(catalog);
+            return bundle;
+        }
+        catch
+        {
+            bundle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's bytes, bounded to the manifest's size. Throws BundleEntryMissing when the bundle lacks it.</summary>
+    public Stream OpenModel(ModelDefinition model)
+    {
+        var entry = Models.First(m => m.Model == model).Entry;
+        var what = $"'{entry.FileName}' in the bundle '{Location}'";
+        if (_zip is null)
+        {
+            var file = Path.Combine(Location, entry.FileName);
+            if (!File.Exists(file))
+            {
+                throw Missing(entry);
+            }
+
+            if (!new FlatMirrorLayout(Location).IsContained(file))
+            {
+                throw new ModelCacheException("BundleEntryIsLink", ModelCacheErrorKind.SecurityError, $"{what} is reached through a link; it is not read.",
+                    "Put the file itself in the bundle folder, or export the bundle again.");
+            }
+
+            return new BoundedReadStream(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.SequentialScan), entry.Size, what);
+        }
+
+        if (!_entries.TryGetValue(entry.FileName, out var zipEntry))
+        {
+            throw Missing(entry);
+        }
+
+        return new BoundedReadStream(_zip.GetInputStream(zipEntry), entry.Size, what);
+    }
+
+    public void Dispose() => ((IDisposable?)_zip)?.Dispose();
+
+    private static Bundle OpenFolder(string folder, ModelCatalog catalog)
+    {
+        var manifestPath = Path.Combine(folder, BundleManifest.FileName);
+        var bundle = new Bundle(folder, null);
+        if (!File.Exists(manifestPath) || CacheFiles.IsLink(manifestPath))
+        {
+            throw new ModelCacheException("BundleManifestMissing", ModelCacheErrorKind.InvalidData,
+                $"The folder '{folder}' has no {BundleManifest.FileName}, so it is not a bundle.",
+                "Export it with Export-ModelCache, or use the folder as a mirror: Save-Model <name> -Mirror <folder> -Offline.");
+        }
+
+        using (var manifest = File.OpenRead(manifestPath))
+        {
+            bundle.ReadManifest(manifest, catalog);
+        }
+
+        return bundle;
+    }
+
+    private void CheckZip(ModelCatalog catalog)
+    {
+        var all = new List<ZipEntry>();
+        foreach (ZipEntry entry in _zip!)
+        {
+            all.Add(entry);
+        }
+
+        foreach (var entry in all)
+        {
+            if (!IsPlainEntryName(entry.Name))
+            {
+                throw EntryRefused(entry, "its name is not a plain file name (a folder, '..', an absolute path, a drive letter or a UNC path)");
+            }
+
+            if (entry.HostSystem == UnixHost && ((entry.ExternalFileAttributes >> 16) & UnixFileTypeMask) == UnixSymlink)
+            {
+                throw EntryRefused(entry, "it is a symbolic link", "BundleEntryIsLink", ModelCacheErrorKind.SecurityError);
+            }
+
+            if (entry.IsCrypted || !entry.IsFile)
+            {
+                throw EntryRefused(entry, "it is encrypted or not a plain file");
+            }
+
+            if (_entries.ContainsKey(entry.Name) || _entries.Keys.Any(k => string.Equals(k, entry.Name, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw EntryRefused(entry, "the archive holds it twice");
+            }
+
+            _entries[entry.Name] = entry;
+        }
+
+        if (!_entries.TryGetValue(BundleManifest.FileName, out var manifestEntry))
+        {
+            throw BundleManifestReader.Invalid(Location, $"it has no {BundleManifest.FileName}");
+        }
+
+        if (manifestEntry.Size > BundleManifestReader.MaxManifestBytes)
+        {
+            throw BundleManifestReader.Invalid(Location, $"its manifest declares {manifestEntry.Size} bytes, over the {BundleManifestReader.MaxManifestBytes}-byte limit");
+        }
+
+        using (var manifest = new BoundedReadStream(_zip!.GetInputStream(manifestEntry), BundleManifestReader.MaxManifestBytes, $"{BundleManifest.FileName} in '{Location}'"))
+        {
+            ReadManifest(manifest, catalog);
+        }
+
+        var listed = new HashSet<string>(Models.Select(m => m.Entry.FileName), StringComparer.Ordinal) { BundleManifest.FileName };
+        foreach (var entry in _entries.Values)
+        {
+            if (!listed.Contains(entry.Name))
+            {
+                throw EntryRefused(entry, "the manifest does not list it");
+            }
+
+            var model = Models.FirstOrDefault(m => m.Entry.FileName == entry.Name).Entry;
+            if (model is not null && entry.Size != model.Size)
+            {
+                throw EntryRefused(entry, $"it declares {entry.Size} bytes, but the manifest says {model.Size}");
+            }
+
+            if (entry.CompressionMethod != CompressionMethod.Stored && entry.Size > 1 << 20 && entry.Size / Math.Max(1, entry.CompressedSize) > MaxCompressionRatio)
+            {
+                throw EntryRefused(entry, $"it would inflate {entry.Size / Math.Max(1, entry.CompressedSize)} times its stored size (a zip bomb)");
+            }
+        }
+    }
+
+    private void ReadManifest(Stream manifest, ModelCatalog catalog)
+    {
+        using var copy = new MemoryStream();
+        manifest.CopyTo(copy);
+        copy.Position = 0;
+        using (var sha = SHA256.Create())
+        {
+            ManifestSha256 = Sha256Hasher.ToHex(sha.ComputeHash(copy.ToArray()));
+        }
+
+        Models = BundleManifestReader.Read(copy, catalog, Location);
+    }
+
+    /// <summary>A single file name at the archive's root: no folder, no '..', no drive letter, no backslash.</summary>
+    private static bool IsPlainEntryName(string name) =>
+        CacheFiles.IsPlainFileName(name) && name.IndexOf(':') < 0 && name.Trim() == name && !name.Any(char.IsControl);
+
+    private ModelCacheException EntryRefused(ZipEntry entry, string why, string id = "BundleEntryRefused", ModelCacheErrorKind kind = ModelCacheErrorKind.InvalidData) =>
+        new(id, kind, $"The bundle '{Location}' cannot be imported: its entry '{Printable(entry.Name)}' is refused because {why}. Nothing was imported from it.",
+            "The bundle is damaged or crafted: export it again from a trusted cache, and compare the manifest's SHA-256 with the one Export-ModelCache printed.");
+
+    private ModelCacheException Missing(BundleModel entry) => new("BundleEntryMissing", ModelCacheErrorKind.NotFound,
+        $"The bundle '{Location}' lists {entry.Name} but does not hold its file '{entry.FileName}'.", "Export the bundle again with that model in it.");
+
+    private static string Printable(string name) => new(name.Select(c => char.IsControl(c) ? '?' : c).Take(120).ToArray());
+}

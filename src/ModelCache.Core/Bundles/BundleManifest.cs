@@ -1,0 +1,58 @@
+using System;
+using System.Collections.Generic;
+using Newtonsoft.Json;
+
+namespace ModelCache.Bundles;
+
+/// <summary>
+/// <c>manifest.json</c> of a bundle: what it carries and what each file must hash to. Written by Export-ModelCache,
+/// read as untrusted input by Import-ModelCache (<see cref="BundleManifestReader"/>).
+/// </summary>
+public sealed class BundleManifest
+{
+    /// <summary>The bundle format this code writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    public const string FileName = "manifest.json";
+
+    [JsonProperty("formatVersion")]
+    public int FormatVersion { get; set; } = CurrentFormatVersion;
+
+    /// <summary>The tool and version that wrote the bundle, e.g. <c>ModelCache 0.4.0</c>.</summary>
+    [JsonProperty("tool")]
+    public string Tool { get; set; } = string.Empty;
+
+    [JsonProperty("createdAt")]
+    public DateTimeOffset CreatedAt { get; set; }
+
+    [JsonProperty("models")]
+    public List<BundleModel> Models { get; set; } = new();
+}
+
+/// <summary>One model in a bundle.</summary>
+public sealed class BundleModel
+{
+    /// <summary><c>Family/Member</c>.</summary>
+    [JsonProperty("name")]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The file's name inside the bundle (and in the cache): the catalog's file name.</summary>
+    [JsonProperty("fileName")]
+    public string FileName { get; set; } = string.Empty;
+
+    [JsonProperty("task")]
+    public string Task { get; set; } = string.Empty;
+
+    [JsonProperty("size")]
+    public long Size { get; set; }
+
+    /// <summary>Lowercase hex SHA-256 of the file.</summary>
+    [JsonProperty("sha256")]
+    public string Sha256 { get; set; } = string.Empty;
+
+    [JsonProperty("sourceUrl")]
+    public string? SourceUrl { get; set; }
+
+    [JsonProperty("license")]
+    public string? License { get; set; }
+}
