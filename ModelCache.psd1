@@ -12,6 +12,7 @@
     TypesToProcess         = @('module/ModelCache.Types.ps1xml')
     CmdletsToExport        = @(
         'Clear-ModelCache'
+        'Export-ModelCache'
         'Get-ModelCache'
         'Get-ModelCacheLocation'
         'Get-ModelCatalog'

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ModelCache.Bundles;
+using ModelCache.Catalog;
+using ModelCache.PowerShell.Completion;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>
+/// Writes cached models into a bundle (a ZIP of stored entries, or a folder) with a manifest, to carry them
+/// across an air gap; Import-ModelCache verifies and places them on the other side.
+/// </summary>
+[Cmdlet(VerbsData.Export, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(BundleExportResult))]
+public sealed class ExportModelCacheCommand : ModelCacheCmdlet
+{
+    private readonly List<ModelCacheEntry> _selected = new();
+    private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
+    private ModelCatalog? _catalog;
+    private CacheStore? _store;
+    private IReadOnlyList<ModelCacheEntry>? _entries;
+
+    /// <summary>Models to export (wildcards); every cached catalog model when omitted.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>A new .zip file, or a new or empty folder.</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string DestinationPath { get; set; } = string.Empty;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    [Parameter]
+    [ValidateSet("Native", "Uniface")]
+    public string Layout { get; set; } = "Native";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void Begin()
+    {
+        _catalog = LoadCatalog(CatalogPath);
+        _store = OpenStore(Path, ParseLayout(Layout));
+        _entries = ListEntries(_store, _catalog).Where(e => e.InCatalog).ToList();
+    }
+
+    protected override void Process()
+    {
+        foreach (var name in Name ?? Array.Empty<string>())
+        {
+            _selected.AddRange(SelectEntries(_catalog!, _entries!, name, _store!.Root).Where(e => _seen.Add(e.Name)));
+        }
+    }
+
+    protected override void End()
+    {
+        var selected = Name is null && !MyInvocation.ExpectingInput ? _entries!.ToList() : _selected;
+        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
+        if (selected.Count == 0)
+        {
+            WriteWarning($"No cached model to export from '{_store!.Root}'.");
+            return;
+        }
+
+        if (!ShouldProcess($"{destination} ({selected.Count} models, {selected.Sum(e => e.Size) / 1048576.0:N1} MiB)", "Export models"))
+        {
+            return;
+        }
+
+        var models = selected.Select(e => (e.Path, Model: Resolve(e))).ToList();
+        var version = MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown";
+        var result = RunAsync((bridge, token) => BundleExporter.ExportAsync(models, destination, "ModelCache " + version,
+            new ProgressWriter(this, bridge, "Exporting models"),
+            (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token));
+        WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
+        WriteObject(result);
+    }
+
+    private ModelDefinition Resolve(ModelCacheEntry entry)
+    {
+        _catalog!.TryGet(entry.Name, out var model);
+        return model!;
+    }
+}
