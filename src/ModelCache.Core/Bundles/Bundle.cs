@@ -86,10 +86,13 @@ public sealed class Bundle : IDisposable
         }
     }
 
+    /// <summary>The manifest entry of <paramref name="model"/>.</summary>
+    public BundleModel EntryOf(ModelDefinition model) => Models.First(m => m.Model == model).Entry;
+
     /// <summary>The model's bytes, bounded to the manifest's size. Throws BundleEntryMissing when the bundle lacks it.</summary>
     public Stream OpenModel(ModelDefinition model)
     {
-        var entry = Models.First(m => m.Model == model).Entry;
+        var entry = EntryOf(model);
         var what = $"'{entry.FileName}' in the bundle '{Location}'";
         if (_zip is null)
         {

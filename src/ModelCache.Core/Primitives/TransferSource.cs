@@ -7,4 +7,7 @@ public enum TransferSource
     Cache,
     Mirror,
     Upstream,
+
+    /// <summary>Imported from a bundle (Import-ModelCache).</summary>
+    Bundle,
 }
