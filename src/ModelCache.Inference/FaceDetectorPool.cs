@@ -1,70 +1,301 @@
 using System;
-using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using ModelCache.Errors;
+using ModelCache.Integrity;
 
 namespace ModelCache.Inference;
 
 /// <summary>
-/// Keeps one <see cref="FaceDetector"/> (one ONNX Runtime session) per model file and thread
-/// setting, created on first use and shared by every caller. Thread-safe; dispose it to free the
-/// sessions.
+/// Keeps one <see cref="FaceDetector"/> (one ONNX Runtime session) per model file, model identity and
+/// thread setting, created on first use and shared by every caller. The identity is what the caller
+/// knows of the file's content (its SHA-256, or a <see cref="FileFingerprint"/>): a model replaced at
+/// the same path (<c>Save-Model -Force</c>) has another identity and gets a new session, while callers
+/// still holding the old one keep it until they return it.
+/// <para>
+/// Callers <see cref="Rent(string, string, FaceDetectorSettings?)"/> a lease and dispose it when done;
+/// a session is disposed only when no lease holds it: after <see cref="IdleTimeout"/> without leases
+/// (checked by a timer and by <see cref="EvictIdle"/>), or on <see cref="Dispose"/> (at once when idle,
+/// else when its last lease is returned). Thread-safe.
+/// </para>
 /// </summary>
 public sealed class FaceDetectorPool : IDisposable
 {
-    private readonly ConcurrentDictionary<(string Path, int Threads), Lazy<FaceDetector>> _detectors = new();
-    private volatile bool _disposed;
+    /// <summary>Idle time after which an unleased session is disposed, unless the constructor says otherwise.</summary>
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
 
-    /// <summary>Number of sessions currently loaded.</summary>
-    public int Count => _detectors.Values.Count(d => d.IsValueCreated);
+    private readonly object _gate = new();
+    private readonly Dictionary<(string Path, string Identity, int Threads), Entry> _entries = new();
+    private readonly Func<long> _clock;
+    private readonly Timer? _timer;
+    private bool _disposed;
 
-    /// <summary>The detector for <paramref name="modelPath"/>, loading it on first use.</summary>
-    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings = null) => Get(modelPath, settings, out _);
+    /// <summary>A pool whose idle sessions are disposed after <see cref="DefaultIdleTimeout"/>.</summary>
+    public FaceDetectorPool()
+        : this(DefaultIdleTimeout)
+    {
+    }
 
     /// <summary>
-    /// The detector for <paramref name="modelPath"/>; <paramref name="created"/> tells whether this call
-    /// created its session (false when an earlier or concurrent call did).
+    /// A pool whose sessions are disposed after <paramref name="idleTimeout"/> without a lease;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> keeps them until the pool is disposed.
     /// </summary>
-    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings, out bool created)
+    public FaceDetectorPool(TimeSpan idleTimeout)
+        : this(idleTimeout, null, startTimer: true)
     {
-        if (_disposed)
+    }
+
+    /// <summary>For tests: a clock in ticks, and no background timer (call <see cref="EvictIdle"/>).</summary>
+    internal FaceDetectorPool(TimeSpan idleTimeout, Func<long>? clock, bool startTimer)
+    {
+        if (idleTimeout <= TimeSpan.Zero && idleTimeout != Timeout.InfiniteTimeSpan)
         {
-            throw new ObjectDisposedException(nameof(FaceDetectorPool));
+            throw new ModelCacheException("InvalidIdleTimeout", ModelCacheErrorKind.InvalidArgument,
+                $"The idle timeout must be positive or infinite, not {idleTimeout}.", "Pass a positive TimeSpan or Timeout.InfiniteTimeSpan.");
         }
 
-        settings ??= new FaceDetectorSettings();
-        var key = (NormalizePath(modelPath), settings.IntraOpThreads);
-        var createdHere = false;
-        var lazy = _detectors.GetOrAdd(key, _ => new Lazy<FaceDetector>(() =>
+        IdleTimeout = idleTimeout;
+        _clock = clock ?? (() => DateTime.UtcNow.Ticks);
+        if (startTimer && idleTimeout != Timeout.InfiniteTimeSpan)
         {
-            var detector = new FaceDetector(modelPath, settings);
-            createdHere = true;
-            return detector;
-        }));
-        try
-        {
-            var detector = lazy.Value;
-            created = createdHere;
-            return detector;
-        }
-        catch
-        {
-            // Do not cache a failure: the file may be fixed (or saved) before the next call.
-            ((System.Collections.Generic.ICollection<System.Collections.Generic.KeyValuePair<(string, int), Lazy<FaceDetector>>>)_detectors)
-                .Remove(new System.Collections.Generic.KeyValuePair<(string, int), Lazy<FaceDetector>>(key, lazy));
-            throw;
+            var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, Math.Min(idleTimeout.Ticks / 2, TimeSpan.TicksPerMinute)));
+            _timer = new Timer(_ => EvictIdle(), null, period, period);
         }
     }
 
+    /// <summary>How long a session may stay without a lease before it is disposed.</summary>
+    public TimeSpan IdleTimeout { get; }
+
+    /// <summary>Number of sessions currently loaded (leased or idle).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Values.Count(e => e.Detector is not null) + _retired.Count;
+            }
+        }
+    }
+
+    // Sessions no longer reachable by key (pool disposed) that still have leases; disposed with their last lease.
+    private readonly List<Entry> _retired = new();
+
+    /// <summary>
+    /// The detector for <paramref name="modelPath"/>, loading it on first use. Kept for callers that
+    /// do not lease: the file's current fingerprint (<see cref="FileIdentity.Read"/>) is its identity,
+    /// and a detector handed out here is never evicted as idle, only disposed with the pool.
+    /// </summary>
+    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings = null) => Get(modelPath, settings, out _);
+
+    /// <summary>
+    /// As <see cref="Get(string, FaceDetectorSettings?)"/>; <paramref name="created"/> tells whether this
+    /// call created its session (false when an earlier or concurrent call did).
+    /// </summary>
+    public FaceDetector Get(string modelPath, FaceDetectorSettings? settings, out bool created)
+    {
+        var identity = FileIdentity.Read(Path.GetFullPath(modelPath))?.ToString() ?? string.Empty;
+        var entry = Acquire(modelPath, identity, settings, pin: true, out created);
+        return entry.Detector!;
+    }
+
+    /// <summary>
+    /// Leases the session for the model at <paramref name="modelPath"/> whose content is
+    /// <paramref name="modelIdentity"/> (e.g. the verified SHA-256 of the cache entry, or
+    /// <see cref="FileFingerprint.ToString"/>), loading it on first use. Dispose the lease when the
+    /// detector is no longer used; until then the session is neither evicted nor disposed.
+    /// </summary>
+    /// <exception cref="ModelCacheException">The model cannot be loaded (<c>ModelFileNotFound</c>, <c>ModelLoadFailed</c>, …) or the pool is disposed (<c>DetectorPoolDisposed</c>).</exception>
+    public FaceDetectorLease Rent(string modelPath, string modelIdentity, FaceDetectorSettings? settings = null) =>
+        Rent(modelPath, modelIdentity, settings, out _);
+
+    /// <summary>As <see cref="Rent(string, string, FaceDetectorSettings?)"/>; <paramref name="created"/> tells whether this call created the session.</summary>
+    public FaceDetectorLease Rent(string modelPath, string modelIdentity, FaceDetectorSettings? settings, out bool created)
+    {
+        if (modelIdentity is null)
+        {
+            throw new ModelCacheException("ModelIdentityMissing", ModelCacheErrorKind.InvalidArgument,
+                "A model identity (SHA-256 or file fingerprint) is required to lease a detector.", "Pass the cache entry's Sha256.");
+        }
+
+        var entry = Acquire(modelPath, modelIdentity, settings, pin: false, out created);
+        return new FaceDetectorLease(this, entry);
+    }
+
+    /// <summary>Disposes every session idle for at least <see cref="IdleTimeout"/>; returns how many.</summary>
+    public int EvictIdle()
+    {
+        if (IdleTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return 0;
+        }
+
+        var victims = new List<FaceDetector>();
+        lock (_gate)
+        {
+            var now = _clock();
+            foreach (var pair in _entries.ToList())
+            {
+                var e = pair.Value;
+                if (e.Detector is not null && e.Leases == 0 && !e.Pinned && now - e.LastReturned >= IdleTimeout.Ticks)
+                {
+                    _entries.Remove(pair.Key);
+                    victims.Add(e.Detector);
+                }
+            }
+        }
+
+        foreach (var detector in victims)
+        {
+            DisposeSession(detector);
+        }
+
+        return victims.Count;
+    }
+
+    /// <summary>
+    /// Disposes the idle sessions now; a leased session is disposed when its last lease is returned.
+    /// Later calls to <see cref="Rent(string, string, FaceDetectorSettings?)"/> or Get fail with <c>DetectorPoolDisposed</c>.
+    /// </summary>
     public void Dispose()
     {
-        _disposed = true;
-        foreach (var key in _detectors.Keys.ToList())
+        var victims = new List<FaceDetector>();
+        lock (_gate)
         {
-            if (_detectors.TryRemove(key, out var lazy) && lazy.IsValueCreated)
+            if (_disposed)
             {
-                lazy.Value.Dispose();
+                return;
             }
+
+            _disposed = true;
+            foreach (var e in _entries.Values)
+            {
+                if (e.Detector is null)
+                {
+                    continue;
+                }
+
+                if (e.Leases == 0)
+                {
+                    victims.Add(e.Detector);
+                }
+                else
+                {
+                    _retired.Add(e);
+                }
+            }
+
+            _entries.Clear();
+        }
+
+        _timer?.Dispose();
+        foreach (var detector in victims)
+        {
+            DisposeSession(detector);
+        }
+    }
+
+    internal void Return(Entry entry)
+    {
+        FaceDetector? victim = null;
+        lock (_gate)
+        {
+            entry.Leases--;
+            entry.LastReturned = _clock();
+            if (entry.Leases == 0 && _retired.Remove(entry))
+            {
+                victim = entry.Detector;
+            }
+        }
+
+        if (victim is not null)
+        {
+            DisposeSession(victim);
+        }
+    }
+
+    private Entry Acquire(string modelPath, string identity, FaceDetectorSettings? settings, bool pin, out bool created)
+    {
+        settings ??= new FaceDetectorSettings();
+        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads); // hex digests compare case-insensitively
+        Entry? entry;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (!_entries.TryGetValue(key, out entry))
+            {
+                entry = new Entry();
+                _entries.Add(key, entry);
+            }
+
+            // Counted before loading so that no eviction can take it between load and hand-out.
+            entry.Leases++;
+        }
+
+        created = false;
+        try
+        {
+            lock (entry.LoadGate)
+            {
+                if (entry.Detector is null)
+                {
+                    var detector = new FaceDetector(modelPath, settings);
+                    lock (_gate)
+                    {
+                        entry.Detector = detector;
+                    }
+
+                    created = true;
+                }
+            }
+        }
+        catch
+        {
+            lock (_gate)
+            {
+                // Do not cache a failure: the file may be fixed (or saved) before the next call.
+                entry.Leases--;
+                if (entry.Detector is null && entry.Leases == 0 && _entries.TryGetValue(key, out var current) && ReferenceEquals(current, entry))
+                {
+                    _entries.Remove(key);
+                }
+            }
+
+            throw;
+        }
+
+        if (pin)
+        {
+            lock (_gate)
+            {
+                entry.Pinned = true;
+                entry.Leases--;
+                entry.LastReturned = _clock();
+            }
+        }
+
+        return entry;
+    }
+
+    /// <summary>Sessions this pool has disposed (for tests).</summary>
+    internal int SessionsDisposed => Volatile.Read(ref _sessionsDisposed);
+
+    private int _sessionsDisposed;
+
+    private void DisposeSession(FaceDetector detector)
+    {
+        detector.Dispose();
+        Interlocked.Increment(ref _sessionsDisposed);
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ModelCacheException("DetectorPoolDisposed", ModelCacheErrorKind.InvalidOperation,
+                "The face detector pool has been disposed (the module was removed).", "Import the module again.");
         }
     }
 
@@ -72,5 +303,48 @@ public sealed class FaceDetectorPool : IDisposable
     {
         var full = Path.GetFullPath(path);
         return Path.DirectorySeparatorChar == '\\' ? full.ToUpperInvariant() : full;
+    }
+
+    internal sealed class Entry
+    {
+        public readonly object LoadGate = new();
+
+        public FaceDetector? Detector { get; set; }
+
+        public int Leases { get; set; }
+
+        public bool Pinned { get; set; }
+
+        public long LastReturned { get; set; }
+    }
+}
+
+/// <summary>
+/// A detector leased from a <see cref="FaceDetectorPool"/>; dispose it to return it (once; later
+/// disposals do nothing). <see cref="FaceDetector.Detect"/> on it is thread-safe, so one lease may be
+/// shared by the worker threads of one batch.
+/// </summary>
+public sealed class FaceDetectorLease : IDisposable
+{
+    private readonly FaceDetectorPool _pool;
+    private readonly FaceDetectorPool.Entry _entry;
+    private int _returned;
+
+    internal FaceDetectorLease(FaceDetectorPool pool, FaceDetectorPool.Entry entry)
+    {
+        _pool = pool;
+        _entry = entry;
+        Detector = entry.Detector!;
+    }
+
+    /// <summary>The leased detector; do not use it after disposing the lease.</summary>
+    public FaceDetector Detector { get; }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _returned, 1) == 0)
+        {
+            _pool.Return(_entry);
+        }
     }
 }

@@ -20,48 +20,124 @@ public static class FaceImageWriter
     /// <summary>
     /// Draws every face of <paramref name="result"/> (box, score, landmarks) on an upright copy of its
     /// image and saves it to <paramref name="outputPath"/> (format from the extension: .png, .jpg/.jpeg,
-    /// .webp; anything else is PNG).
+    /// .webp; anything else is PNG). An existing file is replaced (atomically, through a temporary file
+    /// and a rename), but never the source image itself (<c>OutputWouldOverwriteSource</c>). Prefer the
+    /// <see cref="FaceOutputPlan"/> overload, which never overwrites an existing file unless forced.
     /// </summary>
     public static void WriteAnnotated(FaceDetectionResult result, string outputPath)
     {
-        using var image = ImageLoader.Load(result.Path);
-        var bitmap = image.Bitmap;
-        using (var canvas = new SKCanvas(bitmap))
+        if (SamePath(outputPath, result.Path))
         {
-            var stroke = Math.Max(2f, Math.Min(bitmap.Width, bitmap.Height) / 250f);
-            using var box = new SKPaint { Color = new SKColor(0, 230, 64), Style = SKPaintStyle.Stroke, StrokeWidth = stroke, IsAntialias = true };
-            using var label = new SKPaint { Color = new SKColor(0, 230, 64), Style = SKPaintStyle.Fill, IsAntialias = true };
-            using var text = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Fill, IsAntialias = true, StrokeWidth = Math.Max(1.5f, stroke * 0.6f) };
-            using var point = new SKPaint { Style = SKPaintStyle.Fill, IsAntialias = true };
-            foreach (var face in result.Faces)
-            {
-                var b = face.BoundingBox;
-                canvas.DrawRect(b.X, b.Y, b.Width, b.Height, box);
-                DrawScore(canvas, face.Confidence.ToString("0.00", CultureInfo.InvariantCulture), b.X, b.Y, Math.Max(12f, stroke * 7), label, text);
-                if (face.Landmarks is { } landmarks)
-                {
-                    var points = new[] { landmarks.LeftEye, landmarks.RightEye, landmarks.Nose, landmarks.LeftMouth, landmarks.RightMouth };
-                    for (var k = 0; k < points.Length; k++)
-                    {
-                        if (points[k] is { } p)
-                        {
-                            point.Color = PointColors[k];
-                            canvas.DrawCircle(p.X, p.Y, stroke * 1.5f, point);
-                        }
-                    }
-                }
-            }
+            throw FaceOutputPlanner.WouldOverwriteSource(Path.GetFullPath(outputPath), result.Path);
         }
 
-        Save(bitmap, outputPath, FormatFor(outputPath));
+        using var image = ImageLoader.Load(result.Path, null, ImageLimits.DefaultMaxPixels, shrinkToLimit: true);
+        Annotate(result, image);
+        Save(image.Bitmap, outputPath, FormatFor(outputPath), overwrite: true, null);
+    }
+
+    /// <summary>
+    /// Writes the annotated copy of <paramref name="result"/> to <paramref name="plan"/>'s
+    /// <see cref="FaceOutputPlan.AnnotatedPath"/> and returns that path (null when the plan has none).
+    /// The file appears complete or not at all (temporary file in the same folder, then a rename);
+    /// without <see cref="FaceOutputPlan.Force"/> an existing file is never replaced (the rename is
+    /// create-new), and a source image never. The image is decoded again: an image over
+    /// <paramref name="maxPixels"/> is drawn at a JPEG DCT scale under it, or refused (<c>ImageTooLarge</c>).
+    /// Thread-safe: call it from worker threads, one call per image.
+    /// </summary>
+    /// <exception cref="ModelCacheException"><c>OutputWouldOverwriteSource</c>, <c>OutputExists</c>, <c>ImageWriteFailed</c>, <c>ImageTooLarge</c>, or a decode error.</exception>
+    public static string? WriteAnnotated(FaceDetectionResult result, FaceOutputPlan plan, long maxPixels = ImageLimits.DefaultMaxPixels)
+    {
+        if (plan.AnnotatedPath is not { } path)
+        {
+            return null;
+        }
+
+        plan.Planner.Claim(path, plan.SourcePath);
+        using var image = ImageLoader.Load(result.Path, null, maxPixels, shrinkToLimit: true);
+        Annotate(result, image);
+        Save(image.Bitmap, path, FormatFor(path), plan.Force, plan);
+        return path;
     }
 
     /// <summary>
     /// Saves each face of <paramref name="result"/> as <c>&lt;image name&gt;_face&lt;n&gt;</c> in
     /// <paramref name="directory"/> (n from 1, highest confidence first), grown by
-    /// <paramref name="margin"/> × the box size on every side and clipped to the image. Returns the files written.
+    /// <paramref name="margin"/> × the box size on every side and clipped to the image. Returns the files
+    /// written. Existing files are replaced (atomically), never the source image. Prefer the
+    /// <see cref="FaceOutputPlan"/> overload.
     /// </summary>
     public static IReadOnlyList<string> WriteCrops(FaceDetectionResult result, string directory, float margin = 0.2f)
+    {
+        var name = Path.GetFileNameWithoutExtension(result.Path);
+        return Crops(result, Path.Combine(directory, name), margin, ImageLimits.DefaultMaxPixels, (crop, path) =>
+        {
+            if (SamePath(path, result.Path))
+            {
+                throw FaceOutputPlanner.WouldOverwriteSource(Path.GetFullPath(path), result.Path);
+            }
+
+            Save(crop, path, FormatFor(path), overwrite: true, null);
+        });
+    }
+
+    /// <summary>
+    /// Saves each face of <paramref name="result"/> as <c>&lt;plan.CropStem&gt;_face&lt;n&gt;</c> (.png for
+    /// a PNG source, else .jpg; n from 1, highest confidence first), grown by <paramref name="margin"/> ×
+    /// the box size on every side and clipped to the image, and returns the files written (none when the
+    /// plan has no crop root). Same guarantees as the annotated overload: complete or absent, never over a
+    /// source image, never over an existing file unless forced. Crops of an image over
+    /// <paramref name="maxPixels"/> come from a JPEG DCT-scaled decode under the limit, or it is refused.
+    /// Thread-safe: call it from worker threads, one call per image.
+    /// </summary>
+    /// <exception cref="ModelCacheException"><c>OutputWouldOverwriteSource</c>, <c>OutputExists</c>, <c>ImageWriteFailed</c>, <c>ImageTooLarge</c>, or a decode error.</exception>
+    public static IReadOnlyList<string> WriteCrops(FaceDetectionResult result, FaceOutputPlan plan, float margin = 0.2f, long maxPixels = ImageLimits.DefaultMaxPixels)
+    {
+        if (plan.CropStem is not { } stem)
+        {
+            return Array.Empty<string>();
+        }
+
+        return Crops(result, stem, margin, maxPixels, (crop, path) =>
+        {
+            plan.Planner.Claim(path, plan.SourcePath);
+            Save(crop, path, FormatFor(path), plan.Force, plan);
+        });
+    }
+
+    private static void Annotate(FaceDetectionResult result, LoadedImage image)
+    {
+        var bitmap = image.Bitmap;
+        using var canvas = new SKCanvas(bitmap);
+
+        // Faces are in full-resolution coordinates; the bitmap may be a scaled decode of a large JPEG.
+        canvas.Scale(1f / image.ScaleX, 1f / image.ScaleY);
+        var stroke = Math.Max(2f, Math.Min(image.Width, image.Height) / 250f);
+        using var box = new SKPaint { Color = new SKColor(0, 230, 64), Style = SKPaintStyle.Stroke, StrokeWidth = stroke, IsAntialias = true };
+        using var label = new SKPaint { Color = new SKColor(0, 230, 64), Style = SKPaintStyle.Fill, IsAntialias = true };
+        using var text = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Fill, IsAntialias = true, StrokeWidth = Math.Max(1.5f, stroke * 0.6f) };
+        using var point = new SKPaint { Style = SKPaintStyle.Fill, IsAntialias = true };
+        foreach (var face in result.Faces)
+        {
+            var b = face.BoundingBox;
+            canvas.DrawRect(b.X, b.Y, b.Width, b.Height, box);
+            DrawScore(canvas, face.Confidence.ToString("0.00", CultureInfo.InvariantCulture), b.X, b.Y, Math.Max(12f, stroke * 7), label, text);
+            if (face.Landmarks is { } landmarks)
+            {
+                var points = new[] { landmarks.LeftEye, landmarks.RightEye, landmarks.Nose, landmarks.LeftMouth, landmarks.RightMouth };
+                for (var k = 0; k < points.Length; k++)
+                {
+                    if (points[k] is { } p)
+                    {
+                        point.Color = PointColors[k];
+                        canvas.DrawCircle(p.X, p.Y, stroke * 1.5f, point);
+                    }
+                }
+            }
+        }
+    }
+
+    private static List<string> Crops(FaceDetectionResult result, string stem, float margin, long maxPixels, Action<SKBitmap, string> save)
     {
         var written = new List<string>();
         if (result.FaceCount == 0)
@@ -69,17 +145,16 @@ public static class FaceImageWriter
             return written;
         }
 
-        Directory.CreateDirectory(directory);
-        using var image = ImageLoader.Load(result.Path);
+        using var image = ImageLoader.Load(result.Path, null, maxPixels, shrinkToLimit: true);
         var extension = string.Equals(Path.GetExtension(result.Path), ".png", StringComparison.OrdinalIgnoreCase) ? ".png" : ".jpg";
-        var name = Path.GetFileNameWithoutExtension(result.Path);
+        float sx = image.ScaleX, sy = image.ScaleY;
         for (var i = 0; i < result.Faces.Count; i++)
         {
             var b = result.Faces[i].BoundingBox;
             float mx = b.Width * margin, my = b.Height * margin;
             var rect = new SKRectI(
-                (int)Math.Max(0, Math.Floor(b.X - mx)), (int)Math.Max(0, Math.Floor(b.Y - my)),
-                (int)Math.Min(image.Bitmap.Width, Math.Ceiling(b.Right + mx)), (int)Math.Min(image.Bitmap.Height, Math.Ceiling(b.Bottom + my)));
+                (int)Math.Max(0, Math.Floor((b.X - mx) / sx)), (int)Math.Max(0, Math.Floor((b.Y - my) / sy)),
+                (int)Math.Min(image.Bitmap.Width, Math.Ceiling((b.Right + mx) / sx)), (int)Math.Min(image.Bitmap.Height, Math.Ceiling((b.Bottom + my) / sy)));
             if (rect.Width <= 0 || rect.Height <= 0)
             {
                 continue;
@@ -91,13 +166,17 @@ public static class FaceImageWriter
                 continue;
             }
 
-            var path = Path.Combine(directory, $"{name}_face{(i + 1).ToString(CultureInfo.InvariantCulture)}{extension}");
-            Save(crop, path, FormatFor(path));
+            var path = stem + "_face" + (i + 1).ToString(CultureInfo.InvariantCulture) + extension;
+            save(crop, path);
             written.Add(path);
         }
 
         return written;
     }
+
+    private static bool SamePath(string a, string b) => string.Equals(
+        Path.GetFullPath(a), Path.GetFullPath(b),
+        Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     private static void DrawScore(SKCanvas canvas, string score, float x, float y, float size, SKPaint background, SKPaint foreground)
     {
@@ -168,24 +247,80 @@ public static class FaceImageWriter
         _ => SKEncodedImageFormat.Png,
     };
 
-    private static void Save(SKBitmap bitmap, string path, SKEncodedImageFormat format)
+    /// <summary>
+    /// Encodes to a temporary file beside <paramref name="path"/> (create-new), then renames it into place:
+    /// create-new unless <paramref name="overwrite"/>, so a crash leaves nothing under the final name and
+    /// an existing file is never replaced by accident.
+    /// </summary>
+    private static void Save(SKBitmap bitmap, string path, SKEncodedImageFormat format, bool overwrite, FaceOutputPlan? plan)
     {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        var temp = Path.Combine(directory, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp");
         try
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(directory))
+            Directory.CreateDirectory(directory);
+            using (var pixmap = bitmap.PeekPixels())
+            using (var data = pixmap.Encode(format, 92))
             {
-                Directory.CreateDirectory(directory);
+                if (data is null)
+                {
+                    throw new ModelCacheException("ImageEncodeFailed", ModelCacheErrorKind.WriteError, $"SkiaSharp could not encode '{full}' as {format}.", "Use a .png or .jpg output.");
+                }
+
+                using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                data.SaveTo(stream);
             }
 
-            using var pixmap = bitmap.PeekPixels();
-            using var data = pixmap.Encode(format, 92) ?? throw new InvalidOperationException("SkiaSharp could not encode " + format + ".");
-            using var stream = File.Create(path);
-            data.SaveTo(stream);
+            if (!overwrite)
+            {
+                // Without overwrite File.Move never replaces (link + unlink on Unix, MoveFileEx on Windows).
+                try
+                {
+                    File.Move(temp, full);
+                }
+                catch (IOException) when (File.Exists(full))
+                {
+                    throw FaceOutputPlanner.Exists(full, plan?.SourcePath ?? "?");
+                }
+            }
+            else
+            {
+                if (plan is not null && plan.Planner.IsSource(full))
+                {
+                    throw FaceOutputPlanner.WouldOverwriteSource(full, plan.SourcePath);
+                }
+
+                try
+                {
+                    ModelCache.Store.AtomicFile.Promote(temp, full);
+                }
+                catch (IOException) when (File.Exists(temp))
+                {
+                    // Created or removed between the check and the rename: once more, the other way.
+                    ModelCache.Store.AtomicFile.Promote(temp, full);
+                }
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ModelCacheException("ImageWriteFailed", ModelCacheErrorKind.WriteError, $"Cannot write '{path}': {ex.Message}", "Check that the directory exists and is writable.", ex);
+            throw new ModelCacheException("ImageWriteFailed", ModelCacheErrorKind.WriteError, $"Cannot write '{full}': {ex.Message}", "Check that the directory exists and is writable.", ex);
+        }
+        finally
+        {
+            TryDelete(temp);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A temporary file that cannot be removed is left; it never has the final name.
         }
     }
 

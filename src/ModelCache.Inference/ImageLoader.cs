@@ -44,15 +44,21 @@ internal static class ImageLoader
     /// Decodes <paramref name="path"/>. <paramref name="minimumScale"/> receives the upright full size
     /// and returns the smallest scale (0–1] the caller can use; JPEGs at least four times that big
     /// are decoded at 1/8 or 2/8 scale (libjpeg's DCT scaling), smaller ones in full so results match
-    /// a plain bilinear resize. Failures are <see cref="ModelCacheException"/>s naming the file.
+    /// a plain bilinear resize. The size is read from the header first: an image of more than
+    /// <paramref name="maxPixels"/> pixels is decoded only if it is a JPEG that a DCT scale brings
+    /// under the limit while still at least the scale the caller needs (<paramref name="minimumScale"/>;
+    /// without one, only when <paramref name="shrinkToLimit"/> says any scale will do), else refused
+    /// with <c>ImageTooLarge</c> before any pixel memory is allocated. Failures are
+    /// <see cref="ModelCacheException"/>s naming the file.
     /// </summary>
-    public static LoadedImage Load(string path, Func<int, int, float>? minimumScale = null)
+    public static LoadedImage Load(string path, Func<int, int, float>? minimumScale = null, long maxPixels = ImageLimits.DefaultMaxPixels, bool shrinkToLimit = false)
     {
         if (!File.Exists(path))
         {
             throw new ModelCacheException("ImageNotFound", ModelCacheErrorKind.NotFound, $"The image '{path}' does not exist.", "Check the path.");
         }
 
+        ImageLimits.CheckLimit(maxPixels);
         using var codec = OpenCodec(path);
         var origin = codec.EncodedOrigin;
         var transposed = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
@@ -64,17 +70,39 @@ internal static class ImageLoader
         }
 
         var size = raw;
-        if (minimumScale is not null && codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
+        var isJpeg = codec.EncodedFormat == SKEncodedImageFormat.Jpeg;
+        var wanted = minimumScale?.Invoke(width, height);
+        if (wanted is { } small && isJpeg)
         {
-            var wanted = minimumScale(width, height);
-            for (var eighths = 1; eighths <= 2 && wanted <= 0.25f; eighths++)
+            for (var eighths = 1; eighths <= 2 && small <= 0.25f; eighths++)
             {
                 var scaled = codec.GetScaledDimensions(eighths / 8f);
-                if (scaled.Width >= Math.Ceiling(raw.Width * wanted) && scaled.Height >= Math.Ceiling(raw.Height * wanted))
+                if (scaled.Width >= Math.Ceiling(raw.Width * small) && scaled.Height >= Math.Ceiling(raw.Height * small))
                 {
                     size = scaled;
                     break;
                 }
+            }
+        }
+
+        if (Pixels(size) > maxPixels)
+        {
+            // Over the limit: the largest JPEG DCT scale under it, if that still gives the caller what it needs.
+            var need = wanted ?? (shrinkToLimit ? 0f : 1f);
+            var found = false;
+            for (var eighths = 7; isJpeg && eighths >= 1 && !found; eighths--)
+            {
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                if (Pixels(scaled) <= maxPixels && scaled.Width >= Math.Ceiling(raw.Width * need) && scaled.Height >= Math.Ceiling(raw.Height * need))
+                {
+                    size = scaled;
+                    found = true;
+                }
+            }
+
+            if (!found)
+            {
+                throw ImageLimits.TooLarge(path, width, height, maxPixels, isJpeg && minimumScale is null && !shrinkToLimit);
             }
         }
 
@@ -113,7 +141,9 @@ internal static class ImageLoader
         }
     }
 
-    private static SKCodec OpenCodec(string path)
+    private static long Pixels(SKSizeI size) => (long)size.Width * size.Height;
+
+    internal static SKCodec OpenCodec(string path)
     {
         // The native file stream is much cheaper than wrapping a managed one.
         var codec = SKCodec.Create(path, out var result);
@@ -136,7 +166,7 @@ internal static class ImageLoader
         throw DecodeFailed(path, result == SKCodecResult.Unimplemented ? "the format is not supported" : "it is not a readable image (" + result + ")");
     }
 
-    private static ModelCacheException DecodeFailed(string path, string reason) => new(
+    internal static ModelCacheException DecodeFailed(string path, string reason) => new(
         "ImageDecodeFailed", ModelCacheErrorKind.InvalidData, $"Cannot decode the image '{path}': {reason}.",
         "Use a JPEG, PNG, WebP, GIF or BMP file; re-export the image if it is damaged.");
 

@@ -64,7 +64,7 @@ public sealed class DetectorTests : IDisposable
         Assert.NotSame(a, pool.Get(Model(UltraSlim)));
         Assert.Equal(2, pool.Count);
         pool.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => pool.Get(Model(UltraRfb)));
+        Assert.Equal("DetectorPoolDisposed", Assert.Throws<ModelCacheException>(() => pool.Get(Model(UltraRfb))).ErrorId);
     }
 
     [Fact]
