@@ -16,6 +16,7 @@
         'Get-ModelCache'
         'Get-ModelCacheLocation'
         'Get-ModelCatalog'
+        'Import-ModelCache'
         'Invoke-FaceDetect'
         'Save-Model'
         'Set-ModelCacheLocation'

@@ -64,3 +64,58 @@ Describe 'Export-ModelCache' {
         Test-Path -LiteralPath (Join-Path $Sandbox.Root 'whatif.zip') | Should -BeFalse
     }
 }
+
+Describe 'Import-ModelCache' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'import'
+        $null = Save-Model $Yolo, $Slim
+        $script:Zip = Join-Path $Sandbox.Root 'models.zip'
+        $null = Export-ModelCache -DestinationPath $Zip
+        $script:Target = Join-Path $Sandbox.Root 'target'
+    }
+
+    It 'imports every model, then skips them all on a second run' {
+        $first = Import-ModelCache $Zip -Path $Target
+        @($first | ForEach-Object { "$($_.Status)" }) | Should -Be @('Imported', 'Imported')
+        $first | Get-TypeName | Select-Object -First 1 | Should -Be 'ModelCache.Bundles.ModelImportResult'
+        Test-ModelHash -Path $Target -Quiet | Should -BeTrue
+
+        $second = Import-ModelCache $Zip -Path $Target
+        @($second | ForEach-Object { "$($_.Status)" }) | Should -Be @('Skipped', 'Skipped')
+        ($second | Measure-Object Bytes -Sum).Sum | Should -Be 0
+    }
+
+    It 'a bundle whose model bytes were altered imports the rest and writes nothing unverified' {
+        $folder = Join-Path $Sandbox.Root 'bundle-folder'
+        $null = Export-ModelCache -DestinationPath $folder
+        $file = Join-Path $folder $YoloFile
+        $bytes = [IO.File]::ReadAllBytes($file); $bytes[500] = $bytes[500] -bxor 0xFF; [IO.File]::WriteAllBytes($file, $bytes)
+
+        $results = Import-ModelCache $folder -Path $Target -ErrorVariable failures -ErrorAction SilentlyContinue
+
+        "$(($results | Where-Object Name -EQ $Yolo).Status)" | Should -Be 'Failed'
+        "$(($results | Where-Object Name -EQ $Slim).Status)" | Should -Be 'Imported'
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'HashMismatch,*'
+        @(Get-ChildItem -Recurse -File -LiteralPath (Join-Path $Target 'models') -Filter '*.onnx*').Name | Should -Not -Contain $YoloFile
+        @(Get-ChildItem -Recurse -File -LiteralPath (Join-Path $Target 'models') -Filter '*.partial').Count | Should -Be 0
+    }
+
+    It 'a crafted ZIP with an entry outside its root is refused whole and nothing is written' {
+        Add-Type -AssemblyName System.IO.Compression, System.IO.Compression.FileSystem
+        $crafted = Join-Path $Sandbox.Root 'crafted.zip'
+        Copy-Item $Zip $crafted
+        $archive = [IO.Compression.ZipFile]::Open($crafted, 'Update')
+        try {
+            $entry = $archive.CreateEntry('../../escaped.onnx')
+            $stream = $entry.Open(); $stream.WriteByte(1); $stream.Dispose()
+        } finally { $archive.Dispose() }
+
+        $results = Import-ModelCache $crafted -Path $Target -ErrorVariable refused -ErrorAction SilentlyContinue
+
+        $results | Should -BeNullOrEmpty
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'BundleEntryRefused,*'
+        $refused[0].Exception.Message | Should -BeLike '*escaped.onnx*'
+        Test-Path -LiteralPath $Target | Should -BeFalse
+        Test-Path -LiteralPath (Join-Path $Sandbox.Root 'escaped.onnx') | Should -BeFalse
+    }
+}

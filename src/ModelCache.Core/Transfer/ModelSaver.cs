@@ -72,7 +72,20 @@ public sealed class ModelSaver
     /// <param name="progress">Byte-level progress; called from worker threads.</param>
     /// <param name="warn">Receives warnings (corrupt file replaced, waiting for a lock, retries, a source that failed).</param>
     /// <param name="cancellationToken">Stops the transfer, keeping the partial file for a later resume.</param>
-    public async Task<ModelCacheEntry> SaveAsync(ModelDefinition model, bool force, IProgress<TransferProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
+    public Task<ModelCacheEntry> SaveAsync(ModelDefinition model, bool force, IProgress<TransferProgress>? progress, Action<string>? warn, CancellationToken cancellationToken) =>
+        SaveAsync(model, null, force, progress, warn, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="SaveAsync(ModelDefinition, bool, IProgress{TransferProgress}?, Action{string}?, CancellationToken)"/>, but reads
+    /// from <paramref name="sources"/> instead of the planned ones (an import from a bundle), through the same lock, staging,
+    /// verification and promotion.
+    /// </summary>
+    public Task<ModelCacheEntry> SaveFromAsync(ModelDefinition model, IReadOnlyList<IModelSource> sources, bool force, IProgress<TransferProgress>? progress,
+        Action<string>? warn, CancellationToken cancellationToken) =>
+        SaveAsync(model, sources, force, progress, warn, cancellationToken);
+
+    private async Task<ModelCacheEntry> SaveAsync(ModelDefinition model, IReadOnlyList<IModelSource>? givenSources, bool force, IProgress<TransferProgress>? progress,
+        Action<string>? warn, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         _store.EnsureContained(model);
@@ -106,7 +119,7 @@ public sealed class ModelSaver
             corruptHash = check.Actual;
         }
 
-        var sources = _planner.Plan(model);
+        var sources = givenSources ?? _planner.Plan(model);
         if (sources.Count == 0)
         {
             throw OfflineUnavailable(model, corruptHash);
