@@ -55,12 +55,13 @@ public static class BundleExporter
     /// <param name="tool">Written into the manifest, e.g. "ModelCache 0.4.0".</param>
     /// <param name="progress">Bytes copied, per model.</param>
     /// <param name="onFailed">Called for each model left out (not cached, corrupt, unreadable).</param>
+    /// <param name="asMirror">Write a static mirror instead: a folder of the files with <c>index.json</c> (the manifest's schema) in place of manifest.json.</param>
     public static async Task<BundleExportResult> ExportAsync(IReadOnlyList<(string File, ModelDefinition Model)> models, string destination, string tool,
-        IProgress<TransferProgress>? progress, Action<ModelDefinition, ModelCacheException> onFailed, CancellationToken cancellationToken)
+        IProgress<TransferProgress>? progress, Action<ModelDefinition, ModelCacheException> onFailed, CancellationToken cancellationToken, bool asMirror = false)
     {
         var clock = Stopwatch.StartNew();
         var full = Path.GetFullPath(destination);
-        var zip = full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+        var zip = !asMirror && full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
         if (File.Exists(full) || (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).GetEnumerator().MoveNext()))
         {
             throw new ModelCacheException("BundleDestinationExists", ModelCacheErrorKind.InvalidArgument,
@@ -122,7 +123,7 @@ public static class BundleExporter
             }
 
             var folderManifest = ManifestBytes(manifest);
-            AtomicFile.WriteAllText(Path.Combine(full, BundleManifest.FileName), Encoding.UTF8.GetString(folderManifest));
+            AtomicFile.WriteAllText(Path.Combine(full, asMirror ? BundleManifest.MirrorIndexFileName : BundleManifest.FileName), Encoding.UTF8.GetString(folderManifest));
             return new BundleExportResult(full, Sha256Hasher.ToHex(SHA256.Create().ComputeHash(folderManifest)), manifest.Models.ConvertAll(m => m.Name), bytes, clock.Elapsed);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -15,6 +15,9 @@ public sealed class BundleManifest
 
     public const string FileName = "manifest.json";
 
+    /// <summary>A static mirror's index: the same schema, for people and tools that browse the mirror.</summary>
+    public const string MirrorIndexFileName = "index.json";
+
     [JsonProperty("formatVersion")]
     public int FormatVersion { get; set; } = CurrentFormatVersion;
 

@@ -36,6 +36,10 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string DestinationPath { get; set; } = string.Empty;
 
+    /// <summary>Write a static mirror (files plus index.json) for nginx, IIS, a share or an object store.</summary>
+    [Parameter]
+    public SwitchParameter AsMirror { get; set; }
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
@@ -82,7 +86,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
         var version = MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown";
         var result = RunAsync((bridge, token) => BundleExporter.ExportAsync(models, destination, "ModelCache " + version,
             new ProgressWriter(this, bridge, "Exporting models"),
-            (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token));
+            (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
         WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
         WriteObject(result);
     }
