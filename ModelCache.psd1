@@ -20,6 +20,8 @@
         'Invoke-FaceDetect'
         'Save-Model'
         'Set-ModelCacheLocation'
+        'Sync-ModelCache'
+        'Test-ModelCache'
         'Test-ModelHash'
     )
     FunctionsToExport      = @()

@@ -1,0 +1,24 @@
+namespace ModelCache.Sync;
+
+/// <summary>What one Sync-ModelCache run changed.</summary>
+public sealed class SyncSummary
+{
+    public string CacheRoot { get; set; } = string.Empty;
+
+    public string Manifest { get; set; } = string.Empty;
+
+    public int Added { get; set; }
+
+    public int Repaired { get; set; }
+
+    public int Removed { get; set; }
+
+    public int Unchanged { get; set; }
+
+    public int Failed { get; set; }
+
+    public long BytesTransferred { get; set; }
+
+    /// <summary>True when the run changed nothing and nothing failed.</summary>
+    public bool InDesiredState => Added == 0 && Repaired == 0 && Removed == 0 && Failed == 0;
+}

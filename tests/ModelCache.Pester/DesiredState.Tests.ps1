@@ -1,0 +1,104 @@
+# Sync-ModelCache and Test-ModelCache -Manifest: a cache brought to a manifest's state, drift reported
+# without changes, and a scheduled job's exit code in a real pwsh -File process.
+
+BeforeAll {
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
+
+    function New-Manifest([string] $Path, [object[]] $Models) {
+        @{ formatVersion = 1; models = @($Models) } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $Path
+        $Path
+    }
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
+}
+
+Describe 'Sync-ModelCache and Test-ModelCache' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'sync'
+        $script:Manifest = New-Manifest (Join-Path $Sandbox.Root 'models.json') @($Yolo, $Slim)
+    }
+
+    It 'adds what is missing, then a second run changes nothing and transfers nothing' {
+        Test-ModelCache $Manifest -ErrorAction SilentlyContinue | Should -BeFalse
+
+        $first = Sync-ModelCache $Manifest
+        $first.Added | Should -Be 2
+        $first.BytesTransferred | Should -BeGreaterThan 0
+        $first.InDesiredState | Should -BeFalse
+
+        $second = Sync-ModelCache $Manifest
+        $second.Unchanged | Should -Be 2
+        $second.BytesTransferred | Should -Be 0
+        $second.InDesiredState | Should -BeTrue
+        Test-ModelCache $Manifest | Should -BeTrue
+    }
+
+    It 'reports drift (missing, corrupt, extra) as errors without changing anything, then repairs and prunes' {
+        $null = Save-Model $Yolo, $Rfb
+        $path = (Get-ModelCache $Yolo).Path
+        $bytes = [IO.File]::ReadAllBytes($path); $bytes[10] = $bytes[10] -bxor 1; [IO.File]::WriteAllBytes($path, $bytes)
+        $before = (Get-FileHash $path).Hash
+
+        $ok = Test-ModelCache $Manifest -ErrorVariable drift -ErrorAction SilentlyContinue
+
+        $ok | Should -BeFalse
+        @($drift | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] } | Sort-Object) | Should -Be @('ModelCorrupt', 'ModelExtra', 'ModelMissing')
+        (Get-FileHash $path).Hash | Should -Be $before
+        @(Get-ModelCache).Count | Should -Be 2
+
+        $summary = Sync-ModelCache $Manifest -Prune -Confirm:$false -WarningAction SilentlyContinue
+        $summary.Repaired | Should -Be 1
+        $summary.Added | Should -Be 1
+        $summary.Removed | Should -Be 1
+        @(Get-ModelCache).Name | Sort-Object | Should -Be @($Slim, $Yolo)
+        Test-ModelCache $Manifest | Should -BeTrue
+    }
+
+    It 'takes custom models as full catalog entries, from a .psd1 manifest' {
+        $file = Join-Path $FixtureModels 'version-RFB-320.onnx'
+        $psd1 = Join-Path $Sandbox.Root 'models.psd1'
+        @"
+@{
+    FormatVersion = 1
+    Models = @(
+        '$Slim'
+        @{ Family = 'Site'; Member = 'DETECTOR'; Task = 'face_detection'; FileName = 'version-RFB-320.onnx'
+           Url = 'https://example.invalid/version-RFB-320.onnx'; Sha256 = '$((Get-FileHash $file).Hash.ToLowerInvariant())'; Size = $((Get-Item $file).Length) }
+    )
+}
+"@ | Set-Content -LiteralPath $psd1
+
+        $summary = Sync-ModelCache $psd1
+        $summary.Added | Should -Be 2
+        Test-ModelCache $psd1 | Should -BeTrue
+    }
+
+    It 'a manifest that names an unknown model stops with SyncManifestInvalid' {
+        $bad = New-Manifest (Join-Path $Sandbox.Root 'bad.json') @('Nope/NOTHING')
+        { Sync-ModelCache $bad -ErrorAction Stop } | Should -Throw -ErrorId 'SyncManifestInvalid,*'
+    }
+
+    It 'a scheduled job exits 0 when the sync succeeds and non-zero when it fails' {
+        $job = Join-Path $Sandbox.Root 'job.ps1'
+        @'
+param($Module, $Manifest, $Mirror)
+$ErrorActionPreference = 'Stop'
+Import-Module $Module
+$env:MODELCACHE_MIRROR = $Mirror
+$summary = Sync-ModelCache -Manifest $Manifest
+"SUMMARY added=$($summary.Added) failed=$($summary.Failed)"
+'@ | Set-Content -LiteralPath $job
+        $good = Invoke-ChildPwsh $job @($ModuleUnderTest, $Manifest, $FixtureModels)
+        $good.ExitCode | Should -Be 0 -Because ($good.Output -join "`n")
+        $good.Output | Should -Contain 'SUMMARY added=2 failed=0'
+
+        $empty = Join-Path $Sandbox.Root 'empty-mirror'
+        $null = New-Item -ItemType Directory $empty
+        $other = New-Manifest (Join-Path $Sandbox.Root 'other.json') @($Rfb)
+        $bad = Invoke-ChildPwsh $job @($ModuleUnderTest, $other, $empty)
+        $bad.ExitCode | Should -Not -Be 0 -Because ($bad.Output -join "`n")
+    }
+}
