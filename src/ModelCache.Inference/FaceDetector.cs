@@ -268,6 +268,12 @@ public sealed class FaceDetector : IDisposable
         {
             TensorWriter.Write(source, left, top, inputWidth, inputHeight, p, buffers.Input);
         }
+        else if (Math.Max((double)regionWidth / resizedWidth, (double)regionHeight / resizedHeight) <= 4)
+        {
+            // Plain bilinear like the upstream demos (cv2 INTER_LINEAR), fused with normalisation: one pass
+            // from the decoded pixels into the tensor, no intermediate bitmap.
+            TensorWriter.WriteScaled(source, region, resizedWidth, resizedHeight, left, top, inputWidth, inputHeight, p, buffers.Input);
+        }
         else
         {
             using var subset = whole ? null : new SKBitmap();
