@@ -9,7 +9,7 @@ using System.Threading.Tasks;
 using Microsoft.ML.OnnxRuntime;
 using ModelCache.Inference;
 
-// Usage: dotnet run -c Release --project bench/ModelCache.Bench [-- --images 100 --models a.onnx,b.onnx --configs 1x2,2x1 --decoders 0]
+// Usage: dotnet run -c Release --project bench/ModelCache.Bench [-- --images 100 --models a.onnx,b.onnx --configs 1x2,2x1 --decoders 0 --rounds 3]
 // Issue 10 goal, measured in one run per model and thread setting (intra-op threads T × parallel images P,
 // the same total on both sides):
 //   raw      ONNX Runtime Run on a prepared tensor, P threads sharing one session of T intra-op threads;
@@ -23,6 +23,7 @@ var images = 100;
 string[]? only = null;
 var configs = new List<(int Intra, int Parallel)> { (1, 2), (2, 1) };
 var decoderOverride = 0;
+var rounds = 3;
 for (var i = 0; i < args.Length - 1; i++)
 {
     switch (args[i])
@@ -33,6 +34,7 @@ for (var i = 0; i < args.Length - 1; i++)
             configs = args[i + 1].Split(',').Select(c => c.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToList();
             break;
         case "--decoders": decoderOverride = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--rounds": rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
     }
 }
 
@@ -63,14 +65,29 @@ try
         {
             var decoders = decoderOverride > 0 ? decoderOverride : Math.Max(1, Math.Min(parallel, Environment.ProcessorCount));
             using var detector = new FaceDetector(model, new FaceDetectorSettings { IntraOpThreads = intra });
-            var raw = RawRunsPerSecond(model, detector, intra, parallel, images);
-            var stream = Stream(detector, batch, parallel, decoders, out var decodeShare);
-            var baseline = Baseline(detector, batch, parallel);
+            // Interleaved rounds (raw, stream, baseline) so that a change in the machine's load hits all three; medians.
+            var raws = new List<double>();
+            var streams = new List<double>();
+            var baselines = new List<double>();
+            var shares = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                raws.Add(RawRunsPerSecond(model, intra, parallel, images));
+                streams.Add(Stream(detector, batch, parallel, decoders, out var share));
+                shares.Add(share);
+                baselines.Add(Baseline(detector, batch, parallel));
+            }
+
+            var raw = Median(raws);
+            var stream = Median(streams);
+            var baseline = Median(baselines);
+            var decodeShare = Median(shares);
             var rawMs = 1000.0 * parallel / raw;
             var ratio = stream / raw;
+            var ratios = raws.Zip(streams, (r, s) => s / r).ToList();
             var verdict = rawMs >= HeavyMs ? (ratio >= Goal ? "goal met" : $"MISS (goal {Goal:0.00})") : "tiny: report img/s, decode share";
-            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-44} {1,4} {2,3} {3,7:0.0} {4,9:0.0} {5,9:0.0} {6,6:0.00} {7,7:0.0} {8,6:0.00} {9,6:0}%  {10}",
-                $"{Path.GetFileName(model)} ({detector.Family})", $"{intra}×{parallel}", decoders, rawMs, raw, stream, ratio, baseline, baseline / raw, 100 * decodeShare, verdict));
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-44} {1,4} {2,3} {3,7:0.0} {4,9:0.0} {5,9:0.0} {6,6:0.00} {7,7:0.0} {8,6:0.00} {9,6:0}%  {10} (round ratios {11})",
+                $"{Path.GetFileName(model)} ({detector.Family})", $"{intra}×{parallel}", decoders, rawMs, raw, stream, ratio, baseline, baseline / raw, 100 * decodeShare, verdict, string.Join(" ", ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))));
         }
     }
 }
@@ -142,7 +159,13 @@ static double Baseline(FaceDetector detector, string[] batch, int parallel)
 
 // Raw ORT: the same session options as FaceDetector (T intra-op threads), one prepared input tensor of the size the
 // detector feeds, outputs allocated by ORT; P threads call Run on the one session, `runs` Runs in all.
-static double RawRunsPerSecond(string model, FaceDetector detector, int intra, int parallel, int runs)
+static double Median(List<double> values)
+{
+    var sorted = values.OrderBy(v => v).ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+static double RawRunsPerSecond(string model, int intra, int parallel, int runs)
 {
     using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intra };
     using var session = new InferenceSession(model, options);
