@@ -104,6 +104,19 @@ Describe 'Invoke-FaceDetect streaming' {
         @(Get-ChildItem -LiteralPath $out -Name | Sort-Object) | Should -Be @('portrait (2).jpg', 'portrait (3).jpg', 'portrait.jpg')
     }
 
+    It 'Select-Object -First 1 downstream ends an endless input after the first result, without errors' {
+        $script = {
+            param($Path, $Model)
+            $state = @{ Sent = 0 }
+            $first = & { while ($state.Sent -lt 500) { $state.Sent++; $Path } } | Invoke-FaceDetect -Model $Model -ThrottleLimit 2 | Select-Object -First 1
+            [pscustomobject]@{ Sent = $state.Sent; Faces = $first.FaceCount }
+        }.ToString()
+        $run = Invoke-Bounded $script @($Small, $Slim) -Seconds 60
+        $run.Errors | Should -BeNullOrEmpty
+        $run.Output[0].Faces | Should -Be 2
+        $run.Output[0].Sent | Should -BeLessThan 500 -Because 'the upstream is stopped once the first result is taken'
+    }
+
     It 'stops promptly on Ctrl+C (StopProcessing) while the input is endless' {
         $flag = [System.Threading.ManualResetEventSlim]::new($false)
         $ps = [powershell]::Create()
