@@ -96,48 +96,90 @@ public sealed class FaceDetector : IDisposable
     /// <exception cref="ModelCacheException">The image cannot be read or decoded, or an option does not fit the model.</exception>
     public FaceDetectionResult Detect(string imagePath, FaceDetectionOptions? options = null, CancellationToken cancellationToken = default)
     {
-        options ??= new FaceDetectionOptions();
+        using var prepared = Prepare(imagePath, options ?? new FaceDetectionOptions(), cancellationToken);
+        return Complete(prepared, cancellationToken);
+    }
+
+    /// <summary>
+    /// The decode half of <see cref="Detect"/>: decodes the image (scaled down where the format
+    /// allows), resizes it and writes the whole-image input tensor into a pooled buffer. Without
+    /// tiling the decoded pixels are released here, so a prepared image holds only its tensor.
+    /// </summary>
+    internal PreparedImage Prepare(string imagePath, FaceDetectionOptions options, CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         var (inputWidth, inputHeight) = ResolveInputSize(options.InputSize);
-        var threshold = options.ConfidenceThreshold ?? _layout.DefaultConfidence;
-        var nms = options.NmsThreshold ?? _layout.DefaultNms;
         var stretch = _layout.Preprocessing.Resize == ResizeMode.Stretch;
         var tiling = options.Tile;
-
-        using var image = ImageLoader.Load(imagePath, tiling ? null : (w, h) => stretch
+        var image = ImageLoader.Load(imagePath, tiling ? null : (w, h) => stretch
             ? Math.Max((float)inputWidth / w, (float)inputHeight / h)
             : Math.Min((float)inputWidth / w, (float)inputHeight / h));
-        cancellationToken.ThrowIfCancellationRequested();
-
-        var candidates = new List<Candidate>();
-        var buffers = Rent(inputWidth, inputHeight);
+        TensorBuffers? buffers = null;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            buffers = Rent(inputWidth, inputHeight);
             var whole = new SKRectI(0, 0, image.Bitmap.Width, image.Bitmap.Height);
-            RunRegion(image, whole, buffers, threshold, candidates, dropInnerEdges: false);
-            if (tiling)
+            var geometry = PrepareRegion(image, whole, buffers);
+            var prepared = new PreparedImage(this, imagePath, options, image.Width, image.Height, buffers, geometry, tiling ? image : null, clock.Elapsed);
+            buffers = null;
+            if (!tiling)
             {
-                foreach (var tile in Tiles(image.Bitmap.Width, image.Bitmap.Height, inputWidth, inputHeight, options.TileOverlap))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    RunRegion(image, tile, buffers, threshold, candidates, dropInnerEdges: true);
-                }
+                image.Dispose();
             }
+
+            return prepared;
         }
-        finally
+        catch
         {
-            Return(buffers);
+            image.Dispose();
+            if (buffers is not null)
+            {
+                Return(buffers);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The inference half of <see cref="Detect"/>: runs the session on the prepared tensor (and the tiles), then NMS.</summary>
+    internal FaceDetectionResult Complete(PreparedImage prepared, CancellationToken cancellationToken)
+    {
+        if (!ReferenceEquals(prepared.Detector, this) || prepared.Buffers is null)
+        {
+            throw new ArgumentException("The image was prepared for another detector, or already completed.", nameof(prepared));
+        }
+
+        var clock = Stopwatch.StartNew();
+        var options = prepared.Options;
+        var threshold = options.ConfidenceThreshold ?? _layout.DefaultConfidence;
+        var nms = options.NmsThreshold ?? _layout.DefaultNms;
+        var candidates = new List<Candidate>();
+        var buffers = prepared.Buffers;
+        InferRegion(prepared.Geometry, buffers, threshold, candidates, dropInnerEdges: false);
+        if (prepared.Image is { } image)
+        {
+            foreach (var tile in Tiles(image.Bitmap.Width, image.Bitmap.Height, buffers.Width, buffers.Height, options.TileOverlap))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var geometry = PrepareRegion(image, tile, buffers);
+                InferRegion(geometry, buffers, threshold, candidates, dropInnerEdges: true);
+            }
         }
 
         var kept = Nms.Largest(Nms.Apply(candidates, nms), options.MaxFaces ?? 0);
-        var faces = kept.Select(c => ToFace(imagePath, c, image.Width, image.Height)).ToList();
-        return new FaceDetectionResult(imagePath, image.Width, image.Height, options.ModelName ?? Name, faces, clock.Elapsed);
+        var faces = kept.Select(c => ToFace(prepared.Path, c, prepared.Width, prepared.Height)).ToList();
+        return new FaceDetectionResult(prepared.Path, prepared.Width, prepared.Height, options.ModelName ?? Name, faces, prepared.DecodeTime + clock.Elapsed);
     }
 
     public void Dispose()
     {
         _session.Dispose();
         _runOptions.Dispose();
+        while (_buffers.TryTake(out var buffers))
+        {
+            buffers.Dispose();
+        }
     }
 
     /// <summary>Tiles (in decoded pixels) of about the network input size, overlapping, covering the image; at most 16.</summary>
@@ -194,8 +236,8 @@ public sealed class FaceDetector : IDisposable
         return (side, side);
     }
 
-    /// <summary>Runs the model on one region of the decoded image and appends candidates in original pixels.</summary>
-    private void RunRegion(LoadedImage image, SKRectI region, TensorBuffers buffers, float threshold, List<Candidate> into, bool dropInnerEdges)
+    /// <summary>Resizes one region of the decoded image into the input tensor; returns how to map network pixels back.</summary>
+    private RegionGeometry PrepareRegion(LoadedImage image, SKRectI region, TensorBuffers buffers)
     {
         int inputWidth = buffers.Width, inputHeight = buffers.Height;
         int regionWidth = region.Width, regionHeight = region.Height;
@@ -226,6 +268,12 @@ public sealed class FaceDetector : IDisposable
         {
             TensorWriter.Write(source, left, top, inputWidth, inputHeight, p, buffers.Input);
         }
+        else if (Math.Max((double)regionWidth / resizedWidth, (double)regionHeight / resizedHeight) <= 4)
+        {
+            // Plain bilinear like the upstream demos (cv2 INTER_LINEAR), fused with normalisation: one pass
+            // from the decoded pixels into the tensor, no intermediate bitmap.
+            TensorWriter.WriteScaled(source, region, resizedWidth, resizedHeight, left, top, inputWidth, inputHeight, p, buffers.Input);
+        }
         else
         {
             using var subset = whole ? null : new SKBitmap();
@@ -234,7 +282,7 @@ public sealed class FaceDetector : IDisposable
                 throw new InvalidOperationException("Cannot take the tile " + region + " of the image.");
             }
 
-            using var resized = new SKBitmap(new SKImageInfo(resizedWidth, resizedHeight, source.ColorType, SKAlphaType.Opaque));
+            var resized = buffers.Scratch(resizedWidth, resizedHeight, source.ColorType);
             var downscale = Math.Max((double)regionWidth / resizedWidth, (double)regionHeight / resizedHeight);
             // Plain bilinear like the upstream demos (cv2 INTER_LINEAR); mipmaps only where bilinear would alias badly.
             var sampling = downscale > 4 ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear) : new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None);
@@ -246,14 +294,24 @@ public sealed class FaceDetector : IDisposable
             TensorWriter.Write(resized, left, top, inputWidth, inputHeight, p, buffers.Input);
         }
 
+        return new RegionGeometry(region, resizedWidth, resizedHeight, left, top, image.ScaleX, image.ScaleY, source.Width, source.Height);
+    }
+
+    /// <summary>Runs the model on a tensor written by <see cref="PrepareRegion"/> and appends candidates in original pixels.</summary>
+    private void InferRegion(RegionGeometry g, TensorBuffers buffers, float threshold, List<Candidate> into, bool dropInnerEdges)
+    {
+        int inputWidth = buffers.Width, inputHeight = buffers.Height;
+        var region = g.Region;
+        int regionWidth = region.Width, regionHeight = region.Height, resizedWidth = g.ResizedWidth, resizedHeight = g.ResizedHeight, left = g.Left, top = g.Top;
+        float scaleX = g.ScaleX, scaleY = g.ScaleY;
         var outputs = Run(buffers);
         var local = new List<Candidate>();
         _layout.Decode(outputs, inputWidth, inputHeight, threshold, local);
 
         // Network pixels → decoded-image pixels → original pixels.
         double sx = (double)resizedWidth / regionWidth, sy = (double)resizedHeight / regionHeight;
-        float MapX(float x) => (float)((((x - left) / sx) + region.Left) * image.ScaleX);
-        float MapY(float y) => (float)((((y - top) / sy) + region.Top) * image.ScaleY);
+        float MapX(float x) => (float)((((x - left) / sx) + region.Left) * scaleX);
+        float MapY(float y) => (float)((((y - top) / sy) + region.Top) * scaleY);
         var edge = 0.01f * Math.Max(regionWidth, regionHeight);
         foreach (var c in local)
         {
@@ -270,10 +328,10 @@ public sealed class FaceDetector : IDisposable
             if (dropInnerEdges)
             {
                 // A face cut by an inner tile border is whole in a neighbouring tile or in the full-image pass.
-                float x1 = (m.X1 / image.ScaleX) - region.Left, y1 = (m.Y1 / image.ScaleY) - region.Top;
-                float x2 = (m.X2 / image.ScaleX) - region.Left, y2 = (m.Y2 / image.ScaleY) - region.Top;
+                float x1 = (m.X1 / scaleX) - region.Left, y1 = (m.Y1 / scaleY) - region.Top;
+                float x2 = (m.X2 / scaleX) - region.Left, y2 = (m.Y2 / scaleY) - region.Top;
                 if ((region.Left > 0 && x1 < edge) || (region.Top > 0 && y1 < edge) ||
-                    (region.Right < source.Width && x2 > regionWidth - edge) || (region.Bottom < source.Height && y2 > regionHeight - edge))
+                    (region.Right < g.SourceWidth && x2 > regionWidth - edge) || (region.Bottom < g.SourceHeight && y2 > regionHeight - edge))
                 {
                     continue;
                 }
@@ -327,7 +385,7 @@ public sealed class FaceDetector : IDisposable
         return new ModelOutputs(data, shapes);
     }
 
-    private TensorBuffers Rent(int width, int height)
+    internal TensorBuffers Rent(int width, int height)
     {
         var skipped = new List<TensorBuffers>();
         try
@@ -361,11 +419,16 @@ public sealed class FaceDetector : IDisposable
         return new TensorBuffers(width, height, new float[3 * width * height], outputs, shapes);
     }
 
-    private void Return(TensorBuffers buffers)
+    internal void Return(TensorBuffers buffers)
     {
-        if (_buffers.Count < Environment.ProcessorCount + 1)
+        // Enough for a streaming pipeline's decode workers, queue and inference workers on this machine.
+        if (_buffers.Count < (2 * Environment.ProcessorCount) + 4)
         {
             _buffers.Add(buffers);
+        }
+        else
+        {
+            buffers.Dispose();
         }
     }
 
@@ -384,8 +447,10 @@ public sealed class FaceDetector : IDisposable
 
     private static float Clamp(float value, int max) => Math.Max(0, Math.Min(max, value));
 
-    private sealed class TensorBuffers
+    internal sealed class TensorBuffers : IDisposable
     {
+        private SKBitmap? _scratch;
+
         public TensorBuffers(int width, int height, float[] input, float[][]? outputs, int[][]? outputShapes)
         {
             Width = width;
@@ -404,5 +469,54 @@ public sealed class FaceDetector : IDisposable
         public float[][]? Outputs { get; }
 
         public int[][]? OutputShapes { get; }
+
+        /// <summary>A resize target of exactly this size and colour type, kept with the buffers so it is not allocated per image.</summary>
+        public SKBitmap Scratch(int width, int height, SKColorType colorType)
+        {
+            if (_scratch is null || _scratch.Width != width || _scratch.Height != height || _scratch.ColorType != colorType)
+            {
+                _scratch?.Dispose();
+                _scratch = new SKBitmap(new SKImageInfo(width, height, colorType, SKAlphaType.Opaque));
+            }
+
+            return _scratch;
+        }
+
+        public void Dispose() => _scratch?.Dispose();
+    }
+
+    /// <summary>Where a region sits in the network input and how to map back to original pixels.</summary>
+    internal readonly struct RegionGeometry
+    {
+        public RegionGeometry(SKRectI region, int resizedWidth, int resizedHeight, int left, int top, float scaleX, float scaleY, int sourceWidth, int sourceHeight)
+        {
+            Region = region;
+            ResizedWidth = resizedWidth;
+            ResizedHeight = resizedHeight;
+            Left = left;
+            Top = top;
+            ScaleX = scaleX;
+            ScaleY = scaleY;
+            SourceWidth = sourceWidth;
+            SourceHeight = sourceHeight;
+        }
+
+        public SKRectI Region { get; }
+
+        public int ResizedWidth { get; }
+
+        public int ResizedHeight { get; }
+
+        public int Left { get; }
+
+        public int Top { get; }
+
+        public float ScaleX { get; }
+
+        public float ScaleY { get; }
+
+        public int SourceWidth { get; }
+
+        public int SourceHeight { get; }
     }
 }
