@@ -32,4 +32,7 @@ public sealed class FaceDetectionOptions
 
     /// <summary>Name reported in <see cref="FaceDetectionResult.Model"/>; null uses the detector's name.</summary>
     public string? ModelName { get; set; }
+
+    /// <summary>Images larger than this many pixels (read from the header) are refused, or decoded scaled down where the format allows; null is <see cref="ImageLimits.DefaultMaxPixels"/>.</summary>
+    public long? MaxPixels { get; set; }
 }

@@ -113,7 +113,7 @@ public sealed class FaceDetector : IDisposable
         var tiling = options.Tile;
         var image = ImageLoader.Load(imagePath, tiling ? null : (w, h) => stretch
             ? Math.Max((float)inputWidth / w, (float)inputHeight / h)
-            : Math.Min((float)inputWidth / w, (float)inputHeight / h));
+            : Math.Min((float)inputWidth / w, (float)inputHeight / h), options.MaxPixels ?? ImageLimits.DefaultMaxPixels);
         TensorBuffers? buffers = null;
         try
         {

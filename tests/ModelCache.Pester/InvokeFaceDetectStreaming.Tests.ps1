@@ -101,7 +101,7 @@ Describe 'Invoke-FaceDetect streaming' {
     It 'gives the annotated copies of a repeated path distinct, stable names (occurrence index)' {
         $out = Join-Path $Sandbox.Root 'annotated-repeats'
         $null = Invoke-FaceDetect -LiteralPath $Portrait, $Portrait, $Portrait -Model $Slim -AnnotatedPath $out -Confirm:$false
-        @(Get-ChildItem -LiteralPath $out -Name | Sort-Object) | Should -Be @('portrait (2).jpg', 'portrait (3).jpg', 'portrait.jpg')
+        @(Get-ChildItem -LiteralPath $out -Name | Sort-Object) | Should -Be @('portrait-2.jpg', 'portrait-3.jpg', 'portrait.jpg')
     }
 
     It 'Select-Object -First 1 downstream ends an endless input after the first result, without errors' {
@@ -137,5 +137,42 @@ Describe 'Invoke-FaceDetect streaming' {
         finally {
             if ($ps.InvocationStateInfo.State -ne 'Running') { $ps.Dispose() }
         }
+    }
+}
+
+Describe 'Invoke-FaceDetect never destroys its inputs' {
+    BeforeAll {
+        $script:Sandbox = Enter-ModelCacheSandbox 'outputs'
+        $script:Photos = Join-Path $Sandbox.Root 'photos'
+        $null = New-Item -ItemType Directory $Photos
+        Copy-Item (Join-Path $FixtureImages 'portrait.jpg') $Photos
+        $script:Original = (Get-FileHash (Join-Path $Photos 'portrait.jpg')).Hash
+    }
+
+    It 'refuses to write annotated copies over the photos themselves, even with -Force' {
+        $null = Invoke-FaceDetect -LiteralPath (Join-Path $Photos 'portrait.jpg') -Model $Slim -AnnotatedPath $Photos -Force -ErrorVariable refused -ErrorAction SilentlyContinue
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'OutputWouldOverwriteSource,*'
+        (Get-FileHash (Join-Path $Photos 'portrait.jpg')).Hash | Should -Be $Original
+    }
+
+    It 'does not overwrite an existing output without -Force, and does with it' {
+        $out = Join-Path $Sandbox.Root 'annotated'
+        $null = New-Item -ItemType Directory $out
+        Set-Content -LiteralPath (Join-Path $out 'portrait.jpg') -Value 'mine'
+        $null = Invoke-FaceDetect -LiteralPath (Join-Path $Photos 'portrait.jpg') -Model $Slim -AnnotatedPath $out -ErrorVariable exists -ErrorAction SilentlyContinue
+        ($exists | Where-Object FullyQualifiedErrorId -like 'OutputExists,*') | Should -Not -BeNullOrEmpty
+        Get-Content -LiteralPath (Join-Path $out 'portrait.jpg') | Should -Be 'mine'
+
+        $null = Invoke-FaceDetect -LiteralPath (Join-Path $Photos 'portrait.jpg') -Model $Slim -AnnotatedPath $out -Force
+        (Get-Item (Join-Path $out 'portrait.jpg')).Length | Should -BeGreaterThan 1000
+    }
+
+    It 'refuses an image over -MaxPixels with ImageTooLarge naming the file' {
+        $png = Join-Path $Sandbox.Root 'big.png'
+        Copy-Item (Join-Path $FixtureImages 'gorilla.png') $png
+        $results = Invoke-FaceDetect -LiteralPath $png -Model $Slim -MaxPixels 1000 -ErrorVariable tooLarge -ErrorAction SilentlyContinue
+        $results | Should -BeNullOrEmpty
+        $tooLarge[0].FullyQualifiedErrorId | Should -BeLike 'ImageTooLarge,*'
+        $tooLarge[0].Exception.Message | Should -BeLike '*big.png*'
     }
 }

@@ -5,8 +5,9 @@ BeforeAll {
     Import-ModelCacheUnderTest
     $script:Module = Get-Module ModelCache
     $script:Expected = @(
-        'Clear-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
-        'Invoke-FaceDetect', 'Save-Model', 'Set-ModelCacheLocation', 'Test-ModelHash'
+        'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
+        'Import-ModelCache', 'Invoke-FaceDetect', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
+        'Test-ModelCache', 'Test-ModelHash'
     )
 }
 
@@ -20,9 +21,9 @@ Describe 'ModelCache module' {
         $Module.ModuleType | Should -Be 'Binary'
     }
 
-    It 'exports exactly the eight cmdlets and nothing else' {
+    It 'exports exactly the twelve cmdlets and nothing else' {
         @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be $Expected
-        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be 8
+        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be 12
         $Module.ExportedFunctions.Count | Should -Be 0
         $Module.ExportedAliases.Count | Should -Be 0
         $Module.ExportedVariables.Count | Should -Be 0

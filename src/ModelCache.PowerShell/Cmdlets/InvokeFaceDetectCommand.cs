@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
@@ -44,8 +45,9 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     private long _emitted;
     private long _nextToEmit;
     private TimeSpan _lastProgress = -ProgressInterval;
-    private string? _annotated;
-    private string? _crops;
+    private readonly ConcurrentDictionary<long, FaceOutputPlan> _plans = new();
+    private FaceOutputPlanner? _outputs;
+    private FaceDetectorLease? _lease;
 
     /// <summary>Image files; wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
@@ -117,6 +119,15 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? CropPath { get; set; }
+
+    /// <summary>Let -AnnotatedPath and -CropPath replace existing files (never a source image).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Images with more pixels than this (read from the header) are refused, or decoded scaled down where the format allows.</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long MaxPixels { get; set; } = ImageLimits.DefaultMaxPixels;
 
     /// <summary>Margin added around each crop on every side, as a fraction of the box size.</summary>
     [Parameter]
@@ -210,6 +221,11 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         var pipeline = _pipeline;
         _pipeline = null;
         pipeline?.Dispose();
+
+        // The session stays leased while any image of this command may still use it.
+        var lease = _lease;
+        _lease = null;
+        lease?.Dispose();
     }
 
     /// <summary>Queues one image, first writing finished results while the in-flight bound is reached, then whatever else is ready.</summary>
@@ -223,9 +239,30 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
 
         _occurrences.TryGetValue(file, out var occurrence);
         _occurrences[file] = occurrence + 1;
+        FaceOutputPlan? plan = null;
+        if (_outputs is not null)
+        {
+            // Reserved here, in input order, so output names are stable from run to run.
+            try
+            {
+                _outputs.AddSources(new[] { file });
+                plan = _outputs.Reserve(file, occurrence);
+            }
+            catch (ModelCacheException ex)
+            {
+                WriteFailure(ex, input);
+                return;
+            }
+        }
+
         while (_submitted - _emitted >= pipeline.MaxInFlight && pipeline.Take(out var outcome, StopToken))
         {
             Accept(outcome!);
+        }
+
+        if (plan is not null)
+        {
+            _plans[_submitted] = plan;
         }
 
         pipeline.Add(new FaceDetectionWorkItem(_submitted++, file, occurrence, input), StopToken);
@@ -250,8 +287,9 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             return null;
         }
 
-        _annotated = AnnotatedPath is null ? null : GetUnresolvedProviderPathFromPSPath(AnnotatedPath);
-        _crops = CropPath is null ? null : GetUnresolvedProviderPathFromPSPath(CropPath);
+        var annotated = AnnotatedPath is null ? null : GetUnresolvedProviderPathFromPSPath(AnnotatedPath);
+        var crops = CropPath is null ? null : GetUnresolvedProviderPathFromPSPath(CropPath);
+        _outputs = annotated is null && crops is null ? null : new FaceOutputPlanner(annotated, crops, Force);
         var options = new FaceDetectionOptions
         {
             ConfidenceThreshold = Bound(nameof(ConfidenceThreshold)) ? ConfidenceThreshold : null,
@@ -260,36 +298,32 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             InputSize = Bound(nameof(InputSize)) ? InputSize : null,
             Tile = Tile.IsPresent,
             ModelName = _modelName,
+            MaxPixels = MaxPixels,
         };
         var decoders = Math.Max(1, Math.Min(ThrottleLimit, System.Environment.ProcessorCount));
-        var writes = _annotated is not null || _crops is not null;
+        var writes = _outputs is not null;
         _pipeline = new FaceDetectionPipeline(detector, options, ThrottleLimit, decoders, writes ? WriteOutputs : null, StopToken);
         WriteVerbose($"{_modelName}: {detector.Layout}; confidence ≥ {options.ConfidenceThreshold ?? detector.DefaultConfidenceThreshold}, NMS IoU {options.NmsThreshold ?? detector.DefaultNmsThreshold}; {ThrottleLimit} image(s) in inference and {decoders} decoding at a time, at most {_pipeline.MaxInFlight} in flight; {(Unordered ? "results as completed" : "results in input order")}.");
         return _pipeline;
     }
 
-    /// <summary>Runs on an inference worker: the annotated copy and the crops of one image.</summary>
+    /// <summary>Runs on an inference worker: the annotated copy and the crops of one image, at the names reserved for it.</summary>
     private void WriteOutputs(FaceDetectionWorkItem item, FaceDetectionResult result)
     {
-        if (_annotated is not null)
+        if (!_plans.TryRemove(item.Index, out var plan))
         {
-            FaceImageWriter.WriteAnnotated(result, System.IO.Path.Combine(_annotated, AnnotatedName(item.Path, item.Occurrence)));
+            return;
         }
 
-        if (_crops is not null)
+        if (plan.AnnotatedPath is not null)
         {
-            // TODO(wt-safe FaceImageWriter rewrite): pass item.Occurrence so crops of a repeated path get distinct names.
-            FaceImageWriter.WriteCrops(result, _crops, CropMargin);
+            FaceImageWriter.WriteAnnotated(result, plan, MaxPixels);
         }
-    }
 
-    /// <summary>The annotated copy's file name: the image's own for its first occurrence, "name (n).ext" for the n-th (stable: depends only on input order).</summary>
-    internal static string AnnotatedName(string file, int occurrence)
-    {
-        var name = System.IO.Path.GetFileName(file);
-        return occurrence == 0
-            ? name
-            : System.IO.Path.GetFileNameWithoutExtension(file) + " (" + (occurrence + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) + ")" + System.IO.Path.GetExtension(file);
+        if (plan.CropStem is not null)
+        {
+            FaceImageWriter.WriteCrops(result, plan, CropMargin, MaxPixels);
+        }
     }
 
     /// <summary>Takes a finished outcome: written at once with -Unordered, else held until every earlier image is written.</summary>
@@ -444,9 +478,10 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         WriteVerbose($"Model file: {entry.Path}");
         try
         {
-            var detector = FaceDetection.Pool.Get(entry.Path, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, out var created);
+            // Keyed by the file's content: a model re-saved with Save-Model -Force gets a session of its own.
+            _lease = FaceDetection.Pool.Rent(entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, out var created);
             WriteVerbose($"ONNX Runtime session {(created ? "created" : "reused")}; {FaceDetection.OpenSessions} open in this process.");
-            return detector;
+            return _lease.Detector;
         }
         catch (ModelCacheException ex)
         {
