@@ -107,7 +107,7 @@ public sealed class HttpSource : IModelSource
     /// A refused (or reset-before-answering, or unresolvable) host is not retried: it is marked down for the batch and
     /// the next source is tried. Other connection failures are transient.
     /// </summary>
-    private Exception Unreachable(ModelDefinition model, Uri address, System.Net.Http.HttpRequestException ex)
+    private Exception Unreachable(ModelDefinition model, Uri address, Exception ex)
     {
         var why = ex.GetBaseException().Message;
         if (_health is not null && SourceHealth.IsRefusal(ex))

@@ -18,19 +18,25 @@ internal sealed class SourceHealth
 
     public void MarkDown(Uri address, string reason) => _down.TryAdd(Key(address), reason);
 
-    /// <summary>True for failures that say nothing answers at that address (as opposed to a slow or overloaded server).</summary>
+    /// <summary>
+    /// True for failures before any HTTP answer at the socket level: refused, reset, broken pipe, closed before the
+    /// status line, unresolvable or unreachable host (the error seen varies with timing, so any socket or I/O failure
+    /// counts). A TLS failure is not one: the host answered, and its message says more than "skipped".
+    /// </summary>
     public static bool IsRefusal(Exception exception)
     {
+        var socketLevel = false;
         for (Exception? current = exception; current is not null; current = current.InnerException)
         {
-            if (current is SocketException socket && socket.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset
-                    or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostNotFound or SocketError.HostDown or SocketError.NoData)
+            if (current is System.Security.Authentication.AuthenticationException)
             {
-                return true;
+                return false;
             }
+
+            socketLevel |= current is SocketException or System.IO.IOException;
         }
 
-        return false;
+        return socketLevel;
     }
 
     private static string Key(Uri address) => address.Scheme + "://" + address.Host + ":" + address.Port;
