@@ -165,6 +165,16 @@ public sealed class DownloadLimitTests : IAsyncLifetime
         var models = new[] { "a", "b", "c" }
             .Select(n => TestModels.Define(Bytes, new Uri($"http://127.0.0.1:9/{n}.onnx"), member: n.ToUpperInvariant(), fileName: n + ".onnx"))
             .ToList();
+        // HttpClient may reconnect by itself when a fresh connection ends without an answer (4 times here), so first
+        // count what one attempt costs: one model, no retries, in a batch of its own.
+        using (var probe = new SourcePlanner(new[] { dead.BaseAddress }, true, false, Options(retries: 0), new FakeEnvironment(_temp.Path)))
+        {
+            await Assert.ThrowsAnyAsync<ModelCacheException>(() => new ModelSaver(new CacheStore(_temp.Combine("probe")), probe).SaveAsync(models[0], false, null, null, CancellationToken.None));
+        }
+
+        var perAttempt = dead.Connections;
+        Assert.InRange(perAttempt, 1, 10);
+        dead.Reset();
         var warnings = new List<string>();
         var saved = new List<string>();
         var failed = new List<ModelCacheException>();
@@ -189,7 +199,8 @@ public sealed class DownloadLimitTests : IAsyncLifetime
 
         Assert.True(failed.Count == 0, string.Join(" / ", failed.Select(f => f.Message)) + " // " + string.Join(" / ", warnings));
         Assert.Equal(3, saved.Count);
-        Assert.True(dead.Connections == 1, $"{dead.Connections} connections; warnings: {string.Join(" / ", warnings)}"); // not once per model, nor per retry
+        // One attempt for the whole batch: not one per model (3 attempts) nor per retry (12 attempts, as before the breaker).
+        Assert.True(dead.Connections == perAttempt, $"{dead.Connections} connections, {perAttempt} per attempt; warnings: {string.Join(" / ", warnings)}");
         Assert.Single(warnings, w => w.Contains("skipped for the rest of this batch"));
         Assert.Equal(2, warnings.Count(w => w.StartsWith("Skipped " + dead.BaseAddress, StringComparison.Ordinal)));
         Assert.DoesNotContain(warnings, w => w.Contains("Retrying"));
@@ -271,12 +282,13 @@ public sealed class DownloadLimitTests : IAsyncLifetime
         Assert.False(File.Exists(Store.GetPartialPath(model)));
     }
 
-    /// <summary>Accepts each connection and resets it at once (RST), counting them: a host where nothing answers HTTP.</summary>
+    /// <summary>Accepts each connection and resets it without answering, counting them: a host where nothing answers HTTP.</summary>
     private sealed class RefusingListener : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly CancellationTokenSource _stop = new();
         private int _connections;
+        private int _requestBytes;
 
         public RefusingListener()
         {
@@ -289,6 +301,8 @@ public sealed class DownloadLimitTests : IAsyncLifetime
 
         public int Connections => Volatile.Read(ref _connections);
 
+        public void Reset() => Interlocked.Exchange(ref _connections, 0);
+
         public void Dispose()
         {
             _stop.Cancel();
@@ -300,15 +314,36 @@ public sealed class DownloadLimitTests : IAsyncLifetime
         {
             while (!_stop.IsCancellationRequested)
             {
+                TcpClient client;
                 try
                 {
-                    using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    Interlocked.Increment(ref _connections);
-                    client.LingerState = new LingerOption(true, 0); // close with RST
+                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
                 }
                 catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
                 {
                     return;
+                }
+
+                Interlocked.Increment(ref _connections);
+                _ = Task.Run(() => HangUpAsync(client));
+            }
+        }
+
+        /// <summary>Waits for the request (so the client cannot tell it was never sent and quietly retry), then resets the connection.</summary>
+        private async Task HangUpAsync(TcpClient client)
+        {
+            using (client)
+            {
+                try
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                    wait.CancelAfter(TimeSpan.FromSeconds(5));
+                    var received = await client.GetStream().ReadAsync(new byte[4096], wait.Token);
+                    client.LingerState = new LingerOption(true, 0); // close with RST
+                    Interlocked.Add(ref _requestBytes, received);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+                {
                 }
             }
         }

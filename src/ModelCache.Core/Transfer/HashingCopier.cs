@@ -20,6 +20,9 @@ internal static class HashingCopier
     /// <summary>Size of each write: large and aligned to itself, so the disk sees few, whole-block writes.</summary>
     private const int ChunkSize = 4 << 20;
 
+    /// <summary>Longest a chunk is filled before what arrived is written anyway.</summary>
+    private static readonly TimeSpan FillTime = TimeSpan.FromMilliseconds(250);
+
     /// <param name="source">The body.</param>
     /// <param name="destination">The partial file, positioned at <paramref name="startOffset"/>.</param>
     /// <param name="hash">Already fed with the bytes before <paramref name="startOffset"/>.</param>
@@ -44,34 +47,55 @@ internal static class HashingCopier
         {
             while (true)
             {
-                // Fill the buffer up to the next ChunkSize boundary of the file (aligned writes), or to the end of the body.
+                // Fill the buffer up to the next ChunkSize boundary of the file (aligned writes), or to the end of the body;
+                // on a slow link, write what came within FillTime so progress and the resumable prefix keep moving.
                 var position = startOffset + copied;
                 var want = ChunkSize - (int)(position % ChunkSize);
                 var filled = 0;
-                while (filled < want)
+                var fillClock = System.Diagnostics.Stopwatch.StartNew();
+                try
                 {
-                    var read = await ReadAsync(source, buffers[current], filled, want - filled, limits.StallTimeout, location, position + filled, cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
+                    while (filled < want && (filled == 0 || fillClock.Elapsed < FillTime))
                     {
-                        break;
+                        var read = await ReadAsync(source, buffers[current], filled, want - filled, limits.StallTimeout, location, position + filled, cancellationToken).ConfigureAwait(false);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        if (position == 0 && filled == 0 && LooksLikeHtml(buffers[current], read))
+                        {
+                            throw TransferException.BadContent("UnexpectedContent",
+                                $"{location} sent an HTML page instead of the model.",
+                                "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
+                        }
+
+                        filled += read;
+                        if (position + filled > limits.MaxTotal)
+                        {
+                            throw TransferException.BadContent("ContentTooLong",
+                                $"{location} sent more than {limits.MaxTotal} bytes, {limits.CapReason}; the download was stopped and the partial file deleted.",
+                                limits.CapAction);
+                        }
+
+                        rate.Observe(position + filled);
+                    }
+                }
+                catch (Exception ex) when (filled > 0 && ex is TransferException { KeepPartial: true } or OperationCanceledException)
+                {
+                    // What arrived before the break is good: it goes to disk (after the write in flight) so a resume starts after it.
+                    if (pending is not null)
+                    {
+                        var previous = pending;
+                        pending = null;
+                        await previous.ConfigureAwait(false);
+                        onProgress(startOffset + copied);
                     }
 
-                    if (position == 0 && filled == 0 && LooksLikeHtml(buffers[current], read))
-                    {
-                        throw TransferException.BadContent("UnexpectedContent",
-                            $"{location} sent an HTML page instead of the model.",
-                            "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
-                    }
-
-                    filled += read;
-                    if (position + filled > limits.MaxTotal)
-                    {
-                        throw TransferException.BadContent("ContentTooLong",
-                            $"{location} sent more than {limits.MaxTotal} bytes, {limits.CapReason}; the download was stopped and the partial file deleted.",
-                            limits.CapAction);
-                    }
-
-                    rate.Observe(position + filled);
+                    await destination.WriteAsync(buffers[current], 0, filled, CancellationToken.None).ConfigureAwait(false);
+                    copied += filled;
+                    onProgress(startOffset + copied);
+                    throw;
                 }
 
                 if (pending is not null)
