@@ -263,7 +263,7 @@ internal static class Program
         var watch = Stopwatch.StartNew();
         var output = shell.Run(script);
         var elapsed = watch.Elapsed;
-        if (output.Count != list.Count || output.Any(o => o.Properties["Verified"].Value is not true || o.Properties["Source"].Value?.ToString() != "Mirror"))
+        if (output.Count != list.Count || output.Any(o => o.Properties["LastCheck"]?.Value?.ToString() != "Passed" || o.Properties["Source"].Value?.ToString() != "Mirror"))
         {
             throw new InvalidOperationException($"'{script}' did not download and verify every model.");
         }

@@ -225,7 +225,8 @@ public sealed class DownloadLimitTests : IAsyncLifetime
             Assert.Equal(fileSystem.Started[i - 1].Offset + fileSystem.Started[i - 1].Length, fileSystem.Started[i].Offset); // contiguous, nothing skipped
         }
 
-        Assert.Equal(fileSystem.Started.Take(fileSystem.Started.Count - 1), fileSystem.Waited); // each range waited for one step later
+        Assert.True(fileSystem.Started.Count > 5, $"{fileSystem.Started.Count} ranges");
+        Assert.Equal(fileSystem.Started.Take(fileSystem.Started.Count - 4), fileSystem.Waited); // each range waited for 4 ranges later
     }
 
     [Fact]

@@ -182,18 +182,20 @@ internal static class HashingCopier
 
     /// <summary>
     /// Progressive flushing: every <see cref="IFileSystemNative.WriteBackGranularity"/> bytes the new range is handed to
-    /// the OS for write-back, and the range before it is waited for, so dirty pages stay bounded to about two ranges
-    /// and the disk writes while the network reads. Runs on the write task, beside the next read.
+    /// the OS for write-back at once, and the range <see cref="Lag"/> steps older is waited for, so the disk writes while
+    /// the network reads, dirty pages stay bounded (about Lag ranges) and the fsync before promotion has little left.
+    /// Runs on the write task, beside the next read.
     /// </summary>
     private sealed class WriteBehind
     {
+        /// <summary>Ranges in flight before the oldest is waited for: enough to keep the disk busy, few enough for a short fsync.</summary>
+        internal const int Lag = 4;
         private readonly FileStream _file;
         private readonly IFileSystemNative _fileSystem;
         private readonly long _granularity;
+        private readonly System.Collections.Generic.Queue<(long Offset, long Length)> _inFlight = new();
         private long _started;
         private long _written;
-        private long _previousStart = -1;
-        private long _previousLength;
 
         public WriteBehind(FileStream file, IFileSystemNative fileSystem, long offset)
         {
@@ -213,13 +215,13 @@ internal static class HashingCopier
 
             var length = _written - _started;
             _fileSystem.StartWriteBack(_file, _started, length);
-            if (_previousStart >= 0)
+            _inFlight.Enqueue((_started, length));
+            if (_inFlight.Count > Lag)
             {
-                _fileSystem.WaitForWriteBack(_file, _previousStart, _previousLength);
+                var (offset, oldLength) = _inFlight.Dequeue();
+                _fileSystem.WaitForWriteBack(_file, offset, oldLength);
             }
 
-            _previousStart = _started;
-            _previousLength = length;
             _started = _written;
         }
     }
