@@ -209,7 +209,7 @@ public sealed class DownloadLimitTests : IAsyncLifetime
     [Fact]
     public async Task Written_ranges_are_flushed_progressively_and_a_known_size_is_preallocated()
     {
-        var big = TestModels.RandomBytes(3_000_000, seed: 12);
+        var big = TestModels.RandomBytes(26_000_000, seed: 12); // seven 4 MiB writes
         var model = TestModels.Define(big, _server.Serve("big.onnx", big));
         var fileSystem = new FakeFileSystem { FreeSpace = 1L << 30, WriteBackGranularity = 256 << 10 };
         var network = Options();
