@@ -12,6 +12,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Save-Model'; Parameter = 'Credential'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Save-Model'; Parameter = 'ProxyCredential'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Save-Model'; Parameter = 'Path'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Save-Model'; Parameter = 'MaxDownloadSize'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }
@@ -106,6 +107,12 @@ Describe 'Parameter binding' {
 
     It 'Save-Model validates -ThrottleLimit (1..64) before doing anything' {
         { Save-Model $Yolo -ThrottleLimit 0 -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ModelCache.PowerShell.Cmdlets.SaveModelCommand'
+    }
+
+    It 'Save-Model validates -MaxDownloadSize (at least 1 byte) and takes size suffixes' {
+        { Save-Model $Yolo -MaxDownloadSize 0 -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ModelCache.PowerShell.Cmdlets.SaveModelCommand'
+        (Get-Command Save-Model).Parameters['MaxDownloadSize'].ParameterType | Should -Be ([long])
+        { Save-Model $Yolo -MaxDownloadSize 8GB -WhatIf } | Should -Not -Throw
     }
 
     It 'Test-ModelHash -Sha256 rejects a value that is not 64 hex digits' {

@@ -90,6 +90,14 @@ Describe 'Save-Model' {
         $errs[0].TargetObject | Should -Be 'MNET_V2'
     }
 
+    It "-Mirror 'a;b' is split like `$env:MODELCACHE_MIRROR: an empty first mirror falls through to the second" {
+        $empty = New-Item -ItemType Directory -Path (Join-Path $Sandbox.Cache 'empty-mirror') -Force
+        $saved = Save-Model $Yolo -Mirror "$($empty.FullName);$env:MODELCACHE_MIRROR" -MirrorOnly -WarningVariable warned -WarningAction SilentlyContinue
+        $saved.Name | Should -Be $Yolo
+        $saved.Source.ToString() | Should -Be 'Mirror'
+        @($warned | Where-Object { "$_" -like '*Trying the next source*' }).Count | Should -Be 1
+    }
+
     It 'sets $? to false when a model fails' {
         $null = Save-Model MNET_V3 -ErrorAction SilentlyContinue
         $? | Should -BeFalse

@@ -46,4 +46,17 @@ public sealed class FaultPlan
 
     /// <summary>Slow the body down (bytes per second), so a test can interrupt it mid-transfer.</summary>
     public int? BytesPerSecond { get; init; }
+
+    /// <summary>
+    /// Answer 200 with a chunked body (no Content-Length) that never ends: the registered content, then filler, until
+    /// the client goes away or <see cref="EndlessLimitBytes"/> have been sent (a safety stop for the test machine).
+    /// </summary>
+    public bool EndlessBody { get; init; }
+
+    public long EndlessLimitBytes { get; init; } = 1L << 30;
+
+    /// <summary>After the first <see cref="DripAfterBytes"/> bytes, send one byte per <see cref="DripInterval"/>: a slow drip that never stalls a read.</summary>
+    public TimeSpan? DripInterval { get; init; }
+
+    public long DripAfterBytes { get; init; }
 }

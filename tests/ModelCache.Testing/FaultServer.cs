@@ -171,6 +171,13 @@ public sealed class FaultServer : IAsyncDisposable
             record.Status = response.StatusCode = StatusCodes.Status200OK;
         }
 
+        if (plan.EndlessBody)
+        {
+            record.Status = response.StatusCode = StatusCodes.Status200OK;
+            await SendEndlessAsync(context, body, plan, record).ConfigureAwait(false);
+            return;
+        }
+
         if (!plan.OmitContentLength)
         {
             response.ContentLength = plan.AnnouncedLength ?? body.Length - start;
@@ -191,6 +198,12 @@ public sealed class FaultServer : IAsyncDisposable
                 return;
             }
 
+            if (plan.DripInterval is { } interval && sent + count > plan.DripAfterBytes)
+            {
+                await DripAsync(context, body, position, (int)Math.Max(0, plan.DripAfterBytes - sent), interval, record, sent).ConfigureAwait(false);
+                return;
+            }
+
             if (stallAt is { } stall && sent + count > stall)
             {
                 await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
@@ -205,6 +218,37 @@ public sealed class FaultServer : IAsyncDisposable
                 await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromSeconds((double)count / rate), context.RequestAborted).ConfigureAwait(false);
             }
+        }
+
+        record.Completed = true;
+    }
+
+    /// <summary>The content, then zeros, chunked, until the client leaves or the safety limit is reached.</summary>
+    private static async Task SendEndlessAsync(HttpContext context, byte[] body, FaultPlan plan, RequestRecord record)
+    {
+        var filler = new byte[ChunkSize * 4];
+        await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        var sent = (long)body.Length;
+        while (sent < plan.EndlessLimitBytes && !context.RequestAborted.IsCancellationRequested)
+        {
+            await context.Response.Body.WriteAsync(filler, context.RequestAborted).ConfigureAwait(false);
+            sent += filler.Length;
+            record.BytesSent = sent;
+        }
+    }
+
+    /// <summary>Sends <paramref name="first"/> bytes from <paramref name="position"/> at once, then one byte per interval to the end.</summary>
+    private static async Task DripAsync(HttpContext context, byte[] body, long position, int first, TimeSpan interval, RequestRecord record, long sent)
+    {
+        var response = context.Response;
+        await response.Body.WriteAsync(body.AsMemory((int)position, first), context.RequestAborted).ConfigureAwait(false);
+        sent += first;
+        for (var at = position + first; at < body.Length; at++)
+        {
+            await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            await Task.Delay(interval, context.RequestAborted).ConfigureAwait(false);
+            await response.Body.WriteAsync(body.AsMemory((int)at, 1), context.RequestAborted).ConfigureAwait(false);
+            record.BytesSent = ++sent;
         }
 
         record.Completed = true;

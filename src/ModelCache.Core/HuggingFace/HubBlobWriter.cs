@@ -90,9 +90,17 @@ internal sealed class HubBlobWriter
                     offset = held;
                 }
 
+                if (metadata.Size > _network.MaxDownloadSize)
+                {
+                    throw TransferException.DeclaredTooLong(location, subject, metadata.Size, _network.MaxDownloadSize);
+                }
+
+                // The hub's size is the cap (one byte more is ContentTooLong) and is checked against the free space first.
+                var limits = DownloadCaps.For(subject, incomplete, offset, null, metadata.Size, location, _network);
                 using var hash = GitBlobHash.ForBlobId(metadata.BlobId, metadata.Size);
                 using var output = new FileStream(incomplete, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
                 output.SetLength(offset);
+                _network.FileSystem.Preallocate(output, offset, metadata.Size - offset);
                 if (await Sha256Hasher.AppendAsync(output, hash, offset, null, cancellationToken).ConfigureAwait(false) != offset)
                 {
                     throw new IOException($"'{incomplete}' is shorter than it was a moment ago.");
@@ -100,9 +108,9 @@ internal sealed class HubBlobWriter
 
                 progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, offset, metadata.Size, location));
                 using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-                copied = await HashingCopier.CopyAsync(body, output, hash, offset, metadata.Size,
+                copied = await HashingCopier.CopyAsync(body, output, hash, offset, limits,
                     bytes => progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, bytes, metadata.Size, location)),
-                    _network.Timeout, location, cancellationToken).ConfigureAwait(false);
+                    location, cancellationToken).ConfigureAwait(false);
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 output.Flush(true);
                 if (offset + copied < metadata.Size)

@@ -5,29 +5,35 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Integrity;
+using ModelCache.IO;
 
 namespace ModelCache.Transfer;
 
 /// <summary>
-/// Copies a body to disk, hashing every byte as it is written. Each read has a stall timeout; a
-/// body that grows past the expected size or starts like an HTML page is stopped at once.
+/// Copies a body to disk, hashing every byte as it is written. Each read has a stall timeout and the
+/// average rate over a window has a floor (a slow drip is a stall too); a body that grows past its cap
+/// or starts like an HTML page is stopped at once. Written ranges are handed to the OS for write-back
+/// as the copy goes (<see cref="WriteBehind"/>), so the fsync before promotion has little left to do.
 /// </summary>
 internal static class HashingCopier
 {
-    private const int ChunkSize = 1 << 20;
+    /// <summary>Size of each write: large and aligned to itself, so the disk sees few, whole-block writes.</summary>
+    private const int ChunkSize = 4 << 20;
+
+    /// <summary>Longest a chunk is filled before what arrived is written anyway.</summary>
+    private static readonly TimeSpan FillTime = TimeSpan.FromMilliseconds(250);
 
     /// <param name="source">The body.</param>
     /// <param name="destination">The partial file, positioned at <paramref name="startOffset"/>.</param>
     /// <param name="hash">Already fed with the bytes before <paramref name="startOffset"/>.</param>
     /// <param name="startOffset">Bytes already in the partial file.</param>
-    /// <param name="maxTotal">Largest acceptable file size, when known.</param>
+    /// <param name="limits">Size cap, stall timeout, minimum rate and the file-system calls for write-back.</param>
     /// <param name="onProgress">Receives the file's total bytes so far.</param>
-    /// <param name="stallTimeout">Longest wait for the next bytes.</param>
     /// <param name="location">Where the body comes from, for messages.</param>
     /// <param name="cancellationToken">Stops the copy.</param>
     /// <returns>Bytes copied by this call.</returns>
-    public static async Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash hash, long startOffset, long? maxTotal,
-        Action<long> onProgress, TimeSpan stallTimeout, string location, CancellationToken cancellationToken)
+    public static async Task<long> CopyAsync(Stream source, FileStream destination, IncrementalHash hash, long startOffset, CopyLimits limits,
+        Action<long> onProgress, string location, CancellationToken cancellationToken)
     {
         // Two buffers: the next chunk is received while the previous one is hashed and written,
         // and hashing runs beside the write, so one core is not left to do all three in turn.
@@ -35,11 +41,63 @@ internal static class HashingCopier
         var current = 0;
         long copied = 0;
         Task? pending = null;
+        var flusher = new WriteBehind(destination, limits.FileSystem, startOffset);
+        var rate = new RateWatch(limits, location);
         try
         {
             while (true)
             {
-                var read = await ReadAsync(source, buffers[current], stallTimeout, location, startOffset + copied, cancellationToken).ConfigureAwait(false);
+                // Fill the buffer up to the next ChunkSize boundary of the file (aligned writes), or to the end of the body;
+                // on a slow link, write what came within FillTime so progress and the resumable prefix keep moving.
+                var position = startOffset + copied;
+                var want = ChunkSize - (int)(position % ChunkSize);
+                var filled = 0;
+                var fillClock = System.Diagnostics.Stopwatch.StartNew();
+                try
+                {
+                    while (filled < want && (filled == 0 || fillClock.Elapsed < FillTime))
+                    {
+                        var read = await ReadAsync(source, buffers[current], filled, want - filled, limits.StallTimeout, location, position + filled, cancellationToken).ConfigureAwait(false);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        if (position == 0 && filled == 0 && LooksLikeHtml(buffers[current], read))
+                        {
+                            throw TransferException.BadContent("UnexpectedContent",
+                                $"{location} sent an HTML page instead of the model.",
+                                "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
+                        }
+
+                        filled += read;
+                        if (position + filled > limits.MaxTotal)
+                        {
+                            throw TransferException.BadContent("ContentTooLong",
+                                $"{location} sent more than {limits.MaxTotal} bytes, {limits.CapReason}; the download was stopped and the partial file deleted.",
+                                limits.CapAction);
+                        }
+
+                        rate.Observe(position + filled);
+                    }
+                }
+                catch (Exception ex) when (filled > 0 && ex is TransferException { KeepPartial: true } or OperationCanceledException)
+                {
+                    // What arrived before the break is good: it goes to disk (after the write in flight) so a resume starts after it.
+                    if (pending is not null)
+                    {
+                        var previous = pending;
+                        pending = null;
+                        await previous.ConfigureAwait(false);
+                        onProgress(startOffset + copied);
+                    }
+
+                    await destination.WriteAsync(buffers[current], 0, filled, CancellationToken.None).ConfigureAwait(false);
+                    copied += filled;
+                    onProgress(startOffset + copied);
+                    throw;
+                }
+
                 if (pending is not null)
                 {
                     await pending.ConfigureAwait(false);
@@ -47,27 +105,13 @@ internal static class HashingCopier
                     onProgress(startOffset + copied);
                 }
 
-                if (read == 0)
+                if (filled == 0)
                 {
                     return copied;
                 }
 
-                if (startOffset + copied == 0 && LooksLikeHtml(buffers[current], read))
-                {
-                    throw TransferException.BadContent("UnexpectedContent",
-                        $"{location} sent an HTML page instead of the model.",
-                        "Open the URL in a browser to see the page; check proxy, credentials and the mirror path.");
-                }
-
-                if (maxTotal is { } max && startOffset + copied + read > max)
-                {
-                    throw TransferException.BadContent("ContentTooLong",
-                        $"{location} sent more than the expected {max} bytes.",
-                        "The source serves a different file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
-                }
-
-                pending = HashAndWriteAsync(destination, hash, buffers[current], read, cancellationToken);
-                copied += read;
+                pending = HashAndWriteAsync(destination, hash, buffers[current], filled, flusher, cancellationToken);
+                copied += filled;
                 current ^= 1;
             }
         }
@@ -89,12 +133,13 @@ internal static class HashingCopier
     }
 
     /// <remarks>A full disk surfaces as an IOException; <see cref="ModelSaver"/> maps it for every write to the partial.</remarks>
-    private static async Task HashAndWriteAsync(Stream destination, IncrementalHash hash, byte[] buffer, int count, CancellationToken cancellationToken)
+    private static async Task HashAndWriteAsync(FileStream destination, IncrementalHash hash, byte[] buffer, int count, WriteBehind flusher, CancellationToken cancellationToken)
     {
         var hashing = Task.Run(() => hash.AppendData(buffer, 0, count), cancellationToken);
         try
         {
             await destination.WriteAsync(buffer, 0, count, cancellationToken).ConfigureAwait(false);
+            flusher.Written(count);
         }
         finally
         {
@@ -103,7 +148,7 @@ internal static class HashingCopier
         }
     }
 
-    private static async Task<int> ReadAsync(Stream source, byte[] buffer, TimeSpan stallTimeout, string location, long position, CancellationToken cancellationToken)
+    private static async Task<int> ReadAsync(Stream source, byte[] buffer, int offset, int count, TimeSpan stallTimeout, string location, long position, CancellationToken cancellationToken)
     {
         using var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         readTimeout.CancelAfter(stallTimeout);
@@ -112,7 +157,7 @@ internal static class HashingCopier
             // Not every stream honours the token mid-read; disposing it on timeout unblocks those.
             using (readTimeout.Token.Register(source.Dispose))
             {
-                return await source.ReadAsync(buffer, 0, buffer.Length, readTimeout.Token).ConfigureAwait(false);
+                return await source.ReadAsync(buffer, offset, count, readTimeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && readTimeout.IsCancellationRequested)
@@ -133,5 +178,101 @@ internal static class HashingCopier
     {
         var head = Encoding.ASCII.GetString(buffer, 0, Math.Min(count, 64)).TrimStart().ToLowerInvariant();
         return head.StartsWith("<!doctype html", StringComparison.Ordinal) || head.StartsWith("<html", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Progressive flushing: every <see cref="IFileSystemNative.WriteBackGranularity"/> bytes the new range is handed to
+    /// the OS for write-back at once, and the range <see cref="Lag"/> steps older is waited for, so the disk writes while
+    /// the network reads, dirty pages stay bounded (about Lag ranges) and the fsync before promotion has little left.
+    /// Runs on the write task, beside the next read.
+    /// </summary>
+    private sealed class WriteBehind
+    {
+        /// <summary>Ranges in flight before the oldest is waited for: enough to keep the disk busy, few enough for a short fsync.</summary>
+        internal const int Lag = 4;
+        private readonly FileStream _file;
+        private readonly IFileSystemNative _fileSystem;
+        private readonly long _granularity;
+        private readonly System.Collections.Generic.Queue<(long Offset, long Length)> _inFlight = new();
+        private long _started;
+        private long _written;
+
+        public WriteBehind(FileStream file, IFileSystemNative fileSystem, long offset)
+        {
+            _file = file;
+            _fileSystem = fileSystem;
+            _granularity = fileSystem.WriteBackGranularity;
+            _started = _written = offset;
+        }
+
+        public void Written(int count)
+        {
+            _written += count;
+            if (_granularity <= 0 || _written - _started < _granularity)
+            {
+                return;
+            }
+
+            var length = _written - _started;
+            _fileSystem.StartWriteBack(_file, _started, length);
+            _inFlight.Enqueue((_started, length));
+            if (_inFlight.Count > Lag)
+            {
+                var (offset, oldLength) = _inFlight.Dequeue();
+                _fileSystem.WaitForWriteBack(_file, offset, oldLength);
+            }
+
+            _started = _written;
+        }
+    }
+
+    /// <summary>
+    /// The minimum-rate rule: when a whole window has passed with fewer than rate × window bytes, the transfer is a
+    /// slow drip and stops as <c>DownloadStalled</c> (retried like a stall). The window restarts after each check.
+    /// </summary>
+    private sealed class RateWatch
+    {
+        private readonly CopyLimits _limits;
+        private readonly string _location;
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private long _windowBytes = -1;
+
+        public RateWatch(CopyLimits limits, string location)
+        {
+            _limits = limits;
+            _location = location;
+        }
+
+        public void Observe(long position)
+        {
+            if (_limits.MinimumBytesPerSecond <= 0 || _limits.RateWindow <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            if (_windowBytes < 0)
+            {
+                _windowBytes = position;
+                _clock.Restart();
+                return;
+            }
+
+            var elapsed = _clock.Elapsed;
+            if (elapsed < _limits.RateWindow)
+            {
+                return;
+            }
+
+            var rate = (position - _windowBytes) / elapsed.TotalSeconds;
+            if (rate < _limits.MinimumBytesPerSecond)
+            {
+                throw TransferException.Transient("DownloadStalled",
+                    $"{_location} sent {position - _windowBytes} bytes in {elapsed.TotalSeconds:0} s ({rate:0} bytes/s, after {position} bytes), below the minimum of {_limits.MinimumBytesPerSecond} bytes/s.",
+                    "Retry later or use another mirror; the partial download is kept and resumed.");
+            }
+
+            _windowBytes = position;
+            _clock.Restart();
+        }
     }
 }

@@ -11,10 +11,10 @@ namespace ModelCache.Transfer;
 /// </summary>
 internal static class HeaderTimeout
 {
-    /// <param name="unreachable">The error for a connection failure.</param>
+    /// <param name="unreachable">The error for a connection failure (HttpRequestException, or a bare SocketException or IOException).</param>
     /// <param name="timedOut">The error for headers that did not come in time.</param>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpRequestMessage request, TimeSpan timeout,
-        Func<HttpRequestException, Exception> unreachable, Func<OperationCanceledException, Exception> timedOut, CancellationToken cancellationToken)
+        Func<Exception, Exception> unreachable, Func<OperationCanceledException, Exception> timedOut, CancellationToken cancellationToken)
     {
         using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         headersTimeout.CancelAfter(timeout);
@@ -22,8 +22,10 @@ internal static class HeaderTimeout
         {
             return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or System.Net.Sockets.SocketException or System.IO.IOException)
         {
+            // A connection reset while it is being set up can surface as a bare SocketException from inside
+            // HttpClient (seen with .NET 10 on Linux): it is a connection failure like any other, never a raw error.
             throw unreachable(ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)

@@ -24,9 +24,11 @@ public sealed class HttpSource : IModelSource
     private readonly Uri? _mirrorBase;
     private readonly MirrorCredential? _credential;
     private readonly TimeSpan _timeout;
+    private readonly SourceHealth? _health;
 
-    private HttpSource(HttpClient client, Uri? mirrorBase, MirrorCredential? credential, TimeSpan timeout, TransferSource kind)
+    private HttpSource(HttpClient client, Uri? mirrorBase, MirrorCredential? credential, TimeSpan timeout, TransferSource kind, SourceHealth? health)
     {
+        _health = health;
         _client = client;
         _mirrorBase = mirrorBase;
         _credential = credential;
@@ -38,12 +40,18 @@ public sealed class HttpSource : IModelSource
 
     public bool IsNetwork => true;
 
-    public static HttpSource Upstream(HttpClient client, TimeSpan timeout) => new(client, null, null, timeout, TransferSource.Upstream);
+    public static HttpSource Upstream(HttpClient client, TimeSpan timeout) => Upstream(client, timeout, null);
 
-    public static HttpSource Mirror(HttpClient client, Uri mirrorBase, MirrorCredential? credential, TimeSpan timeout)
+    public static HttpSource Mirror(HttpClient client, Uri mirrorBase, MirrorCredential? credential, TimeSpan timeout) => Mirror(client, mirrorBase, credential, timeout, null);
+
+    /// <param name="health">The batch's circuit breaker: hosts that refused connections are skipped.</param>
+    internal static HttpSource Upstream(HttpClient client, TimeSpan timeout, SourceHealth? health) => new(client, null, null, timeout, TransferSource.Upstream, health);
+
+    /// <param name="health">The batch's circuit breaker: hosts that refused connections are skipped.</param>
+    internal static HttpSource Mirror(HttpClient client, Uri mirrorBase, MirrorCredential? credential, TimeSpan timeout, SourceHealth? health)
     {
         var text = mirrorBase.ToString();
-        return new HttpSource(client, new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/"), credential, timeout, TransferSource.Mirror);
+        return new HttpSource(client, new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/"), credential, timeout, TransferSource.Mirror, health);
     }
 
     public string Locate(ModelDefinition model) => Redact(Address(model));
@@ -68,6 +76,13 @@ public sealed class HttpSource : IModelSource
 
     private async Task<HttpResponseMessage> SendAsync(ModelDefinition model, Uri address, ResumePoint? resume, CancellationToken cancellationToken)
     {
+        if (_health?.DownReason(address) is { } reason)
+        {
+            throw TransferException.Permanent("SourceSkipped", ModelCacheErrorKind.ConnectionError,
+                $"Skipped {Redact(address)} for {model.Name}: its host refused a connection earlier in this batch ({reason}).",
+                "Check that the mirror is running and reachable, or remove it from -Mirror / $env:MODELCACHE_MIRROR.");
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Get, address);
         if (_credential is not null && _mirrorBase is not null && SameAuthority(address, _mirrorBase))
         {
@@ -81,13 +96,31 @@ public sealed class HttpSource : IModelSource
         }
 
         return await HeaderTimeout.SendAsync(_client, request, _timeout,
-            ex => TransferException.Transient("DownloadFailed",
-                $"Cannot download {model.Name} from {Redact(address)}: {ex.GetBaseException().Message}",
-                "Check the network, proxy (HTTPS_PROXY, -Proxy) and mirror settings, or use -Mirror with a reachable copy.", inner: ex),
+            ex => Unreachable(model, address, ex),
             ex => TransferException.Transient("DownloadTimedOut",
                 $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {model.Name}.",
                 "Retry later, raise -TimeoutSec, or use a closer mirror.", inner: ex),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A refused (or reset-before-answering, or unresolvable) host is not retried: it is marked down for the batch and
+    /// the next source is tried. Other connection failures are transient.
+    /// </summary>
+    private Exception Unreachable(ModelDefinition model, Uri address, Exception ex)
+    {
+        var why = ex.GetBaseException().Message;
+        if (_health is not null && SourceHealth.IsRefusal(ex))
+        {
+            _health.MarkDown(address, why);
+            return TransferException.Permanent("SourceUnreachable", ModelCacheErrorKind.ConnectionError,
+                $"Cannot download {model.Name} from {Redact(address)}: {why}. The host is skipped for the rest of this batch.",
+                "Check that the mirror is running and reachable, or remove it from -Mirror / $env:MODELCACHE_MIRROR.", ex);
+        }
+
+        return TransferException.Transient("DownloadFailed",
+            $"Cannot download {model.Name} from {Redact(address)}: {why}",
+            "Check the network, proxy (HTTPS_PROXY, -Proxy) and mirror settings, or use -Mirror with a reachable copy.", inner: ex);
     }
 
     private static async Task<SourceContent> InterpretAsync(ModelDefinition model, Uri address, HttpResponseMessage response, ResumePoint? resume)

@@ -212,22 +212,28 @@ public sealed class ModelSaver
             }
 
             var expectedLength = model.Size ?? content.TotalLength;
+            var limits = DownloadCaps.For(model.Name, partial.Path, content.Offset, model.Size, content.TotalLength, content.Location, Network);
             partial.Describe(location, content.Validator);
             tally.Resumed |= content.Offset > 0;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using (var output = OpenPartial(partial.Path, content.Offset))
             {
                 await HashPrefixAsync(output, hash, content.Offset, cancellationToken).ConfigureAwait(false);
+                if (expectedLength is { } size)
+                {
+                    Network.FileSystem.Preallocate(output, content.Offset, size - content.Offset);
+                }
+
                 progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, content.Offset, expectedLength, content.Location));
                 // Counted as bytes arrive, so attempts that fail half-way still show in the total.
                 var before = tally.Transferred;
-                var copied = await HashingCopier.CopyAsync(content.Content, output, hash, content.Offset, expectedLength,
+                var copied = await HashingCopier.CopyAsync(content.Content, output, hash, content.Offset, limits,
                     bytes =>
                     {
                         tally.Transferred = before + (bytes - content.Offset);
                         progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, content.Location));
                     },
-                    Network.Timeout, content.Location, cancellationToken).ConfigureAwait(false);
+                    content.Location, cancellationToken).ConfigureAwait(false);
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 output.Flush(true);
                 fileLength = content.Offset + copied;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using ModelCache.IO;
 
 namespace ModelCache.Transfer;
 
@@ -26,6 +27,24 @@ public sealed class NetworkOptions
 
     /// <summary>Upper bound on any one wait, including a server's Retry-After.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Largest file a download may write when nothing better bounds it (no catalog size): a Content-Length or a hub
+    /// size above it is refused before the download starts, and a body without either is cut here (ContentTooLong).
+    /// </summary>
+    public long MaxDownloadSize { get; set; } = DefaultMaxDownloadSize;
+
+    /// <summary>4 GiB.</summary>
+    public const long DefaultMaxDownloadSize = 4L << 30;
+
+    /// <summary>Slowest average body rate accepted over <see cref="MinimumRateWindow"/> (a slow drip is a stall); 0 disables it.</summary>
+    public long MinimumBytesPerSecond { get; set; } = 1024;
+
+    /// <summary>How long the rate is averaged before a transfer slower than <see cref="MinimumBytesPerSecond"/> is stopped.</summary>
+    public TimeSpan MinimumRateWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Free space, preallocation and write-back; tests substitute a fake.</summary>
+    public IFileSystemNative FileSystem { get; set; } = NativeFileSystem.Current;
 
     /// <summary>Lets tests trust a throw-away loopback certificate; null uses normal validation.</summary>
     internal Func<HttpRequestMessage, X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? ServerCertificateValidation { get; set; }

@@ -6,7 +6,7 @@ namespace ModelCache.Transfer;
 
 /// <summary>
 /// Redirects are followed by hand (so credentials stay with the host they belong to), under one rule for every
-/// HTTP client here: never from https to http, and at most <see cref="MaxRedirects"/> hops.
+/// HTTP client here: only to http(s), never from https to http, and at most <see cref="MaxRedirects"/> hops.
 /// </summary>
 internal static class RedirectPolicy
 {
@@ -22,6 +22,14 @@ internal static class RedirectPolicy
     public static Uri Next(Uri start, Uri address, Uri location, int redirects, string subject, string fix)
     {
         var next = location.IsAbsoluteUri ? location : new Uri(address, location);
+        if (next.Scheme != Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttp)
+        {
+            // file://, ftp://, data:, … : never followed (a file:// target would read the local disk). The source fails; the next one is tried.
+            throw TransferException.Permanent("UnsupportedRedirect", ModelCacheErrorKind.SecurityError,
+                $"{HttpSource.Redact(address)} redirected {subject} to a {next.Scheme}: address ({Shown(next)}); only http and https redirects are followed, so the redirect was refused.",
+                fix + " (it must redirect to https).");
+        }
+
         if (address.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
         {
             throw TransferException.Permanent("InsecureRedirect", ModelCacheErrorKind.PermissionDenied,
@@ -37,4 +45,7 @@ internal static class RedirectPolicy
 
         return next;
     }
+
+    /// <summary>Scheme and host (or, for file:, the path) without credentials or query.</summary>
+    private static string Shown(Uri uri) => uri.IsFile || string.IsNullOrEmpty(uri.Host) ? uri.Scheme + ":" + uri.AbsolutePath : HttpSource.Redact(uri);
 }

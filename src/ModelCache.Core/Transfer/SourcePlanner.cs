@@ -11,13 +11,15 @@ namespace ModelCache.Transfer;
 /// <summary>
 /// Turns acquisition settings into the ordered list of sources to try for a model: each mirror in
 /// order, then the catalog URL unless mirror-only; network sources dropped when offline. Owns the
-/// HttpClient shared by the HTTP sources, created on first network use.
+/// HttpClient shared by the HTTP sources, created on first network use, and the batch's circuit breaker:
+/// a host that refuses connections is skipped for every later model planned here.
 /// </summary>
 public sealed class SourcePlanner : IDisposable
 {
     private readonly Lazy<HttpClient> _client;
     private readonly IReadOnlyList<string> _mirrors;
     private readonly Lazy<HubSettings> _hubSettings;
+    private readonly SourceHealth _health = new();
 
     /// <param name="mirrors">Mirror bases: http(s) URLs, file URLs or absolute directory paths.</param>
     /// <param name="mirrorOnly">Never fall back to the catalog URL.</param>
@@ -47,7 +49,7 @@ public sealed class SourcePlanner : IDisposable
         foreach (var mirror in _mirrors)
         {
             sources.Add(IsHttp(mirror, out var uri)
-                ? HttpSource.Mirror(_client.Value, uri!, Network.MirrorCredential, Network.Timeout)
+                ? HttpSource.Mirror(_client.Value, uri!, Network.MirrorCredential, Network.Timeout, _health)
                 : DirectorySource.Mirror(ToLocalPath(mirror)));
         }
 
@@ -55,7 +57,7 @@ public sealed class SourcePlanner : IDisposable
         {
             sources.Add(model.HuggingFace is not null ? new HubSource(_client.Value, _hubSettings.Value, Network.Timeout)
                 : model.Url.IsFile ? DirectorySource.UpstreamFile()
-                : HttpSource.Upstream(_client.Value, Network.Timeout));
+                : HttpSource.Upstream(_client.Value, Network.Timeout, _health));
         }
 
         return Offline ? sources.Where(s => !s.IsNetwork).ToList() : sources;

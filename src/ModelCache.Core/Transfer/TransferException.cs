@@ -49,4 +49,18 @@ public sealed class TransferException : ModelCacheException
         new("DiskFull", ModelCacheErrorKind.WriteError, $"The disk holding '{path}' is full.",
             "Free space (Clear-ModelCache removes models you no longer need) or choose another cache root with -Path.",
             transient: false, keepPartial: false, null, inner);
+
+    /// <summary>The size is known before the first byte and the disk cannot hold it: nothing is written.</summary>
+    public static TransferException InsufficientDiskSpace(string path, long needed, long available) =>
+        new("InsufficientDiskSpace", ModelCacheErrorKind.WriteError,
+            $"The disk holding '{path}' has {available} bytes free, but {needed} more are needed; nothing was downloaded.",
+            $"Free at least {needed - available} bytes (Clear-ModelCache removes models you no longer need) or choose another cache root with -Path.",
+            transient: false, keepPartial: true, null, null);
+
+    /// <summary>A declared size (Content-Length, hub metadata) above the download limit: refused before the first byte.</summary>
+    public static TransferException DeclaredTooLong(string location, string subject, long declared, long limit) =>
+        new("ContentTooLong", ModelCacheErrorKind.InvalidData,
+            $"{location} announces {declared} bytes for {subject}, more than the download limit of {limit} bytes; nothing was downloaded.",
+            "If the file is really that large, raise -MaxDownloadSize; otherwise check the mirror or URL.",
+            transient: false, keepPartial: false, null, null);
 }

@@ -81,6 +81,14 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
+    /// <summary>
+    /// Largest download, in bytes, for a model without a catalog size: a declared size above it is refused, and a
+    /// body without Content-Length is cut here (ContentTooLong). Also bounds hub files.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long MaxDownloadSize { get; set; } = Transfer.NetworkOptions.DefaultMaxDownloadSize;
+
     [Parameter]
     [ValidateNotNull]
     public Uri? Proxy { get; set; }
@@ -181,6 +189,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         MirrorCredential = Credential is null ? null : MirrorCredential.Basic(Credential.UserName, Credential.GetNetworkCredential().Password),
         RetryCount = RetryCount,
         Timeout = TimeSpan.FromSeconds(TimeoutSec),
+        MaxDownloadSize = MaxDownloadSize,
     };
 
     private void ProcessHub()

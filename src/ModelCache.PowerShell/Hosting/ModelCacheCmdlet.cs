@@ -235,7 +235,9 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null)
     {
         var environment = EnvironmentOptions;
-        var resolved = (mirrors ?? environment.Mirrors.ToArray()).Select(ResolveMirror).ToList();
+        // -Mirror 'a;b' is split like $env:MODELCACHE_MIRROR, so one string copied from the variable works as a parameter too.
+        var listed = mirrors?.SelectMany(m => ModelCacheOptions.SplitList(m, ';')).ToArray() ?? environment.Mirrors.ToArray();
+        var resolved = listed.Select(ResolveMirror).ToList();
         network ??= new NetworkOptions();
         var token = Environment.GetVariable(EnvironmentVariables.Token);
         if (network.MirrorCredential is null && !string.IsNullOrEmpty(token))
