@@ -204,6 +204,10 @@ public sealed class BundleTests : IDisposable
 
         var path = Craft(zip => Add(zip, "manifest.json", new byte[BundleManifestReader.MaxManifestBytes + 10]));
         Assert.Equal("BundleManifestInvalid", Assert.Throws<ModelCacheException>(() => Bundle.Open(path, Catalog)).ErrorId);
+
+        Directory.CreateDirectory(_temp.Combine("huge-manifest"));
+        File.WriteAllBytes(_temp.Combine("huge-manifest", "manifest.json"), new byte[BundleManifestReader.MaxManifestBytes + 10]);
+        Assert.Equal("BundleManifestInvalid", Assert.Throws<ModelCacheException>(() => Bundle.Open(_temp.Combine("huge-manifest"), Catalog)).ErrorId);
     }
 
     private Task<BundleExportResult> Export(string name) =>

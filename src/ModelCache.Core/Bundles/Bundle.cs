@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using ICSharpCode.SharpZipLib.Zip;
 using ModelCache.Catalog;
 using ModelCache.Errors;
@@ -209,17 +208,12 @@ public sealed class Bundle : IDisposable
         }
     }
 
+    /// <summary>Reads the manifest once, bounded (a folder's manifest.json may be any size), hashes and checks those bytes.</summary>
     private void ReadManifest(Stream manifest, ModelCatalog catalog)
     {
-        using var copy = new MemoryStream();
-        manifest.CopyTo(copy);
-        copy.Position = 0;
-        using (var sha = SHA256.Create())
-        {
-            ManifestSha256 = Sha256Hasher.ToHex(sha.ComputeHash(copy.ToArray()));
-        }
-
-        Models = BundleManifestReader.Read(copy, catalog, Location);
+        var bytes = BundleManifestReader.ReadBounded(manifest, Location);
+        ManifestSha256 = Sha256Hasher.HashBytes(bytes);
+        Models = BundleManifestReader.Read(bytes, catalog, Location);
     }
 
     /// <summary>A single file name at the archive's root: no folder, no '..', no drive letter, no backslash.</summary>

@@ -96,7 +96,7 @@ public static class BundleExporter
                 file.Flush(true);
                 file.Dispose();
                 AtomicFile.Promote(staging, full);
-                return new BundleExportResult(full, Sha256Hasher.ToHex(SHA256.Create().ComputeHash(manifestBytes)), manifest.Models.ConvertAll(m => m.Name), bytes, clock.Elapsed);
+                return new BundleExportResult(full, Sha256Hasher.HashBytes(manifestBytes), manifest.Models.ConvertAll(m => m.Name), bytes, clock.Elapsed);
             }
 
             Directory.CreateDirectory(full);
@@ -124,7 +124,7 @@ public static class BundleExporter
 
             var folderManifest = ManifestBytes(manifest);
             AtomicFile.WriteAllText(Path.Combine(full, asMirror ? BundleManifest.MirrorIndexFileName : BundleManifest.FileName), Encoding.UTF8.GetString(folderManifest));
-            return new BundleExportResult(full, Sha256Hasher.ToHex(SHA256.Create().ComputeHash(folderManifest)), manifest.Models.ConvertAll(m => m.Name), bytes, clock.Elapsed);
+            return new BundleExportResult(full, Sha256Hasher.HashBytes(folderManifest), manifest.Models.ConvertAll(m => m.Name), bytes, clock.Elapsed);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -20,11 +20,10 @@ public static class BundleManifestReader
     /// <summary>A manifest larger than this is not a manifest.</summary>
     public const int MaxManifestBytes = 1 << 20;
 
-    /// <summary>Reads and checks the manifest; <paramref name="where"/> names the bundle in messages.</summary>
+    /// <summary>Checks a manifest read with <see cref="ReadBounded"/>; <paramref name="where"/> names the bundle in messages.</summary>
     /// <returns>Each manifest model with its catalog definition.</returns>
-    public static IReadOnlyList<(BundleModel Entry, ModelDefinition Model)> Read(Stream manifest, ModelCatalog catalog, string where)
+    public static IReadOnlyList<(BundleModel Entry, ModelDefinition Model)> Read(byte[] bytes, ModelCatalog catalog, string where)
     {
-        var bytes = ReadBounded(manifest, where);
         BundleManifest? parsed;
         try
         {
@@ -78,7 +77,8 @@ public static class BundleManifestReader
         return models;
     }
 
-    private static byte[] ReadBounded(Stream stream, string where)
+    /// <summary>The manifest's bytes, failing as soon as there are more than <see cref="MaxManifestBytes"/>.</summary>
+    public static byte[] ReadBounded(Stream stream, string where)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];

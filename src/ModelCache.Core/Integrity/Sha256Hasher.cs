@@ -37,6 +37,13 @@ public static class Sha256Hasher
         return total;
     }
 
+    /// <summary>Lowercase hex SHA-256 of bytes already in memory (a manifest).</summary>
+    public static string HashBytes(byte[] bytes)
+    {
+        using var sha = System.Security.Cryptography.SHA256.Create();
+        return ToHex(sha.ComputeHash(bytes));
+    }
+
     public static string ToHex(byte[] digest)
     {
         var chars = new char[digest.Length * 2];
