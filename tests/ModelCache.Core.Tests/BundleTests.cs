@@ -65,6 +65,11 @@ public sealed class BundleTests : IDisposable
         Assert.Equal("HashMismatch", error.ErrorId);
         Assert.False(File.Exists(destination));
         Assert.False(File.Exists(destination + ".partial"));
+
+        var folder = _temp.Combine("bundle-folder");
+        var folderError = await Assert.ThrowsAsync<ModelCacheException>(() => BundleExporter.ExportAsync(files, folder, "test", null, (_, _) => { }, default));
+        Assert.Equal("HashMismatch", folderError.ErrorId);
+        Assert.False(Directory.Exists(folder), "a folder export that stopped leaves nothing behind");
     }
 
     [Fact]

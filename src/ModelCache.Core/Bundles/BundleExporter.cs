@@ -71,6 +71,9 @@ public static class BundleExporter
         var manifest = new BundleManifest { Tool = tool, CreatedAt = DateTimeOffset.UtcNow };
         long bytes = 0;
         var staging = zip ? full + CacheFiles.PartialSuffix : full;
+        var createdFolder = !zip && !Directory.Exists(full);
+        var written = new List<string>();
+        var completed = false;
         try
         {
             if (zip)
@@ -105,6 +108,8 @@ public static class BundleExporter
                 var target = Path.Combine(full, model.FileName);
                 var partial = target + CacheFiles.PartialSuffix;
                 BundleModel? exported;
+                written.Add(partial);
+                written.Add(target);
                 using (var output = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
                 {
                     exported = await TryCopyAsync(file, model, _ => { }, output, progress, onFailed, cancellationToken).ConfigureAwait(false);
@@ -124,6 +129,7 @@ public static class BundleExporter
 
             var folderManifest = ManifestBytes(manifest);
             AtomicFile.WriteAllText(Path.Combine(full, asMirror ? BundleManifest.MirrorIndexFileName : BundleManifest.FileName), Encoding.UTF8.GetString(folderManifest));
+            completed = true;
             return new BundleExportResult(full, Sha256Hasher.HashBytes(folderManifest), manifest.Models.ConvertAll(m => m.Name), bytes, clock.Elapsed);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -136,6 +142,16 @@ public static class BundleExporter
             if (zip && File.Exists(staging))
             {
                 File.Delete(staging);
+            }
+
+            if (!zip && !completed)
+            {
+                // A folder export that stopped (a corrupt model, Ctrl+C) leaves nothing of its own behind.
+                written.ForEach(path => FileCleanup.TryDelete(path));
+                if (createdFolder && Directory.Exists(full) && !Directory.EnumerateFileSystemEntries(full).GetEnumerator().MoveNext())
+                {
+                    Directory.Delete(full);
+                }
             }
         }
     }
