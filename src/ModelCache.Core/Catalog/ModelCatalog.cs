@@ -59,6 +59,12 @@ public sealed class ModelCatalog
     public bool TryGet(string qualifiedName, out ModelDefinition? model) => _byName.TryGetValue(qualifiedName, out model);
 
     /// <summary>Entries whose cache file name is <paramref name="fileName"/> (case-insensitive).</summary>
+    /// <summary>
+    /// The model whose file name is exactly <paramref name="fileName"/> (case matters: it names a file on disk); the
+    /// first one when a user catalog reuses a name. Null when none.
+    /// </summary>
+    public ModelDefinition? FindByExactFileName(string fileName) => Models.FirstOrDefault(m => string.Equals(m.FileName, fileName, StringComparison.Ordinal));
+
     public IReadOnlyList<ModelDefinition> FindByFileName(string fileName) =>
         Models.Where(m => string.Equals(m.FileName, fileName, StringComparison.OrdinalIgnoreCase)).ToList();
 

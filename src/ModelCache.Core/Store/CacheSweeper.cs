@@ -108,7 +108,7 @@ internal sealed class CacheSweeper
         foreach (var partial in SafeGetFiles(Layout.Root).Where(f => f.EndsWith(CacheFiles.PartialSuffix, StringComparison.Ordinal)))
         {
             var fileName = Path.GetFileName(partial).Substring(0, Path.GetFileName(partial).Length - CacheFiles.PartialSuffix.Length);
-            if (catalog.FindByFileName(fileName).FirstOrDefault(m => m.FileName == fileName) is { } model && !File.Exists(Layout.GetModelPath(model)))
+            if (catalog.FindByExactFileName(fileName) is { } model && !File.Exists(Layout.GetModelPath(model)))
             {
                 yield return (model.Family, model.Member, model.FileName);
             }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 
@@ -85,6 +86,13 @@ public abstract class CacheLayout
                 "Choose another root with -Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
         }
     }
+
+    /// <summary>True when the root holds a Hugging Face hub cache (<c>models--*</c> folders or the hub's <c>.locks</c>), which no other layout writes into.</summary>
+    protected static bool HoldsHubCache(IReadOnlyList<string> rootFolders) =>
+        rootFolders.Any(name => name.StartsWith("models--", StringComparison.Ordinal) || name == ".locks");
+
+    /// <summary>The names of the root's sub-folders, to recognise another tool's layout.</summary>
+    protected IReadOnlyList<string> RootFolderNames() => Directory.GetDirectories(Root).Select(Path.GetFileName).ToList()!;
 
     /// <summary>Creates the folders every write needs (called once the root is known to be this layout's).</summary>
     protected virtual void CreateLayoutFolders()

@@ -72,8 +72,8 @@ public sealed class NativeLayout : CacheLayout
 
     protected override string? DescribeForeignContent()
     {
-        var directories = Directory.GetDirectories(Root).Select(Path.GetFileName).ToList();
-        if (directories.Any(name => name!.StartsWith(HubNames.RepoFolderPrefix, System.StringComparison.Ordinal) || name == HubNames.LocksFolder))
+        var directories = RootFolderNames();
+        if (HoldsHubCache(directories))
         {
             return "it holds a Hugging Face hub cache (models--* folders)";
         }

@@ -72,7 +72,7 @@ public sealed class UnifaceLayout : CacheLayout
             }
 
             // One catalog file name per model in uniface's catalog; a user catalog that reuses one takes the first.
-            var model = catalog.FindByFileName(name).FirstOrDefault(m => m.FileName == name);
+            var model = catalog.FindByExactFileName(name);
             yield return model is null
                 ? new LayoutSlot(string.Empty, name, name, null)
                 : new LayoutSlot(model.Family, model.Member, model.FileName, model);
@@ -83,8 +83,8 @@ public sealed class UnifaceLayout : CacheLayout
 
     protected override string? DescribeForeignContent()
     {
-        var directories = Directory.GetDirectories(Root).Select(Path.GetFileName).ToList();
-        if (directories.Any(name => name!.StartsWith(HubNames.RepoFolderPrefix, StringComparison.Ordinal) || name == HubNames.LocksFolder))
+        var directories = RootFolderNames();
+        if (HoldsHubCache(directories))
         {
             return "it holds a Hugging Face hub cache (models--* folders)";
         }
