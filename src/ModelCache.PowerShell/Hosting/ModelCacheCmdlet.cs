@@ -66,7 +66,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected CacheLocation ResolveLocation(string? explicitPath)
     {
         var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        return new CacheLocationResolver(Environment, UserSettingsStore.ForEnvironment(Environment), ModuleState.ProcessCacheRoot).Resolve(resolved);
+        return LayoutResolver().ResolveRoot(CacheLayoutKind.Native, resolved);
     }
 
     /// <summary>The store over <paramref name="layout"/> at -Path, or at that layout's default root.</summary>
@@ -74,8 +74,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     {
         var layouts = LayoutResolver();
         var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        var root = layout == CacheLayoutKind.Native ? ResolveLocation(explicitPath).Path : layouts.ResolveRoot(layout, resolved).Path;
-        return new CacheStore(layouts.Open(layout, root));
+        return new CacheStore(layouts.Open(layout, layouts.ResolveRoot(layout, resolved).Path));
     }
 
     /// <summary>
