@@ -147,6 +147,7 @@ public sealed class Bundle : IDisposable
             all.Add(entry);
         }
 
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var entry in all)
         {
             if (!IsPlainEntryName(entry.Name))
@@ -164,7 +165,8 @@ public sealed class Bundle : IDisposable
                 throw EntryRefused(entry, "it is encrypted or not a plain file");
             }
 
-            if (_entries.ContainsKey(entry.Name) || _entries.Keys.Any(k => string.Equals(k, entry.Name, StringComparison.OrdinalIgnoreCase)))
+            // Twice under names that differ only in case counts too: they are one file on Windows and macOS.
+            if (!names.Add(entry.Name))
             {
                 throw EntryRefused(entry, "the archive holds it twice");
             }
