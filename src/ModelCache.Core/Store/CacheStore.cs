@@ -262,6 +262,33 @@ public sealed class CacheStore
 
     private async Task<ModelCacheEntry?> ReadEntryAsync(LayoutSlot slot, CancellationToken cancellationToken, ICollection<ModelCacheException>? problems = null)
     {
+        var reading = ReadSlot(slot, problems);
+        if (reading.File is not { } file)
+        {
+            return null;
+        }
+
+        var metadata = reading.Metadata;
+        if (metadata is null)
+        {
+            metadata = CacheEntryFactory.Describe(slot.Family, slot.Member, slot.Model, file);
+            if (reading.MetadataPath is not null)
+            {
+                // Metadata was lost (or another tool wrote the file): rebuild it from the file itself, hashing it so the check it records is real.
+                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), slot.Model);
+                await TryWriteMetadataIfFreeAsync(metadata, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return _entries.Create(file.FullName, metadata, slot.Model);
+    }
+
+    /// <summary>
+    /// What a slot holds, read without hashing or writing anything: its model file (null when absent or reached
+    /// through a link), its metadata when present and trusted, and whether metadata was there but refused.
+    /// </summary>
+    internal SlotReading ReadSlot(LayoutSlot slot, ICollection<ModelCacheException>? problems)
+    {
         var directory = Layout.GetSlotDirectory(slot.Family, slot.Member);
         var metadataPath = Layout.GetMetadataPath(slot.Family, slot.Member);
         string? rejection = null;
@@ -274,37 +301,26 @@ public sealed class CacheStore
                 $"The metadata of {(slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member)} at '{metadataPath}' is not trusted: {rejection}. It was rebuilt from the model file itself; nothing it names was used.",
                 "None needed if the cache was copied from elsewhere; otherwise find out who changed the file. Run Test-ModelHash to check the model."));
         }
-        var fileName = slot.FileName ?? metadata?.FileName ?? GuessModelFile(directory);
-        if (fileName is null)
-        {
-            return null;
-        }
 
-        var file = new FileInfo(Path.Combine(directory, fileName));
-        if (!file.Exists)
+        var fileName = slot.FileName ?? metadata?.FileName ?? GuessModelFile(directory);
+        var file = fileName is null ? null : new FileInfo(Path.Combine(directory, fileName));
+        if (file is null || !file.Exists)
         {
-            return null;
+            return new SlotReading(null, metadata, rejection is not null, metadataPath);
         }
 
         if (!Layout.IsContained(file.FullName))
         {
             problems?.Add(CacheLayout.LinkRefused(file.FullName));
-            return null;
+            return new SlotReading(null, metadata, rejection is not null, metadataPath);
         }
 
-        if (metadata is null)
-        {
-            metadata = CacheEntryFactory.Describe(slot.Family, slot.Member, slot.Model, file);
-            if (metadataPath is not null)
-            {
-                // Metadata was lost (or another tool wrote the file): rebuild it from the file itself, hashing it so the check it records is real.
-                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), slot.Model);
-                await TryWriteMetadataIfFreeAsync(metadata, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        return _entries.Create(file.FullName, metadata, slot.Model);
+        return new SlotReading(file, metadata, rejection is not null, metadataPath);
     }
+
+    /// <summary>A listed entry from a slot reading, without rebuilding lost metadata (that needs a hash).</summary>
+    internal ModelCacheEntry Describe(LayoutSlot slot, SlotReading reading) =>
+        _entries.Create(reading.File!.FullName, reading.Metadata ?? CacheEntryFactory.Describe(slot.Family, slot.Member, slot.Model, reading.File), slot.Model);
 
     private EntryMetadata? ReadMetadata(ModelDefinition model) =>
         Layout.GetMetadataPath(model.Family, model.Member) is { } path && Layout.IsContained(path, Layout.StateRoot)

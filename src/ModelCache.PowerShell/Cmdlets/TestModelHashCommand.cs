@@ -7,6 +7,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Integrity;
+using ModelCache.Primitives;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -293,26 +294,9 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         }
 
         WriteObject(result);
-        var label = result.Name ?? result.Path;
-        switch (result.Status)
+        if (ErrorRecords.ForHashResult(result, target, repair) is { } error)
         {
-            case HashStatus.Mismatch:
-                WriteError(ErrorRecords.Create("HashMismatch", ErrorCategory.InvalidData,
-                    $"{label}: SHA-256 of '{result.Path}' is {result.Actual}, expected {result.Expected}.",
-                    repair is not null ? $"Run '{repair}' to download a good copy." : result.Name is null ? "Check the file's origin." : $"Run 'Save-Model {result.Name}' to download a good copy.", target));
-                break;
-            case HashStatus.Missing:
-                WriteError(ErrorRecords.Create("ModelFileMissing", ErrorCategory.ObjectNotFound,
-                    $"{label}: '{result.Path}' does not exist.",
-                    repair is not null ? $"Run '{repair}' to download it." : result.Name is null ? "Check the path." : $"Run 'Save-Model {result.Name}' to download it.", target));
-                break;
-            case HashStatus.Unknown:
-                WriteError(ErrorRecords.Create("ExpectedHashUnknown", ErrorCategory.ObjectNotFound,
-                    $"'{result.Path}' hashes to {result.Actual}, but no expected SHA-256 is known for it.",
-                    repair is not null
-                        ? $"The snapshot file is a copy that names no blob of its repo; run '{repair}' to replace it with a verified copy."
-                        : "Pass the expected value with -Sha256, or add the model to a catalog with -CatalogPath.", target));
-                break;
+            WriteError(error);
         }
     }
 }

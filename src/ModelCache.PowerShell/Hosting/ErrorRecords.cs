@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using ModelCache.Errors;
+using ModelCache.Integrity;
 
 namespace ModelCache.PowerShell.Hosting;
 
@@ -56,4 +57,28 @@ internal static class ErrorRecords
         ModelCacheErrorKind.SecurityError => ErrorCategory.SecurityError,
         _ => ErrorCategory.NotSpecified,
     };
+
+    /// <summary>
+    /// The error a failed hash check writes (HashMismatch, ModelFileMissing, ExpectedHashUnknown), or null when it passed.
+    /// <paramref name="repair"/> is the command that fetches a good copy when it is not 'Save-Model &lt;Name&gt;' (hub files).
+    /// </summary>
+    public static ErrorRecord? ForHashResult(ModelHashResult result, object target, string? repair = null)
+    {
+        var label = result.Name ?? result.Path;
+        return result.Status switch
+        {
+            HashStatus.Mismatch => Create("HashMismatch", ErrorCategory.InvalidData,
+                $"{label}: SHA-256 of '{result.Path}' is {result.Actual}, expected {result.Expected}.",
+                repair is not null ? $"Run '{repair}' to download a good copy." : result.Name is null ? "Check the file's origin." : $"Run 'Save-Model {result.Name}' to download a good copy.", target),
+            HashStatus.Missing => Create("ModelFileMissing", ErrorCategory.ObjectNotFound,
+                $"{label}: '{result.Path}' does not exist.",
+                repair is not null ? $"Run '{repair}' to download it." : result.Name is null ? "Check the path." : $"Run 'Save-Model {result.Name}' to download it.", target),
+            HashStatus.Unknown => Create("ExpectedHashUnknown", ErrorCategory.ObjectNotFound,
+                $"'{result.Path}' hashes to {result.Actual}, but no expected SHA-256 is known for it.",
+                repair is not null
+                    ? $"The snapshot file is a copy that names no blob of its repo; run '{repair}' to replace it with a verified copy."
+                    : "Pass the expected value with -Sha256, or add the model to a catalog with -CatalogPath.", target),
+            _ => null,
+        };
+    }
 }

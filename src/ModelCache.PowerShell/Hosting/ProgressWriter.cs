@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
+using ModelCache.Primitives;
 using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -104,11 +105,5 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
         }
     }
 
-    private static string Bytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.0 GiB", CultureInfo.InvariantCulture),
-        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.0 MiB", CultureInfo.InvariantCulture),
-        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.0 KiB", CultureInfo.InvariantCulture),
-        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
-    };
+    private static string Bytes(long bytes) => ByteSize.Format(bytes);
 }

@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.IO;
+using ModelCache.Primitives;
+using ModelCache.Store.Layouts;
+
+namespace ModelCache.Store;
+
+/// <summary>
+/// Computes a <see cref="CacheSummary"/> from disk: one walk over the layout's slots, reading metadata and
+/// file sizes only. Nothing is hashed, rebuilt, locked or written, so a summary is cheap on a large cache and
+/// safe on a read-only or foreign one.
+/// </summary>
+public sealed class CacheInspector
+{
+    /// <summary>A partial download untouched for this long is taken for abandoned, and counted as clutter.</summary>
+    public static readonly TimeSpan StalePartialAge = TimeSpan.FromHours(1);
+
+    private readonly CacheStore _store;
+    private readonly IFileSystemNative _fileSystem;
+    private readonly Func<DateTimeOffset> _now;
+
+    public CacheInspector(CacheStore store, IFileSystemNative? fileSystem = null, Func<DateTimeOffset>? now = null)
+    {
+        _store = store;
+        _fileSystem = fileSystem ?? NativeFileSystem.Current;
+        _now = now ?? (() => DateTimeOffset.UtcNow);
+    }
+
+    /// <param name="problems">Receives one error per thing not trusted on the way (a link, tampered metadata).</param>
+    public CacheSummary Summarize(ModelCatalog catalog, CacheHealthThresholds thresholds, ICollection<ModelCacheException>? problems, CancellationToken cancellationToken)
+    {
+        var layout = _store.Layout;
+        var summary = new CacheSummary(layout.Root, layout.Kind) { Thresholds = thresholds };
+        var byTask = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var byFamily = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var stalePartials = 0;
+        var slotDirectories = new HashSet<string>(StringComparer.Ordinal);
+        if (Directory.Exists(layout.Root))
+        {
+            foreach (var slot in layout.EnumerateSlots(catalog, problems))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                slotDirectories.Add(layout.GetSlotDirectory(slot.Family, slot.Member));
+                var reading = _store.ReadSlot(slot, problems);
+                summary.MetadataInvalid += reading.MetadataRejected ? 1 : 0;
+                if (reading.File is null)
+                {
+                    continue;
+                }
+
+                var entry = _store.Describe(slot, reading);
+                summary.MetadataMissing += reading.Metadata is null && reading.MetadataPath is not null && !reading.MetadataRejected ? 1 : 0;
+                summary.EntryCount++;
+                summary.TotalBytes += entry.Size;
+                if (!entry.InCatalog)
+                {
+                    summary.OrphanCount++;
+                    summary.OrphanBytes += entry.Size;
+                }
+
+                Increment(byTask, entry.Task);
+                Increment(byFamily, entry.Family.Length == 0 ? "(none)" : entry.Family);
+                summary.FailedChecks += entry.LastCheck == EntryCheckResult.Failed ? 1 : 0;
+                if (entry.VerifiedAt is { } verified)
+                {
+                    summary.OldestVerification = summary.OldestVerification is { } oldest && oldest <= verified ? oldest : verified;
+                }
+                else
+                {
+                    summary.NeverVerified++;
+                }
+            }
+
+            // A flat layout keeps partials beside the files at its root; the native one in each member folder.
+            var partialFolders = layout.Kind == CacheLayoutKind.Native ? slotDirectories : new HashSet<string> { layout.Root };
+            foreach (var partial in partialFolders.Where(folder => layout.IsContained(folder)).SelectMany(PartialsIn))
+            {
+                summary.PartialCount++;
+                summary.PartialBytes += partial.Length;
+                var written = new DateTimeOffset(partial.LastWriteTimeUtc, TimeSpan.Zero);
+                summary.OldestPartial = summary.OldestPartial is { } oldest && oldest <= written ? oldest : written;
+                stalePartials += _now() - written >= StalePartialAge ? 1 : 0;
+            }
+        }
+
+        summary.TotalBytes += summary.PartialBytes;
+        summary.FileCount = summary.EntryCount + summary.PartialCount;
+        summary.ByTask = byTask;
+        summary.ByFamily = byFamily;
+        summary.FreeSpace = _fileSystem.GetAvailableFreeSpace(layout.Root);
+        Judge(summary, thresholds, stalePartials);
+        return summary;
+    }
+
+    private static void Judge(CacheSummary summary, CacheHealthThresholds thresholds, int stalePartials)
+    {
+        var reasons = new List<(CacheHealth Health, string Reason)>();
+        if (summary.FailedChecks > 0)
+        {
+            reasons.Add((CacheHealth.Corrupt, $"{summary.FailedChecks} entries failed their last hash check (repair: Save-Model <name> -Force)"));
+        }
+
+        if (summary.MetadataInvalid > 0)
+        {
+            reasons.Add((CacheHealth.Corrupt, $"{summary.MetadataInvalid} entries have metadata that is not trusted (check: Test-ModelHash)"));
+        }
+
+        if (summary.FileCount > thresholds.MaxFiles)
+        {
+            reasons.Add((CacheHealth.Cluttered, $"{summary.FileCount} files, over the {thresholds.MaxFiles}-file threshold"));
+        }
+
+        if (stalePartials > 0)
+        {
+            reasons.Add((CacheHealth.Cluttered, $"{stalePartials} partial downloads untouched for over {StalePartialAge.TotalHours:0} h"));
+        }
+
+        if (summary.OrphanCount > 0)
+        {
+            reasons.Add((CacheHealth.Cluttered, $"{summary.OrphanCount} files in no catalog ({ByteSize.Format(summary.OrphanBytes)})"));
+        }
+
+        if (summary.TotalBytes > thresholds.MaxBytes)
+        {
+            reasons.Add((CacheHealth.Large, $"{ByteSize.Format(summary.TotalBytes)} on disk, over the {ByteSize.Format(thresholds.MaxBytes)} threshold"));
+        }
+
+        summary.Health = reasons.Count == 0 ? CacheHealth.Good : reasons.Max(r => r.Health);
+        summary.Reasons = reasons.OrderByDescending(r => r.Health).Select(r => r.Reason).ToList();
+    }
+
+    private static IEnumerable<FileInfo> PartialsIn(string folder)
+    {
+        try
+        {
+            return new DirectoryInfo(folder).GetFiles("*" + CacheFiles.PartialSuffix).Where(f => !CacheFiles.IsLink(f.FullName)).ToList();
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            return Array.Empty<FileInfo>();
+        }
+    }
+
+    private static void Increment(IDictionary<string, int> counts, string key) => counts[key] = counts.TryGetValue(key, out var count) ? count + 1 : 1;
+}
