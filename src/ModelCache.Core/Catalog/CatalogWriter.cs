@@ -38,6 +38,11 @@ public static class CatalogWriter
             entry["approximateSize"] = approximate;
         }
 
+        if (model.IsDefault)
+        {
+            entry["isDefault"] = true;
+        }
+
         if (model.License is { } license)
         {
             entry["license"] = license;
