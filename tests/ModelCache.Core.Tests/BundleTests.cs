@@ -215,6 +215,132 @@ public sealed class BundleTests : IDisposable
         Assert.Equal("BundleManifestInvalid", Assert.Throws<ModelCacheException>(() => Bundle.Open(_temp.Combine("huge-manifest"), Catalog)).ErrorId);
     }
 
+    [Fact]
+    public async Task A_model_that_is_not_built_in_travels_with_its_catalog_entry_and_opens_where_the_catalog_lacks_it()
+    {
+        var files = Place();
+        files.Add((PlaceCustom(), Custom));
+
+        var result = await BundleExporter.ExportAsync(files, _temp.Combine("custom.zip"), "test", null, (_, failure) => throw failure, default);
+
+        using (var zip = new ZipFile(result.Path))
+        {
+            var manifest = JsonConvert.DeserializeObject<BundleManifest>(new StreamReader(zip.GetInputStream(zip.GetEntry("manifest.json"))).ReadToEnd())!;
+            Assert.Null(manifest.Models.Single(m => m.Name == ModelA.Name).CatalogEntry);
+            var carried = manifest.Models.Single(m => m.Name == Custom.Name).CatalogEntry!;
+            Assert.Equal(Custom.FileName, (string?)carried["fileName"]);
+            Assert.Equal(Custom.Sha256, (string?)carried["sha256"]);
+            Assert.Equal("internal", (string?)carried["license"]);
+        }
+
+        using var bundle = Bundle.Open(result.Path, Catalog);
+        var model = Assert.Single(bundle.NewModels);
+        Assert.Equal(Custom.Name, model.Name);
+        Assert.Equal(Custom.Sha256, model.Sha256);
+        Assert.Equal(Custom.Url, model.Url);
+        Assert.Contains(bundle.Models, m => m.Model == model);
+    }
+
+    [Theory]
+    [InlineData("fileName", "../x.onnx", "plain file name")]
+    [InlineData("fileName", "/etc/x.onnx", "plain file name")]
+    [InlineData("fileName", "a/b", "plain file name")]
+    [InlineData("fileName", "entry.json", "the cache writes")]
+    [InlineData("member", "../C", "\"member\"")]
+    [InlineData("sha256", "not-a-hash", "64 hexadecimal")]
+    [InlineData("url", "ftp://example.invalid/c.onnx", "\"url\"")]
+    public void A_carried_catalog_entry_that_breaks_a_catalog_rule_is_refused_naming_it(string field, string value, string why)
+    {
+        var error = OpenCustom(entry =>
+        {
+            entry.CatalogEntry![field] = value;
+            if (field == "fileName")
+            {
+                entry.FileName = value;
+            }
+        });
+
+        Assert.Equal("BundleManifestInvalid", error.ErrorId);
+        Assert.Contains($"catalogEntry of '{Custom.Name}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("sha256")]
+    [InlineData("size")]
+    [InlineData("fileName")]
+    [InlineData("member")]
+    public void A_carried_catalog_entry_that_disagrees_with_its_manifest_entry_is_refused(string field)
+    {
+        var error = OpenCustom(entry =>
+        {
+            switch (field)
+            {
+                case "sha256": entry.CatalogEntry!["sha256"] = TestModels.Sha256Of(BytesA); break;
+                case "size": entry.CatalogEntry!["size"] = BytesC.Length + 1; break;
+                case "fileName": entry.CatalogEntry!["fileName"] = "other.onnx"; break;
+                default: entry.CatalogEntry!["member"] = "OTHER"; break;
+            }
+        });
+
+        Assert.Equal("BundleManifestInvalid", error.ErrorId);
+        Assert.Contains(Custom.Name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_new_model_without_a_catalog_entry_or_colliding_with_the_local_catalog_is_refused()
+    {
+        Assert.Contains("carries no catalogEntry", OpenCustom(entry => entry.CatalogEntry = null).Message, StringComparison.Ordinal);
+
+        // The local catalog wins: the same name with another hash, or a local model's file name.
+        var sameName = OpenCustom(entry =>
+        {
+            entry.Name = ModelA.Name;
+            entry.CatalogEntry!["member"] = ModelA.Member;
+        });
+        Assert.Equal("BundleManifestInvalid", sameName.ErrorId);
+        Assert.Contains($"for {ModelA.Name}", sameName.Message, StringComparison.Ordinal);
+        Assert.Contains("the local catalog wins", sameName.Message, StringComparison.Ordinal);
+
+        var sameFile = OpenCustom(entry =>
+        {
+            entry.FileName = ModelA.FileName;
+            entry.CatalogEntry!["fileName"] = ModelA.FileName;
+        });
+        Assert.Contains($"which the catalog's {ModelA.Name} already has", sameFile.Message, StringComparison.Ordinal);
+    }
+
+    private static readonly byte[] BytesC = TestModels.RandomBytes(100_000, seed: 13);
+
+    /// <summary>A model of a user catalog: its origin is that file, so exports carry its entry.</summary>
+    private static readonly ModelDefinition Custom = new("Site", "C", "face_detection", "c.onnx", new Uri("https://models.example.invalid/c.onnx"),
+        TestModels.Sha256Of(BytesC), BytesC.Length, license: "internal", origin: "/etc/site-catalog.json");
+
+    private string PlaceCustom()
+    {
+        var path = _temp.Combine("c.onnx");
+        File.WriteAllBytes(path, BytesC);
+        return path;
+    }
+
+    /// <summary>Opens a ZIP whose manifest lists <see cref="Custom"/> with its catalog entry, changed by <paramref name="change"/>; the bundle must be refused.</summary>
+    private ModelCacheException OpenCustom(Action<BundleModel> change)
+    {
+        var entry = BundleModel.From(Custom, BytesC.Length, Custom.Sha256, includeCatalogEntry: true);
+        change(entry);
+        var manifest = Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(new BundleManifest { Tool = "crafted", Models = { entry } }));
+        var path = Craft(zip =>
+        {
+            Add(zip, "manifest.json", manifest);
+            Add(zip, CacheFileName(entry.FileName), BytesC);
+        });
+
+        return Assert.Throws<ModelCacheException>(() => Bundle.Open(path, Catalog));
+    }
+
+    /// <summary>A ZIP entry name for the crafted file: the manifest's when plain, so only the manifest check can refuse it.</summary>
+    private static string CacheFileName(string name) => ModelCache.Store.CacheFiles.IsPlainFileName(name) ? name : "c.onnx";
+
     private Task<BundleExportResult> Export(string name) =>
         BundleExporter.ExportAsync(Place(), _temp.Combine(name), "test", null, (_, failure) => throw failure, default);
 

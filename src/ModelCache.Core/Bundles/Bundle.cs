@@ -12,7 +12,7 @@ using ModelCache.Store.Layouts;
 namespace ModelCache.Bundles;
 
 /// <summary>
-/// An opened bundle (a ZIP or a folder written by Export-ModelCache), checked before anything is read from it:
+/// An opened bundle (a ZIP or a folder written by Export-ModelCache, or a static mirror with its index.json), checked before anything is read from it:
 /// the manifest against the catalog, and every ZIP entry against the manifest (plain names only, no links, no
 /// duplicates, no entry the manifest does not list, declared sizes that match, no zip bomb). Model bytes are then
 /// read through <see cref="OpenModel"/>, bounded to the manifest's size; the importer still hashes them before
@@ -43,6 +43,9 @@ public sealed class Bundle : IDisposable
 
     /// <summary>What the manifest lists, each with its catalog definition.</summary>
     public IReadOnlyList<(BundleModel Entry, ModelDefinition Model)> Models { get; private set; } = Array.Empty<(BundleModel, ModelDefinition)>();
+
+    /// <summary>Models the local catalog does not know, defined by their checked <c>catalogEntry</c>; to be added to the user's catalog.</summary>
+    public IReadOnlyList<ModelDefinition> NewModels { get; private set; } = Array.Empty<ModelDefinition>();
 
     /// <summary>SHA-256 of manifest.json as stored, to compare with the one Export-ModelCache printed.</summary>
     public string ManifestSha256 { get; private set; } = string.Empty;
@@ -122,9 +125,8 @@ public sealed class Bundle : IDisposable
 
     private static Bundle OpenFolder(string folder, ModelCatalog catalog)
     {
-        var manifestPath = Path.Combine(folder, BundleManifest.FileName);
         var bundle = new Bundle(folder, null);
-        if (!File.Exists(manifestPath) || CacheFiles.IsLink(manifestPath))
+        if (ManifestOf(folder) is not { } manifestPath)
         {
             throw new ModelCacheException("BundleManifestMissing", ModelCacheErrorKind.InvalidData,
                 $"The folder '{folder}' has no {BundleManifest.FileName}, so it is not a bundle.",
@@ -138,6 +140,15 @@ public sealed class Bundle : IDisposable
 
         return bundle;
     }
+
+    /// <summary>True when <paramref name="folder"/> is a bundle folder or a static mirror written by Export-ModelCache, not a plain folder of files.</summary>
+    public static bool IsBundleFolder(string folder) => ManifestOf(folder) is not null;
+
+    /// <summary>A bundle's manifest.json, else a static mirror's index.json (the same schema); never one reached through a link.</summary>
+    private static string? ManifestOf(string folder) =>
+        new[] { BundleManifest.FileName, BundleManifest.MirrorIndexFileName }
+            .Select(name => Path.Combine(folder, name))
+            .FirstOrDefault(path => File.Exists(path) && !CacheFiles.IsLink(path));
 
     private void CheckZip(ModelCatalog catalog)
     {
@@ -216,6 +227,7 @@ public sealed class Bundle : IDisposable
         var bytes = BundleManifestReader.ReadBounded(manifest, Location);
         ManifestSha256 = Sha256Hasher.HashBytes(bytes);
         Models = BundleManifestReader.Read(bytes, catalog, Location);
+        NewModels = Models.Select(m => m.Model).Where(m => !catalog.TryGet(m.Name, out _)).ToList();
     }
 
     /// <summary>A single file name at the archive's root: no folder, no '..', no drive letter, no backslash.</summary>

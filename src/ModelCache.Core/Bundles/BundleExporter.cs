@@ -221,7 +221,7 @@ public static class BundleExporter
             }
 
             progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, done, size, file));
-            return new BundleModel { Name = model.Name, FileName = model.FileName, Task = model.Task, Size = done, Sha256 = actual, SourceUrl = model.Url.ToString(), License = model.License };
+            return BundleModel.From(model, done, actual, includeCatalogEntry: !model.IsBuiltIn);
         }
     }
 }

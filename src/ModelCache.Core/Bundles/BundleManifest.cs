@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using ModelCache.Catalog;
 using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
 
 namespace ModelCache.Bundles;
 
@@ -58,4 +60,25 @@ public sealed class BundleModel
 
     [JsonProperty("license")]
     public string? License { get; set; }
+
+    /// <summary>
+    /// The model's full catalog entry (the catalog schema), written for models that are not built in so the other
+    /// side can know them; absent for built-in models. Read as untrusted: it must pass the catalog's checks and agree
+    /// with this entry's name, file name, size and SHA-256.
+    /// </summary>
+    [JsonProperty("catalogEntry", NullValueHandling = NullValueHandling.Ignore)]
+    public JObject? CatalogEntry { get; set; }
+
+    /// <summary>The manifest entry of <paramref name="model"/>, whose file has <paramref name="size"/> bytes hashing to <paramref name="sha256"/>.</summary>
+    public static BundleModel From(ModelDefinition model, long size, string sha256, bool includeCatalogEntry) => new()
+    {
+        Name = model.Name,
+        FileName = model.FileName,
+        Task = model.Task,
+        Size = size,
+        Sha256 = sha256,
+        SourceUrl = model.Url.ToString(),
+        License = model.License,
+        CatalogEntry = includeCatalogEntry ? CatalogWriter.ToEntry(model) : null,
+    };
 }

@@ -7,13 +7,15 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Store;
 using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
 
 namespace ModelCache.Bundles;
 
 /// <summary>
 /// Reads a bundle's manifest as input from a stranger: bounded in size, one supported format version, and every
 /// model checked against the catalog (name, file name, size, SHA-256), so a manifest can only name what the
-/// catalog already trusts. Paths come from the catalog, never from the manifest.
+/// catalog already trusts, or a new model whose carried <c>catalogEntry</c> passes the catalog's own checks and
+/// collides with nothing local. Paths come from the catalog (or that checked entry), never from the manifest.
 /// </summary>
 public static class BundleManifestReader
 {
@@ -27,7 +29,7 @@ public static class BundleManifestReader
         BundleManifest? parsed;
         try
         {
-            parsed = JsonConvert.DeserializeObject<BundleManifest>(Encoding.UTF8.GetString(bytes), new JsonSerializerSettings { MissingMemberHandling = MissingMemberHandling.Ignore, MaxDepth = 16 });
+            parsed = JsonConvert.DeserializeObject<BundleManifest>(Encoding.UTF8.GetString(bytes), new JsonSerializerSettings { MissingMemberHandling = MissingMemberHandling.Ignore, MaxDepth = 16, DateParseHandling = DateParseHandling.None });
         }
         catch (JsonException ex)
         {
@@ -51,11 +53,12 @@ public static class BundleManifestReader
         var files = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var entry in parsed.Models ?? new List<BundleModel>())
         {
-            if (entry is null || !catalog.TryGet(entry.Name ?? string.Empty, out var model) || model is null)
+            if (entry is null)
             {
-                throw Invalid(where, $"it lists '{Shorten(entry?.Name)}', which is not a model of the catalog (add it with -CatalogPath first)");
+                throw Invalid(where, "it lists an empty model");
             }
 
+            var model = Resolve(entry, catalog, where);
             if (!names.Add(model.Name) || !files.Add(model.FileName))
             {
                 throw Invalid(where, $"it lists {model.Name} twice");
@@ -75,6 +78,57 @@ public static class BundleManifestReader
         }
 
         return models;
+    }
+
+    /// <summary>
+    /// The definition a manifest entry stands for: the local catalog's when it knows the name (the local catalog
+    /// wins, so a carried entry that disagrees with it is refused), else the entry's own <c>catalogEntry</c>, read
+    /// with every check of a catalog file. The caller then holds the entry to that definition's file name, size and hash.
+    /// </summary>
+    private static ModelDefinition Resolve(BundleModel entry, ModelCatalog catalog, string where)
+    {
+        var name = Shorten(entry.Name);
+        var carried = entry.CatalogEntry is null ? null : ReadCarried(entry.CatalogEntry, name, where);
+        if (catalog.TryGet(entry.Name ?? string.Empty, out var local) && local is not null)
+        {
+            if (carried is not null && (!string.Equals(carried.FileName, local.FileName, StringComparison.Ordinal) || carried.Sha256 != local.Sha256))
+            {
+                throw Invalid(where, $"its catalogEntry for {local.Name} says '{carried.FileName}' with SHA-256 {carried.Sha256}, but the local catalog says '{local.FileName}' with {local.Sha256}; the local catalog wins");
+            }
+
+            return local;
+        }
+
+        if (carried is null)
+        {
+            throw Invalid(where, $"it lists '{name}', which is not a model of the catalog and carries no catalogEntry (add it with -CatalogPath first)");
+        }
+
+        if (!string.Equals(carried.Name, entry.Name, StringComparison.Ordinal) || carried.Size != entry.Size)
+        {
+            throw Invalid(where, $"the catalogEntry of '{name}' names {carried.Name} with {carried.Size?.ToString() ?? "no"} bytes, which is not the manifest's entry ({entry.Size} bytes)");
+        }
+
+        // In a flat layout (uniface's) two models with one file name would share one file.
+        if (catalog.FindByFileName(carried.FileName).FirstOrDefault() is { } other)
+        {
+            throw Invalid(where, $"the catalogEntry of '{name}' uses the file name '{carried.FileName}', which the catalog's {other.Name} already has");
+        }
+
+        return carried;
+    }
+
+    private static ModelDefinition ReadCarried(JObject catalogEntry, string name, string where)
+    {
+        try
+        {
+            return CatalogReader.ReadEntry(catalogEntry, $"the catalogEntry of '{name}'", where);
+        }
+        catch (CatalogFormatException ex)
+        {
+            var position = ex.Line > 0 ? $" (manifest line {ex.Line}, position {ex.Position})" : string.Empty;
+            throw Invalid(where, $"the catalogEntry of '{name}' is refused: {ex.Problem}{position}");
+        }
     }
 
     /// <summary>The manifest's bytes, failing as soon as there are more than <see cref="MaxManifestBytes"/>.</summary>

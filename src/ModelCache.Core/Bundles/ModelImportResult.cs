@@ -1,6 +1,6 @@
 namespace ModelCache.Bundles;
 
-/// <summary>What an import did with one model of a bundle.</summary>
+/// <summary>What an import did with one model of a bundle or a folder.</summary>
 public enum ModelImportStatus
 {
     /// <summary>Verified and placed in the cache.</summary>
@@ -16,8 +16,9 @@ public enum ModelImportStatus
 /// <summary>One model of an import.</summary>
 public sealed class ModelImportResult
 {
-    public ModelImportResult(string name, ModelImportStatus status, string? path, long bytes, string? reason, string bundle)
+    public ModelImportResult(string name, ModelImportStatus status, string? path, long bytes, string? reason, string bundle, string? source = null)
     {
+        Source = source;
         Name = name;
         Status = status;
         Path = path;
@@ -38,7 +39,11 @@ public sealed class ModelImportResult
 
     public string? Reason { get; }
 
+    /// <summary>The bundle, static mirror or folder imported from.</summary>
     public string Bundle { get; }
+
+    /// <summary>Where the model's bytes were read: the bundle entry, or the matched file in a folder.</summary>
+    public string? Source { get; }
 
     public override string ToString() => $"{Name}: {Status}";
 }

@@ -76,6 +76,11 @@ public static class CatalogReader
         return result;
     }
 
+    /// <summary>Reads one entry on its own (a bundle's <c>catalogEntry</c>) with every check of a catalog file.</summary>
+    /// <exception cref="CatalogFormatException">The entry breaks a catalog rule.</exception>
+    public static ModelDefinition ReadEntry(JObject entry, string sourceName, string origin) =>
+        ReadModel(entry, sourceName, origin);
+
     private static ModelDefinition ReadModel(JObject model, string sourceName, string origin)
     {
         var family = RequiredString(model, "family", sourceName);

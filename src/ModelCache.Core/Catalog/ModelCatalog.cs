@@ -41,7 +41,7 @@ public sealed class ModelCatalog
         using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream(BuiltInResource)
             ?? throw new InvalidOperationException("The built-in catalog resource is missing from ModelCache.Core.");
         using var reader = new StreamReader(stream);
-        return CatalogReader.Read(reader.ReadToEnd(), "built-in catalog", "built-in");
+        return CatalogReader.Read(reader.ReadToEnd(), "built-in catalog", ModelDefinition.BuiltInOrigin);
     }
 
     /// <summary>Built-in catalog with each user catalog file merged over it, in order.</summary>

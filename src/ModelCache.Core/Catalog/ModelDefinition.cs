@@ -6,8 +6,11 @@ namespace ModelCache.Catalog;
 /// <summary>One model the catalog knows: where it comes from and what its bytes must hash to.</summary>
 public sealed class ModelDefinition
 {
+    /// <summary>The <see cref="Origin"/> of entries of the catalog compiled into ModelCache.</summary>
+    public const string BuiltInOrigin = "built-in";
+
     public ModelDefinition(string family, string member, string task, string fileName, Uri url, string sha256,
-        long? size = null, string? approximateSize = null, bool isDefault = false, string? license = null, string origin = "built-in",
+        long? size = null, string? approximateSize = null, bool isDefault = false, string? license = null, string origin = BuiltInOrigin,
         HubFileReference? huggingFace = null)
     {
         Family = family;
@@ -55,6 +58,9 @@ public sealed class ModelDefinition
 
     /// <summary>"built-in" or the path of the user catalog file that defined this entry.</summary>
     public string Origin { get; }
+
+    /// <summary>True for entries of the built-in catalog; false for a user catalog's (even one overriding a built-in name).</summary>
+    public bool IsBuiltIn => Origin == BuiltInOrigin;
 
     /// <summary>
     /// The hub file this model is downloaded from (the catalog's <c>"huggingFace"</c>), resolved through

@@ -12,11 +12,15 @@ public sealed class CatalogFormatException : ModelCacheException
             inner)
     {
         File = file;
+        Problem = problem;
         Line = line;
         Position = position;
     }
 
     public string File { get; }
+
+    /// <summary>What is wrong, without the file and position.</summary>
+    public string Problem { get; }
 
     public int Line { get; }
 

@@ -1,24 +1,29 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using ModelCache.Bundles;
+using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Primitives;
+using ModelCache.Store;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
-/// Places the models of a bundle (written by Export-ModelCache) in a cache: the bundle is checked first, then each
-/// model goes through the same stage → verify → promote path as a download. Idempotent: a model already cached and
-/// valid is skipped.
+/// Places models in a cache from a bundle (written by Export-ModelCache), a static mirror (its index.json), or any
+/// other folder of model files (uniface's, a plain folder, a copied cache root; matched to the catalog by
+/// FolderScanner): the bundle is checked first, then each model goes through the same stage → verify → promote path
+/// as a download. Idempotent: a model already cached and valid is skipped.
 /// </summary>
 [Cmdlet(VerbsData.Import, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ModelImportResult))]
 public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 {
-    /// <summary>Bundles to import: .zip files or folders.</summary>
+    /// <summary>What to import: bundle .zip files, bundle or static mirror folders, or any folder of model files.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
@@ -43,6 +48,12 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
         foreach (var literal in LiteralPath)
         {
             var location = GetUnresolvedProviderPathFromPSPath(literal);
+            if (Directory.Exists(location) && !Bundle.IsBundleFolder(location))
+            {
+                ImportFolder(location, catalog, store, literal);
+                continue;
+            }
+
             Bundle bundle;
             try
             {
@@ -58,39 +69,83 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
             using (bundle)
             {
                 WriteVerbose($"Bundle '{bundle.Location}': {bundle.Models.Count} models, manifest SHA-256 {bundle.ManifestSha256}.");
-                Import(bundle, store, literal);
+                Import(bundle.Models.Select(m => m.Model).ToList(), new BundleSource(bundle), bundle.NewModels, store, bundle.Location, literal);
             }
         }
     }
 
-    private void Import(Bundle bundle, Store.CacheStore store, string input)
+    /// <summary>Any other folder: its files matched to the catalog (by name and size, else by hash), then imported like a bundle's.</summary>
+    private void ImportFolder(string location, ModelCatalog catalog, CacheStore store, string input)
+    {
+        var scan = RunAsync((_, token) => new FolderScanner(catalog).ScanAsync(location, token));
+        foreach (var link in scan.Links)
+        {
+            WriteWarning($"'{link}' is a link; it was not followed or read.");
+        }
+
+        foreach (var (file, why) in scan.Unmatched)
+        {
+            WriteVerbose($"'{file}' is not imported: {why}.");
+        }
+
+        if (scan.Unmatched.Count > 0)
+        {
+            WriteWarning($"{scan.Unmatched.Count} files in '{scan.Root}' match no catalog model and were not imported (-Verbose lists them).");
+        }
+
+        if (scan.LimitReached)
+        {
+            WriteWarning($"'{scan.Root}' holds more than {FolderScanner.MaxEntries} files and folders; the rest were not looked at. Import its model folder itself.");
+        }
+
+        foreach (var match in scan.Matches)
+        {
+            WriteVerbose($"'{match.File}' is a candidate for {match.Model.Name} by its {(match.ByHash ? "SHA-256" : "file name and size")}.");
+        }
+
+        Import(scan.Matches.Select(m => m.Model).ToList(), new FolderFileSource(scan), Array.Empty<ModelDefinition>(), store, scan.Root, input);
+    }
+
+    /// <summary>
+    /// Each model through the saver (stage, verify, promote); a model the local catalog did not know gets its entry
+    /// in the user's catalog.json first, under the same ShouldProcess, so it stays usable by name afterwards.
+    /// </summary>
+    private void Import(IReadOnlyList<ModelDefinition> models, IModelSource source, IReadOnlyList<ModelDefinition> newModels, CacheStore store, string from, string input)
     {
         using var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: true, offline: true);
         var saver = new ModelSaver(store, planner);
-        var source = new BundleSource(bundle);
+        var userCatalog = UserCatalog;
         var done = 0;
-        foreach (var (entry, model) in bundle.Models)
+        foreach (var model in models)
         {
-            if (!ShouldProcess($"{model.Name} ({store.GetModelPath(model)})", $"Import from '{bundle.Location}'"))
+            var isNew = newModels.Contains(model);
+            var target = $"{model.Name} ({store.GetModelPath(model)}{(isNew ? $"; catalog entry in '{userCatalog.FilePath}'" : string.Empty)})";
+            if (!ShouldProcess(target, $"Import from '{from}'"))
             {
                 continue;
             }
 
             try
             {
+                if (isNew)
+                {
+                    RunAsync((_, token) => userCatalog.AddAsync(new[] { model }, token));
+                    WriteVerbose($"{model.Name}: catalog entry written to '{userCatalog.FilePath}'.");
+                }
+
                 var saved = RunAsync((bridge, token) =>
                 {
                     var progress = new ProgressWriter(this, bridge, "Importing models");
-                    progress.ReportBatch(done, bundle.Models.Count);
-                    return saver.SaveFromAsync(model, new IModelSource[] { source }, false, progress, message => bridge.Post(() => WriteWarning(message)), token);
+                    progress.ReportBatch(done, models.Count);
+                    return saver.SaveFromAsync(model, new[] { source }, false, progress, message => bridge.Post(() => WriteWarning(message)), token);
                 });
                 var skipped = saved.Source == TransferSource.Cache;
                 WriteObject(new ModelImportResult(model.Name, skipped ? ModelImportStatus.Skipped : ModelImportStatus.Imported, saved.Path,
-                    saved.Transfer?.BytesTransferred ?? 0, skipped ? "already cached and valid" : null, bundle.Location));
+                    saved.Transfer?.BytesTransferred ?? 0, skipped ? "already cached and valid" : null, from, source.Locate(model)));
             }
             catch (ModelCacheException ex)
             {
-                WriteObject(new ModelImportResult(model.Name, ModelImportStatus.Failed, null, 0, ex.Message, bundle.Location));
+                WriteObject(new ModelImportResult(model.Name, ModelImportStatus.Failed, null, 0, ex.Message, from, source.Locate(model)));
                 WriteFailure(ex, input);
             }
 

@@ -10,7 +10,7 @@ using ModelCache.Configuration;
 namespace ModelCache.PowerShell.Completion;
 
 /// <summary>
-/// Completes model names from the local catalog (built-in plus $env:MODELCACHE_CATALOG): qualified
+/// Completes model names from the local catalog (built-in, the user's catalog.json and $env:MODELCACHE_CATALOG): qualified
 /// names, and bare member names wherever they resolve: unique, or shared with one detection family
 /// (MNET_V2 → RetinaFace/MNET_V2, as ModelCatalog.Resolve does). Never touches the network.
 /// </summary>
@@ -22,7 +22,8 @@ public sealed class ModelNameCompleter : IArgumentCompleter
         ModelCatalog catalog;
         try
         {
-            catalog = ModelCatalog.Load(ModelCacheOptions.FromEnvironment(SystemEnvironment.Instance).CatalogFiles);
+            catalog = ModelCatalog.Load(UserCatalogFile.ForEnvironment(SystemEnvironment.Instance).FilesToMerge
+                .Concat(ModelCacheOptions.FromEnvironment(SystemEnvironment.Instance).CatalogFiles));
         }
         catch (Exception)
         {

@@ -189,7 +189,13 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     private static CacheLayoutResolver LayoutResolver() =>
         new(Environment, UserSettingsStore.ForEnvironment(Environment), ModuleState.ProcessCacheRoot);
 
-    /// <summary>Built-in catalog merged with $env:MODELCACHE_CATALOG files, then <paramref name="catalogPaths"/>. Terminates on a bad file.</summary>
+    /// <summary>The user's own catalog file (catalog.json beside settings.json), where imported bundles' entries are kept.</summary>
+    protected static UserCatalogFile UserCatalog => UserCatalogFile.ForEnvironment(Environment);
+
+    /// <summary>
+    /// Built-in catalog merged with the user's catalog.json, then $env:MODELCACHE_CATALOG files, then
+    /// <paramref name="catalogPaths"/>. Terminates on a bad file.
+    /// </summary>
     protected ModelCatalog LoadCatalog(IEnumerable<string>? catalogPaths)
     {
         if (_catalog is not null)
@@ -197,8 +203,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             return _catalog;
         }
 
-        var files = EnvironmentOptions.CatalogFiles.Concat(catalogPaths ?? Array.Empty<string>())
-            .Select(path => GetUnresolvedProviderPathFromPSPath(path))
+        var files = UserCatalog.FilesToMerge.Concat(EnvironmentOptions.CatalogFiles.Concat(catalogPaths ?? Array.Empty<string>())
+            .Select(path => GetUnresolvedProviderPathFromPSPath(path)))
             .ToList();
         try
         {

@@ -1,0 +1,60 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Integrity;
+using ModelCache.Primitives;
+using ModelCache.Store.Layouts;
+using ModelCache.Transfer;
+
+namespace ModelCache.Bundles;
+
+/// <summary>
+/// The files a <see cref="FolderScanner"/> matched, as one more source for the saver: each model is read from its
+/// matched file (checked again for links when opened), bounded to the size scanned, and hashed in full by the
+/// saver before it gets its final name, so a file named like a model but holding other bytes is never placed.
+/// </summary>
+public sealed class FolderFileSource : IModelSource
+{
+    private readonly FlatMirrorLayout _root;
+    private readonly Dictionary<string, FolderMatch> _matches;
+
+    public FolderFileSource(FolderScan scan)
+    {
+        _root = new FlatMirrorLayout(scan.Root);
+        _matches = scan.Matches.ToDictionary(m => m.Model.Name, StringComparer.OrdinalIgnoreCase);
+    }
+
+    public TransferSource Kind => TransferSource.Bundle;
+
+    public bool IsNetwork => false;
+
+    public string Locate(ModelDefinition model) => _matches[model.Name].File;
+
+    /// <summary>Always from the start: the file is not a download that can be resumed into.</summary>
+    public Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
+    {
+        var match = _matches[model.Name];
+        if (!_root.IsContained(match.File))
+        {
+            throw TransferException.Permanent("SourceFileIsLink", ModelCacheErrorKind.SecurityError,
+                $"'{match.File}' in '{_root.Root}' is reached through a link, so {model.Name} is not read from it.",
+                $"Put the file '{model.FileName}' itself in the folder.");
+        }
+
+        try
+        {
+            var stream = new FileStream(match.File, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return Task.FromResult(new SourceContent(new BoundedReadStream(stream, match.Size, $"'{match.File}'"), 0, match.Size, match.File, validator: null));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw TransferException.Permanent("SourceReadFailed", ModelCacheErrorKind.ReadError,
+                $"Cannot read '{match.File}' for {model.Name}: {ex.Message}", "Check that the file is still there and readable.", ex);
+        }
+    }
+}
