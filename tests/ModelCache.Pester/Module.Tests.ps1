@@ -6,7 +6,7 @@ BeforeAll {
     $script:Module = Get-Module ModelCache
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
-        'Import-ModelCache', 'Invoke-FaceDetect', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
+        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
         'Test-ModelCache', 'Test-ModelHash'
     )
 }

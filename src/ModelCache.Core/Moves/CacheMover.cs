@@ -117,7 +117,7 @@ public sealed class CacheMover
             copies.Add(copy);
             if (model is null)
             {
-                copy.Error = new ModelCacheException("ExpectedHashUnknown", ModelCacheErrorKind.InvalidData,
+                copy.Error = new ModelCacheException("ExpectedHashUnknown", ModelCacheErrorKind.NotFound,
                     $"{entry.Name} is in no loaded catalog, so a copy of '{entry.Path}' could not be verified; it was not moved.",
                     $"Load the catalog that lists it with -CatalogPath, or remove it with 'Clear-ModelCache -Name {entry.Name} -Path {_source.Root}' and run the move again.");
                 continue;
