@@ -58,12 +58,15 @@ public sealed class CacheLocationResolver
         return new CacheLocation(platformDefault, CacheLocationSource.PlatformDefault, "platform default");
     }
 
-    private string Normalize(string path)
+    private string Normalize(string path) => Normalize(path, _environment);
+
+    /// <summary>A root as a setting or variable names it (<c>~</c> expanded), made absolute.</summary>
+    internal static string Normalize(string path, IEnvironment environment)
     {
         var trimmed = path.Trim();
         if (trimmed == "~" || trimmed.StartsWith("~/", StringComparison.Ordinal) || trimmed.StartsWith("~\\", StringComparison.Ordinal))
         {
-            trimmed = Path.Combine(_environment.HomeDirectory, trimmed.Length > 2 ? trimmed.Substring(2) : string.Empty);
+            trimmed = Path.Combine(environment.HomeDirectory, trimmed.Length > 2 ? trimmed.Substring(2) : string.Empty);
         }
 
         return Path.GetFullPath(trimmed);

@@ -13,7 +13,7 @@ namespace ModelCache.Locations;
 /// The per-user settings file (<c>settings.json</c> under the user's config directory). Written
 /// under a lock file and through temp-then-rename so concurrent writers never corrupt it.
 /// </summary>
-public sealed class UserSettingsStore
+public sealed class UserSettingsStore : ICacheRootSetting
 {
     private const string CacheRootKey = "cacheRoot";
 
@@ -23,6 +23,8 @@ public sealed class UserSettingsStore
     }
 
     public string SettingsFile { get; }
+
+    public string Description => $"Set-ModelCacheLocation -Scope User ({SettingsFile})";
 
     /// <summary>The user's own ModelCache folder, holding settings.json and what ModelCache keeps outside cache roots.</summary>
     public string UserDirectory => Path.GetDirectoryName(SettingsFile)!;

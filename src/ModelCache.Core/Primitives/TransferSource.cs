@@ -10,4 +10,7 @@ public enum TransferSource
 
     /// <summary>Imported from a bundle (Import-ModelCache).</summary>
     Bundle,
+
+    /// <summary>Copied from another cache root (Move-ModelCache).</summary>
+    CacheRoot,
 }

@@ -214,8 +214,43 @@ public sealed class CacheStore
     /// </summary>
     public async Task RemoveAsync(ModelCacheEntry entry, CancellationToken cancellationToken = default)
     {
-        var directory = Layout.GetSlotDirectory(entry.Family, entry.Member);
-        var expectedPath = Path.Combine(directory, entry.FileName);
+        EnsureOwnEntry(entry);
+        try
+        {
+            using (await LockAsync(entry.Family, entry.Member, TimeSpan.FromSeconds(10), null, cancellationToken).ConfigureAwait(false))
+            {
+                RemoveOwnEntry(entry);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw NotRemovable(entry, ex);
+        }
+    }
+
+    /// <summary>Like <see cref="RemoveAsync"/>, for a caller that already holds the entry's model lock (a move, which also holds the destination's).</summary>
+    public void Remove(ModelCacheEntry entry)
+    {
+        EnsureOwnEntry(entry);
+        try
+        {
+            RemoveOwnEntry(entry);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw NotRemovable(entry, ex);
+        }
+    }
+
+    /// <summary>
+    /// What is left of a root whose models all went elsewhere: lock files no process holds, then every folder left
+    /// empty, the root itself included. Anything else (a stranger's file, a held lock) stays, with its folders.
+    /// </summary>
+    public Task RemoveLeftoversAsync(CancellationToken cancellationToken = default) => _sweeper.RemoveLeftoversAsync(cancellationToken);
+
+    private void EnsureOwnEntry(ModelCacheEntry entry)
+    {
+        var expectedPath = Path.Combine(Layout.GetSlotDirectory(entry.Family, entry.Member), entry.FileName);
         if (entry.Layout != Layout.Kind || (entry.Family.Length > 0 && !CacheFiles.IsPlainFileName(entry.Family)) || !CacheFiles.IsPlainFileName(entry.Member)
             || !CacheFiles.IsPlainFileName(entry.FileName) || CacheFiles.IsStoreFileName(entry.FileName)
             || !string.Equals(Path.GetFullPath(entry.Path), expectedPath, StringComparison.Ordinal) || !Layout.IsContained(expectedPath))
@@ -224,28 +259,24 @@ public sealed class CacheStore
                 $"Refusing to remove '{entry.Path}': it is not the file of {entry.Name} in the {Layout}, or a folder on the way there is a link.",
                 "Remove it by hand after checking what it is; the cache only removes files of its own layout.");
         }
-
-        try
-        {
-            using (await LockAsync(entry.Family, entry.Member, TimeSpan.FromSeconds(10), null, cancellationToken).ConfigureAwait(false))
-            {
-                DeleteIfPresent(expectedPath);
-                if (Layout.GetMetadataPath(entry.Family, entry.Member) is { } metadata && Layout.IsContained(metadata, Layout.StateRoot))
-                {
-                    DeleteIfPresent(metadata);
-                }
-
-                _sweeper.DeleteWorkFiles(entry.Family, entry.Member, entry.FileName);
-                _sweeper.DeleteEmptyFolders(directory);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelCacheException("CacheEntryNotRemovable", ModelCacheErrorKind.WriteError,
-                $"Cannot remove '{entry.Path}': {ex.Message}",
-                "Close programs using the model file and check permissions on the cache directory.", ex);
-        }
     }
+
+    private void RemoveOwnEntry(ModelCacheEntry entry)
+    {
+        var directory = Layout.GetSlotDirectory(entry.Family, entry.Member);
+        DeleteIfPresent(Path.Combine(directory, entry.FileName));
+        if (Layout.GetMetadataPath(entry.Family, entry.Member) is { } metadata && Layout.IsContained(metadata, Layout.StateRoot))
+        {
+            DeleteIfPresent(metadata);
+        }
+
+        _sweeper.DeleteWorkFiles(entry.Family, entry.Member, entry.FileName);
+        _sweeper.DeleteEmptyFolders(directory);
+    }
+
+    private static ModelCacheException NotRemovable(ModelCacheEntry entry, Exception ex) => new("CacheEntryNotRemovable", ModelCacheErrorKind.WriteError,
+        $"Cannot remove '{entry.Path}': {ex.Message}",
+        "Close programs using the model file and check permissions on the cache directory.", ex);
 
     /// <summary>
     /// Deletes partial downloads that no process is working on (their lock is free) for models whose file is

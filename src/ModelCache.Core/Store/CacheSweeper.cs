@@ -86,6 +86,81 @@ internal sealed class CacheSweeper
         DeleteIfEmpty(Path.GetDirectoryName(slotDirectory)!);
     }
 
+    /// <summary>
+    /// After every model of the root went elsewhere: lock files no process holds, then the folders left empty, bottom
+    /// up, the root (and a separate state folder) included. Links are neither followed nor removed.
+    /// </summary>
+    public async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
+    {
+        if (Layout.LockRoot is { } locks && Layout.IsContained(locks, Layout.StateRoot) && Directory.Exists(locks))
+        {
+            foreach (var lockFile in Directory.GetFiles(locks, "*.lock", SearchOption.AllDirectories).Where(f => Layout.IsContained(f, Layout.StateRoot)))
+            {
+                await DeleteFreeLockAsync(lockFile, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        DeleteEmptyTree(Layout.Root);
+        if (!string.Equals(Layout.StateRoot, Layout.Root, StringComparison.Ordinal))
+        {
+            DeleteEmptyTree(Layout.StateRoot);
+        }
+    }
+
+    /// <summary>
+    /// A lock file is deleted only while this process holds it, so no other process is inside the section it guards;
+    /// where the OS refuses to delete an open file (Windows), right after releasing it.
+    /// </summary>
+    private static async Task DeleteFreeLockAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using (await FileLock.AcquireAsync(path, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
+            {
+                if (FileCleanup.TryDelete(path) > 0 || !File.Exists(path))
+                {
+                    return;
+                }
+            }
+
+            FileCleanup.TryDelete(path);
+        }
+        catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
+        {
+            // Held by a process still working in the old root: the lock and its folders stay.
+        }
+    }
+
+    private static void DeleteEmptyTree(string directory)
+    {
+        if (CacheFiles.IsLink(directory) || !Directory.Exists(directory))
+        {
+            return;
+        }
+
+        foreach (var child in SafeGetDirectories(directory))
+        {
+            if (!CacheFiles.IsLink(child))
+            {
+                DeleteEmptyTree(child);
+            }
+        }
+
+        DeleteIfEmpty(directory);
+    }
+
+    private static string[] SafeGetDirectories(string directory)
+    {
+        try
+        {
+            return Directory.GetDirectories(directory);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Array.Empty<string>();
+        }
+    }
+
     private IEnumerable<(string Family, string Member, string? FileName)> AbandonedCandidates(ModelCatalog catalog)
     {
         if (Layout is NativeLayout native)

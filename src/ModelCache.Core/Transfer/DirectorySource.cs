@@ -68,24 +68,32 @@ public sealed class DirectorySource : IModelSource
     {
         var path = Locate(model);
         EnsureContained(model, path);
+        return Task.FromResult(OpenFile(model, path, resume, $"Copy '{model.FileName}' into the mirror directory, or use another mirror.", "Check the mirror directory's permissions."));
+    }
+
+    /// <summary>
+    /// Opens a local model file, resumable when <paramref name="resume"/> was recorded against the same file (its write
+    /// time and length are the validator). Shared by every source that reads local files.
+    /// </summary>
+    internal static SourceContent OpenFile(ModelDefinition model, string path, ResumePoint? resume, string missingAction, string readAction)
+    {
         try
         {
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             var validator = File.GetLastWriteTimeUtc(path).Ticks.ToString(CultureInfo.InvariantCulture) + "-" + stream.Length.ToString(CultureInfo.InvariantCulture);
             var offset = resume is not null && resume.Validator == validator && resume.Offset <= stream.Length ? resume.Offset : 0;
             stream.Seek(offset, SeekOrigin.Begin);
-            return Task.FromResult(new SourceContent(stream, offset, stream.Length, path, validator));
+            return new SourceContent(stream, offset, stream.Length, path, validator);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
-                $"'{path}' does not exist, so {model.Name} cannot be read from it.",
-                $"Copy '{model.FileName}' into the mirror directory, or use another mirror.", ex);
+                $"'{path}' does not exist, so {model.Name} cannot be read from it.", missingAction, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw TransferException.Permanent("SourceReadFailed", ModelCacheErrorKind.ReadError,
-                $"Cannot read '{path}' for {model.Name}: {ex.Message}", "Check the mirror directory's permissions.", ex);
+                $"Cannot read '{path}' for {model.Name}: {ex.Message}", readAction, ex);
         }
     }
 }

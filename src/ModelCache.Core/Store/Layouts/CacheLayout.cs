@@ -60,14 +60,25 @@ public abstract class CacheLayout
     /// <summary>Why the root looks like another tool's cache, which this layout must not write into; null when it does not.</summary>
     protected abstract string? DescribeForeignContent();
 
+    /// <summary>
+    /// The folder holding the layout's lock files (under <see cref="StateRoot"/>); null for a layout that is never locked.
+    /// </summary>
+    public virtual string? LockRoot => null;
+
+    /// <summary>The error saying the root holds another tool's layout, which this one must not write into; null when it does not. Writes nothing.</summary>
+    public ModelCacheException? CheckForeign() =>
+        Directory.Exists(Root) && DescribeForeignContent() is { } foreign
+            ? new ModelCacheException("CacheRootIsForeignLayout", ModelCacheErrorKind.InvalidArgument,
+                $"Refusing to write the {Kind} layout into '{Root}': {foreign}.",
+                $"Pass the matching -Layout to work with that cache, or choose an empty folder or a {Kind} cache root with -Path.")
+            : null;
+
     /// <summary>Null when the root is (made) writable for this layout; otherwise the error saying why not.</summary>
     public ModelCacheException? CheckWritable()
     {
-        if (Directory.Exists(Root) && DescribeForeignContent() is { } foreign)
+        if (CheckForeign() is { } foreign)
         {
-            return new ModelCacheException("CacheRootIsForeignLayout", ModelCacheErrorKind.InvalidArgument,
-                $"Refusing to write the {Kind} layout into '{Root}': {foreign}.",
-                $"Pass the matching -Layout to work with that cache, or choose an empty folder or a {Kind} cache root with -Path.");
+            return foreign;
         }
 
         try
@@ -172,6 +183,14 @@ public abstract class CacheLayout
         {
             return Array.Empty<string>(); // Removed by another process mid-walk.
         }
+    }
+
+    /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies under it, compared as this OS compares paths (no link resolved).</summary>
+    internal static bool IsSameOrInside(string path, string folder)
+    {
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        var outer = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        return string.Equals(full, outer, PathComparison) || full.StartsWith(outer + Path.DirectorySeparatorChar, PathComparison);
     }
 
     private static StringComparison PathComparison =>

@@ -23,7 +23,7 @@ public sealed class NativeLayout : CacheLayout
 
     public override string StateRoot => Root;
 
-    public string LockRoot => Path.Combine(Root, "locks");
+    public override string LockRoot => Path.Combine(Root, "locks");
 
     public override string GetModelDirectory(ModelDefinition model) => GetSlotDirectory(model.Family, model.Member);
 

@@ -31,7 +31,7 @@ public sealed class UnifaceLayout : CacheLayout
 
     public override string StateRoot => _stateDirectory;
 
-    private string LockRoot => Path.Combine(_stateDirectory, "locks");
+    public override string LockRoot => Path.Combine(_stateDirectory, "locks");
 
     private string MetadataRoot => Path.Combine(_stateDirectory, "entries");
 

@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Locations;
+using ModelCache.Moves;
+using ModelCache.PowerShell.Completion;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>
+/// Moves a cache root, or some of its models, to another folder: each model is copied and verified at the
+/// destination, the location settings that named the old root are switched when the whole root moves, and only then
+/// are the old copies deleted. Interrupted at any point, the same command run again finishes the move.
+/// </summary>
+[Cmdlet(VerbsCommon.Move, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(ModelMoveResult))]
+public sealed class MoveModelCacheCommand : ModelCacheCmdlet
+{
+    private const string NameParameterSet = "Name";
+    private const string InputObjectParameterSet = "InputObject";
+    private readonly List<ModelCacheEntry> _piped = new();
+
+    /// <summary>The new cache root: a new or empty folder, or a cache root of the same layout to merge into.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = string.Empty;
+
+    /// <summary>Models to move (wildcards); the whole root when omitted.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>Cache entries from Get-ModelCache; each moves from its own root.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [ValidateNotNull]
+    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateSet("Native", "Uniface")]
+    public string Layout { get; set; } = "Native";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void Process()
+    {
+        if (ParameterSetName == InputObjectParameterSet)
+        {
+            _piped.AddRange(InputObject);
+        }
+    }
+
+    protected override void End()
+    {
+        var catalog = LoadCatalog(CatalogPath);
+        switch (ParameterSetName)
+        {
+            case NameParameterSet:
+                MoveFromRoot(catalog);
+                break;
+            case InputObjectParameterSet:
+                foreach (var group in _piped.GroupBy(e => (e.CacheRoot, e.Layout)))
+                {
+                    var source = StoreOf(group.First());
+                    Move(catalog, source, OpenStore(Destination, source.Layout.Kind), group.GroupBy(e => e.Name).Select(g => g.First()).ToList(), wholeRoot: false);
+                }
+
+                break;
+            default:
+                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
+        }
+    }
+
+    private void MoveFromRoot(ModelCatalog catalog)
+    {
+        var layout = ParseLayout(Layout);
+        var destination = OpenStore(Destination, layout);
+        var source = OpenStore(Path, layout);
+        if (string.IsNullOrEmpty(Path))
+        {
+            // A move killed after it switched the location setting: the setting names the destination now, the journal the old root.
+            var resolved = Journal().ResolveSource(source.Root, destination.Root);
+            source = OpenStore(resolved, layout);
+        }
+
+        var entries = ListEntries(source, catalog);
+        var selected = Name is null ? entries : Name.SelectMany(name => SelectEntries(catalog, entries, name, source.Root)).GroupBy(e => e.Name).Select(g => g.First()).ToList();
+        if (Name is not null && selected.Count == 0)
+        {
+            WriteWarning($"No cached model to move from '{source.Root}'.");
+            return;
+        }
+
+        Move(catalog, source, destination, selected, wholeRoot: Name is null);
+    }
+
+    private void Move(ModelCatalog catalog, CacheStore source, CacheStore destination, IReadOnlyList<ModelCacheEntry> selected, bool wholeRoot)
+    {
+        var mover = new CacheMover(source, destination, catalog);
+        CacheMovePlan plan;
+        try
+        {
+            plan = mover.Plan(selected, wholeRoot);
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, Destination));
+            return;
+        }
+
+        var what = $"{plan.Count} models, {plan.Bytes / 1048576.0:N1} MiB ({plan.BytesToCopy / 1048576.0:N1} MiB to copy)";
+        if (!ShouldProcess($"'{source.Root}' to '{destination.Root}' ({what})", wholeRoot ? "Move the model cache" : "Move cached models"))
+        {
+            return;
+        }
+
+        var settings = UserSettingsStore.ForEnvironment(Environment);
+        CacheMoveOutcome outcome;
+        try
+        {
+            outcome = RunAsync((bridge, token) =>
+            {
+                var progress = new ProgressWriter(this, bridge, "Moving models");
+                var copied = 0;
+                progress.ReportBatch(0, plan.Count);
+                return mover.MoveAsync(plan, new CacheMoveOptions
+                {
+                    Settings = new ICacheRootSetting[] { settings, new ProcessCacheRootSetting() },
+                    Environment = Environment,
+                    Journal = Journal(),
+                    Progress = progress,
+                    Warn = message => bridge.Post(() => WriteWarning(message)),
+                    OnStep = (step, name) =>
+                    {
+                        if (step == MoveStep.Copied)
+                        {
+                            progress.ReportBatch(++copied, plan.Count);
+                        }
+
+                        bridge.Post(() => WriteVerbose($"{step}: {(name.Length == 0 ? "no setting named the old root" : name)}"));
+                    },
+                }, token);
+            });
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, Destination));
+            return;
+        }
+
+        foreach (var result in outcome.Results)
+        {
+            WriteObject(result);
+            foreach (var failure in outcome.Failures.Where(f => ReferenceEquals(f.Result, result)))
+            {
+                WriteFailure(failure.Error, result.Name);
+            }
+        }
+    }
+
+    private static MoveJournal Journal() => new(UserSettingsStore.ForEnvironment(Environment).UserDirectory);
+}

@@ -1,0 +1,131 @@
+# Move-ModelCache: a fixture-backed cache moved through the cmdlet, -WhatIf, refusals' error ids, piping, and the
+# switch of an isolated user setting.
+
+BeforeAll {
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
+    $script:MoveResultType = 'ModelCache.Moves.ModelMoveResult'
+}
+
+AfterAll {
+    Exit-ModelCacheSandbox
+}
+
+Describe 'Move-ModelCache' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'move'
+        $script:SettingsFile = Join-Path $Sandbox.Config 'modelcache/settings.json'
+        $null = Save-Model $Yolo, $Slim -ErrorAction Stop
+        $script:Target = Join-Path $Sandbox.Root 'moved'
+    }
+
+    It 'moves a whole fixture-backed cache: every model verified at the destination, the old root gone' {
+        $results = @(Move-ModelCache -Destination $Target -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue)
+
+        $results.Count | Should -Be 2
+        $results | Get-TypeName | Should -BeIn (Get-Command Move-ModelCache).OutputType.Name
+        $results | ForEach-Object { "$($_.Status)" | Should -Be 'Moved' }
+        (Get-ModelCache -Path $Target | Test-ModelHash).Status | ForEach-Object { "$_" | Should -Be 'Valid' }
+        (Get-ModelCache -Path $Target | Test-ModelHash).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
+        Test-Path -LiteralPath $Sandbox.Cache | Should -BeFalse
+        # MODELCACHE_HOME named the old root: it is not changed, and the user is told.
+        $env:MODELCACHE_HOME | Should -Be $Sandbox.Cache
+        "$warnings" | Should -Match 'MODELCACHE_HOME'
+    }
+
+    It '-WhatIf changes nothing and says how many models and bytes' {
+        $before = @(Get-ChildItem -LiteralPath $Sandbox.Cache -Recurse -Force | ForEach-Object FullName)
+        # What-if messages go to the host: run in a child pwsh (it inherits the sandbox's variables) and read its console.
+        $script = Join-Path $Sandbox.Root 'whatif.ps1'
+        Set-Content -LiteralPath $script -Value "Import-Module '$ModuleUnderTest'; Move-ModelCache -Destination '$Target' -WhatIf"
+        $child = Invoke-ChildPwsh $script
+        $child.ExitCode | Should -Be 0
+        $said = $child.Output -join ''
+
+        Test-Path -LiteralPath $Target | Should -BeFalse
+        @(Get-ChildItem -LiteralPath $Sandbox.Cache -Recurse -Force | ForEach-Object FullName) | Should -Be $before
+        $said | Should -Match ([regex]::Escape('What if: Performing the operation "Move the model cache" on target'))
+        $said | Should -Match '2 models, [0-9.]+ MiB \([0-9.]+ MiB to copy\)'
+        $said | Should -Not -Match 'Exception'
+    }
+
+    It 'moves only what -Name selects and leaves the setting alone' {
+        Set-ModelCacheLocation $Sandbox.Cache -Scope User -Confirm:$false
+        $result = Move-ModelCache -Destination $Target -Name 'UltraFace/*' -Confirm:$false
+
+        $result.Name | Should -Be $Slim
+        "$($result.Status)" | Should -Be 'Moved'
+        (Get-ModelCache -Path $Sandbox.Cache).Name | Should -Be $Yolo
+        (Get-ModelCache -Path $Target).Name | Should -Be $Slim
+        (Get-Content -Raw -LiteralPath $SettingsFile | ConvertFrom-Json).cacheRoot | Should -Be $Sandbox.Cache
+    }
+
+    It 'switches an isolated -Scope User setting that named the old root when the whole root moves' {
+        Set-ModelCacheLocation $Sandbox.Cache -Scope User -Confirm:$false
+        $env:MODELCACHE_HOME = $null
+
+        $null = Move-ModelCache -Destination $Target -Confirm:$false -WarningVariable warnings
+
+        $warnings | Should -BeNullOrEmpty
+        (Get-Content -Raw -LiteralPath $SettingsFile | ConvertFrom-Json).cacheRoot | Should -Be $Target
+        $location = Get-ModelCacheLocation
+        "$($location.Source)" | Should -Be 'UserSetting'
+        $location.Path | Should -Be $Target
+        (Get-ModelCache).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
+        $SettingsFile | Should -BeLike "$TestDrive*"
+    }
+
+    It 'switches the -Scope Process setting too' {
+        Set-ModelCacheLocation $Sandbox.Cache
+        $null = Move-ModelCache -Destination $Target -Confirm:$false -WarningAction SilentlyContinue
+        (Get-ModelCacheLocation).Path | Should -Be $Target
+        "$((Get-ModelCacheLocation).Source)" | Should -Be 'ProcessSetting'
+    }
+
+    It 'takes piped entries and its output pipes on' {
+        $valid = Get-ModelCache $Yolo | Move-ModelCache -Destination $Target -Confirm:$false |
+            ForEach-Object { Test-ModelHash -LiteralPath $_.Destination -Sha256 $YoloSha }
+        "$($valid.Status)" | Should -Be 'Valid'
+        (Get-ModelCache -Path $Sandbox.Cache).Name | Should -Be $Slim
+    }
+
+    It 'a corrupt source model is a non-terminating HashMismatch and nothing is deleted' {
+        $file = (Get-ModelCache $Slim).Path
+        $bytes = [IO.File]::ReadAllBytes($file); $bytes[100] = $bytes[100] -bxor 0xff; [IO.File]::WriteAllBytes($file, $bytes)
+
+        $results = @(Move-ModelCache -Destination $Target -Confirm:$false -ErrorVariable failures -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -Be 'HashMismatch,ModelCache.PowerShell.Cmdlets.MoveModelCacheCommand'
+        $failures[0].TargetObject | Should -Be $Slim
+        "$(($results | Where-Object Name -eq $Slim).Status)" | Should -Be 'Failed'
+        "$(($results | Where-Object Name -eq $Yolo).Status)" | Should -Be 'Copied'
+        Test-Path -LiteralPath $file | Should -BeTrue
+        Test-Path -LiteralPath (Get-ModelCache $Yolo).Path | Should -BeTrue
+    }
+
+    It 'refuses <Case> with <Id> before copying anything' -ForEach @(
+        @{ Case = 'the cache root itself'; Id = 'MoveDestinationInsideSource'; Destination = { $Sandbox.Cache } }
+        @{ Case = 'a folder inside the cache'; Id = 'MoveDestinationInsideSource'; Destination = { Join-Path $Sandbox.Cache 'models/inner' } }
+        @{ Case = 'a folder holding the cache'; Id = 'MoveSourceInsideDestination'; Destination = { $Sandbox.Root } }
+        @{ Case = 'a folder of loose model files'; Id = 'CacheRootIsForeignLayout'; Destination = {
+            $folder = Join-Path $Sandbox.Root 'loose'; $null = New-Item -ItemType Directory $folder
+            Copy-Item (Join-Path $FixtureModels $YoloFile) $folder; $folder } }
+    ) {
+        $destination = & $Destination
+        $before = @(Get-ChildItem -LiteralPath $Sandbox.Cache -Recurse -Force | ForEach-Object FullName)
+        $err = $null
+        try { Move-ModelCache -Destination $destination -Confirm:$false -WarningAction SilentlyContinue } catch { $err = $_ }
+
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -Be "$Id,ModelCache.PowerShell.Cmdlets.MoveModelCacheCommand"
+        $err.ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        @(Get-ChildItem -LiteralPath $Sandbox.Cache -Recurse -Force | ForEach-Object FullName) | Should -Be $before
+    }
+
+    It 'shows a table of Name, Status, Size and Destination' {
+        $lines = (Move-ModelCache -Destination $Target -Confirm:$false -WarningAction SilentlyContinue | Format-Table | Out-String -Width 120) -split "`r?`n" | Where-Object { $_.Trim() }
+        $lines[0] | Should -Match 'Name\s+Status\s+Size\(MB\)\s+Destination'
+        ($lines -join "`n") | Should -Match ([regex]::Escape($Yolo))
+    }
+}
