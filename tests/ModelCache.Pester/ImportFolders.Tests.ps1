@@ -151,4 +151,17 @@ Describe 'Import-ModelCache of a model the catalog does not know' {
             Test-Path -LiteralPath $env:MODELCACHE_HOME | Should -BeFalse
         }
     }
+
+    It 'keeps no catalog entry for a carried model whose bytes fail, and places nothing' {
+        # The manifest and its entry agree with each other; the file in the bundle does not.
+        $file = Join-Path $Bundle 'site-slim.onnx'
+        $bytes = [IO.File]::ReadAllBytes($file); $bytes[2000] = $bytes[2000] -bxor 0x01; [IO.File]::WriteAllBytes($file, $bytes)
+
+        $results = Import-ModelCache $Bundle -ErrorVariable failed -ErrorAction SilentlyContinue
+
+        Get-Statuses $results | Should -Be @("$Custom=Failed")
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'HashMismatch,*'
+        Test-Path -LiteralPath $UserCatalog | Should -BeFalse
+        @(Get-ChildItem -Recurse -File -LiteralPath $env:MODELCACHE_HOME -Filter '*.onnx' -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+    }
 }

@@ -108,7 +108,7 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 
     /// <summary>
     /// Each model through the saver (stage, verify, promote); a model the local catalog did not know gets its entry
-    /// in the user's catalog.json first, under the same ShouldProcess, so it stays usable by name afterwards.
+    /// in the user's catalog.json once its bytes are verified and placed, under the same ShouldProcess, so it stays usable by name afterwards.
     /// </summary>
     private void Import(IReadOnlyList<ModelDefinition> models, IModelSource source, IReadOnlyList<ModelDefinition> newModels, CacheStore store, string from, string input)
     {
@@ -127,18 +127,19 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 
             try
             {
-                if (isNew)
-                {
-                    RunAsync((_, token) => userCatalog.AddAsync(new[] { model }, token));
-                    WriteVerbose($"{model.Name}: catalog entry written to '{userCatalog.FilePath}'.");
-                }
-
                 var saved = RunAsync((bridge, token) =>
                 {
                     var progress = new ProgressWriter(this, bridge, "Importing models");
                     progress.ReportBatch(done, models.Count);
                     return saver.SaveFromAsync(model, new[] { source }, false, progress, message => bridge.Post(() => WriteWarning(message)), token);
                 });
+
+                // Only once the bytes matched it: an entry from a bundle whose file failed is never kept.
+                if (isNew)
+                {
+                    RunAsync((_, token) => userCatalog.AddAsync(new[] { model }, token));
+                    WriteVerbose($"{model.Name}: catalog entry written to '{userCatalog.FilePath}'.");
+                }
                 var skipped = saved.Source == TransferSource.Cache;
                 WriteObject(new ModelImportResult(model.Name, skipped ? ModelImportStatus.Skipped : ModelImportStatus.Imported, saved.Path,
                     saved.Transfer?.BytesTransferred ?? 0, skipped ? "already cached and valid" : null, from, source.Locate(model)));
