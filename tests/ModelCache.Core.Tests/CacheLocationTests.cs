@@ -12,7 +12,7 @@ public class CacheLocationTests
     {
         using var temp = new TempDirectory();
         var environment = new FakeEnvironment(temp.Combine("home"));
-        var settings = new UserSettingsStore(temp.Combine("config", "settings.json"));
+        var settings = new SettingsStore(temp.Combine("config", "settings.json"));
 
         CacheLocation Resolve(string? explicitPath = null, string? process = null) =>
             new CacheLocationResolver(environment, settings, process).Resolve(explicitPath);
@@ -48,7 +48,7 @@ public class CacheLocationTests
     {
         using var temp = new TempDirectory();
         var environment = new FakeEnvironment(temp.Path).With(EnvironmentVariables.XdgCacheHome, "relative/cache");
-        var location = new CacheLocationResolver(environment, new UserSettingsStore(temp.Combine("s.json")), null).Resolve();
+        var location = new CacheLocationResolver(environment, new SettingsStore(temp.Combine("s.json")), null).Resolve();
         Assert.Equal(CacheLocationSource.PlatformDefault, location.Source);
     }
 
@@ -57,7 +57,7 @@ public class CacheLocationTests
     {
         using var temp = new TempDirectory();
         var environment = new FakeEnvironment(temp.Path, isWindows: true) { LocalApplicationData = temp.Combine("Local") };
-        var location = new CacheLocationResolver(environment, new UserSettingsStore(temp.Combine("s.json")), null).Resolve();
+        var location = new CacheLocationResolver(environment, new SettingsStore(temp.Combine("s.json")), null).Resolve();
         Assert.Equal(Path.Combine(temp.Path, "Local", "ModelCache"), location.Path);
     }
 
@@ -66,7 +66,7 @@ public class CacheLocationTests
     {
         using var temp = new TempDirectory();
         var environment = new FakeEnvironment(temp.Path).With(EnvironmentVariables.Home, "~/models");
-        var location = new CacheLocationResolver(environment, new UserSettingsStore(temp.Combine("s.json")), null).Resolve();
+        var location = new CacheLocationResolver(environment, new SettingsStore(temp.Combine("s.json")), null).Resolve();
         Assert.Equal(temp.Combine("models"), location.Path);
     }
 
@@ -77,7 +77,7 @@ public class CacheLocationTests
         var settingsFile = temp.Combine("settings.json");
         File.WriteAllText(settingsFile, "{ not json");
         var environment = new FakeEnvironment(temp.Path).With(EnvironmentVariables.Home, temp.Combine("env"));
-        var location = new CacheLocationResolver(environment, new UserSettingsStore(settingsFile), null).Resolve();
+        var location = new CacheLocationResolver(environment, new SettingsStore(settingsFile), null).Resolve();
         Assert.Equal(CacheLocationSource.EnvironmentVariable, location.Source);
     }
 
@@ -85,7 +85,7 @@ public class CacheLocationTests
     public void User_settings_live_under_xdg_config_home()
     {
         var environment = new FakeEnvironment("/home/u").With(EnvironmentVariables.XdgConfigHome, "/cfg");
-        Assert.Equal(Path.Combine("/cfg", "modelcache", "settings.json"), UserSettingsStore.ForEnvironment(environment).SettingsFile);
+        Assert.Equal(Path.Combine("/cfg", "modelcache", "settings.json"), SettingsStore.ForUser(environment).SettingsFile);
     }
 
     [Fact]

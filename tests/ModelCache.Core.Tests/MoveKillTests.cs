@@ -35,7 +35,7 @@ public sealed class MoveKillTests : IDisposable
     {
         var source = new CacheStore(_temp.Combine("old"));
         var destination = new CacheStore(_temp.Combine("new"));
-        var settings = new UserSettingsStore(_temp.Combine("config", "settings.json"));
+        var settings = new SettingsStore(_temp.Combine("config", "settings.json"));
         settings.WriteCacheRoot(source.Root);
         using (var planner = new SourcePlanner(new[] { TestPaths.FixtureModels }, mirrorOnly: true, offline: true))
         {
@@ -76,7 +76,7 @@ public sealed class MoveKillTests : IDisposable
         (await HashVerifier.VerifyAsync(model.Name, store.GetModelPath(model), model.Sha256)).IsValid;
 
     /// <summary>Runs the probe, answering each step until <paramref name="killAfter"/> is printed, then kills it; null runs it to the end.</summary>
-    private static async Task<string[]> RunProbeAsync(UserSettingsStore settings, CacheStore destination, string? killAfter)
+    private static async Task<string[]> RunProbeAsync(SettingsStore settings, CacheStore destination, string? killAfter)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "ModelCache.MoveProbe.dll"), settings.SettingsFile, destination.Root })

@@ -26,12 +26,12 @@ public sealed class MoveTests : IDisposable
     private readonly TempDirectory _temp = new("modelcache-move");
     private readonly ModelCatalog _catalog = new(new[] { ModelA, ModelB });
     private readonly CacheStore _source;
-    private readonly UserSettingsStore _settings;
+    private readonly SettingsStore _settings;
 
     public MoveTests()
     {
         _source = new CacheStore(_temp.Combine("old"));
-        _settings = new UserSettingsStore(_temp.Combine("config", "settings.json"));
+        _settings = new SettingsStore(_temp.Combine("config", "settings.json"));
         Place(_source, ModelA, BytesA);
         Place(_source, ModelB, BytesB);
     }

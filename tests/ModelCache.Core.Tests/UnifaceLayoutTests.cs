@@ -146,7 +146,7 @@ public sealed class UnifaceLayoutTests : IDisposable
     public void The_default_root_is_UNIFACE_CACHE_DIR_else_the_home_folder_and_state_goes_to_the_users_folder()
     {
         var home = _temp.Combine("home");
-        var settings = new UserSettingsStore(Path.Combine(home, ".config", "modelcache", "settings.json"));
+        var settings = new SettingsStore(Path.Combine(home, ".config", "modelcache", "settings.json"));
         var bare = new CacheLayoutResolver(new FakeEnvironment(home), settings, null);
         Assert.Equal(Path.Combine(home, ".uniface", "models"), bare.ResolveRoot(CacheLayoutKind.Uniface, null).Path);
 

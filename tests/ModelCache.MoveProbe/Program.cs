@@ -11,7 +11,7 @@ using ModelCache.Store;
 // journal names) to <destination> with the built-in catalog, as Move-ModelCache does. After each step it prints
 // "copied <name>", "switched" or "deleted <name>" and waits for a line on stdin (end of input: it goes on), so a
 // test can kill it between any two steps. Ends with "done <name>=<status> ...".
-var settings = new UserSettingsStore(args[0]);
+var settings = new SettingsStore(args[0]);
 var destination = new CacheStore(args[1]);
 var journal = new MoveJournal(settings.UserDirectory);
 var source = new CacheStore(journal.ResolveSource(Path.GetFullPath(settings.ReadCacheRoot()!), destination.Root));

@@ -34,7 +34,7 @@ $script:TypeNames = @{
 
 $script:IsolatedVariables = @(
     'MODELCACHE_HOME', 'MODELCACHE_OFFLINE', 'MODELCACHE_MIRROR', 'MODELCACHE_MIRROR_ONLY', 'MODELCACHE_CATALOG',
-    'MODELCACHE_TOKEN', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'UNIFACE_CACHE_DIR',
+    'MODELCACHE_TOKEN', 'MODELCACHE_MACHINE_CONFIG', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'UNIFACE_CACHE_DIR',
     'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'HF_HUB_DISABLE_SYMLINKS'
 )
 
@@ -63,6 +63,8 @@ function Enter-ModelCacheSandbox {
     }
     $env:MODELCACHE_HOME = $sandbox.Cache
     $env:XDG_CONFIG_HOME = $sandbox.Config
+    # Never the real /etc/modelcache/config.json: CI runs as root.
+    $env:MODELCACHE_MACHINE_CONFIG = Join-Path $root 'machine/config.json'
     $env:XDG_CACHE_HOME = Join-Path $root 'xdg-cache'
     $env:MODELCACHE_OFFLINE = '1'
     $env:MODELCACHE_MIRROR = $script:FixtureModels

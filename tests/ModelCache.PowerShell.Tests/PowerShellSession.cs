@@ -21,6 +21,7 @@ public sealed class PowerShellSession : IDisposable
     private static readonly string[] IsolatedVariables =
     {
         "MODELCACHE_HOME", "MODELCACHE_OFFLINE", "MODELCACHE_MIRROR", "MODELCACHE_MIRROR_ONLY", "MODELCACHE_CATALOG", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+        "MODELCACHE_MACHINE_CONFIG",
     };
 
     private readonly Dictionary<string, string?> _savedEnvironment;
@@ -38,6 +39,9 @@ public sealed class PowerShellSession : IDisposable
         CacheRoot = Temp.Combine("cache");
         Environment.SetEnvironmentVariable("MODELCACHE_HOME", CacheRoot);
         Environment.SetEnvironmentVariable("XDG_CONFIG_HOME", Temp.Combine("config"));
+
+        // Never the real /etc/modelcache/config.json: CI runs as root.
+        Environment.SetEnvironmentVariable("MODELCACHE_MACHINE_CONFIG", Temp.Combine("machine", "config.json"));
 
         var state = InitialSessionState.CreateDefault2();
         if (OperatingSystem.IsWindows())

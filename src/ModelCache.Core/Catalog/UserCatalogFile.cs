@@ -25,7 +25,7 @@ public sealed class UserCatalogFile
 
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
 
-    /// <param name="userDirectory">The user's ModelCache folder (<see cref="UserSettingsStore.UserDirectory"/>).</param>
+    /// <param name="userDirectory">The user's ModelCache folder (<see cref="SettingsStore.UserDirectory"/>).</param>
     public UserCatalogFile(string userDirectory)
     {
         FilePath = Path.Combine(userDirectory, FileName);
@@ -34,7 +34,7 @@ public sealed class UserCatalogFile
     public string FilePath { get; }
 
     /// <summary>The user's catalog file beside their settings.json.</summary>
-    public static UserCatalogFile ForEnvironment(IEnvironment environment) => new(UserSettingsStore.ForEnvironment(environment).UserDirectory);
+    public static UserCatalogFile ForEnvironment(IEnvironment environment) => new(SettingsStore.ForUser(environment).UserDirectory);
 
     /// <summary>The file, when it exists, to merge into a catalog; empty otherwise.</summary>
     public IReadOnlyList<string> FilesToMerge => File.Exists(FilePath) ? new[] { FilePath } : Array.Empty<string>();

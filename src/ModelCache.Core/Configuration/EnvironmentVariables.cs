@@ -9,6 +9,9 @@ public static class EnvironmentVariables
     public const string MirrorOnly = "MODELCACHE_MIRROR_ONLY";
     public const string Catalog = "MODELCACHE_CATALOG";
     public const string Token = "MODELCACHE_TOKEN";
+
+    /// <summary>The machine-wide (AllUsers) config file, in place of /etc/modelcache/config.json or %ProgramData%\ModelCache\config.json.</summary>
+    public const string MachineConfig = "MODELCACHE_MACHINE_CONFIG";
     public const string XdgCacheHome = "XDG_CACHE_HOME";
     public const string XdgConfigHome = "XDG_CONFIG_HOME";
 

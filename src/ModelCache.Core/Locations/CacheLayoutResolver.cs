@@ -17,9 +17,9 @@ public sealed class CacheLayoutResolver
 {
     private readonly IEnvironment _environment;
     private readonly CacheLocationResolver _native;
-    private readonly UserSettingsStore _userSettings;
+    private readonly SettingsStore _userSettings;
 
-    public CacheLayoutResolver(IEnvironment environment, UserSettingsStore userSettings, string? processRoot)
+    public CacheLayoutResolver(IEnvironment environment, SettingsStore userSettings, string? processRoot)
     {
         _environment = environment;
         _userSettings = userSettings;

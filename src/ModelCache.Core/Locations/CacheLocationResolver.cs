@@ -11,10 +11,10 @@ namespace ModelCache.Locations;
 public sealed class CacheLocationResolver
 {
     private readonly IEnvironment _environment;
-    private readonly UserSettingsStore _userSettings;
+    private readonly SettingsStore _userSettings;
     private readonly string? _processRoot;
 
-    public CacheLocationResolver(IEnvironment environment, UserSettingsStore userSettings, string? processRoot)
+    public CacheLocationResolver(IEnvironment environment, SettingsStore userSettings, string? processRoot)
     {
         _environment = environment;
         _userSettings = userSettings;

@@ -16,7 +16,7 @@ public sealed class MoveJournal
     private const string SourceKey = "source";
     private const string DestinationKey = "destination";
 
-    /// <param name="userDirectory">The user's ModelCache folder (<see cref="UserSettingsStore.UserDirectory"/>).</param>
+    /// <param name="userDirectory">The user's ModelCache folder (<see cref="SettingsStore.UserDirectory"/>).</param>
     public MoveJournal(string userDirectory)
     {
         JournalFile = Path.Combine(userDirectory, "move.json");

@@ -126,7 +126,7 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
-        var settings = UserSettingsStore.ForEnvironment(Environment);
+        var settings = SettingsStore.ForUser(Environment);
         CacheMoveOutcome outcome;
         try
         {
@@ -170,5 +170,5 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
         }
     }
 
-    private static MoveJournal Journal() => new(UserSettingsStore.ForEnvironment(Environment).UserDirectory);
+    private static MoveJournal Journal() => new(SettingsStore.ForUser(Environment).UserDirectory);
 }

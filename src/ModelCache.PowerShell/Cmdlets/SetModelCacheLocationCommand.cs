@@ -53,7 +53,7 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
                 throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
         }
 
-        var settings = UserSettingsStore.ForEnvironment(Environment);
+        var settings = SettingsStore.ForUser(Environment);
         var target = Scope == ModelCacheScope.User ? settings.SettingsFile : "this PowerShell process";
         var action = root is null ? "Reset the model cache location" : $"Set the model cache location to '{root}'";
         if (!ShouldProcess(target, action))

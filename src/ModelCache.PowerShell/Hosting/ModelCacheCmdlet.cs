@@ -187,7 +187,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     }
 
     private static CacheLayoutResolver LayoutResolver() =>
-        new(Environment, UserSettingsStore.ForEnvironment(Environment), ModuleState.ProcessCacheRoot);
+        new(Environment, SettingsStore.ForUser(Environment), ModuleState.ProcessCacheRoot);
 
     /// <summary>The user's own catalog file (catalog.json beside settings.json), where imported bundles' entries are kept.</summary>
     protected static UserCatalogFile UserCatalog => UserCatalogFile.ForEnvironment(Environment);

@@ -16,5 +16,5 @@ internal static class ModelUse
 
     /// <summary>This user's fingerprints, beside their settings.json (never inside a cache root).</summary>
     public static FingerprintStore UserFingerprints(IEnvironment environment) =>
-        new(Path.Combine(Path.GetDirectoryName(UserSettingsStore.ForEnvironment(environment).SettingsFile)!, "fingerprints.json"));
+        new(Path.Combine(Path.GetDirectoryName(SettingsStore.ForUser(environment).SettingsFile)!, "fingerprints.json"));
 }
