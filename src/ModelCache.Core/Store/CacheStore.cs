@@ -271,7 +271,7 @@ public sealed class CacheStore
         }
 
         _sweeper.DeleteWorkFiles(entry.Family, entry.Member, entry.FileName);
-        _sweeper.DeleteEmptyFolders(directory);
+        _sweeper.DeleteEmptyFolders(entry.Family, entry.Member);
     }
 
     private static ModelCacheException NotRemovable(ModelCacheEntry entry, Exception ex) => new("CacheEntryNotRemovable", ModelCacheErrorKind.WriteError,

@@ -33,9 +33,10 @@ internal sealed class CacheSweeper
         long freed = 0;
         if (Layout.IsContained(directory) && Directory.Exists(directory))
         {
-            // A native member folder belongs to one model: every work file there is its own.
+            // A native member folder belongs to one model: every work file there is its own. A shared folder (flat,
+            // or a per-model location) holds other models' too, so only this file's are.
             freed += Directory.GetFiles(directory)
-                .Where(path => IsWorkFileOf(Path.GetFileName(path), Layout.Kind == CacheLayoutKind.Native ? null : fileName))
+                .Where(path => IsWorkFileOf(Path.GetFileName(path), Layout.SlotDirectoryIsExclusive(family, member) ? null : fileName))
                 .Sum(FileCleanup.TryDelete);
         }
 
@@ -62,7 +63,7 @@ internal sealed class CacheSweeper
                 using (await _store.LockAsync(family, member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
                 {
                     freed += DeleteWorkFiles(family, member, fileName);
-                    DeleteEmptyFolders(Layout.GetSlotDirectory(family, member));
+                    DeleteEmptyFolders(family, member);
                 }
             }
             catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
@@ -74,16 +75,25 @@ internal sealed class CacheSweeper
         return freed;
     }
 
-    /// <summary>Removes a native member folder, then its family folder, where they hold nothing any more.</summary>
-    public void DeleteEmptyFolders(string slotDirectory)
+    /// <summary>
+    /// Removes a native member folder under the root, then its family folder, where they hold nothing any more.
+    /// A per-model location's folder is the user's, and is never removed.
+    /// </summary>
+    public void DeleteEmptyFolders(string family, string member)
     {
-        if (Layout.Kind != CacheLayoutKind.Native || !Layout.IsContained(slotDirectory))
+        if (Layout is not NativeLayout native)
         {
             return;
         }
 
-        DeleteIfEmpty(slotDirectory);
-        DeleteIfEmpty(Path.GetDirectoryName(slotDirectory)!);
+        var entryDirectory = native.GetEntryDirectory(family, member);
+        if (!Layout.IsContained(entryDirectory, Layout.Root))
+        {
+            return;
+        }
+
+        DeleteIfEmpty(entryDirectory);
+        DeleteIfEmpty(Path.GetDirectoryName(entryDirectory)!);
     }
 
     /// <summary>
