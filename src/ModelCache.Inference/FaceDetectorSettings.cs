@@ -11,12 +11,19 @@ public sealed class FaceDetectorSettings
     /// <summary>Engine log level. Error by default: some models (UltraFace) make ORT print hundreds of warnings.</summary>
     public OrtLoggingLevel LogLevel { get; set; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
 
+    /// <summary>
+    /// The model is a copy ONNX Runtime already optimized offline (see <see cref="OptimizedModelCache"/>): its
+    /// session runs no graph optimizations, as ONNX Runtime advises for pre-optimized models, so creating it
+    /// skips that work. A session of such a copy is never shared with one of the original.
+    /// </summary>
+    public bool PreOptimized { get; set; }
+
     internal SessionOptions CreateSessionOptions()
     {
         var options = new SessionOptions
         {
             LogSeverityLevel = LogLevel,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = PreOptimized ? GraphOptimizationLevel.ORT_DISABLE_ALL : GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         if (IntraOpThreads > 0)
         {
