@@ -18,6 +18,7 @@
         'Get-ModelCatalog'
         'Import-ModelCache'
         'Invoke-FaceDetect'
+        'Optimize-ModelCache'
         'Save-Model'
         'Set-ModelCacheLocation'
         'Sync-ModelCache'

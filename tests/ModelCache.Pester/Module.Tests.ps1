@@ -8,7 +8,8 @@ BeforeAll {
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
         'Import-ModelCache', 'Invoke-FaceDetect', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
         'Test-ModelCache', 'Test-ModelHash'
-    )
+        'Optimize-ModelCache'
+    ) | Sort-Object
 }
 
 Describe 'ModelCache module' {
@@ -21,9 +22,9 @@ Describe 'ModelCache module' {
         $Module.ModuleType | Should -Be 'Binary'
     }
 
-    It 'exports exactly the twelve cmdlets and nothing else' {
+    It 'exports exactly the expected cmdlets and nothing else' {
         @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be $Expected
-        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be 12
+        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be $Expected.Count
         $Module.ExportedFunctions.Count | Should -Be 0
         $Module.ExportedAliases.Count | Should -Be 0
         $Module.ExportedVariables.Count | Should -Be 0
