@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using Microsoft.ML.OnnxRuntime;
 using ModelCache.Errors;
 using ModelCache.Integrity;
 
@@ -27,7 +28,7 @@ public sealed class FaceDetectorPool : IDisposable
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
 
     private readonly object _gate = new();
-    private readonly Dictionary<(string Path, string Identity, int Threads, bool PreOptimized), Entry> _entries = new();
+    private readonly Dictionary<(string Path, string Identity, int Threads, bool PreOptimized, int Level), Entry> _entries = new();
     private readonly Func<long> _clock;
     private readonly Timer? _timer;
     private bool _disposed;
@@ -219,8 +220,8 @@ public sealed class FaceDetectorPool : IDisposable
     private Entry Acquire(string modelPath, string identity, FaceDetectorSettings? settings, bool pin, out bool created)
     {
         settings ??= new FaceDetectorSettings();
-        // Hex digests compare case-insensitively; an optimized copy's session (no graph optimizations) is never the original's.
-        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.PreOptimized);
+        // Hex digests compare case-insensitively; an optimized copy's session is never the original's.
+        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.PreOptimized, (int)(settings.OptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL));
         Entry? entry;
         lock (_gate)
         {

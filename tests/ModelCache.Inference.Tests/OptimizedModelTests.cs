@@ -92,11 +92,7 @@ public sealed class OptimizedModelTests : IDisposable
     [InlineData("sha256", "0000000000000000000000000000000000000000000000000000000000000000")]
     public async Task A_copy_whose_key_was_changed_is_ignored_and_not_rebuilt(string field, string value)
     {
-        var model = Cache(DetectorFixture.UltraSlim);
-        var cache = new OptimizedModelCache();
-        await cache.PrecompileAsync(_store, model);
-        Assert.NotNull((await cache.FindAsync(_store, model, model.Sha256)).Path);
-        var copy = _store.GetOptimizedModelPath(model);
+        var (model, cache, copy) = await PrecompiledAndFoundAsync();
         var keyPath = OptimizedModelCache.KeyPath(copy);
         var key = JObject.Parse(File.ReadAllText(keyPath));
         key[field] = value;
@@ -113,11 +109,7 @@ public sealed class OptimizedModelTests : IDisposable
     [Fact]
     public async Task A_copy_whose_bytes_were_changed_is_ignored_even_after_it_was_checked_in_this_process()
     {
-        var model = Cache(DetectorFixture.UltraSlim);
-        var cache = new OptimizedModelCache();
-        await cache.PrecompileAsync(_store, model);
-        Assert.NotNull((await cache.FindAsync(_store, model, model.Sha256)).Path);
-        var copy = _store.GetOptimizedModelPath(model);
+        var (model, cache, copy) = await PrecompiledAndFoundAsync();
         var bytes = File.ReadAllBytes(copy);
         bytes[bytes.Length - 100] ^= 0x01;
         File.WriteAllBytes(copy, bytes);
@@ -157,7 +149,9 @@ public sealed class OptimizedModelTests : IDisposable
 
         Assert.NotSame(optimized.Detector, plain.Detector);
         Assert.NotSame(optimized.Detector, original.Detector);
-        Assert.Equal(3, pool.Count);
+        using var unoptimized = pool.Rent(copy, model.Sha256, new FaceDetectorSettings { PreOptimized = true, OptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL });
+        Assert.NotSame(optimized.Detector, unoptimized.Detector);
+        Assert.Equal(4, pool.Count);
     }
 
     [Fact]
@@ -171,6 +165,16 @@ public sealed class OptimizedModelTests : IDisposable
 
         Assert.False(File.Exists(_store.GetOptimizedModelPath(model)));
         Assert.False(Directory.Exists(_store.GetModelDirectory(model)));
+    }
+
+    /// <summary>A cached model with its optimized copy, found once by <c>cache</c> so that its hash is remembered there.</summary>
+    private async Task<(ModelDefinition Model, OptimizedModelCache Cache, string Copy)> PrecompiledAndFoundAsync()
+    {
+        var model = Cache(DetectorFixture.UltraSlim);
+        var cache = new OptimizedModelCache();
+        await cache.PrecompileAsync(_store, model);
+        Assert.NotNull((await cache.FindAsync(_store, model, model.Sha256)).Path);
+        return (model, cache, _store.GetOptimizedModelPath(model));
     }
 
     /// <summary>Puts a fixture model into the temp cache, as Save-Model would, under a test catalog entry.</summary>

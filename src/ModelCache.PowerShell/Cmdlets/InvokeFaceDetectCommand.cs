@@ -512,7 +512,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         {
             // Keyed by the copy's own content, and as pre-optimized: never the original's session.
             var lease = FaceDetection.Pool.Rent(lookup.Path, lookup.Sha256!, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads, PreOptimized = true }, out var created);
-            WriteVerbose($"Loaded the {lookup.Reason}, with graph optimizations off.");
+            WriteVerbose($"Loaded the {lookup.Reason}.");
             WriteSessionVerbose(created);
             return lease;
         }
