@@ -19,6 +19,7 @@
         'Import-ModelCache'
         'Invoke-FaceDetect'
         'Move-ModelCache'
+        'Optimize-ModelCache'
         'Save-Model'
         'Set-ModelCacheLocation'
         'Sync-ModelCache'

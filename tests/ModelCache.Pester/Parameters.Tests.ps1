@@ -104,10 +104,10 @@ Describe 'Parameter binding' {
         (Get-Command Invoke-FaceDetect).Parameters['LiteralPath'].Aliases | Sort-Object | Should -Be @('FullName', 'LP', 'PSPath')
     }
 
-    It 'Set-ModelCacheLocation -Scope accepts exactly Process and User' {
+    It 'Set-ModelCacheLocation -Scope accepts exactly Process, User and AllUsers' {
         $type = (Get-Command Set-ModelCacheLocation).Parameters['Scope'].ParameterType
         $type.IsEnum | Should -BeTrue
-        [enum]::GetNames($type) | Sort-Object | Should -Be @('Process', 'User')
+        [enum]::GetNames($type) | Sort-Object | Should -Be @('AllUsers', 'Process', 'User')
     }
 
     It 'Save-Model validates -ThrottleLimit (1..64) before doing anything' {

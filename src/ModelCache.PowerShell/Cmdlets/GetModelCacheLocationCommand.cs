@@ -15,7 +15,7 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
     private const string ListParameterSet = "ListModels";
 
     [Parameter(Position = 0, ParameterSetName = RootParameterSet)]
-    [Parameter(ParameterSetName = ModelParameterSet)]
+    [Parameter(Position = 0, ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 

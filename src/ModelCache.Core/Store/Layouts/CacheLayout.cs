@@ -46,6 +46,15 @@ public abstract class CacheLayout
     public abstract string StateRoot { get; }
 
     /// <summary>
+    /// Where files derived from a model (an optimized copy) go: beside the model by default; a layout whose folder
+    /// belongs to another tool keeps them in its state folder instead.
+    /// </summary>
+    public virtual string GetDerivedDirectory(string family, string member) => GetSlotDirectory(family, member);
+
+    /// <summary>Where Optimize-ModelCache -Quarantine moves corrupt model files: in the state folder, never served as a model.</summary>
+    public string QuarantineDirectory => Path.Combine(StateRoot, "quarantine");
+
+    /// <summary>
     /// Every model file place under the root, catalog models and orphans, without following links. What is
     /// skipped because it cannot be trusted (a link) is added to <paramref name="problems"/>.
     /// </summary>

@@ -44,6 +44,9 @@ public sealed class NativeLayout : CacheLayout
 
     public override string? GetMetadataPath(string family, string member) => Path.Combine(GetEntryDirectory(family, member), CacheFiles.MetadataFileName);
 
+    /// <summary>Optimized copies stay under the root beside the metadata, so a per-model folder gets the model's file alone.</summary>
+    public override string GetDerivedDirectory(string family, string member) => GetEntryDirectory(family, member);
+
     /// <summary>A member folder under the root is the model's own; a per-model folder may hold anything.</summary>
     public override bool SlotDirectoryIsExclusive(string family, string member) => _modelLocations.Find(family, member) is null;
 
