@@ -6,7 +6,7 @@ BeforeAll {
     $script:Module = Get-Module ModelCache
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
-        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
+        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Save-Model', 'Set-ModelCacheEntry', 'Set-ModelCacheLocation', 'Set-ModelCacheQuota', 'Sync-ModelCache',
         'Test-ModelCache', 'Test-ModelHash'
     )
 }
@@ -21,9 +21,9 @@ Describe 'ModelCache module' {
         $Module.ModuleType | Should -Be 'Binary'
     }
 
-    It 'exports exactly the thirteen cmdlets and nothing else' {
+    It 'exports exactly the fifteen cmdlets and nothing else' {
         @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be $Expected
-        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be 13
+        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be 15
         $Module.ExportedFunctions.Count | Should -Be 0
         $Module.ExportedAliases.Count | Should -Be 0
         $Module.ExportedVariables.Count | Should -Be 0
