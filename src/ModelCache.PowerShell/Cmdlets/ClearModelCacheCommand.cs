@@ -26,7 +26,6 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private const string InputObjectParameterSet = "InputObject";
     private const string HubEntryParameterSet = "HubEntry";
     private const string AllParameterSet = "All";
-    private const string FilterParameterSet = "Filter";
     private const string RemoveHubAction = "Remove from the Hugging Face hub cache";
 
     // Piped hub entries, grouped by (root, repo) in End so that each repo gets one plan and one ShouldProcess.
@@ -37,7 +36,11 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private int _wouldRemove;
     private long _wouldFree;
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    /// <summary>
+    /// Not mandatory, so that the filters alone (every entry of the root) bind to this set too: PowerShell would otherwise
+    /// pick this default set for them and prompt for a name. Neither a name nor a filter is refused in Begin.
+    /// </summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
@@ -68,39 +71,32 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     /// <summary>Entries saved longer ago than this.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     public TimeSpan OlderThan { get; set; }
 
     /// <summary>Entries last used (or, never used, saved) before this time.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     public DateTime NotUsedSince { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Task { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Family { get; set; }
 
     /// <summary>Removes partial downloads that no process is writing, instead of cached models.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     public SwitchParameter Partial { get; set; }
 
     /// <summary>Only entries no catalog knows.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     public SwitchParameter Orphaned { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
@@ -113,14 +109,12 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
     /// <summary>How the root is arranged; each layout has its own default root. Piped entries carry their own.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
-    [Parameter(ParameterSetName = FilterParameterSet)]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
@@ -136,6 +130,14 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         {
             ThrowTerminatingError(ErrorRecords.Create("RevisionRequiresHubLayout", ErrorCategory.InvalidArgument,
                 "-Revision applies to Hugging Face hub caches only.", "Add -Layout HuggingFace, or leave out -Revision.", Revision));
+        }
+
+        if (ParameterSetName == NameParameterSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Name)) && !MyInvocation.ExpectingInput
+            && Filter() is null && !Partial && !MyInvocation.BoundParameters.ContainsKey(nameof(HubEntry)))
+        {
+            ThrowTerminatingError(ErrorRecords.Create("SelectionRequired", ErrorCategory.InvalidArgument,
+                "Clear-ModelCache needs to know what to remove.",
+                "Name models with -Name, pipe entries from Get-ModelCache, give a filter (-OlderThan, -NotUsedSince, -Task, -Family, -Orphaned, -Partial), or use -All.", null));
         }
 
         if ((Filter() is not null || Partial) && IsHubLayout(Layout))
@@ -165,11 +167,10 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             case HubEntryParameterSet:
                 _hubEntries.AddRange(HubEntry);
                 break;
-            case NameParameterSet or FilterParameterSet when Partial:
+            case NameParameterSet when Partial:
                 RemovePartials();
                 break;
             case NameParameterSet:
-            case FilterParameterSet:
                 RemoveSelected();
                 break;
             case InputObjectParameterSet:
@@ -231,7 +232,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         var entries = ListEntries(store, catalog);
         var filter = Filter();
         var now = DateTimeOffset.UtcNow;
-        var selected = ParameterSetName == NameParameterSet
+        var selected = Name.Length > 0
             ? Name.SelectMany(name => SelectEntries(catalog, entries, name, store.Root).Select(entry => (Entry: entry, Target: (object)name, Named: filter is null && !WildcardMatcher.HasWildcard(name))))
             : entries.Select(entry => (Entry: entry, Target: (object)entry, Named: false));
         foreach (var (entry, target, named) in selected.ToList())
@@ -250,7 +251,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         var store = OpenStore(Path, ParseLayout(Layout));
         var filter = Filter();
         var now = DateTimeOffset.UtcNow;
-        foreach (var partial in store.ListPartials(catalog).Where(p => (ParameterSetName != NameParameterSet || Name.Any(n => Names(catalog, n, p))) && (filter is null || filter.Matches(p, now))))
+        foreach (var partial in store.ListPartials(catalog).Where(p => (Name.Length == 0 || Name.Any(n => Names(catalog, n, p))) && (filter is null || filter.Matches(p, now))))
         {
             if (!ShouldProcess($"{partial.Name} partial download ({partial.Path}, {ByteSize.Format(partial.Size)})", "Remove partial download"))
             {
