@@ -51,8 +51,7 @@ public class EntryFilterTests : IDisposable
     [Fact]
     public async Task A_partial_whose_lock_is_held_is_kept_and_one_whose_lock_is_free_is_removed()
     {
-        var store = new CacheStore(Path.Combine(_temp.Path, "cache"));
-        store.EnsureWritable();
+        var store = NewStore();
         var bytes = TestModels.RandomBytes(100);
         var busy = TestModels.Define(bytes, new Uri("https://example.invalid/busy.onnx"), "BUSY", "busy.onnx");
         var idle = TestModels.Define(bytes, new Uri("https://example.invalid/idle.onnx"), "IDLE", "idle.onnx");
@@ -77,8 +76,7 @@ public class EntryFilterTests : IDisposable
     [Fact]
     public async Task A_partial_beside_a_finished_model_is_listed_and_filtered_by_its_model()
     {
-        var store = new CacheStore(Path.Combine(_temp.Path, "cache"));
-        store.EnsureWritable();
+        var store = NewStore();
         var bytes = TestModels.RandomBytes(100);
         var model = TestModels.Define(bytes, new Uri("https://example.invalid/tiny.onnx"));
         File.WriteAllBytes(store.PreparePartial(model), bytes);
@@ -98,8 +96,7 @@ public class EntryFilterTests : IDisposable
     [Fact]
     public async Task A_forged_partial_cannot_point_removal_outside_the_layout()
     {
-        var store = new CacheStore(Path.Combine(_temp.Path, "cache"));
-        store.EnsureWritable();
+        var store = NewStore();
         var bytes = TestModels.RandomBytes(100);
         var model = TestModels.Define(bytes, new Uri("https://example.invalid/tiny.onnx"));
         File.WriteAllBytes(store.PreparePartial(model), bytes);
@@ -112,6 +109,13 @@ public class EntryFilterTests : IDisposable
         await Assert.ThrowsAsync<Errors.ModelCacheException>(() => store.RemovePartialAsync(forged));
         Assert.True(File.Exists(outside));
         Assert.True(File.Exists(real.Path));
+    }
+
+    private CacheStore NewStore()
+    {
+        var store = new CacheStore(Path.Combine(_temp.Path, "cache"));
+        store.EnsureWritable();
+        return store;
     }
 
     private static ModelCacheEntry Entry(int? savedDaysAgo = 1, int? usedDaysAgo = 1, string family = "RetinaFace", string task = "face_detection", bool inCatalog = true) =>

@@ -143,10 +143,7 @@ public class EvictionTests : IDisposable
     public async Task Names_in_the_last_sync_record_are_never_paths()
     {
         SaveAll();
-        var outside = Path.Combine(_temp.Path, "outside");
-        Directory.CreateDirectory(outside);
-        var precious = Path.Combine(outside, "precious.onnx");
-        File.WriteAllText(precious, "keep me");
+        var precious = PlantOutside();
         File.WriteAllText(LastSyncRecord.PathFor(_store.Layout),
             new JObject { ["models"] = new JArray(precious, "../outside/precious.onnx", "../../outside", "Test/A") }.ToString());
 
@@ -161,10 +158,7 @@ public class EvictionTests : IDisposable
     public async Task Tampered_metadata_cannot_point_eviction_outside_the_layout()
     {
         SaveAll();
-        var outside = Path.Combine(_temp.Path, "outside");
-        Directory.CreateDirectory(outside);
-        var precious = Path.Combine(outside, "precious.onnx");
-        File.WriteAllText(precious, "keep me");
+        var precious = PlantOutside();
         var metadataPath = Path.Combine(_store.GetModelDirectory(_models[1]), CacheStore.MetadataFileName);
         var metadata = JObject.Parse(File.ReadAllText(metadataPath));
         metadata["fileName"] = "../../../outside/precious.onnx";
@@ -215,6 +209,16 @@ public class EvictionTests : IDisposable
     private ModelCacheEntry Entry(string member, int? used, int? saved = 0, bool pinned = false) =>
         new("Test", member, "face_detection", member + ".onnx", "/x/" + member, "/x", 1000, null, null, null,
             saved is null ? null : Start.AddDays(saved.Value), used is null ? null : Start.AddDays(used.Value), EntryCheckResult.NotChecked, null, null, true, pinned: pinned);
+
+    /// <summary>A file beside the cache root that no removal may touch.</summary>
+    private string PlantOutside()
+    {
+        var outside = Path.Combine(_temp.Path, "outside");
+        Directory.CreateDirectory(outside);
+        var precious = Path.Combine(outside, "precious.onnx");
+        File.WriteAllText(precious, "keep me");
+        return precious;
+    }
 
     private void SaveAll()
     {
