@@ -6,8 +6,8 @@ BeforeAll {
     $script:Module = Get-Module ModelCache
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
-        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Optimize-ModelCache', 'Save-Model', 'Set-ModelCacheLocation',
-        'Sync-ModelCache', 'Test-ModelCache', 'Test-ModelHash'
+        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Optimize-ModelCache', 'Save-Model', 'Set-ModelCacheEntry',
+        'Set-ModelCacheLocation', 'Set-ModelCacheQuota', 'Sync-ModelCache', 'Test-ModelCache', 'Test-ModelHash'
     ) | Sort-Object
 }
 

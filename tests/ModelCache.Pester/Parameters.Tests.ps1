@@ -31,7 +31,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Name'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
         @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Family'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
 
-        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'Name'; Set = 'Name'; Mandatory = $true; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'Name'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'InputObject'; Set = 'InputObject'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'All'; Set = 'All'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'Path'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }

@@ -26,7 +26,7 @@ internal sealed class CacheEntryFactory
         bool? changed = checkedAt is null ? null : !file.Exists || ChangedSince(file, metadata);
         return new ModelCacheEntry(metadata.Family, metadata.Member, model?.Task ?? metadata.Task, metadata.FileName, file.FullName, _layout.Root,
             file.Exists ? file.Length : 0, metadata.Sha256, model?.Sha256, metadata.SourceUrl, metadata.SavedAt, metadata.LastUsed,
-            lastCheck, changed, checkedAt, model is not null, _layout.Kind);
+            lastCheck, changed, checkedAt, model is not null, _layout.Kind, pinned: metadata.Pinned);
     }
 
     /// <summary>Metadata for a file found without any (lost, or written by another tool).</summary>

@@ -15,6 +15,9 @@ public static class CacheFiles
     /// <summary>Beside a partial download: where it came from and its validator, for resuming.</summary>
     public const string PartialStateSuffix = ".partial.json";
 
+    /// <summary>In a layout's state folder: the model names the last Sync-ModelCache manifest listed (<see cref="LastSyncRecord"/>).</summary>
+    public const string LastSyncFileName = "lastSync.json";
+
     /// <summary>Suffix of the store's temporary files (atomic metadata writes).</summary>
     public const string TempSuffix = ".tmp";
 

@@ -155,9 +155,12 @@ public sealed class CacheStore
     public ModelCacheEntry Commit(ModelDefinition model, string partialPath, string sha256, string? sourceUrl)
     {
         var finalPath = GetModelPath(model);
+        // A re-save (-Force, a repair) keeps the user's pin: it is a choice about the model, not about these bytes.
+        var pinned = ReadMetadata(model)?.Pinned ?? false;
         AtomicFile.Promote(partialPath, finalPath);
         var now = DateTimeOffset.UtcNow;
         var metadata = CacheEntryFactory.Describe(model.Family, model.Member, model, new FileInfo(finalPath));
+        metadata.Pinned = pinned;
         metadata.SourceUrl = sourceUrl;
         metadata.SavedAt = now;
         metadata.LastUsed = now;
@@ -236,6 +239,78 @@ public sealed class CacheStore
         }
     }
 
+    /// <summary>
+    /// Removes an entry unless it is pinned, judged under the model's lock from the metadata as it is then, so a pin
+    /// set by another process after the entry was listed still holds. Returns false when the entry was kept.
+    /// </summary>
+    public async Task<bool> RemoveUnlessPinnedAsync(ModelCacheEntry entry, CancellationToken cancellationToken = default)
+    {
+        EnsureOwnEntry(entry);
+        try
+        {
+            using (await LockAsync(entry.Family, entry.Member, TimeSpan.FromSeconds(10), null, cancellationToken).ConfigureAwait(false))
+            {
+                if (ReadMetadata(entry.Family, entry.Member, entry.FileName)?.Pinned == true)
+                {
+                    return false;
+                }
+
+                RemoveOwnEntry(entry);
+                return true;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw NotRemovable(entry, ex);
+        }
+    }
+
+    /// <summary>
+    /// Pins or unpins an entry: its metadata is read (or rebuilt from the file) and written under the model's lock.
+    /// Returns the entry as it is now.
+    /// </summary>
+    /// <exception cref="ModelCacheException">CacheEntryOutsideRoot, PinNotSupported (no metadata is kept for it), CacheEntryVanished, EntryMetadataNotWritable.</exception>
+    public async Task<ModelCacheEntry> SetPinnedAsync(ModelCacheEntry entry, bool pinned, ModelDefinition? model, CancellationToken cancellationToken = default)
+    {
+        EnsureOwnEntry(entry);
+        if (Layout.GetMetadataPath(entry.Family, entry.Member) is not { } path || !Layout.IsContained(path, Layout.StateRoot))
+        {
+            throw new ModelCacheException("PinNotSupported", ModelCacheErrorKind.InvalidOperation,
+                $"{entry.Name} cannot be pinned: the {Layout} keeps no metadata for a file no catalog knows.",
+                "Add the model to a catalog (-CatalogPath or catalog.json), or keep the file elsewhere.");
+        }
+
+        using (await LockAsync(entry.Family, entry.Member, RecordLockTimeout, null, cancellationToken).ConfigureAwait(false))
+        {
+            var file = new FileInfo(entry.Path);
+            if (!file.Exists)
+            {
+                throw new ModelCacheException("CacheEntryVanished", ModelCacheErrorKind.NotFound,
+                    $"{entry.Name} is no longer in the cache at '{Root}'.", "List the cache again with Get-ModelCache.");
+            }
+
+            var metadata = ReadMetadata(entry.Family, entry.Member, entry.FileName);
+            if (metadata is null)
+            {
+                metadata = CacheEntryFactory.Describe(entry.Family, entry.Member, model, file);
+                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), model);
+            }
+
+            metadata.Pinned = pinned;
+            try
+            {
+                EntryMetadataFile.Write(path, metadata);
+            }
+            catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
+            {
+                throw new ModelCacheException("EntryMetadataNotWritable", ModelCacheErrorKind.WriteError,
+                    $"Cannot record the pin of {entry.Name} in '{path}': {ex.Message}", "Check that the cache root is writable, or pin the model in a cache you can write.", ex);
+            }
+
+            return _entries.Create(file.FullName, metadata, model);
+        }
+    }
+
     /// <summary>Like <see cref="RemoveAsync"/>, for a caller that already holds the entry's model lock (a move, which also holds the destination's).</summary>
     public void Remove(ModelCacheEntry entry)
     {
@@ -293,6 +368,12 @@ public sealed class CacheStore
     /// </summary>
     public Task<long> RemoveAbandonedDownloadsAsync(ModelCatalog catalog, CancellationToken cancellationToken = default) =>
         _sweeper.RemoveAbandonedDownloadsAsync(catalog, cancellationToken);
+
+    /// <summary>Every partial download in the root, with the model it belongs to; nothing is locked or written.</summary>
+    public IReadOnlyList<PartialFile> ListPartials(ModelCatalog catalog) => _sweeper.ListPartials(catalog);
+
+    /// <summary>Deletes a partial download no process is writing (its model's lock is free); null when one is.</summary>
+    public Task<long?> RemovePartialAsync(PartialFile partial, CancellationToken cancellationToken = default) => _sweeper.RemovePartialAsync(partial, cancellationToken);
 
     /// <summary>
     /// Deletes what a killed process may have left beside a finished model (a partial, its resume state, a
@@ -362,9 +443,11 @@ public sealed class CacheStore
     internal ModelCacheEntry Describe(LayoutSlot slot, SlotReading reading) =>
         _entries.Create(reading.File!.FullName, reading.Metadata ?? CacheEntryFactory.Describe(slot.Family, slot.Member, slot.Model, reading.File), slot.Model);
 
-    private EntryMetadata? ReadMetadata(ModelDefinition model) =>
-        Layout.GetMetadataPath(model.Family, model.Member) is { } path && Layout.IsContained(path, Layout.StateRoot)
-            ? EntryMetadataFile.TryRead(path, model.Family, model.Member, model.FileName)
+    private EntryMetadata? ReadMetadata(ModelDefinition model) => ReadMetadata(model.Family, model.Member, model.FileName);
+
+    private EntryMetadata? ReadMetadata(string family, string member, string fileName) =>
+        Layout.GetMetadataPath(family, member) is { } path && Layout.IsContained(path, Layout.StateRoot)
+            ? EntryMetadataFile.TryRead(path, family, member, fileName)
             : null;
 
     private EntryMetadata Checked(ModelDefinition model, ModelHashResult result, bool used)

@@ -86,6 +86,88 @@ internal sealed class CacheSweeper
     }
 
     /// <summary>
+    /// Every partial download under the root, beside a finished model or not, with the model it belongs to (by folder in
+    /// the native layout, by file name in a flat one). Links are skipped. Nothing is locked or written.
+    /// </summary>
+    public IReadOnlyList<PartialFile> ListPartials(ModelCatalog catalog)
+    {
+        var found = new List<PartialFile>();
+        if (Layout is NativeLayout native)
+        {
+            foreach (var slot in native.EnumerateSlots(catalog))
+            {
+                foreach (var path in SafeGetFiles(native.GetSlotDirectory(slot.Family, slot.Member)).Where(IsPartial))
+                {
+                    var fileName = StripPartial(path);
+                    if (slot.FileName is null || slot.FileName == fileName)
+                    {
+                        found.Add(Describe(slot.Family, slot.Member, fileName, path, slot.Model));
+                    }
+                }
+            }
+
+            return found;
+        }
+
+        foreach (var path in SafeGetFiles(Layout.Root).Where(IsPartial))
+        {
+            var fileName = StripPartial(path);
+            if (!CacheFiles.IsPlainFileName(fileName) || CacheFiles.IsStoreFileName(fileName))
+            {
+                continue;
+            }
+
+            var model = catalog.FindByExactFileName(fileName);
+            found.Add(model is null ? Describe(string.Empty, fileName, fileName, path, null) : Describe(model.Family, model.Member, model.FileName, path, model));
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Deletes a partial download and its resume state when no process is writing it: only while its model's lock is
+    /// free at once. Returns the bytes freed, or null when the lock was held (a download in progress).
+    /// </summary>
+    public async Task<long?> RemovePartialAsync(PartialFile partial, CancellationToken cancellationToken)
+    {
+        var directory = Layout.GetSlotDirectory(partial.Family, partial.Member);
+        var path = System.IO.Path.Combine(directory, partial.FileName + CacheFiles.PartialSuffix);
+        if (!CacheFiles.IsPlainFileName(partial.FileName) || !string.Equals(System.IO.Path.GetFullPath(partial.Path), path, StringComparison.Ordinal) || !Layout.IsContained(path))
+        {
+            throw CacheLayout.LinkRefused(partial.Path);
+        }
+
+        try
+        {
+            using (await _store.LockAsync(partial.Family, partial.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
+            {
+                var freed = FileCleanup.TryDelete(path) + FileCleanup.TryDelete(System.IO.Path.Combine(directory, partial.FileName + CacheFiles.PartialStateSuffix));
+                DeleteEmptyFolders(partial.Family, partial.Member);
+                return freed;
+            }
+        }
+        catch (ModelCacheException ex) when (ex.ErrorId == "LockTimeout")
+        {
+            return null;
+        }
+    }
+
+    private static bool IsPartial(string path) => path.EndsWith(CacheFiles.PartialSuffix, StringComparison.Ordinal) && !CacheFiles.IsLink(path);
+
+    private static string StripPartial(string path)
+    {
+        var name = Path.GetFileName(path);
+        return name.Substring(0, name.Length - CacheFiles.PartialSuffix.Length);
+    }
+
+    private static PartialFile Describe(string family, string member, string fileName, string path, ModelDefinition? model)
+    {
+        var info = new FileInfo(path);
+        return new PartialFile(family, member, fileName, info.FullName, info.Exists ? info.Length : 0, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+            model?.Task ?? "unknown", model is not null);
+    }
+
+    /// <summary>
     /// Removes a native member folder under the root, then its family folder, where they hold nothing any more.
     /// A per-model location's folder is the user's, and is never removed.
     /// </summary>
@@ -118,6 +200,12 @@ internal sealed class CacheSweeper
             {
                 await DeleteFreeLockAsync(lockFile, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        // The last sync's record describes this root's models, which went elsewhere: it would keep the root alive.
+        if (Layout.IsContained(LastSyncRecord.PathFor(Layout), Layout.StateRoot))
+        {
+            FileCleanup.TryDelete(LastSyncRecord.PathFor(Layout));
         }
 
         DeleteEmptyTree(Layout.Root);

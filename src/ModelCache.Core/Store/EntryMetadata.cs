@@ -45,4 +45,8 @@ internal sealed class EntryMetadata
     /// <summary>The file's fingerprint when it was last hashed (<see cref="Integrity.FileFingerprint"/>), to tell whether it changed since.</summary>
     [JsonProperty("fingerprint")]
     public string? Fingerprint { get; set; }
+
+    /// <summary>Kept out of eviction and unnamed removals (Set-ModelCacheEntry -Pinned). A rebuilt entry is unpinned.</summary>
+    [JsonProperty("pinned")]
+    public bool Pinned { get; set; }
 }

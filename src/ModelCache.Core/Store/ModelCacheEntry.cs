@@ -10,7 +10,7 @@ public sealed class ModelCacheEntry
     public ModelCacheEntry(string family, string member, string task, string fileName, string path, string cacheRoot, long size,
         string? sha256, string? expectedSha256, string? sourceUrl, DateTimeOffset? savedAt, DateTimeOffset? lastUsed,
         EntryCheckResult lastCheck, bool? changedSinceCheck, DateTimeOffset? verifiedAt, bool inCatalog,
-        CacheLayoutKind layout = CacheLayoutKind.Native, TransferSummary? transfer = null)
+        CacheLayoutKind layout = CacheLayoutKind.Native, TransferSummary? transfer = null, bool pinned = false)
     {
         Family = family;
         Member = member;
@@ -30,6 +30,7 @@ public sealed class ModelCacheEntry
         InCatalog = inCatalog;
         Layout = layout;
         Transfer = transfer;
+        Pinned = pinned;
     }
 
     /// <summary>Qualified <c>Family/Member</c> name; the file name for an orphan a flat layout cannot tie to a family.</summary>
@@ -81,6 +82,15 @@ public sealed class ModelCacheEntry
     /// <summary>False for files whose model is not (or no longer) in the catalog (orphans).</summary>
     public bool InCatalog { get; }
 
+    /// <summary>
+    /// True when the entry is pinned (Set-ModelCacheEntry -Pinned): quota eviction never removes it, nor does Clear-ModelCache
+    /// unless it is named with -Force. Kept in the entry's metadata, so a pin is lost when that metadata is lost and rebuilt.
+    /// </summary>
+    public bool Pinned { get; }
+
+    /// <summary>When the entry was last used, else saved: the age eviction and -NotUsedSince go by.</summary>
+    public DateTimeOffset? LastActivity => LastUsed ?? SavedAt;
+
     /// <summary>Set by Save-Model: where the bytes came from and what it cost.</summary>
     public TransferSummary? Transfer { get; }
 
@@ -88,7 +98,7 @@ public sealed class ModelCacheEntry
     public TransferSource? Source => Transfer?.Source;
 
     public ModelCacheEntry WithTransfer(TransferSummary transfer) => new(Family, Member, Task, FileName, Path, CacheRoot, Size, Sha256,
-        ExpectedSha256, SourceUrl, SavedAt, LastUsed, LastCheck, ChangedSinceCheck, VerifiedAt, InCatalog, Layout, transfer);
+        ExpectedSha256, SourceUrl, SavedAt, LastUsed, LastCheck, ChangedSinceCheck, VerifiedAt, InCatalog, Layout, transfer, Pinned);
 
     public override string ToString() => Name;
 }

@@ -7,14 +7,19 @@ using ModelCache.HuggingFace;
 using ModelCache.Catalog;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
+using ModelCache.Primitives;
 using ModelCache.Store;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Removes models from a cache: by name, from the pipeline, or everything with -All.</summary>
+/// <summary>
+/// Removes models from a cache: by name, from the pipeline, by filters (age, use, task, family, orphans, partial downloads,
+/// combined with names as AND), or everything with -All. Pinned entries go only when named by a plain name with -Force.
+/// </summary>
 [Cmdlet(VerbsCommon.Clear, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameParameterSet)]
 [OutputType(typeof(ModelCacheEntry))]
 [OutputType(typeof(HubRemovalResult))]
+[OutputType(typeof(PartialFile))]
 public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 {
     private const string NameParameterSet = "Name";
@@ -26,7 +31,16 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     // Piped hub entries, grouped by (root, repo) in End so that each repo gets one plan and one ShouldProcess.
     private readonly List<HubCacheEntry> _hubEntries = new();
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    // Pinned entries kept, and what -WhatIf would remove: said once, in End.
+    private readonly List<string> _keptPinned = new();
+    private int _wouldRemove;
+    private long _wouldFree;
+
+    /// <summary>
+    /// Not mandatory, so that the filters alone (every entry of the root) bind to this set too: PowerShell would otherwise
+    /// pick this default set for them and prompt for a name. Neither a name nor a filter is refused in Begin.
+    /// </summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
@@ -55,12 +69,38 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [Parameter(Mandatory = true, ParameterSetName = AllParameterSet)]
     public SwitchParameter All { get; set; }
 
+    /// <summary>Entries saved longer ago than this.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    public TimeSpan OlderThan { get; set; }
+
+    /// <summary>Entries last used (or, never used, saved) before this time.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    public DateTime NotUsedSince { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Task { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Family { get; set; }
+
+    /// <summary>Removes partial downloads that no process is writing, instead of cached models.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    public SwitchParameter Partial { get; set; }
+
+    /// <summary>Only entries no catalog knows.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    public SwitchParameter Orphaned { get; set; }
+
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    /// <summary>Skips the extra confirmation -All asks for.</summary>
+    /// <summary>Skips the extra confirmation -All asks for; with a plain -Name, also removes a pinned entry.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -91,6 +131,21 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             ThrowTerminatingError(ErrorRecords.Create("RevisionRequiresHubLayout", ErrorCategory.InvalidArgument,
                 "-Revision applies to Hugging Face hub caches only.", "Add -Layout HuggingFace, or leave out -Revision.", Revision));
         }
+
+        if (ParameterSetName == NameParameterSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Name)) && !MyInvocation.ExpectingInput
+            && Filter() is null && !Partial && !MyInvocation.BoundParameters.ContainsKey(nameof(HubEntry)))
+        {
+            ThrowTerminatingError(ErrorRecords.Create("SelectionRequired", ErrorCategory.InvalidArgument,
+                "Clear-ModelCache needs to know what to remove.",
+                "Name models with -Name, pipe entries from Get-ModelCache, give a filter (-OlderThan, -NotUsedSince, -Task, -Family, -Orphaned, -Partial), or use -All.", null));
+        }
+
+        if ((Filter() is not null || Partial) && IsHubLayout(Layout))
+        {
+            ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
+                "-OlderThan, -NotUsedSince, -Task, -Family, -Partial and -Orphaned are not available for the Hugging Face hub cache.",
+                "Name the repositories or revisions to remove with -Name and -Revision.", Layout));
+        }
     }
 
     protected override void Process()
@@ -112,23 +167,16 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             case HubEntryParameterSet:
                 _hubEntries.AddRange(HubEntry);
                 break;
+            case NameParameterSet when Partial:
+                RemovePartials();
+                break;
             case NameParameterSet:
-                var catalog = LoadCatalog(CatalogPath);
-                var store = OpenStore(Path, ParseLayout(Layout));
-                var entries = ListEntries(store, catalog);
-                foreach (var name in Name)
-                {
-                    foreach (var entry in SelectEntries(catalog, entries, name, store.Root))
-                    {
-                        Remove(entry, name);
-                    }
-                }
-
+                RemoveSelected();
                 break;
             case InputObjectParameterSet:
                 foreach (var entry in InputObject)
                 {
-                    Remove(entry, entry);
+                    Remove(entry, entry, named: false);
                 }
 
                 break;
@@ -147,6 +195,102 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         {
             var revisions = group.Select(e => e.Revision).Distinct(StringComparer.Ordinal).ToList();
             RemoveHub(group.Key.Root, group.Key.RepoId, revisions, group.First());
+        }
+
+        if (_keptPinned.Count > 0)
+        {
+            WriteWarning($"Kept {_keptPinned.Count} pinned entries: {string.Join(", ", _keptPinned)}. A pinned entry is removed only when named with -Name (no wildcard or filter) and -Force; or unpin it with 'Set-ModelCacheEntry -Pinned $false'.");
+        }
+
+        if (WhatIfMode && _wouldRemove > 0)
+        {
+            // The 3-argument ShouldProcess writes its description as it is under -WhatIf: one summary line after the per-entry ones.
+            ShouldProcess($"Clear-ModelCache would remove {_wouldRemove} entries ({_wouldFree} bytes, {ByteSize.Format(_wouldFree)}).", null, null);
+        }
+    }
+
+    /// <summary>The filters bound, or null when none is.</summary>
+    private EntryFilter? Filter()
+    {
+        var bound = MyInvocation.BoundParameters;
+        var filter = new EntryFilter
+        {
+            OlderThan = bound.ContainsKey(nameof(OlderThan)) ? OlderThan : null,
+            NotUsedSince = bound.ContainsKey(nameof(NotUsedSince)) ? new DateTimeOffset(NotUsedSince.ToUniversalTime(), TimeSpan.Zero) : null,
+            Tasks = Task,
+            Families = Family,
+            OrphansOnly = Orphaned,
+        };
+        return filter.IsEmpty ? null : filter;
+    }
+
+    /// <summary>-Name and the filters, AND: each name's entries (every entry without names) that pass every filter.</summary>
+    private void RemoveSelected()
+    {
+        var catalog = LoadCatalog(CatalogPath);
+        var store = OpenStore(Path, ParseLayout(Layout));
+        var entries = ListEntries(store, catalog);
+        var filter = Filter();
+        var now = DateTimeOffset.UtcNow;
+        var selected = Name.Length > 0
+            ? Name.SelectMany(name => SelectEntries(catalog, entries, name, store.Root).Select(entry => (Entry: entry, Target: (object)name, Named: filter is null && !WildcardMatcher.HasWildcard(name))))
+            : entries.Select(entry => (Entry: entry, Target: (object)entry, Named: false));
+        foreach (var (entry, target, named) in selected.ToList())
+        {
+            if (filter is null || filter.Matches(entry, now))
+            {
+                Remove(entry, target, named);
+            }
+        }
+    }
+
+    /// <summary>-Partial: partial downloads of the named models (all without names) that pass the filters, each only while no process writes it.</summary>
+    private void RemovePartials()
+    {
+        var catalog = LoadCatalog(CatalogPath);
+        var store = OpenStore(Path, ParseLayout(Layout));
+        var filter = Filter();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var partial in store.ListPartials(catalog).Where(p => (Name.Length == 0 || Name.Any(n => Names(catalog, n, p))) && (filter is null || filter.Matches(p, now))))
+        {
+            if (!ShouldProcess($"{partial.Name} partial download ({partial.Path}, {ByteSize.Format(partial.Size)})", "Remove partial download"))
+            {
+                CountWhatIf(partial.Size);
+                continue;
+            }
+
+            try
+            {
+                if (RunAsync((_, token) => store.RemovePartialAsync(partial, token)) is null)
+                {
+                    WriteVerbose($"Keeping the partial download of {partial.Name}: a process is writing it (its lock is held).");
+                }
+                else if (PassThru)
+                {
+                    WriteObject(partial);
+                }
+            }
+            catch (ModelCacheException ex)
+            {
+                WriteFailure(ex, partial.Path);
+            }
+        }
+    }
+
+    /// <summary>A name selects a partial by pattern (qualified or member name), or, plain, by the catalog model it resolves to.</summary>
+    private static bool Names(ModelCatalog catalog, string name, PartialFile partial)
+    {
+        var pattern = new WildcardMatcher(name);
+        return pattern.IsMatch(partial.Name) || pattern.IsMatch(partial.Member) ||
+            (!WildcardMatcher.HasWildcard(name) && NameSelector.SelectModels(catalog, name).Items.Any(m => string.Equals(m.Name, partial.Name, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    private void CountWhatIf(long bytes)
+    {
+        if (WhatIfMode)
+        {
+            _wouldRemove++;
+            _wouldFree += bytes;
         }
     }
 
@@ -270,8 +414,15 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             WriteVerbose($"Keeping {listed.Count - entries.Count} files no catalog knows in '{store.Root}'; name them to remove them.");
         }
 
-        if (!ShouldProcess($"{store.Root} ({entries.Count} models)", "Remove every cached model"))
+        foreach (var pinned in entries.Where(e => e.Pinned))
         {
+            KeepPinned(pinned);
+        }
+
+        entries = entries.Where(e => !e.Pinned).ToList();
+        if (!ShouldProcess($"{store.Root} ({entries.Count} models, {ByteSize.Format(entries.Sum(e => e.Size))})", "Remove every cached model"))
+        {
+            entries.ForEach(e => CountWhatIf(e.Size));
             return;
         }
 
@@ -283,7 +434,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         for (var i = 0; i < entries.Count; i++)
         {
             WriteProgress(new ProgressRecord(1, "Clearing model cache", entries[i].Name) { PercentComplete = 100 * i / Math.Max(1, entries.Count) });
-            Delete(entries[i], entries[i]);
+            Delete(entries[i], entries[i], removePinned: false);
         }
 
         var freed = RunAsync((_, token) => store.RemoveAbandonedDownloadsAsync(catalog, token));
@@ -295,20 +446,47 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         WriteProgress(new ProgressRecord(1, "Clearing model cache", "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    private void Remove(ModelCacheEntry entry, object target)
+    /// <param name="named">Chosen by a plain name with no filter: only then may -Force remove a pinned entry.</param>
+    private void Remove(ModelCacheEntry entry, object target, bool named)
     {
-        if (ShouldProcess($"{entry.Name} ({entry.Path})", "Remove cached model"))
+        var removePinned = named && Force;
+        if (entry.Pinned && !removePinned)
         {
-            Delete(entry, target);
+            KeepPinned(entry);
+            return;
+        }
+
+        if (ShouldProcess($"{entry.Name} ({entry.Path}, {ByteSize.Format(entry.Size)})", "Remove cached model"))
+        {
+            Delete(entry, target, removePinned);
+        }
+        else
+        {
+            CountWhatIf(entry.Size);
         }
     }
 
-    private void Delete(ModelCacheEntry entry, object target)
+    private void KeepPinned(ModelCacheEntry entry)
+    {
+        WriteVerbose($"Keeping {entry.Name}: it is pinned.");
+        _keptPinned.Add(entry.Name);
+    }
+
+    private void Delete(ModelCacheEntry entry, object target, bool removePinned)
     {
         try
         {
             var store = StoreOf(entry);
-            RunAsync((_, token) => store.RemoveAsync(entry, token));
+            if (removePinned)
+            {
+                RunAsync((_, token) => store.RemoveAsync(entry, token));
+            }
+            else if (!RunAsync((_, token) => store.RemoveUnlessPinnedAsync(entry, token)))
+            {
+                KeepPinned(entry); // Pinned by another process since it was listed.
+                return;
+            }
+
             if (PassThru)
             {
                 WriteObject(entry);

@@ -8,6 +8,7 @@ using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
+using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Transfer;
 
@@ -29,7 +30,9 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     private readonly HashSet<string> _hubSeen = new(StringComparer.Ordinal);
     private readonly List<(ModelDefinition Model, string Input)> _pending = new();
     private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<string> _saved = new();
     private CacheStore? _store;
+    private CacheQuota? _quota;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
@@ -108,6 +111,14 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    /// <summary>
+    /// The most bytes the cache may hold after this call, overriding the Set-ModelCacheQuota setting: a model bigger than this
+    /// is refused (QuotaTooSmall), and least recently used unpinned entries are evicted after the saves.
+    /// </summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateRange(1, long.MaxValue)]
+    public long MaxSize { get; set; }
+
     /// <summary>How the root is arranged (Native or Uniface); each layout has its own default root.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateSet("Native", "Uniface")]
@@ -118,6 +129,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         if (ParameterSetName == NameParameterSet)
         {
             _store = OpenStore(Path, ParseLayout(Layout));
+            _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment);
         }
     }
 
@@ -132,8 +144,18 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         var catalog = LoadCatalog(CatalogPath);
         foreach (var name in Name)
         {
-            if (TryResolve(catalog, name) is { } model && _seen.Add(model.Name) &&
-                ShouldProcess($"{model.Name} ({_store!.GetModelPath(model)})", "Save model"))
+            if (TryResolve(catalog, name) is not { } model || !_seen.Add(model.Name))
+            {
+                continue;
+            }
+
+            if (_quota!.CheckFits(model) is { } tooBig)
+            {
+                WriteFailure(tooBig, name);
+                continue;
+            }
+
+            if (ShouldProcess($"{model.Name} ({_store!.GetModelPath(model)})", "Save model"))
             {
                 _pending.Add((model, name));
             }
@@ -171,6 +193,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
                     {
                         if (entry is not null)
                         {
+                            _saved.Add(entry.Name);
                             WriteObject(entry);
                         }
                         else
@@ -181,6 +204,19 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
                 },
                 token);
         });
+        EnforceQuota();
+    }
+
+    /// <summary>
+    /// After the saves: evicts least recently used entries until the cache is within its quota, never a pinned entry, one
+    /// saved by this call, or one the last Sync-ModelCache manifest listed. Each eviction is a verbose line, and the total a warning.
+    /// </summary>
+    private void EnforceQuota()
+    {
+        if (_saved.Count > 0 && EnforceQuota(_store!, LoadCatalog(CatalogPath), _quota!, _saved) is { StillOver: true } result)
+        {
+            WriteWarning($"The cache holds {ByteSize.Format(result.BytesAfter)}, over its MaxSize {_quota}: what is left is pinned, was just saved or is listed by the last Sync-ModelCache manifest.");
+        }
     }
 
     private NetworkOptions NetworkOptions() => new()

@@ -55,7 +55,19 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
         var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
         var store = OpenStore(Path);
         var before = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
-        var summary = new SyncSummary { CacheRoot = store.Root, Manifest = manifest.Source };
+        var summary = new SyncSummary { CacheRoot = store.Root, Manifest = manifest.Source, ManifestBytes = models.Sum(m => m.Size ?? 0) };
+        var quota = CacheQuota.Resolve(null, Environment);
+        if (quota.MaxSize is { } maxSize && summary.ManifestBytes > maxSize)
+        {
+            summary.QuotaExceeded = true;
+            WriteWarning($"The manifest's {models.Count} models take {ByteSize.Format(summary.ManifestBytes)}, more than the cache's MaxSize {quota}. They are all kept, so the cache stays over its quota; raise it with Set-ModelCacheQuota.");
+        }
+
+        if (!WhatIfMode)
+        {
+            RecordSync(store, manifest.Source, models.Select(m => m.Name));
+        }
+
         var toSave = models.Where(m => ShouldProcess($"{m.Name} ({store.GetModelPath(m)})", "Save or repair model")).ToList();
         if (toSave.Count > 0)
         {
@@ -88,8 +100,14 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
 
                 try
                 {
-                    RunAsync((_, token) => store.RemoveAsync(extra, token));
-                    summary.Removed++;
+                    if (RunAsync((_, token) => store.RemoveUnlessPinnedAsync(extra, token)))
+                    {
+                        summary.Removed++;
+                    }
+                    else
+                    {
+                        WriteVerbose($"Keeping {extra.Name}: it is pinned.");
+                    }
                 }
                 catch (ModelCacheException ex)
                 {
@@ -99,7 +117,25 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
             }
         }
 
+        if (toSave.Count > 0)
+        {
+            summary.Evicted = EnforceQuota(store, catalog, quota, models.Select(m => m.Name))?.Evicted.Count ?? 0;
+        }
+
         WriteObject(summary);
+    }
+
+    /// <summary>Remembers the manifest's models for quota eviction; a cache that cannot be written is said, not fatal.</summary>
+    private void RecordSync(CacheStore store, string manifest, IEnumerable<string> names)
+    {
+        try
+        {
+            LastSyncRecord.Write(store.Layout, manifest, names);
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, store.Root);
+        }
     }
 
     private void Count(SyncSummary summary, string name, bool wasCached, ModelCacheEntry? entry, ModelCacheException? failure)

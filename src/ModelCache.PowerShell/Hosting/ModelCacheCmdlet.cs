@@ -9,6 +9,7 @@ using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Locations;
+using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Store.Layouts;
 using ModelCache.Transfer;
@@ -283,6 +284,48 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// <summary>A switch's value when the user bound it, null when left to the environment.</summary>
     protected bool? BoundSwitch(string parameterName, SwitchParameter value) =>
         MyInvocation.BoundParameters.ContainsKey(parameterName) ? value.IsPresent : null;
+
+    /// <summary>
+    /// Quota eviction after saves (Save-Model, Sync-ModelCache): least recently used unpinned entries go until the cache is within
+    /// <paramref name="quota"/>, never one of <paramref name="justSaved"/> or of the last sync manifest. A verbose line per eviction,
+    /// a warning for the total, an error per failure; null when no quota applies or the cache cannot be written.
+    /// </summary>
+    protected EvictionResult? EnforceQuota(CacheStore store, ModelCatalog catalog, CacheQuota quota, IEnumerable<string> justSaved)
+    {
+        if (quota.MaxSize is not { } maxSize || store.CheckWritable() is not null)
+        {
+            return null;
+        }
+
+        var problems = new List<ModelCacheException>();
+        EvictionResult? result = null;
+        try
+        {
+            result = RunAsync((bridge, token) => new CacheEvictor(store).EnforceAsync(catalog, maxSize, justSaved,
+                evicted => bridge.Post(() => WriteVerbose($"Evicted {evicted.Name} ({ByteSize.Format(evicted.Size)}) to stay under MaxSize {ByteSize.Format(maxSize)}.")),
+                problems, token));
+            if (result.Evicted.Count > 0)
+            {
+                WriteWarning($"Evicted {result.Evicted.Count} least recently used models ({ByteSize.Format(result.BytesFreed)}) to stay under MaxSize {quota}: {string.Join(", ", result.Evicted.Select(e => e.Name))}.");
+            }
+        }
+        catch (ModelCacheException ex)
+        {
+            problems.Add(ex);
+        }
+
+        foreach (var problem in problems)
+        {
+            WriteFailure(problem, store.Root);
+        }
+
+        return result;
+    }
+
+    /// <summary>True under -WhatIf (or $WhatIfPreference), when ShouldProcess only says what would happen.</summary>
+    protected bool WhatIfMode => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)
+        ? LanguagePrimitives.IsTrue(bound)
+        : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     protected void WriteFailure(ModelCacheException exception, object? target) => WriteError(ErrorRecords.From(exception, target));
 

@@ -1,0 +1,110 @@
+using System;
+using System.Management.Automation;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.PowerShell.Completion;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>Changes what is recorded about cached entries: pins them against eviction and unnamed removal, or unpins them.</summary>
+[Cmdlet(VerbsCommon.Set, "ModelCacheEntry", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(ModelCacheEntry))]
+public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
+{
+    private const string NameParameterSet = "Name";
+    private const string InputObjectParameterSet = "InputObject";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [ValidateNotNull]
+    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+
+    /// <summary>True pins the entry, false unpins it; left out, the entry is not changed.</summary>
+    [Parameter]
+    public bool Pinned { get; set; }
+
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>How the root is arranged (Native or Uniface); piped entries carry their own.</summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    [ValidateSet("Native", "Uniface")]
+    public string Layout { get; set; } = "Native";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void Process()
+    {
+        var catalog = LoadCatalog(CatalogPath);
+        switch (ParameterSetName)
+        {
+            case NameParameterSet:
+                var store = OpenStore(Path, ParseLayout(Layout));
+                var entries = ListEntries(store, catalog);
+                foreach (var name in Name)
+                {
+                    foreach (var entry in SelectEntries(catalog, entries, name, store.Root))
+                    {
+                        Apply(store, catalog, entry, name);
+                    }
+                }
+
+                break;
+            case InputObjectParameterSet:
+                foreach (var entry in InputObject)
+                {
+                    Apply(StoreOf(entry), catalog, entry, entry);
+                }
+
+                break;
+            default:
+                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
+        }
+    }
+
+    private void Apply(CacheStore store, ModelCatalog catalog, ModelCacheEntry entry, object target)
+    {
+        if (!MyInvocation.BoundParameters.ContainsKey(nameof(Pinned)))
+        {
+            if (PassThru)
+            {
+                WriteObject(entry);
+            }
+
+            return;
+        }
+
+        if (!ShouldProcess($"{entry.Name} ({entry.Path})", Pinned ? "Pin cached model" : "Unpin cached model"))
+        {
+            return;
+        }
+
+        try
+        {
+            var model = entry.InCatalog && catalog.TryGet(entry.Name, out var found) ? found : null;
+            var updated = RunAsync((_, token) => store.SetPinnedAsync(entry, Pinned, model, token));
+            WriteVerbose($"{(Pinned ? "Pinned" : "Unpinned")} {entry.Name} in '{store.Root}'.");
+            if (PassThru)
+            {
+                WriteObject(updated);
+            }
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, target);
+        }
+    }
+}
