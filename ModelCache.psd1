@@ -16,14 +16,17 @@
         'Get-ModelCache'
         'Get-ModelCacheLocation'
         'Get-ModelCatalog'
+        'Import-Model'
         'Import-ModelCache'
         'Invoke-FaceDetect'
         'Move-ModelCache'
+        'Register-ModelCatalog'
         'Save-Model'
         'Set-ModelCacheLocation'
         'Sync-ModelCache'
         'Test-ModelCache'
         'Test-ModelHash'
+        'Unregister-ModelCatalog'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

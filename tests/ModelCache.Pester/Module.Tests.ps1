@@ -7,7 +7,8 @@ BeforeAll {
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
         'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
-        'Test-ModelCache', 'Test-ModelHash'
+        'Test-ModelCache', 'Test-ModelHash',
+        'Import-Model', 'Register-ModelCatalog', 'Unregister-ModelCatalog'
     )
 }
 
@@ -21,9 +22,9 @@ Describe 'ModelCache module' {
         $Module.ModuleType | Should -Be 'Binary'
     }
 
-    It 'exports exactly the thirteen cmdlets and nothing else' {
-        @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be $Expected
-        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be 13
+    It 'exports exactly the expected cmdlets and nothing else' {
+        @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be @($Expected | Sort-Object)
+        @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be $Expected.Count
         $Module.ExportedFunctions.Count | Should -Be 0
         $Module.ExportedAliases.Count | Should -Be 0
         $Module.ExportedVariables.Count | Should -Be 0
