@@ -20,6 +20,7 @@
         'Import-ModelCache'
         'Invoke-FaceDetect'
         'Move-ModelCache'
+        'Optimize-ModelCache'
         'Register-ModelCatalog'
         'Save-Model'
         'Set-ModelCacheLocation'

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using Microsoft.ML.OnnxRuntime;
 using ModelCache.Errors;
 using ModelCache.Integrity;
 
@@ -10,7 +11,7 @@ namespace ModelCache.Inference;
 
 /// <summary>
 /// Keeps one <see cref="FaceDetector"/> (one ONNX Runtime session) per model file, model identity and
-/// thread setting, created on first use and shared by every caller. The identity is what the caller
+/// thread setting and whether it is a pre-optimized copy, created on first use and shared by every caller. The identity is what the caller
 /// knows of the file's content (its SHA-256, or a <see cref="FileFingerprint"/>): a model replaced at
 /// the same path (<c>Save-Model -Force</c>) has another identity and gets a new session, while callers
 /// still holding the old one keep it until they return it.
@@ -27,7 +28,7 @@ public sealed class FaceDetectorPool : IDisposable
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
 
     private readonly object _gate = new();
-    private readonly Dictionary<(string Path, string Identity, int Threads), Entry> _entries = new();
+    private readonly Dictionary<(string Path, string Identity, int Threads, bool PreOptimized, int Level), Entry> _entries = new();
     private readonly Func<long> _clock;
     private readonly Timer? _timer;
     private bool _disposed;
@@ -219,7 +220,8 @@ public sealed class FaceDetectorPool : IDisposable
     private Entry Acquire(string modelPath, string identity, FaceDetectorSettings? settings, bool pin, out bool created)
     {
         settings ??= new FaceDetectorSettings();
-        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads); // hex digests compare case-insensitively
+        // Hex digests compare case-insensitively; an optimized copy's session is never the original's.
+        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.PreOptimized, (int)(settings.OptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL));
         Entry? entry;
         lock (_gate)
         {

@@ -13,9 +13,10 @@ public class CacheLocationTests
         using var temp = new TempDirectory();
         var environment = new FakeEnvironment(temp.Combine("home"));
         var settings = new SettingsStore(temp.Combine("config", "settings.json"));
+        var machine = new SettingsStore(temp.Combine("etc", "config.json"), SettingsScope.AllUsers);
 
         CacheLocation Resolve(string? explicitPath = null, string? process = null) =>
-            new CacheLocationResolver(environment, settings, process).Resolve(explicitPath);
+            new CacheLocationResolver(environment, settings, process, machine).Resolve(explicitPath);
 
         Assert.Equal(CacheLocationSource.PlatformDefault, Resolve().Source);
         Assert.Equal(Path.Combine(temp.Path, "home", ".cache", "modelcache"), Resolve().Path);
@@ -27,6 +28,11 @@ public class CacheLocationTests
         environment.With(EnvironmentVariables.Home, temp.Combine("env"));
         Assert.Equal(CacheLocationSource.EnvironmentVariable, Resolve().Source);
         Assert.Equal(temp.Combine("env"), Resolve().Path);
+
+        machine.WriteCacheRoot(temp.Combine("machine"));
+        Assert.Equal(CacheLocationSource.AllUsersSetting, Resolve().Source);
+        Assert.Equal(temp.Combine("machine"), Resolve().Path);
+        Assert.Contains(machine.SettingsFile, Resolve().Detail);
 
         settings.WriteCacheRoot(temp.Combine("user"));
         Assert.Equal(CacheLocationSource.UserSetting, Resolve().Source);
@@ -40,7 +46,48 @@ public class CacheLocationTests
         Assert.Equal(temp.Combine("explicit"), explicitLocation.Path);
 
         settings.WriteCacheRoot(null);
+        Assert.Equal(CacheLocationSource.AllUsersSetting, Resolve().Source);
+        machine.WriteCacheRoot(null);
         Assert.Equal(CacheLocationSource.EnvironmentVariable, Resolve().Source);
+    }
+
+    [Fact]
+    public void The_machine_wide_file_is_the_one_the_environment_names_and_otherwise_the_platform_one()
+    {
+        using var temp = new TempDirectory();
+        Assert.Equal(temp.Combine("m.json"), SettingsStore.ForAllUsers(new FakeEnvironment(temp.Path).With(EnvironmentVariables.MachineConfig, temp.Combine("m.json"))).SettingsFile);
+        var bare = new FakeEnvironment(temp.Path).With(EnvironmentVariables.MachineConfig, "relative.json");
+        Assert.Equal("/etc/modelcache/config.json", SettingsStore.ForAllUsers(bare).SettingsFile);
+        var windows = new FakeEnvironment(temp.Path, isWindows: true).With(EnvironmentVariables.MachineConfig, "").With("ProgramData", @"D:\PD");
+        Assert.Equal(Path.Combine(@"D:\PD", "ModelCache", "config.json"), SettingsStore.ForAllUsers(windows).SettingsFile);
+        Assert.Equal(SettingsScope.AllUsers, SettingsStore.ForAllUsers(windows).Scope);
+    }
+
+    [Fact]
+    public void Per_model_locations_come_from_the_highest_scope_and_damaged_ones_are_ignored()
+    {
+        using var temp = new TempDirectory();
+        var environment = new FakeEnvironment(temp.Combine("home"));
+        var user = new SettingsStore(temp.Combine("config", "settings.json"));
+        var machine = new SettingsStore(temp.Combine("etc", "config.json"), SettingsScope.AllUsers);
+        ModelLocationSettings.Write(machine, "A/One", temp.Combine("machine-one"));
+        ModelLocationSettings.Write(machine, "B/Two", temp.Combine("machine-two"));
+        ModelLocationSettings.Write(user, "A/One", temp.Combine("user-one"));
+        ModelLocationSettings.Write(user, "../../etc", temp.Combine("bad-name"));
+        ModelLocationSettings.Write(user, "C/Three", "relative/folder");
+        var process = new System.Collections.Generic.Dictionary<string, string> { ["B/Two"] = temp.Combine("process-two") };
+
+        var locations = new CacheLocationResolver(environment, user, null, machine, process).ResolveModelLocations();
+
+        Assert.Equal(temp.Combine("user-one"), locations.Find("A", "One")!.Path);
+        Assert.Equal(CacheLocationSource.UserSetting, locations.Find("a", "one")!.Source);
+        Assert.Equal(temp.Combine("process-two"), locations.Find("B", "Two")!.Path);
+        Assert.Equal(CacheLocationSource.ProcessSetting, locations.Find("B", "Two")!.Source);
+        Assert.Null(locations.Find("C", "Three"));
+        Assert.Equal(new[] { "A/One", "B/Two" }, System.Linq.Enumerable.Select(locations.All, l => l.Model));
+
+        ModelLocationSettings.Write(user, "a/one", null);
+        Assert.Equal(temp.Combine("machine-one"), new CacheLocationResolver(environment, user, null, machine).ResolveModelLocations().Find("A", "One")!.Path);
     }
 
     [Fact]

@@ -11,6 +11,9 @@ internal sealed class FakeEnvironment : IEnvironment
     {
         HomeDirectory = home;
         IsWindows = isWindows;
+
+        // Never the real machine-wide config (/etc/modelcache/config.json): CI runs as root.
+        _variables[EnvironmentVariables.MachineConfig] = System.IO.Path.Combine(home, "machine", "config.json");
     }
 
     public string HomeDirectory { get; }

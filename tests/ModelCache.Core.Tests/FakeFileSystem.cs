@@ -42,4 +42,9 @@ internal sealed class FakeFileSystem : IFileSystemNative
             Waited.Add((offset, length));
         }
     }
+
+    /// <summary>Whether hard links "work"; the real OS call is made when they do, so tests see real links.</summary>
+    public bool HardLinks { get; set; }
+
+    public bool TryCreateHardLink(string existingPath, string linkPath) => HardLinks && ModelCache.IO.NativeFileSystem.Current.TryCreateHardLink(existingPath, linkPath);
 }

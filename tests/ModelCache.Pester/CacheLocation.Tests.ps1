@@ -86,3 +86,110 @@ Describe 'Set-ModelCacheLocation' {
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
     }
 }
+
+Describe 'Set-ModelCacheLocation -Scope AllUsers' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'machine-location'
+    }
+
+    It 'writes the machine-wide file MODELCACHE_MACHINE_CONFIG names, below the user setting and above MODELCACHE_HOME' {
+        $machineRoot = Join-Path $Sandbox.Root 'machine-cache'
+        $location = Set-ModelCacheLocation $machineRoot -Scope AllUsers -Confirm:$false -PassThru
+
+        "$($location.Source)" | Should -Be 'AllUsersSetting'
+        $location.Path | Should -Be $machineRoot
+        (Get-Content -Raw $env:MODELCACHE_MACHINE_CONFIG | ConvertFrom-Json).cacheRoot | Should -Be $machineRoot
+        Test-Path -LiteralPath '/etc/modelcache/config.json' | Should -BeFalse -Because 'tests never touch the real machine config'
+
+        $userRoot = Join-Path $Sandbox.Root 'user-cache'
+        Set-ModelCacheLocation $userRoot -Scope User -Confirm:$false
+        (Get-ModelCacheLocation).Path | Should -Be $userRoot
+        Set-ModelCacheLocation -Reset -Scope User -Confirm:$false
+        (Get-ModelCacheLocation).Path | Should -Be $machineRoot
+        Set-ModelCacheLocation -Reset -Scope AllUsers -Confirm:$false
+        "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
+    }
+
+    It 'says how to write the machine file when it cannot, with SettingsNotWritable' {
+        $blocker = Join-Path $Sandbox.Root 'not-a-folder'
+        Set-Content -LiteralPath $blocker -Value 'a file where a folder must go'
+        $env:MODELCACHE_MACHINE_CONFIG = Join-Path $blocker 'config.json'
+        $thrown = { Set-ModelCacheLocation (Join-Path $Sandbox.Root 'x') -Scope AllUsers -Confirm:$false } | Should -Throw -ErrorId 'SettingsNotWritable,ModelCache.PowerShell.Cmdlets.SetModelCacheLocationCommand' -PassThru
+        $thrown.ErrorDetails.RecommendedAction + $thrown.Exception.Message | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'Per-model locations' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'model-location'
+        $script:Own = Join-Path $Sandbox.Root 'models-on-d'
+    }
+
+    It 'puts the model''s file in its folder, and every cmdlet finds it there' {
+        Set-ModelCacheLocation -Name $Yolo -Path $Own -Scope User -Confirm:$false
+
+        $saved = Save-Model $Yolo, $Slim
+        ($saved | Where-Object Name -eq $Yolo).Path | Should -Be (Join-Path $Own $YoloFile)
+        ($saved | Where-Object Name -eq $Slim).Path | Should -BeLike "$($Sandbox.Cache)*"
+        Test-Path -LiteralPath (Join-Path $Own 'entry.json') | Should -BeFalse -Because 'metadata stays in the cache root'
+
+        (Get-ModelCache $Yolo).Path | Should -Be (Join-Path $Own $YoloFile)
+        "$((Test-ModelHash $Yolo).Status)" | Should -Be 'Valid'
+        "$((Get-ModelCache -Verify $Yolo).LastCheck)" | Should -Be 'Passed'
+        (Get-ModelCache -Summary).EntryCount | Should -Be 2
+        $before = (Get-ModelCache $Yolo).LastUsed
+        $detection = Invoke-FaceDetect -LiteralPath (Join-Path $FixtureImages 'portrait.jpg') -Model $Yolo
+        $detection.Model | Should -Be $Yolo
+        (Get-ModelCache $Yolo).LastUsed | Should -BeGreaterThan $before -Because 'the use is recorded on the relocated entry'
+        @(Get-ChildItem -Recurse -File -LiteralPath $Sandbox.Cache -Filter $YoloFile) | Should -BeNullOrEmpty
+        "$((Save-Model $Yolo).Source)" | Should -Be 'Cache'
+
+        Get-ModelCache $Yolo | Clear-ModelCache -Confirm:$false
+        Test-Path -LiteralPath (Join-Path $Own $YoloFile) | Should -BeFalse
+        Test-Path -LiteralPath $Own | Should -BeTrue -Because 'the folder is the user''s'
+    }
+
+    It 'is overridden by -Path, and -Reset forgets it without deleting anything' {
+        Set-ModelCacheLocation -Name $Yolo -Path $Own -Confirm:$false
+        $null = Save-Model $Yolo
+        $other = Join-Path $Sandbox.Root 'explicit'
+        (Save-Model $Yolo -Path $other).Path | Should -BeLike "$other*"
+
+        Set-ModelCacheLocation -Name $Yolo -Reset -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue
+        Test-Path -LiteralPath (Join-Path $Own $YoloFile) | Should -BeTrue
+        "$warned" | Should -BeLike "*$Yolo is cached at*Import-ModelCache -LiteralPath*"
+        "$((Get-ModelCacheLocation -Name $Yolo).Source)" | Should -Be 'EnvironmentVariable'
+        (Get-ModelCacheLocation -Name $Yolo).Path | Should -Be (Join-Path $Sandbox.Cache "models/$Yolo")
+
+        # The warning's hint brings the copy into the root.
+        "$((Import-ModelCache -LiteralPath $Own).Status)" | Should -Be 'Imported'
+        (Get-ModelCache $Yolo).Path | Should -Be (Join-Path $Sandbox.Cache "models/$Yolo/$YoloFile")
+    }
+
+    It 'shows the folder and the rule that chose it, per scope, and lists models with their own location' {
+        Set-ModelCacheLocation -Name $Yolo -Path (Join-Path $Sandbox.Root 'machine') -Scope AllUsers -Confirm:$false
+        Set-ModelCacheLocation -Name $Yolo -Path (Join-Path $Sandbox.Root 'user') -Scope User -Confirm:$false
+        Set-ModelCacheLocation -Name $Slim -Path (Join-Path $Sandbox.Root 'slim') -Confirm:$false
+
+        $location = Get-ModelCacheLocation -Name $Yolo
+        $location.Model | Should -Be $Yolo
+        $location.Path | Should -Be (Join-Path $Sandbox.Root 'user')
+        "$($location.Source)" | Should -Be 'UserSetting'
+        $location.Detail | Should -BeLike "Set-ModelCacheLocation -Name $Yolo -Scope User*"
+
+        $listed = Get-ModelCacheLocation -ListModels
+        @($listed.Model) | Should -Be @($Slim, $Yolo)
+        "$(($listed | Where-Object Model -eq $Slim).Source)" | Should -Be 'ProcessSetting'
+
+        Set-ModelCacheLocation -Name $Yolo -Reset -Scope User -Confirm:$false
+        (Get-ModelCacheLocation -Name $Yolo).Path | Should -Be (Join-Path $Sandbox.Root 'machine')
+        $Rfb | Get-ModelCacheLocation | ForEach-Object { "$($_.Source)" } | Should -Be 'EnvironmentVariable'
+    }
+
+    It 'refuses a name the catalog does not know, and -WhatIf writes nothing' {
+        { Set-ModelCacheLocation -Name 'No/Such' -Path $Own -Confirm:$false } | Should -Throw -ErrorId 'ModelNotFound,ModelCache.PowerShell.Cmdlets.SetModelCacheLocationCommand'
+        Set-ModelCacheLocation -Name $Yolo -Path $Own -Scope User -WhatIf
+        Get-ModelCacheLocation -ListModels | Should -BeNullOrEmpty
+        Test-Path -LiteralPath $Own | Should -BeFalse
+    }
+}

@@ -6,10 +6,10 @@ BeforeAll {
     $script:Module = Get-Module ModelCache
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
-        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Save-Model', 'Set-ModelCacheLocation', 'Sync-ModelCache',
-        'Test-ModelCache', 'Test-ModelHash',
+        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Optimize-ModelCache', 'Save-Model', 'Set-ModelCacheLocation',
+        'Sync-ModelCache', 'Test-ModelCache', 'Test-ModelHash',
         'Import-Model', 'Register-ModelCatalog', 'Unregister-ModelCatalog'
-    )
+    ) | Sort-Object
 }
 
 Describe 'ModelCache module' {
@@ -23,7 +23,7 @@ Describe 'ModelCache module' {
     }
 
     It 'exports exactly the expected cmdlets and nothing else' {
-        @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be @($Expected | Sort-Object)
+        @((Get-Command -Module ModelCache).Name | Sort-Object) | Should -Be $Expected
         @(Get-Command -Module ModelCache -CommandType Cmdlet).Count | Should -Be $Expected.Count
         $Module.ExportedFunctions.Count | Should -Be 0
         $Module.ExportedAliases.Count | Should -Be 0

@@ -24,7 +24,10 @@ BeforeDiscovery {
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'Sha256'; Set = 'LiteralPath'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'Path'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
 
-        @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Name'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Name'; Set = 'List'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Name'; Set = 'Verify'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Summary'; Set = 'Summary'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Verify'; Set = 'Verify'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Name'; Set = 'Model'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
         @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Family'; Set = 'Model'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Source'; Set = 'Source'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
@@ -44,7 +47,9 @@ BeforeDiscovery {
         @{ Cmdlet = 'Invoke-FaceDetect'; Parameter = 'Path'; Set = 'Path'; Mandatory = $true; ByValue = $true; ByPropertyName = $true; Position = 0 }
         @{ Cmdlet = 'Invoke-FaceDetect'; Parameter = 'LiteralPath'; Set = 'LiteralPath'; Mandatory = $true; ByValue = $false; ByPropertyName = $true; Position = $null }
 
-        @{ Cmdlet = 'Get-ModelCacheLocation'; Parameter = 'Path'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = 0 }
+        @{ Cmdlet = 'Get-ModelCacheLocation'; Parameter = 'Path'; Set = 'Root'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = 0 }
+        @{ Cmdlet = 'Get-ModelCacheLocation'; Parameter = 'Name'; Set = 'Model'; Mandatory = $true; ByValue = $true; ByPropertyName = $true; Position = $null }
+        @{ Cmdlet = 'Get-ModelCacheLocation'; Parameter = 'ListModels'; Set = 'ListModels'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Set-ModelCacheLocation'; Parameter = 'Path'; Set = 'Set'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = 0 }
         @{ Cmdlet = 'Set-ModelCacheLocation'; Parameter = 'Reset'; Set = 'Reset'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
     )
@@ -52,12 +57,12 @@ BeforeDiscovery {
     $script:Sets = @(
         @{ Cmdlet = 'Save-Model'; Sets = @('HuggingFace', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Test-ModelHash'; Sets = @('HubEntry', 'InputObject', 'LiteralPath', 'Name'); Default = 'Name' }
-        @{ Cmdlet = 'Get-ModelCache'; Sets = @('__AllParameterSets'); Default = $null }
+        @{ Cmdlet = 'Get-ModelCache'; Sets = @('List', 'Summary', 'Verify'); Default = 'List' }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = @('Model', 'Source'); Default = 'Model' }
         @{ Cmdlet = 'Register-ModelCatalog'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
         @{ Cmdlet = 'Clear-ModelCache'; Sets = @('All', 'HubEntry', 'InputObject', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Invoke-FaceDetect'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
-        @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = @('__AllParameterSets'); Default = $null }
+        @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = @('ListModels', 'Model', 'Root'); Default = 'Root' }
         @{ Cmdlet = 'Set-ModelCacheLocation'; Sets = @('Reset', 'Set'); Default = 'Set' }
     )
 
@@ -110,10 +115,10 @@ Describe 'Parameter binding' {
         (Get-Command Invoke-FaceDetect).Parameters['LiteralPath'].Aliases | Sort-Object | Should -Be @('FullName', 'LP', 'PSPath')
     }
 
-    It 'Set-ModelCacheLocation -Scope accepts exactly Process and User' {
+    It 'Set-ModelCacheLocation -Scope accepts exactly Process, User and AllUsers' {
         $type = (Get-Command Set-ModelCacheLocation).Parameters['Scope'].ParameterType
         $type.IsEnum | Should -BeTrue
-        [enum]::GetNames($type) | Sort-Object | Should -Be @('Process', 'User')
+        [enum]::GetNames($type) | Sort-Object | Should -Be @('AllUsers', 'Process', 'User')
     }
 
     It 'Save-Model validates -ThrottleLimit (1..64) before doing anything' {

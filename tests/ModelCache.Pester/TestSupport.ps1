@@ -72,11 +72,19 @@ function Enter-ModelCacheSandbox {
     $env:HF_HOME = Join-Path $root 'hf'
     $env:HF_HUB_OFFLINE = '1'
     Set-ModelCacheLocation -Reset -Confirm:$false
+    Reset-ProcessModelLocations
     $sandbox
+}
+
+# Per-model locations set with -Scope Process outlive a test like the process root does.
+function Reset-ProcessModelLocations {
+    Get-ModelCacheLocation -ListModels | Where-Object { "$($_.Source)" -eq 'ProcessSetting' } |
+        ForEach-Object { Set-ModelCacheLocation -Name $_.Model -Reset -Confirm:$false -WarningAction SilentlyContinue }
 }
 
 function Exit-ModelCacheSandbox {
     Set-ModelCacheLocation -Reset -Confirm:$false -ErrorAction SilentlyContinue
+    Reset-ProcessModelLocations
     if ($script:SavedEnvironment) {
         foreach ($pair in $script:SavedEnvironment.GetEnumerator()) { [Environment]::SetEnvironmentVariable($pair.Key, $pair.Value) }
     }

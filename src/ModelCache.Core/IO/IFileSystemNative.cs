@@ -35,4 +35,11 @@ public interface IFileSystemNative
     /// and the final fsync has little left to do. Not a durability guarantee on its own: the fsync before promotion is.
     /// </summary>
     void WaitForWriteBack(FileStream file, long offset, long length);
+
+    /// <summary>
+    /// Makes <paramref name="linkPath"/> (which must not exist) a hard link to the file <paramref name="existingPath"/>:
+    /// one set of blocks under two names. False when the OS or file system refuses (another volume, FAT, no permission,
+    /// a missing entry point), so the caller keeps both files.
+    /// </summary>
+    bool TryCreateHardLink(string existingPath, string linkPath);
 }

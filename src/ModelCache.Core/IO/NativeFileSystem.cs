@@ -52,6 +52,22 @@ public abstract class NativeFileSystem : IFileSystemNative
     {
     }
 
+    /// <summary>link(2): Linux, macOS and other Unix systems.</summary>
+    public virtual bool TryCreateHardLink(string existingPath, string linkPath)
+    {
+        try
+        {
+            return link(existingPath, linkPath) == 0;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int link(string existingPath, string linkPath);
+
     /// <summary>The path itself when it exists, else its nearest existing parent directory.</summary>
     protected static string? NearestExisting(string path)
     {
@@ -235,6 +251,18 @@ public abstract class NativeFileSystem : IFileSystemNative
             }
         }
 
+        public override bool TryCreateHardLink(string existingPath, string linkPath)
+        {
+            try
+            {
+                return CreateHardLink(linkPath, existingPath, IntPtr.Zero);
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                return false;
+            }
+        }
+
         [StructLayout(LayoutKind.Sequential)]
         private struct FileAllocationInfo
         {
@@ -248,6 +276,10 @@ public abstract class NativeFileSystem : IFileSystemNative
         [DllImport("kernel32.dll", SetLastError = true)]
         [return: MarshalAs(UnmanagedType.Bool)]
         private static extern bool FlushFileBuffers(SafeFileHandle file);
+
+        [DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static extern bool CreateHardLink(string fileName, string existingFileName, IntPtr securityAttributes);
 
         [DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
         [return: MarshalAs(UnmanagedType.Bool)]

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text;
@@ -19,12 +20,16 @@ public sealed class CacheLayoutResolver
     private readonly CacheLocationResolver _native;
     private readonly SettingsStore _userSettings;
 
-    public CacheLayoutResolver(IEnvironment environment, SettingsStore userSettings, string? processRoot)
+    public CacheLayoutResolver(IEnvironment environment, SettingsStore userSettings, string? processRoot, SettingsStore? machineSettings = null,
+        IReadOnlyDictionary<string, string>? processModelLocations = null)
     {
         _environment = environment;
         _userSettings = userSettings;
-        _native = new CacheLocationResolver(environment, userSettings, processRoot);
+        _native = new CacheLocationResolver(environment, userSettings, processRoot, machineSettings, processModelLocations);
     }
+
+    /// <summary>Models with a folder of their own (see <see cref="CacheLocationResolver.ResolveModelLocations"/>).</summary>
+    public ModelLocations ResolveModelLocations() => _native.ResolveModelLocations();
 
     /// <summary>The root to use for <paramref name="kind"/>: <paramref name="explicitPath"/> when given, else the layout's default.</summary>
     public CacheLocation ResolveRoot(CacheLayoutKind kind, string? explicitPath)
@@ -49,9 +54,10 @@ public sealed class CacheLayoutResolver
     }
 
     /// <summary>The layout of <paramref name="kind"/> over <paramref name="root"/>.</summary>
-    public CacheLayout Open(CacheLayoutKind kind, string root) => kind switch
+    /// <param name="modelLocations">Per-model folders the native layout honours; none when the user named the root with -Path.</param>
+    public CacheLayout Open(CacheLayoutKind kind, string root, ModelLocations? modelLocations = null) => kind switch
     {
-        CacheLayoutKind.Native => new NativeLayout(root),
+        CacheLayoutKind.Native => new NativeLayout(root, modelLocations),
         CacheLayoutKind.Uniface => new UnifaceLayout(root, StateDirectoryFor(kind, root)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "The Hugging Face hub cache is not a catalog-model layout."),
     };

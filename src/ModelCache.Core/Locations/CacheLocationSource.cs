@@ -6,6 +6,7 @@ public enum CacheLocationSource
     Parameter,
     ProcessSetting,
     UserSetting,
+    AllUsersSetting,
     EnvironmentVariable,
     XdgCacheHome,
     PlatformDefault,

@@ -18,11 +18,21 @@ public static class CacheFiles
     /// <summary>Suffix of the store's temporary files (atomic metadata writes).</summary>
     public const string TempSuffix = ".tmp";
 
+    /// <summary>An ONNX Runtime–optimized copy of a model, kept beside it (<c>model.onnx.optimized.onnx</c>).</summary>
+    public const string OptimizedSuffix = ".optimized.onnx";
+
+    /// <summary>Beside an optimized copy: the key it was built for and the copy's own SHA-256.</summary>
+    public const string OptimizedKeySuffix = ".optimized.json";
+
     /// <summary>A metadata file larger than this is corrupt, not read.</summary>
     public const long MaxMetadataBytes = 1 << 20;
 
     /// <summary>True for a name the store writes beside a model, which no model file may take.</summary>
-    public static bool IsStoreFileName(string name) => name == MetadataFileName || IsWorkFile(name);
+    public static bool IsStoreFileName(string name) => name == MetadataFileName || IsWorkFile(name) || IsDerivedFile(name);
+
+    /// <summary>Files derived from a model (its optimized copy and that copy's key), removed with it.</summary>
+    public static bool IsDerivedFile(string name) =>
+        name.EndsWith(OptimizedSuffix, StringComparison.Ordinal) || name.EndsWith(OptimizedKeySuffix, StringComparison.Ordinal);
 
     /// <summary>Partial downloads, their resume state and temporary files.</summary>
     public static bool IsWorkFile(string name) =>

@@ -59,6 +59,14 @@ public sealed class CacheStore
 
     public string GetLockPath(string family, string member) => Layout.GetLockPath(family, member);
 
+    /// <summary>Where the ONNX Runtime–optimized copy of <paramref name="model"/> goes (its key beside it, see <see cref="CacheFiles.OptimizedKeySuffix"/>).</summary>
+    public string GetOptimizedModelPath(ModelDefinition model) =>
+        Path.Combine(Layout.GetDerivedDirectory(model.Family, model.Member), model.FileName + CacheFiles.OptimizedSuffix);
+
+    internal CacheSweeper Sweeper => _sweeper;
+
+    internal CacheEntryFactory Entries => _entries;
+
     /// <summary>
     /// Creates the model's folder and returns where its partial download goes. A link planted where a work
     /// file goes is removed (the store never writes one), so a download cannot write through it.
@@ -271,7 +279,8 @@ public sealed class CacheStore
         }
 
         _sweeper.DeleteWorkFiles(entry.Family, entry.Member, entry.FileName);
-        _sweeper.DeleteEmptyFolders(directory);
+        _sweeper.DeleteDerivedFiles(entry.Family, entry.Member, entry.FileName);
+        _sweeper.DeleteEmptyFolders(entry.Family, entry.Member);
     }
 
     private static ModelCacheException NotRemovable(ModelCacheEntry entry, Exception ex) => new("CacheEntryNotRemovable", ModelCacheErrorKind.WriteError,
@@ -370,7 +379,8 @@ public sealed class CacheStore
         return metadata;
     }
 
-    private static string? GuessModelFile(string directory)
+    /// <summary>The model file of a folder no catalog names: the first file that is neither the store's own nor a link.</summary>
+    internal static string? GuessModelFile(string directory)
     {
         try
         {
@@ -391,19 +401,22 @@ public sealed class CacheStore
     /// Writes metadata under a lock the caller holds. Metadata is a record of facts that listing rebuilds when
     /// lost, so a failure to write it never fails the save or check that produced it.
     /// </summary>
-    private void TryWriteMetadata(EntryMetadata metadata)
+    /// <returns>False when the layout keeps no metadata for the entry, or it could not be written.</returns>
+    internal bool TryWriteMetadata(EntryMetadata metadata)
     {
         if (Layout.GetMetadataPath(metadata.Family, metadata.Member) is not { } path || !Layout.IsContained(path, Layout.StateRoot))
         {
-            return;
+            return false;
         }
 
         try
         {
             EntryMetadataFile.Write(path, metadata);
+            return true;
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
         {
+            return false;
         }
     }
 

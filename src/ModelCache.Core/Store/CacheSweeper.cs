@@ -27,25 +27,36 @@ internal sealed class CacheSweeper
     private CacheLayout Layout => _store.Layout;
 
     /// <summary>The work files of one model. The caller holds the model's lock. Returns the bytes freed.</summary>
-    public long DeleteWorkFiles(string family, string member, string? fileName)
+    public long DeleteWorkFiles(string family, string member, string? fileName) => WorkFiles(family, member, fileName).Sum(FileCleanup.TryDelete);
+
+    /// <summary>The work files of one model as they are now (a partial, its resume state, metadata temp files).</summary>
+    public IReadOnlyList<string> WorkFiles(string family, string member, string? fileName)
     {
         var directory = Layout.GetSlotDirectory(family, member);
-        long freed = 0;
-        if (Layout.IsContained(directory) && Directory.Exists(directory))
+        var found = new List<string>();
+        if (Layout.IsContained(directory))
         {
-            // A native member folder belongs to one model: every work file there is its own.
-            freed += Directory.GetFiles(directory)
-                .Where(path => IsWorkFileOf(Path.GetFileName(path), Layout.Kind == CacheLayoutKind.Native ? null : fileName))
-                .Sum(FileCleanup.TryDelete);
+            // A native member folder belongs to one model: every work file there is its own. A shared folder (flat,
+            // or a per-model location) holds other models' too, so only this file's are.
+            found.AddRange(SafeGetFiles(directory).Where(path => IsWorkFileOf(Path.GetFileName(path), Layout.SlotDirectoryIsExclusive(family, member) ? null : fileName)));
         }
 
         if (Layout.GetMetadataPath(family, member) is { } metadata && Layout.IsContained(metadata, Layout.StateRoot) && Directory.Exists(Path.GetDirectoryName(metadata)))
         {
             var prefix = Path.GetFileName(metadata) + ".";
-            freed += Directory.GetFiles(Path.GetDirectoryName(metadata)!, prefix + "*" + CacheFiles.TempSuffix).Sum(FileCleanup.TryDelete);
+            found.AddRange(Directory.GetFiles(Path.GetDirectoryName(metadata)!, prefix + "*" + CacheFiles.TempSuffix));
         }
 
-        return freed;
+        return found.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>A model's optimized copy and its key. The caller holds the model's lock. Returns the bytes freed.</summary>
+    public long DeleteDerivedFiles(string family, string member, string fileName)
+    {
+        var directory = Layout.GetDerivedDirectory(family, member);
+        return Layout.IsContained(directory, Layout.StateRoot)
+            ? new[] { CacheFiles.OptimizedSuffix, CacheFiles.OptimizedKeySuffix }.Sum(suffix => FileCleanup.TryDelete(Path.Combine(directory, fileName + suffix)))
+            : 0;
     }
 
     /// <summary>
@@ -55,14 +66,14 @@ internal sealed class CacheSweeper
     public async Task<long> RemoveAbandonedDownloadsAsync(ModelCatalog catalog, CancellationToken cancellationToken)
     {
         long freed = 0;
-        foreach (var (family, member, fileName) in AbandonedCandidates(catalog))
+        foreach (var (family, member, fileName) in WorkFileCandidates(catalog, withFinishedFiles: false))
         {
             try
             {
                 using (await _store.LockAsync(family, member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
                 {
                     freed += DeleteWorkFiles(family, member, fileName);
-                    DeleteEmptyFolders(Layout.GetSlotDirectory(family, member));
+                    DeleteEmptyFolders(family, member);
                 }
             }
             catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
@@ -74,16 +85,25 @@ internal sealed class CacheSweeper
         return freed;
     }
 
-    /// <summary>Removes a native member folder, then its family folder, where they hold nothing any more.</summary>
-    public void DeleteEmptyFolders(string slotDirectory)
+    /// <summary>
+    /// Removes a native member folder under the root, then its family folder, where they hold nothing any more.
+    /// A per-model location's folder is the user's, and is never removed.
+    /// </summary>
+    public void DeleteEmptyFolders(string family, string member)
     {
-        if (Layout.Kind != CacheLayoutKind.Native || !Layout.IsContained(slotDirectory))
+        if (Layout is not NativeLayout native)
         {
             return;
         }
 
-        DeleteIfEmpty(slotDirectory);
-        DeleteIfEmpty(Path.GetDirectoryName(slotDirectory)!);
+        var entryDirectory = native.GetEntryDirectory(family, member);
+        if (!Layout.IsContained(entryDirectory, Layout.Root))
+        {
+            return;
+        }
+
+        DeleteIfEmpty(entryDirectory);
+        DeleteIfEmpty(Path.GetDirectoryName(entryDirectory)!);
     }
 
     /// <summary>
@@ -161,7 +181,12 @@ internal sealed class CacheSweeper
         }
     }
 
-    private IEnumerable<(string Family, string Member, string? FileName)> AbandonedCandidates(ModelCatalog catalog)
+    /// <summary>
+    /// Models with work files no process may be writing any more, by the sweeper's rules: with
+    /// <paramref name="withFinishedFiles"/>, also those beside a finished model (a killed process's leftovers).
+    /// The caller proves them stale by taking the model's lock.
+    /// </summary>
+    public IEnumerable<(string Family, string Member, string? FileName)> WorkFileCandidates(ModelCatalog catalog, bool withFinishedFiles)
     {
         if (Layout is NativeLayout native)
         {
@@ -170,7 +195,7 @@ internal sealed class CacheSweeper
             {
                 var directory = native.GetSlotDirectory(slot.Family, slot.Member);
                 var files = SafeGetFiles(directory);
-                if (files.Length > 0 && files.All(f => CacheFiles.IsWorkFile(Path.GetFileName(f))))
+                if (files.Any(f => CacheFiles.IsWorkFile(Path.GetFileName(f))) && (withFinishedFiles || files.All(f => CacheFiles.IsWorkFile(Path.GetFileName(f)))))
                 {
                     yield return (slot.Family, slot.Member, slot.FileName);
                 }
@@ -183,7 +208,7 @@ internal sealed class CacheSweeper
         foreach (var partial in SafeGetFiles(Layout.Root).Where(f => f.EndsWith(CacheFiles.PartialSuffix, StringComparison.Ordinal)))
         {
             var fileName = Path.GetFileName(partial).Substring(0, Path.GetFileName(partial).Length - CacheFiles.PartialSuffix.Length);
-            if (catalog.FindByExactFileName(fileName) is { } model && !File.Exists(Layout.GetModelPath(model)))
+            if (catalog.FindByExactFileName(fileName) is { } model && (withFinishedFiles || !File.Exists(Layout.GetModelPath(model))))
             {
                 yield return (model.Family, model.Member, model.FileName);
             }

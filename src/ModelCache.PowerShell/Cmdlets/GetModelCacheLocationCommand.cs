@@ -1,17 +1,65 @@
 using System.Management.Automation;
 using ModelCache.Locations;
+using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Shows the effective cache root and which setting chose it.</summary>
-[Cmdlet(VerbsCommon.Get, "ModelCacheLocation")]
+/// <summary>Shows the effective cache root, or where one model's file lives, and which setting chose it.</summary>
+[Cmdlet(VerbsCommon.Get, "ModelCacheLocation", DefaultParameterSetName = RootParameterSet)]
 [OutputType(typeof(CacheLocation))]
 public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
 {
-    [Parameter(Position = 0)]
+    private const string RootParameterSet = "Root";
+    private const string ModelParameterSet = "Model";
+    private const string ListParameterSet = "ListModels";
+
+    [Parameter(Position = 0, ParameterSetName = RootParameterSet)]
+    [Parameter(Position = 0, ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    protected override void End() => WriteObject(ResolveLocation(Path));
+    /// <summary>Models whose location to show: their own folder when they have one, else their folder under the root.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ModelParameterSet)]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = System.Array.Empty<string>();
+
+    /// <summary>Lists every model with a location of its own, each once, from the scope that wins.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ListParameterSet)]
+    public SwitchParameter ListModels { get; set; }
+
+    [Parameter(ParameterSetName = ModelParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void Process()
+    {
+        if (ParameterSetName != ModelParameterSet)
+        {
+            return;
+        }
+
+        var catalog = LoadCatalog(CatalogPath);
+        foreach (var name in Name)
+        {
+            if (TryResolve(catalog, name) is { } model)
+            {
+                WriteObject(ResolveModelLocation(model, Path));
+            }
+        }
+    }
+
+    protected override void End()
+    {
+        switch (ParameterSetName)
+        {
+            case RootParameterSet:
+                WriteObject(ResolveLocation(Path));
+                break;
+            case ListParameterSet:
+                WriteObject(LayoutResolver().ResolveModelLocations().All, enumerateCollection: true);
+                break;
+        }
+    }
 }

@@ -478,9 +478,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         WriteVerbose($"Model file: {entry.Path}");
         try
         {
-            // Keyed by the file's content: a model re-saved with Save-Model -Force gets a session of its own.
-            _lease = FaceDetection.Pool.Rent(entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, out var created);
-            WriteVerbose($"ONNX Runtime session {(created ? "created" : "reused")}; {FaceDetection.OpenSessions} open in this process.");
+            _lease = RentOptimized(store, model) ?? RentOriginal(entry);
             return _lease.Detector;
         }
         catch (ModelCacheException ex)
@@ -494,6 +492,48 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// The session of the model's optimized copy (Optimize-ModelCache -Precompile) when one matches this model's
+    /// verified SHA-256, this ONNX Runtime and its own recorded hash; null (said with -Verbose) otherwise, or when
+    /// ONNX Runtime cannot load it, so the original is used.
+    /// </summary>
+    private FaceDetectorLease? RentOptimized(CacheStore store, ModelDefinition model)
+    {
+        // The opener or the saver has just verified the original against model.Sha256.
+        var lookup = RunAsync((_, token) => ModelUse.OptimizedCopies.FindAsync(store, model, model.Sha256, token));
+        if (lookup.Path is null)
+        {
+            WriteVerbose($"Loading the original model: {lookup.Reason}.");
+            return null;
+        }
+
+        try
+        {
+            // Keyed by the copy's own content, and as pre-optimized: never the original's session.
+            var lease = FaceDetection.Pool.Rent(lookup.Path, lookup.Sha256!, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads, PreOptimized = true }, out var created);
+            WriteVerbose($"Loaded the {lookup.Reason}.");
+            WriteSessionVerbose(created);
+            return lease;
+        }
+        catch (ModelCacheException ex) when (ex.ErrorId == "ModelLoadFailed")
+        {
+            WriteVerbose($"Loading the original model: the optimized copy '{lookup.Path}' did not load ({ex.Message}).");
+            return null;
+        }
+    }
+
+    private FaceDetectorLease RentOriginal(ModelCacheEntry entry)
+    {
+        // Keyed by the file's content: a model re-saved with Save-Model -Force gets a session of its own.
+        var lease = FaceDetection.Pool.Rent(entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, out var created);
+        WriteVerbose($"Loaded the original model '{entry.Path}'.");
+        WriteSessionVerbose(created);
+        return lease;
+    }
+
+    private void WriteSessionVerbose(bool created) =>
+        WriteVerbose($"ONNX Runtime session {(created ? "created" : "reused")}; {FaceDetection.OpenSessions} open in this process.");
 
     private void AddResolved(string path)
     {

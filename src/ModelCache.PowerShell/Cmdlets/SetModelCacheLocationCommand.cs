@@ -1,13 +1,16 @@
 using System;
+using System.IO;
 using System.Management.Automation;
+using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Locations;
+using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
-using ModelCache.Store;
+using ModelCache.Store.Layouts;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Where a cache-root setting lives.</summary>
+/// <summary>Where a location setting lives.</summary>
 public enum ModelCacheScope
 {
     /// <summary>This PowerShell process only.</summary>
@@ -15,9 +18,15 @@ public enum ModelCacheScope
 
     /// <summary>Persisted in the user's settings file for every future session.</summary>
     User,
+
+    /// <summary>Persisted in the machine-wide config file, for every user and service; written by administrators.</summary>
+    AllUsers,
 }
 
-/// <summary>Sets (or resets) the cache root for this process or, persistently, for the user.</summary>
+/// <summary>
+/// Sets (or resets) the cache root, or one model's own folder (-Name), for this process, the user, or the whole
+/// machine. Resetting forgets the setting and deletes nothing.
+/// </summary>
 [Cmdlet(VerbsCommon.Set, "ModelCacheLocation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = SetParameterSet)]
 [OutputType(typeof(CacheLocation))]
 public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
@@ -25,6 +34,7 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     private const string SetParameterSet = "Set";
     private const string ResetParameterSet = "Reset";
 
+    /// <summary>The cache root, or with -Name the folder that holds that model's file.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = SetParameterSet)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
@@ -32,30 +42,35 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ResetParameterSet)]
     public SwitchParameter Reset { get; set; }
 
+    /// <summary>A catalog model (Family/Member) whose file gets a folder of its own, as tfimm's per-model locations.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ModelNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
     [Parameter]
     public ModelCacheScope Scope { get; set; } = ModelCacheScope.Process;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     protected override void End()
     {
-        string? root;
-        switch (ParameterSetName)
+        var folder = ParameterSetName == SetParameterSet ? GetUnresolvedProviderPathFromPSPath(Path) : null;
+        var model = Name is null ? null : ResolveModel(Name);
+        var settings = Scope switch
         {
-            case SetParameterSet:
-                root = GetUnresolvedProviderPathFromPSPath(Path);
-                break;
-            case ResetParameterSet:
-                root = null;
-                break;
-            default:
-                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
-        }
-
-        var settings = SettingsStore.ForUser(Environment);
-        var target = Scope == ModelCacheScope.User ? settings.SettingsFile : "this PowerShell process";
-        var action = root is null ? "Reset the model cache location" : $"Set the model cache location to '{root}'";
+            ModelCacheScope.User => SettingsStore.ForUser(Environment),
+            ModelCacheScope.AllUsers => SettingsStore.ForAllUsers(Environment),
+            _ => null,
+        };
+        var target = settings?.SettingsFile ?? "this PowerShell process";
+        var what = model is null ? "the model cache location" : $"the location of {model.Name}";
+        var action = folder is null ? $"Reset {what}" : $"Set {what} to '{folder}'";
         if (!ShouldProcess(target, action))
         {
             return;
@@ -63,28 +78,70 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
 
         try
         {
-            if (root is not null)
+            if (folder is not null)
             {
-                new CacheStore(root).EnsureWritable();
+                // A root gets its layout's folders; a model's folder only needs to take files.
+                if ((model is null ? new NativeLayout(folder).CheckWritable() : CacheLayout.CheckFolderWritable(folder)) is { } failure)
+                {
+                    throw failure;
+                }
             }
 
-            if (Scope == ModelCacheScope.User)
+            if (model is not null)
             {
-                settings.WriteCacheRoot(root);
+                WarnAboutExistingCopy(model, folder);
+                if (settings is null)
+                {
+                    ModuleState.SetProcessModelLocation(model.Name, folder);
+                }
+                else
+                {
+                    ModelLocationSettings.Write(settings, model.Name, folder);
+                }
+            }
+            else if (settings is null)
+            {
+                ModuleState.ProcessCacheRoot = folder;
             }
             else
             {
-                ModuleState.ProcessCacheRoot = root;
+                settings.WriteCacheRoot(folder);
             }
         }
         catch (ModelCacheException ex)
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, (object?)root ?? target));
+            ThrowTerminatingError(ErrorRecords.From(ex, (object?)folder ?? target));
         }
 
         if (PassThru)
         {
-            WriteObject(ResolveLocation(null));
+            WriteObject(model is null ? ResolveLocation(null) : ResolveModelLocation(model));
         }
     }
+
+    private ModelDefinition ResolveModel(string name)
+    {
+        try
+        {
+            return LoadCatalog(CatalogPath).Resolve(name);
+        }
+        catch (ModelNameException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, name));
+            throw; // Not reached: ThrowTerminatingError throws.
+        }
+    }
+
+    /// <summary>A copy already cached where the model was kept stays there, unused: say so, and how to bring it along.</summary>
+    private void WarnAboutExistingCopy(ModelDefinition model, string? newFolder)
+    {
+        var current = OpenStore(null).GetModelPath(model);
+        var next = newFolder is null ? null : System.IO.Path.Combine(newFolder, model.FileName);
+        if (File.Exists(current) && !string.Equals(current, next, StringComparison.Ordinal) && (next is null || !File.Exists(next)))
+        {
+            WriteWarning($"{model.Name} is cached at '{current}', which is left as it is; from now on it is looked for in its new place. " +
+                $"Bring the copy along with: Import-ModelCache -LiteralPath '{System.IO.Path.GetDirectoryName(current)}'");
+        }
+    }
+
 }

@@ -69,12 +69,31 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         return LayoutResolver().ResolveRoot(CacheLayoutKind.Native, resolved);
     }
 
-    /// <summary>The store over <paramref name="layout"/> at -Path, or at that layout's default root.</summary>
+    /// <summary>
+    /// Where <paramref name="model"/>'s file lives and the rule that chose it: its own folder when a per-model location
+    /// is set (and no -Path overrides it), else its folder under the effective root.
+    /// </summary>
+    protected CacheLocation ResolveModelLocation(Catalog.ModelDefinition model, string? explicitPath = null)
+    {
+        var root = ResolveLocation(explicitPath);
+        if (root.Source != CacheLocationSource.Parameter && LayoutResolver().ResolveModelLocations().Find(model.Family, model.Member) is { } own)
+        {
+            return own;
+        }
+
+        return new CacheLocation(new NativeLayout(root.Path).GetEntryDirectory(model.Family, model.Member), root.Source, root.Detail + ", the model's folder under the cache root", model.Name);
+    }
+
+    /// <summary>
+    /// The store over <paramref name="layout"/> at -Path, or at that layout's default root. Without -Path, the native
+    /// layout honours per-model locations (Set-ModelCacheLocation -Name); an explicit -Path overrides them.
+    /// </summary>
     protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native)
     {
         var layouts = LayoutResolver();
         var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        return new CacheStore(layouts.Open(layout, layouts.ResolveRoot(layout, resolved).Path));
+        var root = layouts.ResolveRoot(layout, resolved);
+        return new CacheStore(layouts.Open(layout, root.Path, root.Source == CacheLocationSource.Parameter ? null : layouts.ResolveModelLocations()));
     }
 
     /// <summary>
@@ -86,8 +105,14 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
     protected static SettingsScope ParseSettingsScope(string scope) => (SettingsScope)Enum.Parse(typeof(SettingsScope), scope, ignoreCase: true);
 
-    /// <summary>The store a piped entry belongs to: its own root and layout.</summary>
-    protected CacheStore StoreOf(ModelCacheEntry entry) => new(LayoutResolver().Open(entry.Layout, entry.CacheRoot));
+    /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
+    protected CacheStore StoreOf(ModelCacheEntry entry)
+    {
+        var layouts = LayoutResolver();
+        var isDefaultRoot = entry.Layout == CacheLayoutKind.Native
+            && string.Equals(System.IO.Path.GetFullPath(layouts.ResolveRoot(entry.Layout, null).Path), System.IO.Path.GetFullPath(entry.CacheRoot), StringComparison.Ordinal);
+        return new(layouts.Open(entry.Layout, entry.CacheRoot, isDefaultRoot ? layouts.ResolveModelLocations() : null));
+    }
 
     /// <summary>
     /// Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (a
@@ -189,8 +214,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             warning.Path);
     }
 
-    private static CacheLayoutResolver LayoutResolver() =>
-        new(Environment, SettingsStore.ForUser(Environment), ModuleState.ProcessCacheRoot);
+    private protected static CacheLayoutResolver LayoutResolver() =>
+        new(Environment, SettingsStore.ForUser(Environment), ModuleState.ProcessCacheRoot, SettingsStore.ForAllUsers(Environment), ModuleState.ProcessModelLocations);
 
     /// <summary>The user's own catalog file (catalog.json beside settings.json), where imported bundles' entries are kept.</summary>
     protected static UserCatalogFile UserCatalog => UserCatalogFile.ForEnvironment(Environment);

@@ -1,5 +1,6 @@
 using System.IO;
 using ModelCache.Configuration;
+using ModelCache.Inference;
 using ModelCache.Integrity;
 using ModelCache.Locations;
 using ModelCache.Store;
@@ -7,12 +8,15 @@ using ModelCache.Store;
 namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
-/// The process's record of model files already hashed (see <see cref="VerifiedModelOpener"/>), shared by
+/// The process's record of model files (and optimized copies) already hashed (see <see cref="VerifiedModelOpener"/>), shared by
 /// every Invoke-FaceDetect call and runspace: the point is to hash a file at most once per process.
 /// </summary>
 internal static class ModelUse
 {
     public static VerifiedModelOpener Opener { get; } = new();
+
+    /// <summary>Optimized copies, whose hashes are likewise checked at most once per process.</summary>
+    public static OptimizedModelCache OptimizedCopies { get; } = new();
 
     /// <summary>This user's fingerprints, beside their settings.json (never inside a cache root).</summary>
     public static FingerprintStore UserFingerprints(IEnvironment environment) =>

@@ -27,7 +27,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
             return;
         }
 
-        ModuleState.ProcessCacheRoot = null;
+        ModuleState.Reset();
         FaceDetection.Reset();
         DependencyResolver.Unregister();
     }

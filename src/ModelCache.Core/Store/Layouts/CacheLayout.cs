@@ -46,6 +46,15 @@ public abstract class CacheLayout
     public abstract string StateRoot { get; }
 
     /// <summary>
+    /// Where files derived from a model (an optimized copy) go: beside the model by default; a layout whose folder
+    /// belongs to another tool keeps them in its state folder instead.
+    /// </summary>
+    public virtual string GetDerivedDirectory(string family, string member) => GetSlotDirectory(family, member);
+
+    /// <summary>Where Optimize-ModelCache -Quarantine moves corrupt model files: in the state folder, never served as a model.</summary>
+    public string QuarantineDirectory => Path.Combine(StateRoot, "quarantine");
+
+    /// <summary>
     /// Every model file place under the root, catalog models and orphans, without following links. What is
     /// skipped because it cannot be trusted (a link) is added to <paramref name="problems"/>.
     /// </summary>
@@ -56,6 +65,12 @@ public abstract class CacheLayout
     /// folder, which may be that tool's own files).
     /// </summary>
     public virtual bool MayRemoveUnnamed(bool inCatalog) => true;
+
+    /// <summary>True when every file in the slot's folder belongs to that one model (so all its work files are the model's).</summary>
+    public virtual bool SlotDirectoryIsExclusive(string family, string member) => false;
+
+    /// <summary>The root that contains <paramref name="fullPath"/> when the caller names none: the cache root, unless the layout keeps some files elsewhere.</summary>
+    protected virtual string ContainingRootOf(string fullPath) => Root;
 
     /// <summary>Why the root looks like another tool's cache, which this layout must not write into; null when it does not.</summary>
     protected abstract string? DescribeForeignContent();
@@ -74,18 +89,19 @@ public abstract class CacheLayout
             : null;
 
     /// <summary>Null when the root is (made) writable for this layout; otherwise the error saying why not.</summary>
-    public ModelCacheException? CheckWritable()
-    {
-        if (CheckForeign() is { } foreign)
-        {
-            return foreign;
-        }
+    public ModelCacheException? CheckWritable() => CheckForeign() ?? CheckFolderWritable(Root, CreateLayoutFolders);
 
+    /// <summary>
+    /// Null when <paramref name="folder"/> exists (created if needed) and takes a file; otherwise the
+    /// CacheRootNotWritable error saying why. <paramref name="prepare"/> runs once the folder exists.
+    /// </summary>
+    public static ModelCacheException? CheckFolderWritable(string folder, Action? prepare = null)
+    {
         try
         {
-            Directory.CreateDirectory(Root);
-            CreateLayoutFolders();
-            var probe = Path.Combine(Root, ".write-test-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(folder);
+            prepare?.Invoke();
+            var probe = Path.Combine(folder, ".write-test-" + Guid.NewGuid().ToString("N"));
             File.WriteAllText(probe, string.Empty);
             File.Delete(probe);
             return null;
@@ -93,8 +109,8 @@ public abstract class CacheLayout
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
-                $"The model cache root '{Root}' is not writable: {ex.Message}",
-                "Choose another root with -Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
+                $"The model cache folder '{folder}' is not writable: {ex.Message}",
+                "Choose another folder with -Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
         }
     }
 
@@ -116,8 +132,8 @@ public abstract class CacheLayout
     /// </summary>
     public bool IsContained(string path, string? containingRoot = null)
     {
-        var root = containingRoot ?? Root;
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        var root = containingRoot ?? ContainingRootOf(full);
         if (string.Equals(full, root.TrimEnd(Path.DirectorySeparatorChar), PathComparison))
         {
             return true; // The root itself may be a link: where the user keeps the cache is the user's choice.
@@ -193,7 +209,7 @@ public abstract class CacheLayout
         return string.Equals(full, outer, PathComparison) || full.StartsWith(outer + Path.DirectorySeparatorChar, PathComparison);
     }
 
-    private static StringComparison PathComparison =>
+    protected static StringComparison PathComparison =>
         Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 
     public override string ToString() => $"{Kind} layout at {Root}";

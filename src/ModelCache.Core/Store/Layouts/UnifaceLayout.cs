@@ -42,6 +42,9 @@ public sealed class UnifaceLayout : CacheLayout
     public override string? GetMetadataPath(string family, string member) =>
         family.Length == 0 ? null : Path.Combine(MetadataRoot, family, member + ".json");
 
+    public override string GetDerivedDirectory(string family, string member) =>
+        Path.Combine(_stateDirectory, "derived", family.Length == 0 ? OrphanLockFolder : family, member);
+
     public override string GetLockPath(string family, string member) =>
         family.Length == 0 ? Path.Combine(LockRoot, OrphanLockFolder, member + ".lock") : Path.Combine(LockRoot, family, member + ".lock");
 
