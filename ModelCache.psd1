@@ -16,10 +16,12 @@
         'Get-ModelCache'
         'Get-ModelCacheLocation'
         'Get-ModelCatalog'
+        'Import-Model'
         'Import-ModelCache'
         'Invoke-FaceDetect'
         'Move-ModelCache'
         'Optimize-ModelCache'
+        'Register-ModelCatalog'
         'Save-Model'
         'Set-ModelCacheEntry'
         'Set-ModelCacheLocation'
@@ -27,6 +29,7 @@
         'Sync-ModelCache'
         'Test-ModelCache'
         'Test-ModelHash'
+        'Unregister-ModelCatalog'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -50,7 +50,7 @@ for (var i = 0; i < entries; i++)
     models.Add(model);
     var partial = store.PreparePartial(model);
     File.WriteAllBytes(partial, bytes);
-    store.Commit(model, partial, sha, model.Url.ToString());
+    store.Commit(model, partial, sha, model.Url!.ToString());
 }
 
 var catalogFile = temp.Combine("catalog.json");
@@ -59,7 +59,7 @@ File.WriteAllText(catalogFile, new JObject
     ["models"] = new JArray(models.Select(m => new JObject
     {
         ["family"] = m.Family, ["member"] = m.Member, ["task"] = m.Task, ["fileName"] = m.FileName,
-        ["url"] = m.Url.ToString(), ["sha256"] = m.Sha256, ["size"] = m.Size,
+        ["url"] = m.Url!.ToString(), ["sha256"] = m.Sha256, ["size"] = m.Size,
     })),
 }.ToString());
 Console.WriteLine($"{entries} entries saved through the store in {clock.Elapsed.TotalSeconds:F1} s; {repeat} runs each, medians; {Environment.ProcessorCount} cores.");

@@ -110,8 +110,8 @@ public class CacheStoreTests
     {
         using var temp = new TempDirectory();
         var store = new CacheStore(temp.Path);
-        var abandoned = TestModels.Define(Bytes, Model.Url, member: "ABANDONED", fileName: "a.onnx");
-        var inProgress = TestModels.Define(Bytes, Model.Url, member: "BUSY", fileName: "b.onnx");
+        var abandoned = TestModels.Define(Bytes, Model.Url!, member: "ABANDONED", fileName: "a.onnx");
+        var inProgress = TestModels.Define(Bytes, Model.Url!, member: "BUSY", fileName: "b.onnx");
         File.WriteAllBytes(store.PreparePartial(abandoned), new byte[1000]);
         File.WriteAllText(store.GetModelPath(abandoned) + CacheStore.PartialStateSuffix, "{}");
         File.WriteAllBytes(store.PreparePartial(inProgress), new byte[500]);

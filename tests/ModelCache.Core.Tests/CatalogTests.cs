@@ -21,7 +21,7 @@ public class CatalogTests
     {
         Assert.True(BuiltIn.TryGet(row["family"] + "/" + row["member"], out var model), $"{row["family"]}/{row["member"]} is missing");
         Assert.Equal(row["sha256"], model!.Sha256);
-        Assert.Equal(row["url"], model.Url.ToString());
+        Assert.Equal(row["url"], model.Url!.ToString());
         Assert.Equal(row["cache_file_name"], model.FileName);
         Assert.Equal(row["task"], model.Task);
         if (row.TryGetValue("size_bytes", out var size))
@@ -96,7 +96,7 @@ public class CatalogTests
 
         Assert.Equal("Custom/TINY", catalog.Resolve("tiny").Name);
         Assert.Equal(new string('a', 64), catalog.Resolve("tiny").Sha256);
-        Assert.Equal("https://mirror.invalid/mv2.onnx", catalog.Resolve("MNET_V2").Url.ToString());
+        Assert.Equal("https://mirror.invalid/mv2.onnx", catalog.Resolve("MNET_V2").Url!.ToString());
         Assert.Equal(file, catalog.Resolve("MNET_V2").Origin);
         Assert.Equal(BuiltIn.Models.Count + 1, catalog.Models.Count);
     }

@@ -272,7 +272,7 @@ public sealed class HostileCacheTests : IDisposable
     {
         var partial = _store.PreparePartial(Model);
         File.WriteAllBytes(partial, Bytes);
-        return _store.Commit(Model, partial, Model.Sha256, Model.Url.ToString());
+        return _store.Commit(Model, partial, Model.Sha256, Model.Url!.ToString());
     }
 
     private void RewriteMetadata(Action<Newtonsoft.Json.Linq.JObject> change)

@@ -128,6 +128,6 @@ public sealed class ModelLocationStoreTests : IDisposable
     {
         var partial = _store.PreparePartial(model);
         File.WriteAllBytes(partial, bytes);
-        _store.Commit(model, partial, TestModels.Sha256Of(bytes), model.Url.ToString());
+        _store.Commit(model, partial, TestModels.Sha256Of(bytes), model.Url!.ToString());
     }
 }

@@ -40,7 +40,7 @@ public sealed class ModelSaverTests : IAsyncLifetime
         Assert.True(entry.PassedAndUnchanged());
         Assert.Equal(TransferSource.Upstream, entry.Transfer!.Source);
         Assert.Equal(Bytes.Length, entry.Transfer.BytesTransferred);
-        Assert.Equal(model.Url.ToString(), entry.SourceUrl);
+        Assert.Equal(model.Url!.ToString(), entry.SourceUrl);
         Assert.Contains(reports, r => r.Phase == TransferPhase.Downloading && r.BytesDone == Bytes.Length && r.TotalBytes == Bytes.Length);
         Assert.Equal(1, _server.RequestCount("tiny.onnx"));
         Assert.Equal(new[] { "tiny.onnx", CacheStore.MetadataFileName }.OrderBy(n => n), Directory.GetFiles(store.GetModelDirectory(model)).Select(Path.GetFileName).OrderBy(n => n));

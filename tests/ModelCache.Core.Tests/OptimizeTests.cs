@@ -324,7 +324,7 @@ public sealed class OptimizeTests : IDisposable
     {
         var partial = _store.PreparePartial(model);
         File.WriteAllBytes(partial, model == B ? OtherBytes : Bytes);
-        return _store.Commit(model, partial, model.Sha256, model.Url.ToString());
+        return _store.Commit(model, partial, model.Sha256, model.Url!.ToString());
     }
 
     private static void FlipByte(string path)

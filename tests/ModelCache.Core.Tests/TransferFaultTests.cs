@@ -245,7 +245,7 @@ public sealed class TransferFaultTests : IAsyncLifetime
         var model = Model(_server.Serve("m.onnx", Bytes));
         var partial = new PartialDownload(Store.PreparePartial(model));
         File.WriteAllBytes(partial.Path, Bytes);
-        partial.Describe(model.Url.ToString(), "etag:\"whatever\"");
+        partial.Describe(model.Url!.ToString(), "etag:\"whatever\"");
 
         var entry = await Save(model);
 

@@ -168,7 +168,7 @@ public sealed class UnifaceLayoutTests : IDisposable
         File.WriteAllBytes(partial, Bytes);
         using (_store.LockAsync(Model.Family, Model.Member, TimeSpan.FromSeconds(5), null, default).GetAwaiter().GetResult())
         {
-            return _store.Commit(Model, partial, Model.Sha256, Model.Url.ToString());
+            return _store.Commit(Model, partial, Model.Sha256, Model.Url!.ToString());
         }
     }
 }

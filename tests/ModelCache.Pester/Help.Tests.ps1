@@ -26,6 +26,7 @@ BeforeDiscovery {
         'Set-ModelCacheLocation 3' = 'creates the machine path /srv/modelcache'
         'Test-ModelHash 5'         = 'the hash shown is a placeholder for a published one'
         'Test-ModelCache 2'        = 'shows drift, which Test-ModelCache reports as errors by design'
+        'Register-ModelCatalog 3'  = 'registers a catalog on a Windows share'
     }
 
     # What some examples must leave behind or write, beyond running without errors.

@@ -6,8 +6,9 @@ BeforeAll {
     $script:Module = Get-Module ModelCache
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
-        'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Optimize-ModelCache', 'Save-Model', 'Set-ModelCacheEntry',
-        'Set-ModelCacheLocation', 'Set-ModelCacheQuota', 'Sync-ModelCache', 'Test-ModelCache', 'Test-ModelHash'
+        'Import-Model', 'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Optimize-ModelCache', 'Register-ModelCatalog',
+        'Save-Model', 'Set-ModelCacheEntry', 'Set-ModelCacheLocation', 'Set-ModelCacheQuota', 'Sync-ModelCache', 'Test-ModelCache',
+        'Test-ModelHash', 'Unregister-ModelCatalog'
     ) | Sort-Object
 }
 

@@ -28,8 +28,15 @@ BeforeDiscovery {
         @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Name'; Set = 'Verify'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
         @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Summary'; Set = 'Summary'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Get-ModelCache'; Parameter = 'Verify'; Set = 'Verify'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
-        @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Name'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
-        @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Family'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Name'; Set = 'Model'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Family'; Set = 'Model'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Get-ModelCatalog'; Parameter = 'Source'; Set = 'Source'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Import-Model'; Parameter = 'LiteralPath'; Set = '__AllParameterSets'; Mandatory = $true; ByValue = $false; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Import-Model'; Parameter = 'Name'; Set = '__AllParameterSets'; Mandatory = $true; ByValue = $false; ByPropertyName = $false; Position = 1 }
+        @{ Cmdlet = 'Register-ModelCatalog'; Parameter = 'Path'; Set = 'Path'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = 0 }
+        @{ Cmdlet = 'Register-ModelCatalog'; Parameter = 'LiteralPath'; Set = 'LiteralPath'; Mandatory = $true; ByValue = $false; ByPropertyName = $true; Position = $null }
+        @{ Cmdlet = 'Unregister-ModelCatalog'; Parameter = 'Path'; Set = '__AllParameterSets'; Mandatory = $true; ByValue = $true; ByPropertyName = $true; Position = 0 }
+        @{ Cmdlet = 'Unregister-ModelCatalog'; Parameter = 'Scope'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $true; Position = $null }
 
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'Name'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $true; Position = 0 }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'InputObject'; Set = 'InputObject'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
@@ -51,7 +58,8 @@ BeforeDiscovery {
         @{ Cmdlet = 'Save-Model'; Sets = @('HuggingFace', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Test-ModelHash'; Sets = @('HubEntry', 'InputObject', 'LiteralPath', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Get-ModelCache'; Sets = @('List', 'Summary', 'Verify'); Default = 'List' }
-        @{ Cmdlet = 'Get-ModelCatalog'; Sets = @('__AllParameterSets'); Default = $null }
+        @{ Cmdlet = 'Get-ModelCatalog'; Sets = @('Model', 'Source'); Default = 'Model' }
+        @{ Cmdlet = 'Register-ModelCatalog'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
         @{ Cmdlet = 'Clear-ModelCache'; Sets = @('All', 'HubEntry', 'InputObject', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Invoke-FaceDetect'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = @('ListModels', 'Model', 'Root'); Default = 'Root' }
@@ -66,6 +74,9 @@ BeforeDiscovery {
         @{ Cmdlet = 'Test-ModelHash'; Supports = $false }
         @{ Cmdlet = 'Get-ModelCache'; Supports = $false }
         @{ Cmdlet = 'Get-ModelCatalog'; Supports = $false }
+        @{ Cmdlet = 'Import-Model'; Supports = $true }
+        @{ Cmdlet = 'Register-ModelCatalog'; Supports = $true }
+        @{ Cmdlet = 'Unregister-ModelCatalog'; Supports = $true }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Supports = $false }
     )
 }

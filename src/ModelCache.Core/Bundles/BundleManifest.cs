@@ -77,7 +77,7 @@ public sealed class BundleModel
         Task = model.Task,
         Size = size,
         Sha256 = sha256,
-        SourceUrl = model.Url.ToString(),
+        SourceUrl = model.Url?.ToString(),
         License = model.License,
         CatalogEntry = includeCatalogEntry ? CatalogWriter.ToEntry(model) : null,
     };

@@ -23,13 +23,16 @@ public sealed class FolderFileSource : IModelSource
     private readonly FlatMirrorLayout _root;
     private readonly Dictionary<string, FolderMatch> _matches;
 
-    public FolderFileSource(FolderScan scan)
+    /// <param name="scan">The matched files.</param>
+    /// <param name="kind">How results name where the bytes came from: a folder import's Bundle, or Import-Model's File.</param>
+    public FolderFileSource(FolderScan scan, TransferSource kind = TransferSource.Bundle)
     {
         _root = new FlatMirrorLayout(scan.Root);
         _matches = scan.Matches.ToDictionary(m => m.Model.Name, StringComparer.OrdinalIgnoreCase);
+        Kind = kind;
     }
 
-    public TransferSource Kind => TransferSource.Bundle;
+    public TransferSource Kind { get; }
 
     public bool IsNetwork => false;
 

@@ -18,6 +18,9 @@ public static class CatalogReader
     private static readonly Regex Sha256Pattern = new("^[0-9a-fA-F]{64}$", RegexOptions.CultureInvariant);
     private static readonly Regex NamePartPattern = new(@"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", RegexOptions.CultureInvariant);
 
+    /// <summary>The rule for a family or member name: a letter or digit first, then letters, digits, '_', '.' and '-'.</summary>
+    public static bool IsValidNamePart(string? part) => part is not null && NamePartPattern.IsMatch(part);
+
     public static IReadOnlyList<ModelDefinition> ReadFile(string path)
     {
         string text;
@@ -87,7 +90,7 @@ public static class CatalogReader
         var member = RequiredString(model, "member", sourceName);
         foreach (var part in new[] { ("family", family), ("member", member) })
         {
-            if (!NamePartPattern.IsMatch(part.Item2))
+            if (!IsValidNamePart(part.Item2))
             {
                 throw Problem(sourceName, model[part.Item1]!, $"\"{part.Item1}\" must start with a letter or digit and hold only letters, digits, '_', '.' and '-'");
             }
@@ -105,7 +108,8 @@ public static class CatalogReader
         }
 
         var huggingFace = ReadHuggingFace(model, sourceName);
-        var urlText = huggingFace is null ? RequiredString(model, "url", sourceName) : OptionalString(model, "url", sourceName);
+        // "url" is optional: a model known only by its hash (Import-Model without -Url) is saved from the cache or a mirror.
+        var urlText = OptionalString(model, "url", sourceName);
         Uri? url = null;
         if (urlText is not null && (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeFile)))
         {
@@ -141,7 +145,7 @@ public static class CatalogReader
         }
 
         return new ModelDefinition(family, member, OptionalString(model, "task", sourceName) ?? "unknown", fileName,
-            url ?? huggingFace!.ResolveUri(HubSettings.DefaultEndpoint), sha, size,
+            url ?? huggingFace?.ResolveUri(HubSettings.DefaultEndpoint), sha, size,
             OptionalString(model, "approximateSize", sourceName), isDefault, OptionalString(model, "license", sourceName), origin, huggingFace);
     }
 

@@ -11,7 +11,7 @@ namespace ModelCache.Catalog;
 /// </summary>
 public static class CatalogWriter
 {
-    /// <summary>One catalog entry: family, member, task, fileName, url (or huggingFace), sha256, size, license.</summary>
+    /// <summary>One catalog entry: family, member, task, fileName, url (when known), huggingFace, sha256, size, license.</summary>
     public static JObject ToEntry(ModelDefinition model)
     {
         var entry = new JObject
@@ -20,9 +20,13 @@ public static class CatalogWriter
             ["member"] = model.Member,
             ["task"] = model.Task,
             ["fileName"] = model.FileName,
-            ["url"] = model.Url.ToString(),
-            ["sha256"] = model.Sha256,
         };
+        if (model.Url is { } url)
+        {
+            entry["url"] = url.ToString();
+        }
+
+        entry["sha256"] = model.Sha256;
         if (model.HuggingFace is { } hub)
         {
             entry["huggingFace"] = new JObject { ["repo"] = hub.Repo.Id, ["file"] = hub.File, ["revision"] = hub.Revision };

@@ -31,7 +31,8 @@ public sealed class ModelCatalogEntry
 
     public string Sha256 => Definition.Sha256;
 
-    public Uri Url => Definition.Url;
+    /// <summary>The download URL; null for a model known only by its hash (imported with Import-Model without -Url).</summary>
+    public Uri? Url => Definition.Url;
 
     /// <summary><c>org/name@revision:path</c> when the model comes from a Hugging Face hub; null otherwise.</summary>
     public string? HuggingFace => Definition.HuggingFace?.ToString();
@@ -40,6 +41,7 @@ public sealed class ModelCatalogEntry
 
     public string? License => Definition.License;
 
+    /// <summary>Where the entry came from: "built-in", or the path of the catalog file that defined it (Get-ModelCatalog -Source lists them).</summary>
     public string Origin => Definition.Origin;
 
     public bool IsCached { get; }

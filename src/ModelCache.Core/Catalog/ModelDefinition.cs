@@ -9,7 +9,7 @@ public sealed class ModelDefinition
     /// <summary>The <see cref="Origin"/> of entries of the catalog compiled into ModelCache.</summary>
     public const string BuiltInOrigin = "built-in";
 
-    public ModelDefinition(string family, string member, string task, string fileName, Uri url, string sha256,
+    public ModelDefinition(string family, string member, string task, string fileName, Uri? url, string sha256,
         long? size = null, string? approximateSize = null, bool isDefault = false, string? license = null, string origin = BuiltInOrigin,
         HubFileReference? huggingFace = null)
     {
@@ -40,7 +40,11 @@ public sealed class ModelDefinition
     /// <summary>File name in the cache and on mirrors (uniface's cache file name).</summary>
     public string FileName { get; }
 
-    public Uri Url { get; }
+    /// <summary>
+    /// Where the file is downloaded from; null for a model known only by its hash (one placed with Import-Model without
+    /// -Url), which is then saved from the cache or a mirror only.
+    /// </summary>
+    public Uri? Url { get; }
 
     /// <summary>Lowercase hex SHA-256 of the file.</summary>
     public string Sha256 { get; }

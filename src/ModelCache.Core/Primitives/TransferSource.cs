@@ -13,4 +13,7 @@ public enum TransferSource
 
     /// <summary>Copied from another cache root (Move-ModelCache).</summary>
     CacheRoot,
+
+    /// <summary>Copied from a file the user named (Import-Model).</summary>
+    File,
 }

@@ -37,7 +37,7 @@ internal sealed class CacheEntryFactory
         Task = model?.Task ?? "unknown",
         FileName = file.Name,
         Size = file.Exists ? file.Length : 0,
-        SourceUrl = model?.Url.ToString(),
+        SourceUrl = model?.Url?.ToString(),
         SavedAt = file.Exists ? new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero) : null,
     };
 

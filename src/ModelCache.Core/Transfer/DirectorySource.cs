@@ -42,7 +42,7 @@ public sealed class DirectorySource : IModelSource
     {
         if (_directory is null)
         {
-            return model.Url.LocalPath;
+            return model.Url?.LocalPath ?? throw new InvalidOperationException($"{model.Name} has no url; the upstream file source is planned only for file: URLs.");
         }
 
         var flat = new FlatMirrorLayout(_directory).GetModelPath(model);

@@ -217,7 +217,8 @@ public sealed class HttpSource : IModelSource
     private static bool SameAuthority(Uri a, Uri b) =>
         string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
 
-    private Uri Address(ModelDefinition model) => _mirrorBase is null ? model.Url : new Uri(_mirrorBase, Uri.EscapeDataString(model.FileName));
+    private Uri Address(ModelDefinition model) => _mirrorBase is not null ? new Uri(_mirrorBase, Uri.EscapeDataString(model.FileName))
+        : model.Url ?? throw new InvalidOperationException($"{model.Name} has no url; an upstream source is planned only for models that have one.");
 
     /// <summary>The address without user info or query string, which may carry credentials.</summary>
     public static string Redact(Uri address) =>

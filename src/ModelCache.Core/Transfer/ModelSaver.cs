@@ -122,7 +122,7 @@ public sealed class ModelSaver
         var sources = givenSources ?? _planner.Plan(model);
         if (sources.Count == 0)
         {
-            throw OfflineUnavailable(model, corruptHash);
+            throw HasNoUrl(model) ? NoSource(model, corruptHash, null) : OfflineUnavailable(model, corruptHash);
         }
 
         if (corruptHash is not null)
@@ -147,8 +147,16 @@ public sealed class ModelSaver
             }
         }
 
+        if (HasNoUrl(model) && failures.All(f => f.ErrorId == "SourceFileNotFound"))
+        {
+            // No mirror had it and there is nowhere else to look: say so, rather than blame the last mirror.
+            throw NoSource(model, corruptHash, failures.Count == 1 ? failures[0] : AllSourcesFailed(model, failures));
+        }
+
         throw failures.Count == 1 ? failures[0] : AllSourcesFailed(model, failures);
     }
+
+    private static bool HasNoUrl(ModelDefinition model) => model.Url is null && model.HuggingFace is null;
 
     /// <summary>
     /// A cache nobody may write to here: the model is used when its file is there and hashes right; nothing
@@ -337,6 +345,16 @@ public sealed class ModelSaver
             : $"The cached file of {model.Name} at '{_store.GetModelPath(model)}' is corrupt (SHA-256 {corruptHash}, expected {model.Sha256})")
         + $" and downloads are disabled ({(_planner.Offline ? "offline mode" : "mirror-only mode with no usable mirror")}).",
         $"On a connected machine run 'Save-Model {model.Name}', then point -Mirror or $env:MODELCACHE_MIRROR at a copy of that cache root or at any directory holding '{model.FileName}'.");
+
+    /// <summary>A model known only by its hash (imported without -Url) that neither the cache nor any mirror holds.</summary>
+    private ModelCacheException NoSource(ModelDefinition model, string? corruptHash, ModelCacheException? mirrorFailure) => new(
+        "ModelHasNoSource", ModelCacheErrorKind.ResourceUnavailable,
+        (corruptHash is null
+            ? $"{model.Name} ({model.FileName}) is not in the cache at '{_store.GetModelPath(model)}'"
+            : $"The cached file of {model.Name} at '{_store.GetModelPath(model)}' is corrupt (SHA-256 {corruptHash}, expected {model.Sha256})")
+        + $", {(mirrorFailure is null ? "no mirror is configured" : "no mirror holds it")}, and its catalog entry ('{model.Origin}') has no url to download it from.",
+        $"Import the file again with 'Import-Model -LiteralPath <file> -Name {model.Name}', point -Mirror or $env:MODELCACHE_MIRROR at a folder holding '{model.FileName}', or add a \"url\" to its catalog entry.",
+        mirrorFailure);
 
     private static ModelCacheException AllSourcesFailed(ModelDefinition model, IReadOnlyList<ModelCacheException> failures)
     {

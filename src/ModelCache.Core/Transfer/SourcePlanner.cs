@@ -53,10 +53,11 @@ public sealed class SourcePlanner : IDisposable
                 : DirectorySource.Mirror(ToLocalPath(mirror)));
         }
 
-        if (!MirrorOnly)
+        // A model known only by its hash (no url, no hub file) has no upstream: the cache or a mirror only.
+        if (!MirrorOnly && (model.HuggingFace is not null || model.Url is not null))
         {
             sources.Add(model.HuggingFace is not null ? new HubSource(_client.Value, _hubSettings.Value, Network.Timeout)
-                : model.Url.IsFile ? DirectorySource.UpstreamFile()
+                : model.Url!.IsFile ? DirectorySource.UpstreamFile()
                 : HttpSource.Upstream(_client.Value, Network.Timeout, _health));
         }
 

@@ -9,37 +9,59 @@ using ModelCache.PowerShell.Hosting;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Lists the models ModelCache knows, with whether each is cached.</summary>
-[Cmdlet(VerbsCommon.Get, "ModelCatalog")]
-[OutputType(typeof(ModelCatalogEntry))]
+/// <summary>Lists the models ModelCache knows, with whether each is cached; with -Source, the catalogs they are merged from.</summary>
+[Cmdlet(VerbsCommon.Get, "ModelCatalog", DefaultParameterSetName = ModelParameterSet)]
+[OutputType(typeof(ModelCatalogEntry), ParameterSetName = new[] { ModelParameterSet })]
+[OutputType(typeof(ModelCatalogSource), ParameterSetName = new[] { SourceParameterSet })]
 public sealed class GetModelCatalogCommand : ModelCacheCmdlet
 {
+    private const string ModelParameterSet = "Model";
+    private const string SourceParameterSet = "Source";
     private readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
 
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ModelParameterSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Task { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ModelParameterSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Family { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
+
+    /// <summary>Lists the catalogs in merge order (built-in, registered AllUsers then User, catalog.json, MODELCACHE_CATALOG, -CatalogPath), each with whether it loaded.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SourceParameterSet)]
+    public SwitchParameter Source { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
     protected override void Process()
+    {
+        switch (ParameterSetName)
+        {
+            case ModelParameterSet:
+                WriteModels();
+                break;
+            case SourceParameterSet:
+                WriteObject(LoadCatalogSources(CatalogPath, listing: true).Sources, enumerateCollection: true);
+                break;
+            default:
+                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
+        }
+    }
+
+    private void WriteModels()
     {
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(Path);

@@ -10,7 +10,7 @@ using ModelCache.Configuration;
 namespace ModelCache.PowerShell.Completion;
 
 /// <summary>
-/// Completes model names from the local catalog (built-in, the user's catalog.json and $env:MODELCACHE_CATALOG): qualified
+/// Completes model names from the local catalogs (built-in, registered, the user's catalog.json and $env:MODELCACHE_CATALOG): qualified
 /// names, and bare member names wherever they resolve: unique, or shared with one detection family
 /// (MNET_V2 → RetinaFace/MNET_V2, as ModelCatalog.Resolve does). Never touches the network.
 /// </summary>
@@ -22,12 +22,14 @@ public sealed class ModelNameCompleter : IArgumentCompleter
         ModelCatalog catalog;
         try
         {
-            catalog = ModelCatalog.Load(UserCatalogFile.ForEnvironment(SystemEnvironment.Instance).FilesToMerge
-                .Concat(ModelCacheOptions.FromEnvironment(SystemEnvironment.Instance).CatalogFiles));
+            // An unreadable catalog is left out rather than failing completion; the others still complete.
+            var environment = SystemEnvironment.Instance;
+            catalog = CatalogSources.For(environment, ModelCacheOptions.FromEnvironment(environment).CatalogFiles, Array.Empty<string>())
+                .Load(skipAnyUnreadable: true).Catalog;
         }
         catch (Exception)
         {
-            // A broken user catalog must not break tab completion; fall back to the built-in list.
+            // Anything else unexpected (settings unreadable, a bug) must not break tab completion either: the built-in list.
             catalog = new ModelCatalog(ModelCatalog.ReadBuiltIn());
         }
 

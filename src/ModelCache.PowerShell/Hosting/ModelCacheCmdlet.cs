@@ -24,7 +24,7 @@ namespace ModelCache.PowerShell.Hosting;
 public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private ModelCatalog? _catalog;
+    private CatalogLoad? _catalog;
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -102,6 +102,9 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// PowerShell load the Core assembly while it reflects over the cmdlets, before the module's resolver is set.
     /// </summary>
     protected static CacheLayoutKind ParseLayout(string layout) => (CacheLayoutKind)Enum.Parse(typeof(CacheLayoutKind), layout, ignoreCase: true);
+
+    /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
+    protected static SettingsScope ParseSettingsScope(string scope) => (SettingsScope)Enum.Parse(typeof(SettingsScope), scope, ignoreCase: true);
 
     /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
     protected CacheStore StoreOf(ModelCacheEntry entry)
@@ -219,26 +222,34 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected static UserCatalogFile UserCatalog => UserCatalogFile.ForEnvironment(Environment);
 
     /// <summary>
-    /// Built-in catalog merged with the user's catalog.json, then $env:MODELCACHE_CATALOG files, then
-    /// <paramref name="catalogPaths"/>. Terminates on a bad file.
+    /// Built-in catalog merged with registered catalogs (AllUsers, then User), the user's catalog.json, $env:MODELCACHE_CATALOG
+    /// files, then <paramref name="catalogPaths"/> (see <see cref="CatalogSources"/>). Terminates on a bad file, except a
+    /// registered one, which is a warning naming it while the rest load.
     /// </summary>
-    protected ModelCatalog LoadCatalog(IEnumerable<string>? catalogPaths)
+    protected ModelCatalog LoadCatalog(IEnumerable<string>? catalogPaths) => LoadCatalogSources(catalogPaths, listing: false).Catalog;
+
+    /// <summary>The merged catalog and its sources; <paramref name="listing"/> (Get-ModelCatalog -Source) reports every unreadable file in its source instead.</summary>
+    protected CatalogLoad LoadCatalogSources(IEnumerable<string>? catalogPaths, bool listing)
     {
         if (_catalog is not null)
         {
             return _catalog;
         }
 
-        var files = UserCatalog.FilesToMerge.Concat(EnvironmentOptions.CatalogFiles.Concat(catalogPaths ?? Array.Empty<string>())
-            .Select(path => GetUnresolvedProviderPathFromPSPath(path)))
-            .ToList();
+        var environmentFiles = EnvironmentOptions.CatalogFiles.Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
+        var parameterFiles = (catalogPaths ?? Array.Empty<string>()).Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
         try
         {
-            _catalog = ModelCatalog.Load(files);
+            _catalog = CatalogSources.For(Environment, environmentFiles, parameterFiles).Load(skipAnyUnreadable: listing);
         }
         catch (ModelCacheException ex)
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, files));
+            ThrowTerminatingError(ErrorRecords.From(ex, environmentFiles.Concat(parameterFiles).ToList()));
+        }
+
+        foreach (var skipped in listing ? Array.Empty<CatalogFormatException>() : _catalog!.Skipped)
+        {
+            WriteWarning($"{skipped.Message} Its models are left out. Fix or restore the file, or remove it with 'Unregister-ModelCatalog -Path {skipped.File}' (with -Scope AllUsers if it is registered for all users).");
         }
 
         return _catalog!;

@@ -39,7 +39,7 @@ public sealed class HubCatalogSourceTests : IAsyncLifetime
         Assert.Equal("acme/detector", model.HuggingFace!.Repo.Id);
         Assert.Equal("onnx/model.onnx", model.HuggingFace.File);
         Assert.Equal("main", model.HuggingFace.Revision);
-        Assert.Equal("https://huggingface.co/acme/detector/resolve/main/onnx/model.onnx", model.Url.ToString());
+        Assert.Equal("https://huggingface.co/acme/detector/resolve/main/onnx/model.onnx", model.Url!.ToString());
         Assert.Equal("acme/detector@main:onnx/model.onnx", new ModelCatalogEntry(model, false).HuggingFace);
     }
 

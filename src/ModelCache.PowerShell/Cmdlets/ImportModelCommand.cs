@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ModelCache.Bundles;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Primitives;
+using ModelCache.PowerShell.Hosting;
+using ModelCache.Store;
+using ModelCache.Transfer;
+
+namespace ModelCache.PowerShell.Cmdlets;
+
+/// <summary>
+/// Makes a model file usable by name: hashes it, places it in the cache through the verified stage → verify → promote
+/// path, and keeps its entry in the user's catalog.json. Writes the cache entry, as Save-Model does, so
+/// <c>Import-Model ... | Test-ModelHash</c> needs no glue. Idempotent: the same file again is skipped.
+/// </summary>
+[Cmdlet(VerbsData.Import, "Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ModelCacheEntry))]
+public sealed class ImportModelCommand : ModelCacheCmdlet
+{
+    // Models imported by this command so far, so a second file piped under the same name is refused before it is placed.
+    private readonly List<ModelDefinition> _imported = new();
+
+    /// <summary>The model file; its name becomes the model's file name in the cache.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string LiteralPath { get; set; } = string.Empty;
+
+    /// <summary>The model's name, Family/Member. Not taken from the pipeline: a piped file's Name is its file name.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>uniface task name; Invoke-FaceDetect takes only face_detection models. "unknown" when not given, as in catalogs.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Task { get; set; }
+
+    [Parameter]
+    [ValidateNotNull]
+    public Uri? Url { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? License { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    [Parameter]
+    [ValidateSet("Native", "Uniface")]
+    public string Layout { get; set; } = "Native";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CatalogPath { get; set; }
+
+    protected override void Process()
+    {
+        var file = GetUnresolvedProviderPathFromPSPath(LiteralPath);
+        var catalog = LoadCatalog(CatalogPath);
+        var store = OpenStore(Path, ParseLayout(Layout));
+        var importer = new ModelFileImporter(_imported.Count == 0 ? catalog : new ModelCatalog(catalog.Models.Concat(_imported)), UserCatalog);
+        ModelFilePlan plan;
+        try
+        {
+            plan = RunAsync((_, token) => importer.PlanAsync(file, Name, Task, Url, License, token));
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, LiteralPath);
+            return;
+        }
+
+        var model = plan.Model;
+        var target = $"{model.Name} ('{file}' to {store.GetModelPath(model)}{(plan.WritesCatalogEntry ? $"; catalog entry in '{plan.UserCatalogPath}'" : string.Empty)})";
+        if (!ShouldProcess(target, "Import model"))
+        {
+            return;
+        }
+
+        try
+        {
+            using var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: true, offline: true);
+            var saver = new ModelSaver(store, planner);
+            var entry = RunAsync((bridge, token) => importer.ImportAsync(plan, saver, new ProgressWriter(this, bridge, "Importing models"),
+                message => bridge.Post(() => WriteWarning(message)), token));
+            _imported.Add(model);
+            WriteVerbose(entry.Transfer?.Source == TransferSource.Cache
+                ? $"{model.Name}: Skipped, already cached and valid at '{entry.Path}'."
+                : $"{model.Name}: Imported to '{entry.Path}', SHA-256 {model.Sha256}{(plan.WritesCatalogEntry ? $"; catalog entry in '{plan.UserCatalogPath}'" : string.Empty)}.");
+            WriteObject(entry);
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, LiteralPath);
+        }
+    }
+}
