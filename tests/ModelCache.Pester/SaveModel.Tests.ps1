@@ -138,3 +138,31 @@ Describe 'Save-Model' {
         (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash | Should -Be $YoloSha
     }
 }
+
+Describe 'Save-Model on a disk that is too small' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'small-disk'
+        $script:Disk = Join-Path $Sandbox.Root 'small-disk'
+        $null = New-Item -ItemType Directory -Path $Disk
+        # A real 1 MiB file system; CI runs as root and must run this, elsewhere it is skipped with the reason.
+        $script:WhyNot = if (-not $IsLinux) { 'it needs Linux to mount a tmpfs' }
+            elseif ((id -u) -ne '0') { 'it needs root to mount a tmpfs' }
+            else { $null = & mount -t tmpfs -o size=1m tmpfs $Disk 2>&1; if ($LASTEXITCODE) { 'mount -t tmpfs failed' } }
+    }
+
+    AfterEach {
+        if (-not $WhyNot) { & umount -l $Disk }
+    }
+
+    It 'fails before copying a byte, saying how much space is needed, and leaves nothing behind' {
+        if ($WhyNot) { Set-ItResult -Skipped -Because $WhyNot; return }
+
+        $result = Save-Model $Yolo -Path $Disk -ErrorVariable failed -ErrorAction SilentlyContinue
+
+        $result | Should -BeNullOrEmpty
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'InsufficientDiskSpace,*'
+        "$($failed[0].CategoryInfo.Category)" | Should -Be 'WriteError'
+        $failed[0].Exception.Message | Should -Match 'more are needed'
+        @(Get-ChildItem -Recurse -File -LiteralPath $Disk | Where-Object Length -gt 0) | Should -BeNullOrEmpty
+    }
+}
