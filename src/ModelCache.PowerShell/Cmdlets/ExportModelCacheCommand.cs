@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
+using ModelCache.HuggingFace;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -12,7 +13,8 @@ namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
 /// Writes cached models into a bundle (a ZIP of stored entries, or a folder) with a manifest, to carry them
-/// across an air gap; Import-ModelCache verifies and places them on the other side.
+/// across an air gap; Import-ModelCache verifies and places them on the other side. With -Layout HuggingFace the
+/// files of a hub cache travel instead, each with its repo, commit, path, blob id and refs.
 /// </summary>
 [Cmdlet(VerbsData.Export, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(BundleExportResult))]
@@ -23,6 +25,9 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     private ModelCatalog? _catalog;
     private CacheStore? _store;
     private IReadOnlyList<ModelCacheEntry>? _entries;
+    private readonly List<HubCacheEntry> _hubSelected = new();
+    private string? _hubRoot;
+    private IReadOnlyList<HubCacheEntry>? _hubEntries;
 
     /// <summary>Models to export (wildcards); every cached catalog model when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -45,7 +50,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     public string? Path { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -54,6 +59,21 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Begin()
     {
+        if (IsHubLayout(Layout))
+        {
+            if (AsMirror)
+            {
+                // A static mirror serves catalog file names; a hub cache's files are named by repo, commit and path.
+                ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
+                    "-AsMirror is not available for the Hugging Face hub cache: a static mirror serves catalog file names, not hub repos.",
+                    "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -DestinationPath hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.", Layout));
+            }
+
+            _hubRoot = ResolveHubRoot(Path);
+            _hubEntries = ScanHub(_hubRoot);
+            return;
+        }
+
         _catalog = LoadCatalog(CatalogPath);
         _store = OpenStore(Path, ParseLayout(Layout));
         _entries = ListEntries(_store, _catalog).Where(e => e.InCatalog).ToList();
@@ -61,6 +81,16 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
+        if (_hubEntries is not null)
+        {
+            foreach (var name in Name ?? Array.Empty<string>())
+            {
+                _hubSelected.AddRange(SelectHubEntries(_hubEntries, name, _hubRoot!).Where(e => _seen.Add(e.Name)));
+            }
+
+            return;
+        }
+
         foreach (var name in Name ?? Array.Empty<string>())
         {
             _selected.AddRange(SelectEntries(_catalog!, _entries!, name, _store!.Root).Where(e => _seen.Add(e.Name)));
@@ -69,6 +99,12 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
+        if (_hubEntries is not null)
+        {
+            ExportHub(Name is null && !MyInvocation.ExpectingInput ? _hubEntries : _hubSelected);
+            return;
+        }
+
         var selected = Name is null && !MyInvocation.ExpectingInput ? _entries!.ToList() : _selected;
         var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
         if (selected.Count == 0)
@@ -83,13 +119,35 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
         }
 
         var models = selected.Select(e => (e.Path, Model: Resolve(e))).ToList();
-        var version = MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown";
-        var result = RunAsync((bridge, token) => BundleExporter.ExportAsync(models, destination, "ModelCache " + version,
+        var result = RunAsync((bridge, token) => BundleExporter.ExportAsync(models, destination, Tool,
             new ProgressWriter(this, bridge, "Exporting models"),
             (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
         WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
         WriteObject(result);
     }
+
+    private void ExportHub(IReadOnlyList<HubCacheEntry> selected)
+    {
+        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
+        if (selected.Count == 0)
+        {
+            WriteWarning($"No hub cache file to export from '{_hubRoot}'.");
+            return;
+        }
+
+        if (!ShouldProcess($"{destination} ({selected.Count} hub files, {selected.Sum(e => e.Size) / 1048576.0:N1} MiB)", "Export hub cache files"))
+        {
+            return;
+        }
+
+        var result = RunAsync((bridge, token) => HubBundleExporter.ExportAsync(selected, destination, Tool,
+            new ProgressWriter(this, bridge, "Exporting hub cache files"),
+            (entry, failure) => bridge.Post(() => WriteFailure(failure, entry)), token));
+        WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
+        WriteObject(result);
+    }
+
+    private string Tool => "ModelCache " + (MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown");
 
     private ModelDefinition Resolve(ModelCacheEntry entry)
     {
