@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.HuggingFace;
@@ -99,50 +101,36 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
+        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
         if (_hubEntries is not null)
         {
-            ExportHub(Name is null && !MyInvocation.ExpectingInput ? _hubEntries : _hubSelected);
+            var files = Name is null && !MyInvocation.ExpectingInput ? _hubEntries : _hubSelected;
+            Export(destination, files.Count, files.Sum(e => e.Size), "hub files", _hubRoot!, (bridge, token) => HubBundleExporter.ExportAsync(files, destination, Tool,
+                new ProgressWriter(this, bridge, "Exporting hub files"), (entry, failure) => bridge.Post(() => WriteFailure(failure, entry)), token));
             return;
         }
 
         var selected = Name is null && !MyInvocation.ExpectingInput ? _entries!.ToList() : _selected;
-        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
-        if (selected.Count == 0)
-        {
-            WriteWarning($"No cached model to export from '{_store!.Root}'.");
-            return;
-        }
-
-        if (!ShouldProcess($"{destination} ({selected.Count} models, {selected.Sum(e => e.Size) / 1048576.0:N1} MiB)", "Export models"))
-        {
-            return;
-        }
-
         var models = selected.Select(e => (e.Path, Model: Resolve(e))).ToList();
-        var result = RunAsync((bridge, token) => BundleExporter.ExportAsync(models, destination, Tool,
-            new ProgressWriter(this, bridge, "Exporting models"),
-            (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
-        WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
-        WriteObject(result);
+        Export(destination, selected.Count, selected.Sum(e => e.Size), "models", _store!.Root, (bridge, token) => BundleExporter.ExportAsync(models, destination, Tool,
+            new ProgressWriter(this, bridge, "Exporting models"), (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
     }
 
-    private void ExportHub(IReadOnlyList<HubCacheEntry> selected)
+    /// <summary>One ShouldProcess for the whole bundle, then the export and its result.</summary>
+    private void Export(string destination, int count, long bytes, string what, string root, Func<PipelineBridge, CancellationToken, Task<BundleExportResult>> export)
     {
-        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
-        if (selected.Count == 0)
+        if (count == 0)
         {
-            WriteWarning($"No hub cache file to export from '{_hubRoot}'.");
+            WriteWarning($"No cached {what} to export from '{root}'.");
             return;
         }
 
-        if (!ShouldProcess($"{destination} ({selected.Count} hub files, {selected.Sum(e => e.Size) / 1048576.0:N1} MiB)", "Export hub cache files"))
+        if (!ShouldProcess($"{destination} ({count} {what}, {bytes / 1048576.0:N1} MiB)", $"Export {what}"))
         {
             return;
         }
 
-        var result = RunAsync((bridge, token) => HubBundleExporter.ExportAsync(selected, destination, Tool,
-            new ProgressWriter(this, bridge, "Exporting hub cache files"),
-            (entry, failure) => bridge.Post(() => WriteFailure(failure, entry)), token));
+        var result = RunAsync(export);
         WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
         WriteObject(result);
     }
