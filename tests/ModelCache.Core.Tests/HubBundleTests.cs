@@ -219,6 +219,23 @@ public sealed class HubBundleTests : IAsyncLifetime
         await AssertImportRefused(bundle, "BundleEntryTooLong");
     }
 
+    [Fact]
+    public async Task A_link_planted_in_the_hub_root_is_not_written_through()
+    {
+        var result = await Export(HubCacheScanner.Scan(Source).Entries, "hub.zip");
+        var outside = _temp.Combine("outside");
+        Directory.CreateDirectory(outside);
+        Directory.CreateDirectory(Path.Combine(Target, "models--acme--detector"));
+        Directory.CreateSymbolicLink(Path.Combine(Target, "models--acme--detector", "blobs"), outside);
+        using var bundle = Bundle.OpenHub(result.Path);
+        var importer = new HubBundleImporter(bundle, Target, disableSymlinks: false);
+
+        var error = await Assert.ThrowsAsync<ModelCacheException>(() => importer.ImportAsync(bundle.HubFiles[0], null, null, default));
+
+        Assert.Equal("HubCacheLinkRefused", error.ErrorId);
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+    }
+
     private async Task AssertImportRefused(string path, string errorId)
     {
         using var bundle = Bundle.OpenHub(path);
