@@ -29,11 +29,14 @@ public sealed class Bundle : IDisposable
 
     private readonly ZipFile? _zip;
     private readonly Dictionary<string, ZipEntry> _entries = new(StringComparer.Ordinal);
+    private readonly Func<Bundle, byte[], IReadOnlyList<BundleModel>> _readManifest;
+    private IReadOnlyList<BundleModel> _listed = Array.Empty<BundleModel>();
 
-    private Bundle(string location, ZipFile? zip)
+    private Bundle(string location, ZipFile? zip, Func<Bundle, byte[], IReadOnlyList<BundleModel>> readManifest)
     {
         Location = location;
         _zip = zip;
+        _readManifest = readManifest;
     }
 
     /// <summary>The bundle's full path.</summary>
@@ -47,16 +50,33 @@ public sealed class Bundle : IDisposable
     /// <summary>Models the local catalog does not know, defined by their checked <c>catalogEntry</c>; to be added to the user's catalog.</summary>
     public IReadOnlyList<ModelDefinition> NewModels { get; private set; } = Array.Empty<ModelDefinition>();
 
+    /// <summary>What a bundle opened with <see cref="OpenHub"/> lists: hub cache files, each checked by the hub cache's rules.</summary>
+    public IReadOnlyList<HubBundleFile> HubFiles { get; private set; } = Array.Empty<HubBundleFile>();
+
     /// <summary>SHA-256 of manifest.json as stored, to compare with the one Export-ModelCache printed.</summary>
     public string ManifestSha256 { get; private set; } = string.Empty;
 
     /// <summary>Opens and checks a bundle; throws a <see cref="ModelCacheException"/> naming what is wrong.</summary>
-    public static Bundle Open(string path, ModelCatalog catalog)
+    public static Bundle Open(string path, ModelCatalog catalog) => Open(path, (bundle, bytes) =>
+    {
+        bundle.Models = BundleManifestReader.Read(bytes, catalog, bundle.Location);
+        bundle.NewModels = bundle.Models.Select(m => m.Model).Where(m => !catalog.TryGet(m.Name, out _)).ToList();
+        return bundle.Models.Select(m => m.Entry).ToList();
+    });
+
+    /// <summary>Opens and checks a bundle written with <c>Export-ModelCache -Layout HuggingFace</c>, with the same checks of its archive.</summary>
+    public static Bundle OpenHub(string path) => Open(path, (bundle, bytes) =>
+    {
+        bundle.HubFiles = HubBundleManifestReader.Read(bytes, bundle.Location);
+        return bundle.HubFiles.Select(f => f.Entry).ToList();
+    });
+
+    private static Bundle Open(string path, Func<Bundle, byte[], IReadOnlyList<BundleModel>> readManifest)
     {
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
-            return OpenFolder(full, catalog);
+            return OpenFolder(full, readManifest);
         }
 
         if (!File.Exists(full))
@@ -75,10 +95,10 @@ public sealed class Bundle : IDisposable
                 "Check that the file was copied completely, or export the bundle again.", ex);
         }
 
-        var bundle = new Bundle(full, zip);
+        var bundle = new Bundle(full, zip, readManifest);
         try
         {
-            bundle.CheckZip(catalog);
+            bundle.CheckZip();
             return bundle;
         }
         catch
@@ -92,9 +112,11 @@ public sealed class Bundle : IDisposable
     public BundleModel EntryOf(ModelDefinition model) => Models.First(m => m.Model == model).Entry;
 
     /// <summary>The model's bytes, bounded to the manifest's size. Throws BundleEntryMissing when the bundle lacks it.</summary>
-    public Stream OpenModel(ModelDefinition model)
+    public Stream OpenModel(ModelDefinition model) => OpenEntry(EntryOf(model));
+
+    /// <summary>The bytes of a file the manifest lists, bounded to the manifest's size. Throws BundleEntryMissing when the bundle lacks it.</summary>
+    public Stream OpenEntry(BundleModel entry)
     {
-        var entry = EntryOf(model);
         var what = $"'{entry.FileName}' in the bundle '{Location}'";
         if (_zip is null)
         {
@@ -123,9 +145,9 @@ public sealed class Bundle : IDisposable
 
     public void Dispose() => ((IDisposable?)_zip)?.Dispose();
 
-    private static Bundle OpenFolder(string folder, ModelCatalog catalog)
+    private static Bundle OpenFolder(string folder, Func<Bundle, byte[], IReadOnlyList<BundleModel>> readManifest)
     {
-        var bundle = new Bundle(folder, null);
+        var bundle = new Bundle(folder, null, readManifest);
         if (ManifestOf(folder) is not { } manifestPath)
         {
             throw new ModelCacheException("BundleManifestMissing", ModelCacheErrorKind.InvalidData,
@@ -135,7 +157,7 @@ public sealed class Bundle : IDisposable
 
         using (var manifest = File.OpenRead(manifestPath))
         {
-            bundle.ReadManifest(manifest, catalog);
+            bundle.ReadManifest(manifest);
         }
 
         return bundle;
@@ -150,7 +172,7 @@ public sealed class Bundle : IDisposable
             .Select(name => Path.Combine(folder, name))
             .FirstOrDefault(path => File.Exists(path) && !CacheFiles.IsLink(path));
 
-    private void CheckZip(ModelCatalog catalog)
+    private void CheckZip()
     {
         var all = new List<ZipEntry>();
         foreach (ZipEntry entry in _zip!)
@@ -197,10 +219,10 @@ public sealed class Bundle : IDisposable
 
         using (var manifest = new BoundedReadStream(_zip!.GetInputStream(manifestEntry), BundleManifestReader.MaxManifestBytes, $"{BundleManifest.FileName} in '{Location}'"))
         {
-            ReadManifest(manifest, catalog);
+            ReadManifest(manifest);
         }
 
-        var listed = new HashSet<string>(Models.Select(m => m.Entry.FileName), StringComparer.Ordinal) { BundleManifest.FileName };
+        var listed = new HashSet<string>(_listed.Select(m => m.FileName), StringComparer.Ordinal) { BundleManifest.FileName };
         foreach (var entry in _entries.Values)
         {
             if (!listed.Contains(entry.Name))
@@ -208,7 +230,7 @@ public sealed class Bundle : IDisposable
                 throw EntryRefused(entry, "the manifest does not list it");
             }
 
-            var model = Models.FirstOrDefault(m => m.Entry.FileName == entry.Name).Entry;
+            var model = _listed.FirstOrDefault(m => m.FileName == entry.Name);
             if (model is not null && entry.Size != model.Size)
             {
                 throw EntryRefused(entry, $"it declares {entry.Size} bytes, but the manifest says {model.Size}");
@@ -222,12 +244,11 @@ public sealed class Bundle : IDisposable
     }
 
     /// <summary>Reads the manifest once, bounded (a folder's manifest.json may be any size), hashes and checks those bytes.</summary>
-    private void ReadManifest(Stream manifest, ModelCatalog catalog)
+    private void ReadManifest(Stream manifest)
     {
         var bytes = BundleManifestReader.ReadBounded(manifest, Location);
         ManifestSha256 = Sha256Hasher.HashBytes(bytes);
-        Models = BundleManifestReader.Read(bytes, catalog, Location);
-        NewModels = Models.Select(m => m.Model).Where(m => !catalog.TryGet(m.Name, out _)).ToList();
+        _listed = _readManifest(this, bytes);
     }
 
     /// <summary>A single file name at the archive's root: no folder, no '..', no drive letter, no backslash.</summary>

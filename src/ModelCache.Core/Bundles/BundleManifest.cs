@@ -69,6 +69,13 @@ public sealed class BundleModel
     [JsonProperty("catalogEntry", NullValueHandling = NullValueHandling.Ignore)]
     public JObject? CatalogEntry { get; set; }
 
+    /// <summary>
+    /// Where the file sits in a Hugging Face hub cache, for bundles written with <c>-Layout HuggingFace</c>; absent
+    /// for catalog models. Readers before it ignore the member and refuse the entry, whose name no catalog can hold.
+    /// </summary>
+    [JsonProperty("hub", NullValueHandling = NullValueHandling.Ignore)]
+    public BundleHubFile? Hub { get; set; }
+
     /// <summary>The manifest entry of <paramref name="model"/>, whose file has <paramref name="size"/> bytes hashing to <paramref name="sha256"/>.</summary>
     public static BundleModel From(ModelDefinition model, long size, string sha256, bool includeCatalogEntry) => new()
     {
@@ -81,4 +88,32 @@ public sealed class BundleModel
         License = model.License,
         CatalogEntry = includeCatalogEntry ? CatalogWriter.ToEntry(model) : null,
     };
+}
+
+/// <summary>A hub cache file in a bundle: enough to rebuild <c>blobs/</c>, <c>snapshots/</c> and <c>refs/</c> on the other side.</summary>
+public sealed class BundleHubFile
+{
+    /// <summary>The repository id, <c>org/name</c>.</summary>
+    [JsonProperty("repo")]
+    public string Repo { get; set; } = string.Empty;
+
+    /// <summary><c>model</c>, <c>dataset</c> or <c>space</c>.</summary>
+    [JsonProperty("repoType")]
+    public string RepoType { get; set; } = string.Empty;
+
+    /// <summary>The 40-hex commit id of the snapshot.</summary>
+    [JsonProperty("commit")]
+    public string Commit { get; set; } = string.Empty;
+
+    /// <summary>The file's path in the repository, <c>/</c>-separated.</summary>
+    [JsonProperty("path")]
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>The blob's name: the SHA-256 (64 hex) of an LFS file or the git blob SHA-1 (40 hex) of a small one.</summary>
+    [JsonProperty("blobId")]
+    public string BlobId { get; set; } = string.Empty;
+
+    /// <summary>Branch and tag names that point at <see cref="Commit"/>.</summary>
+    [JsonProperty("refs")]
+    public List<string> Refs { get; set; } = new();
 }

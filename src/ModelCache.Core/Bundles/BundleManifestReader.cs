@@ -26,26 +26,10 @@ public static class BundleManifestReader
     /// <returns>Each manifest model with its catalog definition.</returns>
     public static IReadOnlyList<(BundleModel Entry, ModelDefinition Model)> Read(byte[] bytes, ModelCatalog catalog, string where)
     {
-        BundleManifest? parsed;
-        try
+        var parsed = Parse(bytes, where);
+        if (parsed.Models?.Find(m => m?.Hub is not null) is { } hubEntry)
         {
-            parsed = JsonConvert.DeserializeObject<BundleManifest>(Encoding.UTF8.GetString(bytes), new JsonSerializerSettings { MissingMemberHandling = MissingMemberHandling.Ignore, MaxDepth = 16, DateParseHandling = DateParseHandling.None });
-        }
-        catch (JsonException ex)
-        {
-            throw Invalid(where, "it is not valid JSON: " + ex.Message);
-        }
-
-        if (parsed is null)
-        {
-            throw Invalid(where, "it is empty");
-        }
-
-        if (parsed.FormatVersion != BundleManifest.CurrentFormatVersion)
-        {
-            throw new ModelCacheException("BundleFormatUnsupported", ModelCacheErrorKind.InvalidData,
-                $"The bundle '{where}' has format version {parsed.FormatVersion}; this ModelCache reads version {BundleManifest.CurrentFormatVersion}.",
-                "Export the bundle again with this version of ModelCache, or update ModelCache on this machine.");
+            throw LayoutMismatch(where, $"it holds Hugging Face hub cache files ({Shorten(hubEntry.Name)}), not catalog models", "Import it with 'Import-ModelCache -Layout HuggingFace'");
         }
 
         var models = new List<(BundleModel, ModelDefinition)>();
@@ -79,6 +63,38 @@ public static class BundleManifestReader
 
         return models;
     }
+
+    /// <summary>The manifest's JSON in a supported format version, not yet checked entry by entry.</summary>
+    internal static BundleManifest Parse(byte[] bytes, string where)
+    {
+        BundleManifest? parsed;
+        try
+        {
+            parsed = JsonConvert.DeserializeObject<BundleManifest>(Encoding.UTF8.GetString(bytes), new JsonSerializerSettings { MissingMemberHandling = MissingMemberHandling.Ignore, MaxDepth = 16, DateParseHandling = DateParseHandling.None });
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(where, "it is not valid JSON: " + ex.Message);
+        }
+
+        if (parsed is null)
+        {
+            throw Invalid(where, "it is empty");
+        }
+
+        if (parsed.FormatVersion != BundleManifest.CurrentFormatVersion)
+        {
+            throw new ModelCacheException("BundleFormatUnsupported", ModelCacheErrorKind.InvalidData,
+                $"The bundle '{where}' has format version {parsed.FormatVersion}; this ModelCache reads version {BundleManifest.CurrentFormatVersion}.",
+                "Export the bundle again with this version of ModelCache, or update ModelCache on this machine.");
+        }
+
+        return parsed;
+    }
+
+    /// <summary>A bundle of one layout imported as the other: refused whole, before anything is written.</summary>
+    internal static ModelCacheException LayoutMismatch(string where, string why, string fix) => new("BundleLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
+        $"The bundle '{where}' cannot be imported with this -Layout: {why}. Nothing was imported from it.", fix + ".");
 
     /// <summary>
     /// The definition a manifest entry stands for: the local catalog's when it knows the name (the local catalog
@@ -153,5 +169,6 @@ public static class BundleManifestReader
         $"The bundle '{where}' cannot be imported: {why}. Nothing was imported from it.",
         "Export the bundle again from a trusted cache, and compare the manifest's SHA-256 with the one printed by Export-ModelCache.");
 
-    private static string Shorten(string? text) => text is null ? "(none)" : text.Length <= 80 ? text : text.Substring(0, 80) + "…";
+    internal static string Shorten(string? text) => text is null ? "(none)"
+        : new string(text.Take(80).Select(c => char.IsControl(c) ? '?' : c).ToArray()) + (text.Length <= 80 ? string.Empty : "…");
 }

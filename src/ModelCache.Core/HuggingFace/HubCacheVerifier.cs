@@ -62,6 +62,15 @@ public static class HubCacheVerifier
         }
     }
 
+    /// <summary>The hash a blob file has by its id's kind: SHA-256 for a 64-hex id, git blob SHA-1 for a 40-hex one.</summary>
+    internal static async Task<string> HashBlobAsync(string path, string blobId, CancellationToken cancellationToken)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var hash = GitBlobHash.ForBlobId(blobId, stream.Length);
+        await Sha256Hasher.AppendAsync(stream, hash, long.MaxValue, null, cancellationToken).ConfigureAwait(false);
+        return Sha256Hasher.ToHex(hash.GetHashAndReset());
+    }
+
     private static async Task HashAsync(Stream stream, IncrementalHash first, IncrementalHash? second, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
     {
         var buffer = new byte[Sha256Hasher.BufferSize];

@@ -130,7 +130,7 @@ public sealed class HubDownloader : IDisposable
         }
 
         progress?.Report(new TransferProgress(subject, TransferPhase.Verifying, 0, metadata.Size, blob));
-        var actual = await HashBlobAsync(blob, metadata.BlobId, cancellationToken).ConfigureAwait(false);
+        var actual = await HubCacheVerifier.HashBlobAsync(blob, metadata.BlobId, cancellationToken).ConfigureAwait(false);
         if (actual == metadata.BlobId)
         {
             return true;
@@ -172,12 +172,4 @@ public sealed class HubDownloader : IDisposable
         HubCacheScanner.Scan(folder.CacheRoot, folder.Repo).Entries.FirstOrDefault(e => e.Revision == commit && e.FilePath == path)
         ?? throw new ModelCacheException("HubCacheEntryVanished", ModelCacheErrorKind.NotFound,
             $"{folder.Repo}@{commit}:{path} was saved but is no longer in '{folder.CacheRoot}' (another process may have removed it).", "Run the command again.");
-
-    private static async Task<string> HashBlobAsync(string path, string blobId, CancellationToken cancellationToken)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        using var hash = GitBlobHash.ForBlobId(blobId, stream.Length);
-        await Sha256Hasher.AppendAsync(stream, hash, long.MaxValue, null, cancellationToken).ConfigureAwait(false);
-        return Sha256Hasher.ToHex(hash.GetHashAndReset());
-    }
 }

@@ -2,8 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
+using ModelCache.HuggingFace;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -12,7 +15,8 @@ namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
 /// Writes cached models into a bundle (a ZIP of stored entries, or a folder) with a manifest, to carry them
-/// across an air gap; Import-ModelCache verifies and places them on the other side.
+/// across an air gap; Import-ModelCache verifies and places them on the other side. With -Layout HuggingFace the
+/// files of a hub cache travel instead, each with its repo, commit, path, blob id and refs.
 /// </summary>
 [Cmdlet(VerbsData.Export, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(BundleExportResult))]
@@ -23,6 +27,9 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     private ModelCatalog? _catalog;
     private CacheStore? _store;
     private IReadOnlyList<ModelCacheEntry>? _entries;
+    private readonly List<HubCacheEntry> _hubSelected = new();
+    private string? _hubRoot;
+    private IReadOnlyList<HubCacheEntry>? _hubEntries;
 
     /// <summary>Models to export (wildcards); every cached catalog model when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -45,7 +52,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     public string? Path { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -54,6 +61,21 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Begin()
     {
+        if (IsHubLayout(Layout))
+        {
+            if (AsMirror)
+            {
+                // A static mirror serves catalog file names; a hub cache's files are named by repo, commit and path.
+                ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
+                    "-AsMirror is not available for the Hugging Face hub cache: a static mirror serves catalog file names, not hub repos.",
+                    "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -DestinationPath hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.", Layout));
+            }
+
+            _hubRoot = ResolveHubRoot(Path);
+            _hubEntries = ScanHub(_hubRoot);
+            return;
+        }
+
         _catalog = LoadCatalog(CatalogPath);
         _store = OpenStore(Path, ParseLayout(Layout));
         _entries = ListEntries(_store, _catalog).Where(e => e.InCatalog).ToList();
@@ -61,6 +83,16 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
+        if (_hubEntries is not null)
+        {
+            foreach (var name in Name ?? Array.Empty<string>())
+            {
+                _hubSelected.AddRange(SelectHubEntries(_hubEntries, name, _hubRoot!).Where(e => _seen.Add(e.Name)));
+            }
+
+            return;
+        }
+
         foreach (var name in Name ?? Array.Empty<string>())
         {
             _selected.AddRange(SelectEntries(_catalog!, _entries!, name, _store!.Root).Where(e => _seen.Add(e.Name)));
@@ -69,27 +101,41 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
-        var selected = Name is null && !MyInvocation.ExpectingInput ? _entries!.ToList() : _selected;
         var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
-        if (selected.Count == 0)
+        if (_hubEntries is not null)
         {
-            WriteWarning($"No cached model to export from '{_store!.Root}'.");
+            var files = Name is null && !MyInvocation.ExpectingInput ? _hubEntries : _hubSelected;
+            Export(destination, files.Count, files.Sum(e => e.Size), "hub files", _hubRoot!, (bridge, token) => HubBundleExporter.ExportAsync(files, destination, Tool,
+                new ProgressWriter(this, bridge, "Exporting hub files"), (entry, failure) => bridge.Post(() => WriteFailure(failure, entry)), token));
             return;
         }
 
-        if (!ShouldProcess($"{destination} ({selected.Count} models, {selected.Sum(e => e.Size) / 1048576.0:N1} MiB)", "Export models"))
-        {
-            return;
-        }
-
+        var selected = Name is null && !MyInvocation.ExpectingInput ? _entries!.ToList() : _selected;
         var models = selected.Select(e => (e.Path, Model: Resolve(e))).ToList();
-        var version = MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown";
-        var result = RunAsync((bridge, token) => BundleExporter.ExportAsync(models, destination, "ModelCache " + version,
-            new ProgressWriter(this, bridge, "Exporting models"),
-            (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
+        Export(destination, selected.Count, selected.Sum(e => e.Size), "models", _store!.Root, (bridge, token) => BundleExporter.ExportAsync(models, destination, Tool,
+            new ProgressWriter(this, bridge, "Exporting models"), (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
+    }
+
+    /// <summary>One ShouldProcess for the whole bundle, then the export and its result.</summary>
+    private void Export(string destination, int count, long bytes, string what, string root, Func<PipelineBridge, CancellationToken, Task<BundleExportResult>> export)
+    {
+        if (count == 0)
+        {
+            WriteWarning($"No cached {what} to export from '{root}'.");
+            return;
+        }
+
+        if (!ShouldProcess($"{destination} ({count} {what}, {bytes / 1048576.0:N1} MiB)", $"Export {what}"))
+        {
+            return;
+        }
+
+        var result = RunAsync(export);
         WriteVerbose($"Manifest SHA-256: {result.ManifestSha256} (compare it on the other side before importing).");
         WriteObject(result);
     }
+
+    private string Tool => "ModelCache " + (MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown");
 
     private ModelDefinition Resolve(ModelCacheEntry entry)
     {

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.HuggingFace;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.PowerShell.Hosting;
@@ -17,7 +18,8 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// Places models in a cache from a bundle (written by Export-ModelCache), a static mirror (its index.json), or any
 /// other folder of model files (uniface's, a plain folder, a copied cache root; matched to the catalog by
 /// FolderScanner): the bundle is checked first, then each model goes through the same stage → verify → promote path
-/// as a download. Idempotent: a model already cached and valid is skipped.
+/// as a download. Idempotent: a model already cached and valid is skipped. With -Layout HuggingFace, a bundle
+/// written by Export-ModelCache -Layout HuggingFace is placed into a hub cache (HubBundleImporter).
 /// </summary>
 [Cmdlet(VerbsData.Import, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ModelImportResult))]
@@ -34,7 +36,7 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     public string? Path { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -43,6 +45,17 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
+        if (IsHubLayout(Layout))
+        {
+            var root = ResolveHubRoot(Path);
+            foreach (var literal in LiteralPath)
+            {
+                ImportHub(GetUnresolvedProviderPathFromPSPath(literal), root, literal);
+            }
+
+            return;
+        }
+
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(Path, ParseLayout(Layout));
         foreach (var literal in LiteralPath)
@@ -70,6 +83,55 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
             {
                 WriteVerbose($"Bundle '{bundle.Location}': {bundle.Models.Count} models, manifest SHA-256 {bundle.ManifestSha256}.");
                 Import(bundle.Models.Select(m => m.Model).ToList(), new BundleSource(bundle), bundle.NewModels, store, bundle.Location, literal);
+            }
+        }
+    }
+
+    /// <summary>A hub bundle: checked whole first, then each file through the importer, one result per file.</summary>
+    private void ImportHub(string location, string root, string input)
+    {
+        Bundle bundle;
+        try
+        {
+            bundle = Directory.Exists(location) && !Bundle.IsBundleFolder(location)
+                ? throw new ModelCacheException("BundleLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
+                    $"'{location}' is a folder without a bundle manifest; -Layout HuggingFace imports only bundles written by 'Export-ModelCache -Layout HuggingFace'. Nothing was imported from it.",
+                    "Import a plain folder of models with -Layout Native (or Uniface), or copy a hub cache folder as it is and point HF_HUB_CACHE at it.")
+                : Bundle.OpenHub(location);
+        }
+        catch (ModelCacheException ex)
+        {
+            // A bundle that fails its checks is refused whole: nothing of it is trusted.
+            WriteFailure(ex, input);
+            return;
+        }
+
+        using (bundle)
+        {
+            WriteVerbose($"Bundle '{bundle.Location}': {bundle.HubFiles.Count} hub files, manifest SHA-256 {bundle.ManifestSha256}.");
+            var importer = new HubBundleImporter(bundle, root, HubSettings.FromEnvironment(Environment, root).DisableSymlinks);
+            var done = 0;
+            foreach (var file in bundle.HubFiles)
+            {
+                if (ShouldProcess($"{file.Name} ({importer.TargetOf(file)})", $"Import from '{bundle.Location}'"))
+                {
+                    try
+                    {
+                        WriteObject(RunAsync((bridge, token) =>
+                        {
+                            var progress = new ProgressWriter(this, bridge, "Importing hub cache files");
+                            progress.ReportBatch(done, bundle.HubFiles.Count);
+                            return importer.ImportAsync(file, progress, message => bridge.Post(() => WriteWarning(message)), token);
+                        }));
+                    }
+                    catch (ModelCacheException ex)
+                    {
+                        WriteObject(new ModelImportResult(file.Name, ModelImportStatus.Failed, null, 0, ex.Message, bundle.Location, importer.SourceOf(file)));
+                        WriteFailure(ex, input);
+                    }
+                }
+
+                done++;
             }
         }
     }

@@ -97,7 +97,7 @@ public sealed class HubInteropTests : IAsyncLifetime
     }
 
     /// <summary>node and the installed client, or a skip that says how to get them; on CI (CI=true) their absence fails.</summary>
-    private static string RequireNode()
+    internal static string RequireNode()
     {
         var node = ExternalTool.Find("node");
         var problem = node is null ? "node is not on PATH (apt install nodejs)"
@@ -108,7 +108,7 @@ public sealed class HubInteropTests : IAsyncLifetime
         return node!;
     }
 
-    private static string Run(string node, string script, params string[] arguments)
+    internal static string Run(string node, string script, params string[] arguments)
     {
         var info = new ProcessStartInfo(node) { WorkingDirectory = InteropFolder, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(InteropFolder, script));

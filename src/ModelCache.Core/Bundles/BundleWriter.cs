@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Text;
+using System.Threading.Tasks;
+using ICSharpCode.SharpZipLib.Zip;
+using ModelCache.Errors;
+using ModelCache.Integrity;
+using ModelCache.Store;
+using Newtonsoft.Json;
+
+namespace ModelCache.Bundles;
+
+/// <summary>
+/// The destination of one export: a ZIP of stored entries (ONNX does not compress, and time matters) written under
+/// a temporary name, or a folder of files each written as <c>.partial</c> first; the manifest goes in last. Nothing
+/// is under the final name until <see cref="Complete"/>, and an export that stops leaves nothing of its own behind.
+/// </summary>
+internal sealed class BundleWriter : IDisposable
+{
+    private static readonly JsonSerializerSettings JsonSettings = new() { Formatting = Formatting.Indented };
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _full;
+    private readonly bool _asMirror;
+    private readonly string _staging;
+    private readonly bool _createdFolder;
+    private readonly List<string> _written = new();
+    private readonly FileStream? _file;
+    private readonly ZipOutputStream? _zip;
+    private bool _completed;
+
+    private BundleWriter(string full, bool asMirror)
+    {
+        _full = full;
+        _asMirror = asMirror;
+        var zip = !asMirror && full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+        _staging = zip ? full + CacheFiles.PartialSuffix : full;
+        if (zip)
+        {
+            _file = new FileStream(_staging, FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize);
+            _zip = new ZipOutputStream(_file) { IsStreamOwner = false };
+            _zip.SetLevel(0);
+            return;
+        }
+
+        _createdFolder = !Directory.Exists(full);
+        Directory.CreateDirectory(full);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> against a new bundle at <paramref name="destination"/> (a <c>.zip</c> file, or a
+    /// new or empty folder; a static mirror folder with <paramref name="asMirror"/>), mapping I/O failures to BundleWriteFailed.
+    /// </summary>
+    public static async Task<BundleExportResult> RunAsync(string destination, bool asMirror, Func<BundleWriter, Task<BundleExportResult>> write)
+    {
+        var full = Path.GetFullPath(destination);
+        if (File.Exists(full) || (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).GetEnumerator().MoveNext()))
+        {
+            throw new ModelCacheException("BundleDestinationExists", ModelCacheErrorKind.InvalidArgument,
+                $"'{full}' already exists; a bundle is never written over anything.", "Choose a new file name or an empty folder.");
+        }
+
+        try
+        {
+            using var writer = new BundleWriter(full, asMirror);
+            return await write(writer).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelCacheException("BundleWriteFailed", ModelCacheErrorKind.WriteError, $"Cannot write the bundle '{full}': {ex.Message}",
+                "Check free space and permissions at the destination.", ex);
+        }
+    }
+
+    /// <summary>
+    /// Adds the file <paramref name="fileName"/> of <paramref name="size"/> bytes, written by <paramref name="copy"/>;
+    /// an exception from it stops the export (the entry's bytes are already in the archive).
+    /// </summary>
+    public async Task<T> AddAsync<T>(string fileName, long size, Func<Stream, Task<T>> copy)
+    {
+        if (_zip is not null)
+        {
+            PutEntry(fileName, size);
+            var added = await copy(_zip).ConfigureAwait(false);
+            _zip.CloseEntry();
+            return added;
+        }
+
+        var target = Path.Combine(_full, fileName);
+        var partial = target + CacheFiles.PartialSuffix;
+        _written.Add(partial);
+        _written.Add(target);
+        T result;
+        using (var output = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
+        {
+            result = await copy(output).ConfigureAwait(false);
+            output.Flush(true);
+        }
+
+        AtomicFile.Promote(partial, target);
+        return result;
+    }
+
+    /// <summary>Writes the manifest last and gives the bundle its final name.</summary>
+    public BundleExportResult Complete(BundleManifest manifest, long bytes)
+    {
+        var manifestBytes = new UTF8Encoding(false).GetBytes(JsonConvert.SerializeObject(manifest, JsonSettings));
+        if (_zip is not null)
+        {
+            PutEntry(BundleManifest.FileName, manifestBytes.Length);
+            _zip.Write(manifestBytes, 0, manifestBytes.Length);
+            _zip.CloseEntry();
+            _zip.Finish();
+            _file!.Flush(true);
+            _zip.Dispose();
+            _file.Dispose();
+            AtomicFile.Promote(_staging, _full);
+        }
+        else
+        {
+            AtomicFile.WriteAllText(Path.Combine(_full, _asMirror ? BundleManifest.MirrorIndexFileName : BundleManifest.FileName), Encoding.UTF8.GetString(manifestBytes));
+        }
+
+        _completed = true;
+        return new BundleExportResult(_full, Sha256Hasher.HashBytes(manifestBytes), manifest.Models.ConvertAll(m => m.Name), bytes, _clock.Elapsed);
+    }
+
+    public void Dispose()
+    {
+        _zip?.Dispose();
+        _file?.Dispose();
+        if (_zip is not null && File.Exists(_staging))
+        {
+            File.Delete(_staging);
+        }
+
+        if (_zip is null && !_completed)
+        {
+            // A folder export that stopped (a corrupt model, Ctrl+C) leaves nothing of its own behind.
+            _written.ForEach(path => FileCleanup.TryDelete(path));
+            if (_createdFolder && Directory.Exists(_full) && !Directory.EnumerateFileSystemEntries(_full).GetEnumerator().MoveNext())
+            {
+                Directory.Delete(_full);
+            }
+        }
+    }
+
+    private void PutEntry(string name, long size) =>
+        _zip!.PutNextEntry(new ZipEntry(name) { CompressionMethod = CompressionMethod.Stored, Size = size, DateTime = DateTime.UtcNow });
+}
