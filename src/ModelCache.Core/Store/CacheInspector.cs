@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.IO;
@@ -43,18 +45,31 @@ public sealed class CacheInspector
         var slotDirectories = new HashSet<string>(StringComparer.Ordinal);
         if (Directory.Exists(layout.Root))
         {
-            foreach (var slot in layout.EnumerateSlots(catalog, problems))
+            // Reading a slot is a handful of system calls and a small JSON parse; on a cache of thousands of entries
+            // that is most of the time, so slots are read in parallel and added up in order afterwards.
+            var slots = layout.EnumerateSlots(catalog, problems).ToList();
+            var readings = new (SlotReading Reading, ModelCacheEntry? Entry)[slots.Count];
+            var found = new ConcurrentQueue<ModelCacheException>();
+            Parallel.For(0, slots.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, index =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                slotDirectories.Add(layout.GetSlotDirectory(slot.Family, slot.Member));
-                var reading = _store.ReadSlot(slot, problems);
+                var slotProblems = new List<ModelCacheException>();
+                var reading = _store.ReadSlot(slots[index], slotProblems);
+                readings[index] = (reading, reading.File is null ? null : _store.Describe(slots[index], reading));
+                slotProblems.ForEach(found.Enqueue);
+            });
+            foreach (var problem in found)
+            {
+                problems?.Add(problem);
+            }
+
+            foreach (var (reading, entry) in readings)
+            {
                 summary.MetadataInvalid += reading.MetadataRejected ? 1 : 0;
-                if (reading.File is null)
+                if (entry is null)
                 {
                     continue;
                 }
 
-                var entry = _store.Describe(slot, reading);
                 summary.MetadataMissing += reading.Metadata is null && reading.MetadataPath is not null && !reading.MetadataRejected ? 1 : 0;
                 summary.EntryCount++;
                 summary.TotalBytes += entry.Size;
@@ -78,8 +93,13 @@ public sealed class CacheInspector
             }
 
             // A flat layout keeps partials beside the files at its root; the native one in each member folder.
-            var partialFolders = layout.Kind == CacheLayoutKind.Native ? slotDirectories : new HashSet<string> { layout.Root };
-            foreach (var partial in partialFolders.Where(folder => layout.IsContained(folder)).SelectMany(PartialsIn))
+            var partialFolders = layout.Kind == CacheLayoutKind.Native
+                ? slots.Select(slot => layout.GetSlotDirectory(slot.Family, slot.Member)).Distinct(StringComparer.Ordinal).ToList()
+                : new List<string> { layout.Root };
+            var partials = new List<FileInfo>[partialFolders.Count];
+            Parallel.For(0, partialFolders.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, index =>
+                partials[index] = layout.IsContained(partialFolders[index]) ? PartialsIn(partialFolders[index]) : new List<FileInfo>());
+            foreach (var partial in partials.SelectMany(p => p))
             {
                 summary.PartialCount++;
                 summary.PartialBytes += partial.Length;
@@ -135,7 +155,7 @@ public sealed class CacheInspector
         summary.Reasons = reasons.OrderByDescending(r => r.Health).Select(r => r.Reason).ToList();
     }
 
-    private static IEnumerable<FileInfo> PartialsIn(string folder)
+    private static List<FileInfo> PartialsIn(string folder)
     {
         try
         {
@@ -143,7 +163,7 @@ public sealed class CacheInspector
         }
         catch (Exception ex) when (ex is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
-            return Array.Empty<FileInfo>();
+            return new List<FileInfo>();
         }
     }
 
