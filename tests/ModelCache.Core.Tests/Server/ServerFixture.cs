@@ -38,7 +38,7 @@ internal sealed class ServerFixture : IDisposable
         Options = new ModelCacheServerOptions(Store, Catalog)
         {
             Port = 0,
-            RequestLog = Log.Add,
+            RequestLog = entry => { lock (Log) { Log.Add(entry); } },
             Warning = Warnings.Add,
             AdminToken = AdminToken.FromString(Token),
             ShutdownGrace = TimeSpan.FromSeconds(2),
