@@ -26,6 +26,7 @@
         'Set-ModelCacheEntry'
         'Set-ModelCacheLocation'
         'Set-ModelCacheQuota'
+        'Start-ModelCacheServer'
         'Sync-ModelCache'
         'Test-ModelCache'
         'Test-ModelHash'

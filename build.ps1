@@ -286,15 +286,17 @@ foreach ($step in $tasks) {
         'Test' {
             Reset-Directory $testResults
             $failures = [System.Collections.Generic.List[string]]::new()
-            # The Hugging Face hub's JS client judges the hub layout in the interop tests; they skip (fail under CI=true) without it.
-            $interop = [System.IO.Path]::Combine($root, 'tests', 'interop', 'hub')
-            if (-not [System.IO.Directory]::Exists([System.IO.Path]::Combine($interop, 'node_modules'))) {
+            # Independent judges in the interop tests, each pinned by its package-lock.json: the Hugging Face hub's JS client
+            # (the hub layout) and a Prometheus text-format parser (/metrics). They skip without them (fail under CI=true).
+            foreach ($judge in 'hub', 'prometheus') {
+                $interop = [System.IO.Path]::Combine($root, 'tests', 'interop', $judge)
+                if ([System.IO.Directory]::Exists([System.IO.Path]::Combine($interop, 'node_modules'))) { continue }
                 if (Get-Command npm -ErrorAction SilentlyContinue) {
                     Write-Line "> npm ci --prefix $interop"
                     & npm ci --prefix $interop --no-audit --no-fund --loglevel=error
-                    if ($LASTEXITCODE -ne 0) { Write-Line "npm ci failed (exit $LASTEXITCODE): the hub interop tests will be skipped" }
+                    if ($LASTEXITCODE -ne 0) { Write-Line "npm ci failed (exit $LASTEXITCODE): the $judge interop tests will be skipped" }
                 } else {
-                    Write-Line 'node/npm not found: the hub interop tests will be skipped (install nodejs and npm to run them)'
+                    Write-Line "node/npm not found: the $judge interop tests will be skipped (install nodejs and npm to run them)"
                 }
             }
             # xunit: every test project in the solution, a TRX per project, one assembly at a time (-m:1):

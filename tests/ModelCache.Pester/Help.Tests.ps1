@@ -27,6 +27,8 @@ BeforeDiscovery {
         'Test-ModelHash 5'         = 'the hash shown is a placeholder for a published one'
         'Test-ModelCache 2'        = 'shows drift, which Test-ModelCache reports as errors by design'
         'Register-ModelCatalog 3'  = 'registers a catalog on a Windows share'
+        'Start-ModelCacheServer 3' = 'runs a server in the foreground until Ctrl+C, on every interface, from machine paths'
+        'Start-ModelCacheServer 4' = 'calls a server on another host (cachehost) with a token'
     }
 
     # What some examples must leave behind or write, beyond running without errors.

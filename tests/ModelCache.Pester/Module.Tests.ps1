@@ -7,7 +7,7 @@ BeforeAll {
     $script:Expected = @(
         'Clear-ModelCache', 'Export-ModelCache', 'Get-ModelCache', 'Get-ModelCacheLocation', 'Get-ModelCatalog',
         'Import-Model', 'Import-ModelCache', 'Invoke-FaceDetect', 'Move-ModelCache', 'Optimize-ModelCache', 'Register-ModelCatalog',
-        'Save-Model', 'Set-ModelCacheEntry', 'Set-ModelCacheLocation', 'Set-ModelCacheQuota', 'Sync-ModelCache', 'Test-ModelCache',
+        'Save-Model', 'Set-ModelCacheEntry', 'Set-ModelCacheLocation', 'Set-ModelCacheQuota', 'Start-ModelCacheServer', 'Sync-ModelCache', 'Test-ModelCache',
         'Test-ModelHash', 'Unregister-ModelCatalog'
     ) | Sort-Object
 }

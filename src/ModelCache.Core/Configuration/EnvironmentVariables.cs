@@ -10,6 +10,9 @@ public static class EnvironmentVariables
     public const string Catalog = "MODELCACHE_CATALOG";
     public const string Token = "MODELCACHE_TOKEN";
 
+    /// <summary>The admin API's bearer token for Start-ModelCacheServer when -AdminToken is not given.</summary>
+    public const string AdminToken = "MODELCACHE_ADMIN_TOKEN";
+
     /// <summary>The machine-wide (AllUsers) config file, in place of /etc/modelcache/config.json or %ProgramData%\ModelCache\config.json.</summary>
     public const string MachineConfig = "MODELCACHE_MACHINE_CONFIG";
     public const string XdgCacheHome = "XDG_CACHE_HOME";

@@ -41,6 +41,7 @@ public sealed class CacheInspector
         var summary = new CacheSummary(layout.Root, layout.Kind) { Thresholds = thresholds };
         var byTask = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var byFamily = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var bytesByTask = new SortedDictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         var stalePartials = 0;
         var slotDirectories = new HashSet<string>(StringComparer.Ordinal);
         if (Directory.Exists(layout.Root))
@@ -80,6 +81,7 @@ public sealed class CacheInspector
                 }
 
                 Increment(byTask, entry.Task);
+                bytesByTask[entry.Task] = (bytesByTask.TryGetValue(entry.Task, out var taskBytes) ? taskBytes : 0) + entry.Size;
                 Increment(byFamily, entry.Family.Length == 0 ? "(none)" : entry.Family);
                 summary.FailedChecks += entry.LastCheck == EntryCheckResult.Failed ? 1 : 0;
                 if (entry.VerifiedAt is { } verified)
@@ -113,6 +115,7 @@ public sealed class CacheInspector
         summary.FileCount = summary.EntryCount + summary.PartialCount;
         summary.ByTask = byTask;
         summary.ByFamily = byFamily;
+        summary.BytesByTask = bytesByTask;
         summary.FreeSpace = _fileSystem.GetAvailableFreeSpace(layout.Root);
         Judge(summary, thresholds, stalePartials);
         return summary;

@@ -33,6 +33,9 @@ public sealed class CacheSummary
 
     public IReadOnlyDictionary<string, int> ByTask { get; internal set; } = new SortedDictionary<string, int>();
 
+    /// <summary>Bytes of model files by task (partial downloads are in no task).</summary>
+    public IReadOnlyDictionary<string, long> BytesByTask { get; internal set; } = new SortedDictionary<string, long>();
+
     public IReadOnlyDictionary<string, int> ByFamily { get; internal set; } = new SortedDictionary<string, int>();
 
     public int PartialCount { get; internal set; }

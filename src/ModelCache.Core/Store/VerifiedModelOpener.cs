@@ -37,6 +37,28 @@ public sealed class OpenedModel
     public long BytesHashed { get; }
 }
 
+/// <summary>A cached file found to match the catalog, and the fingerprint it had when it did.</summary>
+public sealed class VerifiedFile
+{
+    internal VerifiedFile(string path, FileFingerprint fingerprint, VerifiedBy by, ModelHashResult? check)
+    {
+        Path = path;
+        Fingerprint = fingerprint;
+        By = by;
+        Check = check;
+    }
+
+    public string Path { get; }
+
+    /// <summary>What the file looked like when it verified: a handle opened later is the same file only if the path still shows this.</summary>
+    public FileFingerprint Fingerprint { get; }
+
+    public VerifiedBy By { get; }
+
+    /// <summary>The hash check made now, if one was.</summary>
+    public ModelHashResult? Check { get; }
+}
+
 /// <summary>
 /// Using a model is not acquiring it: opens a cached model file for a consumer (face detection) after
 /// making sure it matches the catalog, without re-hashing it on every call and writing nothing but a
@@ -55,6 +77,21 @@ public sealed class VerifiedModelOpener
     /// </summary>
     public async Task<OpenedModel?> TryOpenAsync(CacheStore store, ModelDefinition model, FingerprintStore? userFingerprints, CancellationToken cancellationToken = default)
     {
+        if (await TryVerifyAsync(store, model, userFingerprints, cancellationToken).ConfigureAwait(false) is not { } verified)
+        {
+            return null;
+        }
+
+        var entry = await store.RecordUseAsync(model, verified.Check, cancellationToken).ConfigureAwait(false);
+        return new OpenedModel(entry, verified.By, verified.Check is null ? 0 : verified.Fingerprint.Size);
+    }
+
+    /// <summary>
+    /// The fingerprint of the model's cached file when it matches the catalog, by the same rules as <see cref="TryOpenAsync"/>
+    /// but recording no use (a listing is not a use); null when it is absent, a link, or does not match.
+    /// </summary>
+    public async Task<VerifiedFile?> TryVerifyAsync(CacheStore store, ModelDefinition model, FingerprintStore? userFingerprints, CancellationToken cancellationToken = default)
+    {
         store.EnsureContained(model);
         var path = store.GetModelPath(model);
         if (CacheFiles.IsLink(path) || FileIdentity.Read(path) is not { } fingerprint)
@@ -64,7 +101,7 @@ public sealed class VerifiedModelOpener
 
         if (_hashedInThisProcess.TryGetValue(path, out var known) && known.Fingerprint.Equals(fingerprint) && SameHash(known.Sha256, model.Sha256))
         {
-            return new OpenedModel(await store.RecordUseAsync(model, null, cancellationToken).ConfigureAwait(false), VerifiedBy.ProcessRecord, 0);
+            return new VerifiedFile(path, fingerprint, VerifiedBy.ProcessRecord, null);
         }
 
         // File ids exist only where the OS tells them; without one a fingerprint proves too little.
@@ -72,7 +109,7 @@ public sealed class VerifiedModelOpener
         if (trusted && userFingerprints!.Find(path, fingerprint) is { } recorded && SameHash(recorded, model.Sha256))
         {
             _hashedInThisProcess[path] = (fingerprint, model.Sha256);
-            return new OpenedModel(await store.RecordUseAsync(model, null, cancellationToken).ConfigureAwait(false), VerifiedBy.UserFingerprint, 0);
+            return new VerifiedFile(path, fingerprint, VerifiedBy.UserFingerprint, null);
         }
 
         var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
@@ -89,7 +126,7 @@ public sealed class VerifiedModelOpener
             userFingerprints!.Record(path, fingerprint, check.Actual!);
         }
 
-        return new OpenedModel(await store.RecordUseAsync(model, check, cancellationToken).ConfigureAwait(false), VerifiedBy.Hash, fingerprint.Size);
+        return new VerifiedFile(path, fingerprint, VerifiedBy.Hash, check);
     }
 
     private static bool SameHash(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);

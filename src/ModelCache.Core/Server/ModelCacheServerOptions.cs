@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using ModelCache.Catalog;
+using ModelCache.Integrity;
+using ModelCache.Store;
+
+namespace ModelCache.Server;
+
+/// <summary>Everything a <see cref="ModelCacheServer"/> is started with.</summary>
+public sealed class ModelCacheServerOptions
+{
+    public const int DefaultPort = 8080;
+    public const int DefaultMaxConnections = 64;
+    public const int DefaultMaxRequestBodyBytes = 64 * 1024;
+
+    public ModelCacheServerOptions(CacheStore store, ModelCatalog catalog)
+    {
+        Store = store;
+        Catalog = catalog;
+    }
+
+    /// <summary>The cache root (and its layout) served and managed.</summary>
+    public CacheStore Store { get; }
+
+    public ModelCatalog Catalog { get; }
+
+    /// <summary>Loopback unless told otherwise; <see cref="IPAddress.Any"/> or <see cref="IPAddress.IPv6Any"/> listen on every address.</summary>
+    public IPAddress ListenAddress { get; set; } = IPAddress.Loopback;
+
+    /// <summary>0 picks a free port; <see cref="ModelCacheServer.Uri"/> tells which.</summary>
+    public int Port { get; set; } = DefaultPort;
+
+    /// <summary>Refuses every admin POST with 403 (and, with the pull-through engine, fetching).</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>Required as a bearer token by every POST; null refuses every POST with 401.</summary>
+    public AdminToken? AdminToken { get; set; }
+
+    /// <summary>Where POST /api/models/export writes bundles; null answers that endpoint with 404.</summary>
+    public string? ExportPath { get; set; }
+
+    /// <summary>Upstream mirrors for the pull-through source (see <see cref="ServerContentSources"/>).</summary>
+    public IReadOnlyList<string> Mirrors { get; set; } = Array.Empty<string>();
+
+    /// <summary>Requests handled at once; the next ones get 503 at once.</summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
+
+    /// <summary>Largest request body accepted (admin POSTs); more is 413.</summary>
+    public int MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
+
+    /// <summary>How long a request body may take to arrive.</summary>
+    public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one write to a client may wait: a client that stops reading is dropped after this.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the request headers may take (applied by http.sys on Windows; see README for Linux).</summary>
+    public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a stop waits for responses in flight before aborting them.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Written into the index and export manifests, e.g. "ModelCache 0.9.0".</summary>
+    public string Tool { get; set; } = "ModelCache";
+
+    /// <summary>Health thresholds of /api/models/cache/info and /metrics.</summary>
+    public CacheHealthThresholds Thresholds { get; set; } = new();
+
+    /// <summary>This user's fingerprints, so a restart need not hash every file again; null hashes once per process.</summary>
+    public FingerprintStore? Fingerprints { get; set; }
+
+    /// <summary>Where the model bytes come from; null uses <see cref="ServerContentSources.Create"/>.</summary>
+    public IModelContentSource? ContentSource { get; set; }
+
+    /// <summary>Called once per request, from any thread.</summary>
+    public Action<RequestLogEntry>? RequestLog { get; set; }
+
+    /// <summary>Server-side failures worth an operator's attention (a file that failed verification), from any thread.</summary>
+    public Action<string>? Warning { get; set; }
+}
