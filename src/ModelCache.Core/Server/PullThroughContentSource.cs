@@ -116,11 +116,11 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
     private async Task<ServedContent> ServeAsync(InFlightFetch fetch, long offset, CancellationToken cancellationToken)
     {
         var model = fetch.Model;
-        await WhenAnyAsync(fetch.Staged.Streaming, fetch.Completion, cancellationToken).ConfigureAwait(false);
+        await TaskWaits.WhenAnyAsync(fetch.Staged.Streaming, fetch.Completion, cancellationToken).ConfigureAwait(false);
         if (model.Size is not { } size || fetch.Completion.IsCompleted)
         {
             // Without a size nothing is streamed (no length to promise): the request waits for the verified file.
-            await WhenAnyAsync(fetch.Completion, fetch.Completion, cancellationToken).ConfigureAwait(false);
+            await TaskWaits.WhenAnyAsync(fetch.Completion, fetch.Completion, cancellationToken).ConfigureAwait(false);
             if (fetch.Failed)
             {
                 throw fetch.Failure();
@@ -169,17 +169,6 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
             Interlocked.Increment(ref _failureCount);
             throw UpstreamFailed(model, CacheIOFailure.From(ex, model.Name));
         }
-    }
-
-    private static async Task WhenAnyAsync(Task first, Task second, CancellationToken cancellationToken)
-    {
-        var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
-        {
-            await Task.WhenAny(first, second, cancelled.Task).ConfigureAwait(false);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private void ThrowIfStopped(ModelDefinition model)

@@ -145,7 +145,7 @@ internal sealed class TailingStream : Stream
 
     private async Task<int> EndAsync(CancellationToken cancellationToken)
     {
-        await WaitForVerdictAsync(cancellationToken).ConfigureAwait(false);
+        await TaskWaits.WhenAnyAsync(_fetch.Completion, _fetch.Completion, cancellationToken).ConfigureAwait(false);
         Revalidate(_fetch.Staged.Epoch);
         if (!_fetch.Succeeded)
         {
@@ -153,17 +153,6 @@ internal sealed class TailingStream : Stream
         }
 
         return 0;
-    }
-
-    private async Task WaitForVerdictAsync(CancellationToken cancellationToken)
-    {
-        var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
-        {
-            await Task.WhenAny(_fetch.Completion, cancelled.Task).ConfigureAwait(false);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private async Task WaitAsync(Task changed, CancellationToken cancellationToken)

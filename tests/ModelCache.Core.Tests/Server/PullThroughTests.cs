@@ -216,26 +216,9 @@ public sealed class PullThroughTests : IDisposable
         Network = new NetworkOptions { Timeout = TimeSpan.FromSeconds(10), RetryCount = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(20) },
     });
 
-    private async Task<byte[]> ReadToEndAsync(Stream stream)
-    {
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy, 81920, _timeout.Token);
-        return copy.ToArray();
-    }
+    private Task<byte[]> ReadToEndAsync(Stream stream) => StreamReading.ReadToEndAsync(stream, _timeout.Token);
 
-    private async Task<byte[]> ReadAtLeastAsync(Stream stream, int count)
-    {
-        var buffer = new byte[count];
-        var filled = 0;
-        while (filled < count)
-        {
-            var read = await stream.ReadAsync(buffer, filled, count - filled, _timeout.Token);
-            Assert.NotEqual(0, read);
-            filled += read;
-        }
-
-        return buffer;
-    }
+    private Task<byte[]> ReadAtLeastAsync(Stream stream, int count) => StreamReading.ReadExactlyAsync(stream, count, _timeout.Token);
 
     private async Task WaitUntilAsync(Func<bool> condition)
     {
