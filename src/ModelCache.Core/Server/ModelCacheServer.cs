@@ -27,6 +27,7 @@ public sealed class ModelCacheServer : IDisposable
     private readonly ConcurrentDictionary<long, Task> _inFlight = new();
     private readonly Task _acceptLoop;
     private long _nextRequest;
+    private readonly IDisposable? _ownedSource;
     private volatile bool _stopping;
     private Task? _stopped;
 
@@ -37,6 +38,9 @@ public sealed class ModelCacheServer : IDisposable
         Uri = uri;
         var opener = new VerifiedModelOpener();
         var source = options.ContentSource ?? ServerContentSources.Create(options, opener, options.Fingerprints);
+
+        // A source the server made (pull-through: fetches in flight) is the server's to stop; one given in the options is not.
+        _ownedSource = options.ContentSource is null ? source as IDisposable : null;
         _router = new ServerRouter(options, source, opener, Metrics);
         _slots = new SemaphoreSlim(Math.Max(1, options.MaxConnections));
         _acceptLoop = Task.Run(AcceptLoopAsync);
@@ -106,6 +110,7 @@ public sealed class ModelCacheServer : IDisposable
     public void Dispose()
     {
         StopAsync().GetAwaiter().GetResult();
+        _ownedSource?.Dispose();
         _abort.Dispose();
         _slots.Dispose();
     }

@@ -43,6 +43,12 @@ public sealed class ModelCacheServerOptions
     /// <summary>Upstream mirrors for the pull-through source (see <see cref="ServerContentSources"/>).</summary>
     public IReadOnlyList<string> Mirrors { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// Turns pull-through on (unless read-only) and says how its fetches connect (offline, mirror-only, network settings;
+    /// <see cref="Mirrors"/> when it names none). Null: only models already cached are served.
+    /// </summary>
+    public PullThroughOptions? PullThrough { get; set; }
+
     /// <summary>Requests handled at once; the next ones get 503 at once.</summary>
     public int MaxConnections { get; set; } = DefaultMaxConnections;
 

@@ -319,9 +319,13 @@ public sealed class ModelSaver
     }
 
     /// <summary>Opens the partial file for writing at <paramref name="offset"/>, dropping anything past it.</summary>
+    /// <remarks>
+    /// Shared for reading: the site server's pull-through streams the partial to clients while it grows. Other writers
+    /// are kept out by the model lock, not by the share mode.
+    /// </remarks>
     private static FileStream OpenPartial(string path, long offset)
     {
-        var stream = new FileStream(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
+        var stream = new FileStream(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
         stream.SetLength(offset);
         return stream;
     }

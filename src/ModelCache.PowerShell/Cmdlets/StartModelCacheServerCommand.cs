@@ -80,6 +80,13 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
             AdminToken = ReadToken(),
             ExportPath = ExportPath is null ? null : GetUnresolvedProviderPathFromPSPath(ExportPath),
             Mirrors = Mirror ?? Array.Empty<string>(),
+            PullThrough = new PullThroughOptions
+            {
+                Mirrors = Mirror ?? EnvironmentOptions.Mirrors,
+                Offline = EnvironmentOptions.Offline,
+                MirrorOnly = EnvironmentOptions.MirrorOnly,
+                Environment = Environment,
+            },
             MaxConnections = MaxConnections,
             Tool = "ModelCache " + (MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown"),
             Fingerprints = ModelUse.UserFingerprints(Environment),
