@@ -118,4 +118,30 @@ Describe 'Start-ModelCacheServer in a child process' -Skip:(-not $IsLinux) {
         }
         Get-LeftoverFiles | Should -BeNullOrEmpty
     }
+
+    It 'pulls an uncached model through once for many clients at a time, and every body verifies' {
+        # The child inherits the sandbox's mirror (the fixture folder, offline): the server fetches from there.
+        $slim = Get-ModelCatalog $Slim
+        Get-ModelCache $Slim -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $server = Start-ServerProcess 'pull'
+        try {
+            $url = "$($server.Uri)models/$($slim.FileName)"
+            $folder = Join-Path $TestDrive 'pulled'
+            $null = New-Item -ItemType Directory -Path $folder -Force
+            $hashes = 1..20 | ForEach-Object -ThrottleLimit 20 -Parallel {
+                $target = Join-Path $using:folder "$_.onnx"
+                Invoke-WebRequest $using:url -OutFile $target
+                (Get-FileHash -LiteralPath $target -Algorithm SHA256).Hash.ToLowerInvariant()
+            }
+        }
+        finally {
+            $null = Stop-ServerProcess $server 'INT'
+        }
+
+        @($hashes).Count | Should -Be 20
+        @($hashes | Select-Object -Unique) | Should -Be @($slim.Sha256)
+        "$((Test-ModelHash $Slim).Status)" | Should -Be 'Valid' -Because 'the server kept the verified file'
+        @(Get-Content -LiteralPath $server.Output | Where-Object { $_ -like "GET /models/$($slim.FileName) 200 *" }).Count | Should -Be 20
+        Get-LeftoverFiles | Should -BeNullOrEmpty
+    }
 }
