@@ -105,14 +105,33 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
         }
 
         _stopping.Cancel();
-        var running = _fetches.Snapshot().Select(f => (Task)f.Completion).ToArray();
+        var fetches = _fetches.Snapshot();
         try
         {
-            Task.WaitAll(running, StopTimeout);
+            Task.WaitAll(fetches.Select(f => (Task)f.Completion).ToArray(), StopTimeout);
         }
         catch (AggregateException)
         {
             // Each fetch's failure is its readers' to report.
+        }
+
+        // A server that stops leaves no partial download behind: what a stopped fetch staged is removed, under the
+        // model's lock (taken only if free at once: a lock still held means a Save-Model elsewhere owns the partial).
+        foreach (var fetch in fetches.Where(f => f.Completion.IsCompleted && f.Completion.Status != TaskStatus.RanToCompletion))
+        {
+            try
+            {
+                using (_store.LockAsync(fetch.Model.Family, fetch.Model.Member, TimeSpan.Zero, null, CancellationToken.None).GetAwaiter().GetResult())
+                {
+                    _store.RemoveWorkFiles(fetch.Model);
+                }
+            }
+            catch (ModelCacheException)
+            {
+            }
+            catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
+            {
+            }
         }
     }
 
@@ -187,6 +206,6 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
         reason.RecommendedAction ?? "Check the server's -Mirror list and its access to the catalog URL; the next request tries again.", reason);
 
     private static ModelCacheException Stopped(ModelDefinition model) => new("PullThroughStopped", ModelCacheErrorKind.Cancelled,
-        $"The server stopped while fetching {model.Name}; its partial download is kept and resumed by the next fetch.",
+        $"The server stopped while fetching {model.Name}; what it had staged is removed.",
         "Start the server again and repeat the request.");
 }

@@ -8,9 +8,9 @@ namespace ModelCache.Server;
 
 /// <summary>
 /// Reads a model while its fetch writes it: from the partial file, never past the bytes the saver has reported written
-/// (<see cref="StagedBytes"/>), waiting for more as they arrive, up to the catalog size. At the end it waits for the
-/// fetch's verdict: verified → the stream ends normally; anything else → it throws, so the response is aborted, never
-/// completed.
+/// (<see cref="StagedBytes"/>), waiting for more as they arrive, up to the catalog size less one byte. The last byte
+/// waits for the fetch's verdict: verified → it is read and the stream ends normally; anything else → it throws, so
+/// the response is aborted, never completed.
 /// </summary>
 /// <remarks>
 /// <para>The handle is opened with <c>FileShare.ReadWrite | FileShare.Delete</c>: the saver keeps writing, and the
@@ -80,8 +80,10 @@ internal sealed class TailingStream : Stream
                 throw _fetch.Failure();
             }
 
+            // The last byte is held back until the fetch verified: with Content-Length framing, a client holding every
+            // byte holds a complete-looking body, so an abort after the last byte would come too late.
             var succeeded = _fetch.Succeeded;
-            var readable = succeeded ? _length : Math.Min(snapshot.Available, _length);
+            var readable = succeeded ? _length : Math.Min(snapshot.Available, _length - 1);
             if (_position < readable && Open(succeeded) is { } file)
             {
                 var read = await file.ReadAsync(buffer, offset, (int)Math.Min(count, readable - _position), cancellationToken).ConfigureAwait(false);

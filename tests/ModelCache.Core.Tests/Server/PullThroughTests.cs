@@ -175,7 +175,7 @@ public sealed class PullThroughTests : IDisposable
     }
 
     [Fact]
-    public async Task Disposing_during_a_fetch_fails_the_readers_and_leaves_no_final_file_nor_running_fetch()
+    public async Task Disposing_during_a_fetch_fails_the_readers_and_leaves_no_final_file_partial_nor_running_fetch()
     {
         File.WriteAllBytes(_temp.Combine("upstream", "model.onnx"), Bytes);
         using var nginx = StartUpstream("256k");
@@ -198,6 +198,7 @@ public sealed class PullThroughTests : IDisposable
         }
 
         Assert.False(File.Exists(_store.GetModelPath(model)));
+        Assert.False(File.Exists(_store.GetPartialPath(model)), "a stopped server leaves no partial download");
         Assert.Equal("PullThroughStopped", (await Assert.ThrowsAsync<ModelCacheException>(() => source.OpenAsync(model, 0, _timeout.Token))).ErrorId);
     }
 

@@ -40,14 +40,33 @@ public sealed class TailingStreamTests : IDisposable
         File.WriteAllBytes(_fetch.PartialPath, Bytes);
         Written(0, Size);
         using var stream = new TailingStream(_fetch, 0, Size);
-        Assert.Equal(Bytes, await ReadAsync(stream, Size));
 
+        // Every byte but the last: with Content-Length framing the last one would make the body look complete.
+        Assert.Equal(Bytes.Take(Size - 1), await ReadAsync(stream, Size - 1));
         var end = stream.ReadAsync(new byte[16], 0, 16, _timeout.Token);
         await Task.Delay(300);
         Assert.False(end.IsCompleted);
         _verdict.SetException(new ModelCacheException("UpstreamFailed", ModelCacheErrorKind.InvalidData, "hash mismatch"));
 
         Assert.Equal("UpstreamFailed", (await Assert.ThrowsAsync<ModelCacheException>(() => end)).ErrorId);
+    }
+
+    [Fact]
+    public async Task The_last_byte_follows_a_verified_verdict()
+    {
+        File.WriteAllBytes(_fetch.PartialPath, Bytes);
+        Written(0, Size);
+        using var stream = new TailingStream(_fetch, 0, Size);
+        Assert.Equal(Bytes.Take(Size - 1), await ReadAsync(stream, Size - 1));
+
+        var last = stream.ReadAsync(new byte[16], 0, 16, _timeout.Token);
+        await Task.Delay(300);
+        Assert.False(last.IsCompleted);
+        File.Move(_fetch.PartialPath, _fetch.FinalPath);
+        _verdict.SetResult(null!);
+
+        Assert.Equal(1, await last);
+        Assert.Equal(0, await stream.ReadAsync(new byte[16], 0, 16, _timeout.Token));
     }
 
     [Fact]
@@ -66,8 +85,9 @@ public sealed class TailingStreamTests : IDisposable
         Written(Size);
         var read = await next;
         Assert.Equal(Bytes.Skip(1000).Take(read), buffer.Take(read));
-        Assert.Equal(Bytes.Skip(1000 + read), await ReadAsync(stream, Size - 1000 - read));
+        Assert.Equal(Bytes.Skip(1000 + read).Take(Size - 1 - 1000 - read), await ReadAsync(stream, Size - 1 - 1000 - read));
         _verdict.SetResult(null!);
+        Assert.Equal(Bytes.Skip(Size - 1), await ReadAsync(stream, 1));
         Assert.Equal(0, await stream.ReadAsync(buffer, 0, 16, _timeout.Token));
     }
 
