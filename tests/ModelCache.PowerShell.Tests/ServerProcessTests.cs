@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Testing;
+
+namespace ModelCache.PowerShell.Tests;
+
+/// <summary>
+/// Start-ModelCacheServer in a real child pwsh on 127.0.0.1, in front of a rate-limited nginx upstream: 50 clients ask
+/// for a model the server has not cached; nginx's own access log must show exactly one upstream request.
+/// </summary>
+public sealed class ServerProcessTests : IDisposable
+{
+    private const string FileName = "server_process_model.onnx";
+    private const int ModelSize = (4 << 20) + 4321;
+    private readonly TempDirectory _temp = new("modelcache-serverproc");
+    private readonly byte[] _content = new byte[ModelSize];
+    private readonly string _sha256;
+
+    public ServerProcessTests()
+    {
+        new Random(20261201).NextBytes(_content);
+        _sha256 = Convert.ToHexStringLower(SHA256.HashData(_content));
+        Directory.CreateDirectory(_temp.Combine("upstream"));
+        File.WriteAllBytes(_temp.Combine("upstream", FileName), _content); // served throttled under /slow/
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task Fifty_clients_through_a_server_process_cause_one_upstream_request_and_every_body_verifies()
+    {
+        using var nginx = NginxServer.Start(new NginxServerOptions(_temp.Combine("upstream")) { ThrottledLocations = { ["/slow/"] = "4m" } });
+        var catalog = _temp.Combine("catalog.json");
+        File.WriteAllText(catalog, JsonSerializer.Serialize(new
+        {
+            models = new[]
+            {
+                new { family = "Site", member = "PULLED", task = "face_detection", fileName = FileName, url = nginx.Url("slow/" + FileName).ToString(), sha256 = _sha256, size = ModelSize },
+            },
+        }));
+        using var server = PwshProcess.StartCommand(
+            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
+            new Dictionary<string, string?>
+            {
+                ["MODELCACHE_HOME"] = _temp.Combine("cache"),
+                ["MODELCACHE_CATALOG"] = catalog,
+                ["XDG_CONFIG_HOME"] = _temp.Combine("config"),
+                ["XDG_CACHE_HOME"] = _temp.Combine("xdg"),
+                ["MODELCACHE_MACHINE_CONFIG"] = _temp.Combine("machine.json"),
+                ["MODELCACHE_MIRROR"] = null,
+                ["MODELCACHE_OFFLINE"] = null,
+            });
+        var listening = await server.WaitForOutputAsync(line => line.StartsWith("LISTENING|", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        var url = new Uri(new Uri(listening.Substring("LISTENING|".Length).Trim()), "models/" + FileName);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
+        {
+            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            var body = await response.Content.ReadAsByteArrayAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body.Take(2000).ToArray())}");
+            return body;
+        })));
+
+        Assert.All(bodies, body => Assert.Equal(_sha256, Convert.ToHexStringLower(SHA256.HashData(body))));
+        var upstream = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
+        Assert.Single(upstream);
+        Assert.True(File.Exists(Path.Combine(_temp.Combine("cache"), "models", "Site", "PULLED", FileName)), "the server kept the verified file");
+        server.Kill();
+    }
+}
