@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
@@ -28,12 +29,14 @@ public sealed class ModelCacheServer : IDisposable
     private readonly Task _acceptLoop;
     private long _nextRequest;
     private readonly IDisposable? _ownedSource;
+    private readonly ConnectionGate? _gate;
     private volatile bool _stopping;
     private Task? _stopped;
 
-    private ModelCacheServer(ModelCacheServerOptions options, HttpListener listener, Uri uri)
+    private ModelCacheServer(ModelCacheServerOptions options, HttpListener listener, Uri uri, ConnectionGate? gate)
     {
         _options = options;
+        _gate = gate;
         _listener = listener;
         Uri = uri;
         var opener = new VerifiedModelOpener();
@@ -60,10 +63,18 @@ public sealed class ModelCacheServer : IDisposable
         var host = options.ListenAddress.Equals(IPAddress.Any) || options.ListenAddress.Equals(IPAddress.IPv6Any) ? "+"
             : options.ListenAddress.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + options.ListenAddress + "]"
             : options.ListenAddress.ToString();
-        Exception? last = null;
-        for (var attempt = 0; attempt < (options.Port == 0 ? PortAttempts : 1); attempt++)
+        // Where http.sys does not enforce timeouts (the managed listener), a gate takes the public address and the
+        // listener a private loopback port behind it.
+        var gated = options.ConnectionGate && !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+        if (gated)
         {
-            var port = options.Port == 0 ? FreePort(options.ListenAddress) : options.Port;
+            host = "127.0.0.1";
+        }
+
+        Exception? last = null;
+        for (var attempt = 0; attempt < (options.Port == 0 || gated ? PortAttempts : 1); attempt++)
+        {
+            var port = options.Port == 0 || gated ? FreePort(gated ? IPAddress.Loopback : options.ListenAddress) : options.Port;
             var prefix = string.Format(CultureInfo.InvariantCulture, "http://{0}:{1}/", host, port);
             var listener = new HttpListener { IgnoreWriteExceptions = true };
             listener.Prefixes.Add(prefix);
@@ -80,8 +91,27 @@ public sealed class ModelCacheServer : IDisposable
                 continue;
             }
 
+            if (gated)
+            {
+                ConnectionGate gate;
+                try
+                {
+                    gate = new ConnectionGate(options.ListenAddress, options.Port, new IPEndPoint(IPAddress.Loopback, port), options.MaxConnections, options.HeaderTimeout, options.IdleTimeout);
+                }
+                catch (SocketException ex)
+                {
+                    listener.Close();
+                    throw new ModelCacheException("ServerStartFailed", ModelCacheErrorKind.ResourceUnavailable,
+                        $"Cannot listen on {options.ListenAddress} port {options.Port}: {ex.Message}", "Pick another -Port, or free the port.", ex);
+                }
+
+                var address = options.ListenAddress.Equals(IPAddress.Any) || options.ListenAddress.Equals(IPAddress.IPv6Any) ? "127.0.0.1"
+                    : options.ListenAddress.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + options.ListenAddress + "]" : options.ListenAddress.ToString();
+                return new ModelCacheServer(options, listener, new Uri(string.Format(CultureInfo.InvariantCulture, "http://{0}:{1}/", address, gate.Port)), gate);
+            }
+
             var shown = host == "+" ? "127.0.0.1" : host;
-            return new ModelCacheServer(options, listener, new Uri(string.Format(CultureInfo.InvariantCulture, "http://{0}:{1}/", shown, port)));
+            return new ModelCacheServer(options, listener, new Uri(string.Format(CultureInfo.InvariantCulture, "http://{0}:{1}/", shown, port)), null);
         }
 
         throw new ModelCacheException("ServerStartFailed", ModelCacheErrorKind.ResourceUnavailable,
@@ -111,6 +141,7 @@ public sealed class ModelCacheServer : IDisposable
     {
         StopAsync().GetAwaiter().GetResult();
         _ownedSource?.Dispose();
+        _gate?.Dispose();
         _abort.Dispose();
         _slots.Dispose();
     }
@@ -118,6 +149,7 @@ public sealed class ModelCacheServer : IDisposable
     private async Task StopCoreAsync()
     {
         _stopping = true;
+        _gate?.Stop();
         var inFlight = Task.WhenAll(_inFlight.Values);
         if (await Task.WhenAny(inFlight, Task.Delay(_options.ShutdownGrace)).ConfigureAwait(false) != inFlight)
         {
@@ -148,6 +180,12 @@ public sealed class ModelCacheServer : IDisposable
             catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
                 return; // Closed by StopAsync.
+            }
+
+            if (_gate is not null)
+            {
+                // One request per gated connection, so the gate's header deadline covers every request.
+                context.Response.KeepAlive = false;
             }
 
             if (_stopping)

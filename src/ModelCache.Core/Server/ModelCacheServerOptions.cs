@@ -64,6 +64,13 @@ public sealed class ModelCacheServerOptions
     /// <summary>How long the request headers may take (applied by http.sys on Windows; see README for Linux).</summary>
     public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether a <see cref="ConnectionGate"/> enforces the header timeout and connection cap where http.sys does not (Linux,
+    /// macOS). It costs about half the throughput on loopback (every byte is relayed once more), so a server that only a
+    /// reverse proxy enforcing those limits can reach (nginx's client_header_timeout and limit_conn) turns it off.
+    /// </summary>
+    public bool ConnectionGate { get; set; } = true;
+
     /// <summary>How long a stop waits for responses in flight before aborting them.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -50,6 +50,13 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
     [Parameter]
     public SwitchParameter ReadOnly { get; set; }
 
+    /// <summary>
+    /// The server is reached only through a reverse proxy that limits header time and connections (nginx's
+    /// client_header_timeout, limit_conn): skip the connection gate that does it otherwise on Linux and macOS.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter BehindProxy { get; set; }
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ExportPath { get; set; }
@@ -77,6 +84,7 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
             ListenAddress = address!,
             Port = Port,
             ReadOnly = ReadOnly,
+            ConnectionGate = !BehindProxy,
             AdminToken = ReadToken(),
             ExportPath = ExportPath is null ? null : GetUnresolvedProviderPathFromPSPath(ExportPath),
             Mirrors = Mirror ?? Array.Empty<string>(),

@@ -106,6 +106,72 @@ public sealed class ServerLimitTests
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
+    [Fact]
+    public async Task A_client_that_never_finishes_its_headers_is_cut_after_the_header_timeout_and_others_are_served()
+    {
+        using var fixture = new ServerFixture(o => o.HeaderTimeout = TimeSpan.FromSeconds(1));
+        using var slowloris = new TcpClient();
+        await slowloris.ConnectAsync(IPAddress.Loopback, fixture.Server.Uri.Port);
+        var stream = slowloris.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+
+        using (var other = await fixture.Http.GetAsync("index.json"))
+        {
+            Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var read = await ReadOrClosedAsync(stream, timeout.Token);
+
+        Assert.Equal(0, read); // closed without an answer
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the connection stayed open {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Connections_over_MaxConnections_get_503_even_before_they_send_a_request()
+    {
+        using var fixture = new ServerFixture(o => o.MaxConnections = 3);
+        var idle = new System.Collections.Generic.List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, fixture.Server.Uri.Port);
+                idle.Add(client);
+            }
+
+            await Task.Delay(300); // let the server count them
+            using var refused = new TcpClient();
+            await refused.ConnectAsync(IPAddress.Loopback, fixture.Server.Uri.Port);
+            var buffer = new byte[256];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var read = await refused.GetStream().ReadAsync(buffer, timeout.Token);
+            Assert.StartsWith("HTTP/1.1 503", Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        finally
+        {
+            idle.ForEach(c => c.Dispose());
+        }
+
+        await Task.Delay(300);
+        using var after = await fixture.Http.GetAsync("index.json");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    private static async Task<int> ReadOrClosedAsync(NetworkStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stream.ReadAsync(new byte[64], cancellationToken);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Holds every request until released, then answers 404.</summary>
     private sealed class GateSource : IModelContentSource
     {

@@ -1,0 +1,254 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ModelCache.Server;
+
+/// <summary>
+/// A TCP front for the managed HttpListener (Linux, macOS), which keeps a connection whose headers never finish for as
+/// long as the client likes (measured: still open after 130 s), counts no connections, and whose TimeoutManager is not
+/// supported. The gate takes the public address: a connection over the cap gets a 503 at once; each client has the
+/// header timeout to send a complete header block (else the connection is closed); then bytes are relayed both ways to
+/// the listener on a private loopback port, and a connection with no bytes either way for the idle timeout is closed.
+/// The server answers every gated request with <c>Connection: close</c>, so each connection carries one request and the
+/// header deadline covers them all.
+/// </summary>
+internal sealed class ConnectionGate : IDisposable
+{
+    private const int MaxHeaderBytes = 32 * 1024;
+    private const int BufferSize = 256 * 1024;
+    private static readonly byte[] HeaderEnd = { 13, 10, 13, 10 };
+    private static readonly byte[] Busy = Encoding.ASCII.GetBytes("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    private static readonly byte[] HeadersTooLarge = Encoding.ASCII.GetBytes("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+
+    private readonly TcpListener _listener;
+    private readonly IPEndPoint _target;
+    private readonly int _maxConnections;
+    private readonly TimeSpan _headerTimeout;
+    private readonly TimeSpan _idleTimeout;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Task, bool> _connections = new();
+    private readonly Task _acceptLoop;
+    private int _open;
+
+    public ConnectionGate(IPAddress address, int port, IPEndPoint target, int maxConnections, TimeSpan headerTimeout, TimeSpan idleTimeout)
+    {
+        _target = target;
+        _maxConnections = Math.Max(1, maxConnections);
+        _headerTimeout = headerTimeout;
+        _idleTimeout = idleTimeout;
+        _listener = new TcpListener(address, port);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>The public port (the one picked when 0 was asked).</summary>
+    public int Port { get; }
+
+    /// <summary>Stops accepting; connections in flight end with the listener behind the gate.</summary>
+    public void Stop()
+    {
+        _stopping.Cancel();
+        _listener.Stop();
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        try
+        {
+            _acceptLoop.Wait(TimeSpan.FromSeconds(5));
+            Task.WaitAll(_connections.Keys.ToArray(), TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException or InvalidOperationException)
+            {
+                return;
+            }
+
+            var connection = ServeAsync(client);
+            _connections[connection] = true;
+            _ = connection.ContinueWith(done => _connections.TryRemove(done, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using (client)
+        {
+            if (Interlocked.Increment(ref _open) > _maxConnections)
+            {
+                Interlocked.Decrement(ref _open);
+                await TrySendAsync(client, Busy).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                client.NoDelay = true;
+                var headers = await ReadHeadersAsync(client).ConfigureAwait(false);
+                if (headers is null)
+                {
+                    return;
+                }
+
+                using var upstream = new TcpClient(_target.AddressFamily) { NoDelay = true };
+                await upstream.ConnectAsync(_target.Address, _target.Port).ConfigureAwait(false);
+                await upstream.GetStream().WriteAsync(headers.Value.Array!, 0, headers.Value.Count).ConfigureAwait(false);
+                await RelayAsync(client, upstream).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // A client that went away, or a stop: the connection simply ends.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _open);
+            }
+        }
+    }
+
+    /// <summary>The bytes up to and including the blank line ending the headers, or null when they did not come in time (or are too large: 431).</summary>
+    private async Task<ArraySegment<byte>?> ReadHeadersAsync(TcpClient client)
+    {
+        var buffer = new byte[MaxHeaderBytes];
+        var count = 0;
+        var stream = client.GetStream();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(_headerTimeout);
+        using (deadline.Token.Register(client.Close))
+        {
+            while (count < buffer.Length)
+            {
+                var read = await stream.ReadAsync(buffer, count, buffer.Length - count).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return null;
+                }
+
+                var searchFrom = Math.Max(0, count - HeaderEnd.Length + 1);
+                count += read;
+                if (IndexOf(buffer, HeaderEnd, searchFrom, count) >= 0)
+                {
+                    return new ArraySegment<byte>(buffer, 0, count);
+                }
+            }
+        }
+
+        await TrySendAsync(client, HeadersTooLarge).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>
+    /// Copies both ways until the server's side closes, or, once the response has started, nothing moved either way for
+    /// the idle timeout (a client that stopped reading). Before the response starts the server decides how long it takes
+    /// (it may be hashing a large model, or waiting for an upstream fetch).
+    /// </summary>
+    private async Task RelayAsync(TcpClient client, TcpClient upstream)
+    {
+        var clock = Stopwatch.StartNew();
+        long lastActivity = 0;
+        var responseStarted = 0;
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        async Task PumpAsync(TcpClient from, TcpClient to, bool isResponse)
+        {
+            var buffer = new byte[BufferSize];
+            int read;
+            while ((read = await from.GetStream().ReadAsync(buffer, 0, buffer.Length, done.Token).ConfigureAwait(false)) > 0)
+            {
+                await to.GetStream().WriteAsync(buffer, 0, read, done.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref lastActivity, clock.ElapsedTicks);
+                if (isResponse)
+                {
+                    Volatile.Write(ref responseStarted, 1);
+                }
+            }
+
+            // One side finished sending: let the other know, so a response ends when the server closes.
+            to.Client.Shutdown(SocketShutdown.Send);
+        }
+
+        var toServer = PumpAsync(client, upstream, isResponse: false);
+        var toClient = PumpAsync(upstream, client, isResponse: true);
+        while (!toClient.IsCompleted)
+        {
+            var idle = TimeSpan.FromTicks((long)((clock.ElapsedTicks - Interlocked.Read(ref lastActivity)) * (TimeSpan.TicksPerSecond / (double)Stopwatch.Frequency)));
+            if ((Volatile.Read(ref responseStarted) == 1 && idle > _idleTimeout) || _stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
+            await Task.WhenAny(toClient, Task.Delay(TimeSpan.FromMilliseconds(500))).ConfigureAwait(false);
+        }
+
+        // The response is over (or stalled): close both sockets, which also ends the pump still reading.
+        done.Cancel();
+        client.Close();
+        upstream.Close();
+        await Task.WhenAll(Observe(toServer), Observe(toClient)).ConfigureAwait(false);
+    }
+
+    private static async Task Observe(Task pump)
+    {
+        try
+        {
+            await pump.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task TrySendAsync(TcpClient client, byte[] response)
+    {
+        try
+        {
+            await client.GetStream().WriteAsync(response, 0, response.Length).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private static int IndexOf(byte[] buffer, byte[] pattern, int from, int to)
+    {
+        for (var i = from; i <= to - pattern.Length; i++)
+        {
+            var j = 0;
+            while (j < pattern.Length && buffer[i + j] == pattern[j])
+            {
+                j++;
+            }
+
+            if (j == pattern.Length)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
