@@ -118,7 +118,8 @@ public sealed class SaveModelTransferTests : IAsyncLifetime
     [Fact]
     public void Progress_has_a_batch_bar_and_a_bar_per_model()
     {
-        var catalog = WriteCatalog(2, plan: new FaultPlan { BytesPerSecond = 1_000_000 });
+        // About a second per model, so several 200 ms progress updates fall inside a transfer even on a busy machine.
+        var catalog = WriteCatalog(2, plan: new FaultPlan { BytesPerSecond = 300_000 });
         using var shell = System.Management.Automation.PowerShell.Create();
         shell.Runspace = Runspace;
         shell.AddScript($"Save-Model Test/M0, Test/M1 -CatalogPath '{catalog}'");

@@ -41,11 +41,25 @@ public static class CatalogReader
     /// <param name="origin">Recorded on every entry as its origin.</param>
     public static IReadOnlyList<ModelDefinition> Read(string json, string sourceName, string origin)
     {
+        try
+        {
+            // Line information costs time on a large catalog and only serves error messages: read without it, and
+            // read again with it when something is wrong, so the error names the line.
+            return Read(json, sourceName, origin, LineInfoHandling.Ignore);
+        }
+        catch (CatalogFormatException)
+        {
+            return Read(json, sourceName, origin, LineInfoHandling.Load);
+        }
+    }
+
+    private static IReadOnlyList<ModelDefinition> Read(string json, string sourceName, string origin, LineInfoHandling lineInfo)
+    {
         JObject root;
         try
         {
             using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None };
-            var token = JToken.ReadFrom(reader, new JsonLoadSettings { LineInfoHandling = LineInfoHandling.Load });
+            var token = JToken.ReadFrom(reader, new JsonLoadSettings { LineInfoHandling = lineInfo });
             root = token as JObject ?? throw Problem(sourceName, token, "the top level must be an object with a \"models\" array");
             while (reader.Read())
             {
