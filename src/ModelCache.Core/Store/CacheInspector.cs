@@ -9,13 +9,12 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.IO;
 using ModelCache.Primitives;
-using ModelCache.Store.Layouts;
 
 namespace ModelCache.Store;
 
 /// <summary>
-/// Computes a <see cref="CacheSummary"/> from disk: one walk over the layout's slots, reading metadata and
-/// file sizes only. Nothing is hashed, rebuilt, locked or written, so a summary is cheap on a large cache and
+/// Computes a <see cref="CacheSummary"/> from disk: the layout's slots (metadata and file sizes) and the store's
+/// partial downloads, nothing else read. Nothing is hashed, rebuilt, locked or written, so a summary is cheap on a large cache and
 /// safe on a read-only or foreign one.
 /// </summary>
 public sealed class CacheInspector
@@ -94,20 +93,13 @@ public sealed class CacheInspector
                 }
             }
 
-            // A flat layout keeps partials beside the files at its root; the native one in each member folder.
-            var partialFolders = layout.Kind == CacheLayoutKind.Native
-                ? slots.Select(slot => layout.GetSlotDirectory(slot.Family, slot.Member)).Distinct(StringComparer.Ordinal).ToList()
-                : new List<string> { layout.Root };
-            var partials = new List<FileInfo>[partialFolders.Count];
-            Parallel.For(0, partialFolders.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, index =>
-                partials[index] = layout.IsContained(partialFolders[index]) ? PartialsIn(partialFolders[index]) : new List<FileInfo>());
-            foreach (var partial in partials.SelectMany(p => p))
+            // The same list Clear-ModelCache -Partial works from: each model's own partials, links skipped.
+            foreach (var partial in _store.ListPartials(catalog))
             {
                 summary.PartialCount++;
-                summary.PartialBytes += partial.Length;
-                var written = new DateTimeOffset(partial.LastWriteTimeUtc, TimeSpan.Zero);
-                summary.OldestPartial = summary.OldestPartial is { } oldest && oldest <= written ? oldest : written;
-                stalePartials += _now() - written >= StalePartialAge ? 1 : 0;
+                summary.PartialBytes += partial.Size;
+                summary.OldestPartial = summary.OldestPartial is { } oldest && oldest <= partial.LastWrite ? oldest : partial.LastWrite;
+                stalePartials += _now() - partial.LastWrite >= StalePartialAge ? 1 : 0;
             }
         }
 
@@ -156,18 +148,6 @@ public sealed class CacheInspector
 
         summary.Health = reasons.Count == 0 ? CacheHealth.Good : reasons.Max(r => r.Health);
         summary.Reasons = reasons.OrderByDescending(r => r.Health).Select(r => r.Reason).ToList();
-    }
-
-    private static List<FileInfo> PartialsIn(string folder)
-    {
-        try
-        {
-            return new DirectoryInfo(folder).GetFiles("*" + CacheFiles.PartialSuffix).Where(f => !CacheFiles.IsLink(f.FullName)).ToList();
-        }
-        catch (Exception ex) when (ex is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
-        {
-            return new List<FileInfo>();
-        }
     }
 
     private static void Increment(IDictionary<string, int> counts, string key) => counts[key] = counts.TryGetValue(key, out var count) ? count + 1 : 1;

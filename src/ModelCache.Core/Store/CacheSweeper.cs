@@ -98,8 +98,10 @@ internal sealed class CacheSweeper
             {
                 foreach (var path in SafeGetFiles(native.GetSlotDirectory(slot.Family, slot.Member)).Where(IsPartial))
                 {
+                    // A member folder under the root is the model's own (as DeleteWorkFiles treats it); a per-model
+                    // folder may hold other downloads, so there only the model's own file name counts.
                     var fileName = StripPartial(path);
-                    if (slot.FileName is null || slot.FileName == fileName)
+                    if (slot.FileName is null || slot.FileName == fileName || native.SlotDirectoryIsExclusive(slot.Family, slot.Member))
                     {
                         found.Add(Describe(slot.Family, slot.Member, fileName, path, slot.Model));
                     }
