@@ -24,24 +24,24 @@ internal sealed class ConnectionGate : IDisposable
 {
     private const int MaxHeaderBytes = 32 * 1024;
     private const int BufferSize = 256 * 1024;
+    private static readonly TimeSpan SlotWait = TimeSpan.FromMilliseconds(250);
     private static readonly byte[] HeaderEnd = { 13, 10, 13, 10 };
     private static readonly byte[] Busy = Encoding.ASCII.GetBytes("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     private static readonly byte[] HeadersTooLarge = Encoding.ASCII.GetBytes("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 
     private readonly TcpListener _listener;
     private readonly IPEndPoint _target;
-    private readonly int _maxConnections;
+    private readonly SemaphoreSlim _slots;
     private readonly TimeSpan _headerTimeout;
     private readonly TimeSpan _idleTimeout;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
     private readonly Task _acceptLoop;
-    private int _open;
 
     public ConnectionGate(IPAddress address, int port, IPEndPoint target, int maxConnections, TimeSpan headerTimeout, TimeSpan idleTimeout)
     {
         _target = target;
-        _maxConnections = Math.Max(1, maxConnections);
+        _slots = new SemaphoreSlim(Math.Max(1, maxConnections));
         _headerTimeout = headerTimeout;
         _idleTimeout = idleTimeout;
         _listener = new TcpListener(address, port);
@@ -99,9 +99,10 @@ internal sealed class ConnectionGate : IDisposable
     {
         using (client)
         {
-            if (Interlocked.Increment(ref _open) > _maxConnections)
+            // A finished connection frees its slot only once the server's end has closed, which a client that got
+            // the whole response may beat with its next request: a full gate waits a moment before it refuses.
+            if (!await _slots.WaitAsync(SlotWait).ConfigureAwait(false))
             {
-                Interlocked.Decrement(ref _open);
                 await TrySendAsync(client, Busy).ConfigureAwait(false);
                 return;
             }
@@ -126,7 +127,7 @@ internal sealed class ConnectionGate : IDisposable
             }
             finally
             {
-                Interlocked.Decrement(ref _open);
+                _slots.Release();
             }
         }
     }
