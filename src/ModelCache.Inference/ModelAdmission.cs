@@ -112,7 +112,9 @@ public static class ModelAdmission
             }
 
             using var memory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
-            using var arena = new OrtArenaCfg((uint)_limit, -1, -1, -1);
+            // Extend strategy 1 (kSameAsRequested): regions of exactly the size asked for, so the cap is the usable amount;
+            // the default doubling would reserve power-of-two regions and refuse a tensor well below the cap.
+            using var arena = new OrtArenaCfg((uint)_limit, 1, -1, -1);
             OrtEnv.Instance().CreateAndRegisterAllocator(memory, arena);
             _registered = true;
         }

@@ -26,6 +26,8 @@ internal static class OnnxModelReader
     private const int ModelGraph = 7;
     private const int ModelFunctions = 25;
     private const int GraphNode = 1;
+    private const int GraphInitializer = 5;
+    private const int TensorName = 8;
     private const int NodeAttribute = 5;
     private const int AttributeGraph = 6;
     private const int AttributeGraphs = 11;
@@ -49,6 +51,7 @@ internal static class OnnxModelReader
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.RandomAccess);
             var reader = new Reader(stream, path);
             var inputs = new List<TensorSignature>();
+            var initializers = new HashSet<string>(StringComparer.Ordinal);
             var outputs = new List<TensorSignature>();
             long nodes = 0;
             var functions = false;
@@ -65,6 +68,10 @@ internal static class OnnxModelReader
                         if ((graphField == GraphInput || graphField == GraphOutput) && graphWire == WireLength)
                         {
                             (graphField == GraphInput ? inputs : outputs).Add(ReadValueInfo(reader, reader.LengthEnd(graphEnd)));
+                        }
+                        else if (graphField == GraphInitializer && graphWire == WireLength)
+                        {
+                            initializers.Add(ReadInitializerName(reader, reader.LengthEnd(graphEnd)));
                         }
                         else if (graphField == GraphNode && graphWire == WireLength)
                         {
@@ -83,6 +90,8 @@ internal static class OnnxModelReader
                 }
             }
 
+            // As ONNX Runtime's metadata: a graph input that has an initializer (UltraFace lists its weights) is not a model input.
+            inputs.RemoveAll(i => initializers.Contains(i.Name));
             return new OnnxModelInfo(new ModelSignature(inputs, outputs), nodes, functions);
         }
         catch (InvalidDataException ex)
@@ -143,6 +152,26 @@ internal static class OnnxModelReader
         }
 
         return count;
+    }
+
+    private static string ReadInitializerName(Reader reader, long end)
+    {
+        reader.Spend(16);
+        var name = string.Empty;
+        while (reader.Position < end)
+        {
+            var (field, wire) = reader.Tag(end);
+            if (field == TensorName && wire == WireLength)
+            {
+                name = reader.String(end);
+            }
+            else
+            {
+                reader.Skip(wire, end); // dims, and the weights themselves: never read
+            }
+        }
+
+        return name;
     }
 
     private static TensorSignature ReadValueInfo(Reader reader, long end)

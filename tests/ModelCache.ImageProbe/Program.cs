@@ -20,6 +20,7 @@ try
 catch (ModelCacheException ex)
 {
     Console.WriteLine("error " + ex.ErrorId);
+    Console.Error.WriteLine(ex.Message);
 }
 
 Console.WriteLine("peak " + PeakBytes());

@@ -93,13 +93,13 @@ public sealed class ModelAdmissionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(13, "ok 0")] // 3072 × 4 × 2^13 = 96 MiB last tensor, 144 MiB with the one before it: under 256 MiB
-    [InlineData(15, "error ModelMemoryLimitExceeded")] // 384 + 192 MiB: over
+    [InlineData(13, "ok ")] // 3072 × 4 × 2^13 = 96 MiB last tensor, 144 MiB with the one before it: under 256 MiB
+    [InlineData(14, "error ModelMemoryLimitExceeded")] // 192 + 96 MiB: just over
     public void The_tensor_memory_limit_decides_whether_a_run_completes(int doublings, string expected)
     {
         var model = DetectorShapedRunBomb(doublings).Save(_dir.Combine("run.onnx"));
         var (line, peak) = PixelLimitTests.Probe(model, DetectorFixture.Image("gorilla.png"), "256");
-        Assert.Equal(expected, line);
+        Assert.StartsWith(expected, line, StringComparison.Ordinal);
         Assert.True(peak < 256 * MiB + (256 * MiB), $"peak {peak / MiB} MiB");
     }
 
