@@ -74,8 +74,8 @@ public sealed class ModelAdmissionProcessTests : IDisposable
     private (string[] Ids, long Peak, string Output) Run(string model, string taskArgument, bool precompileFirst = false)
     {
         var image = System.IO.Path.Combine(TestPaths.FixtureImages, "zidane.jpg");
-        var detect = $"Invoke-FaceDetect -LiteralPath {Quote(image)} -Model Evil/BOMB -ErrorAction SilentlyContinue -ErrorVariable +failures | Out-Null";
-        var precompile = "Optimize-ModelCache -Precompile -ErrorAction SilentlyContinue -ErrorVariable +failures | ForEach-Object { 'PRECOMPILED|' + $_.Name }";
+        var detect = $"try {{ Invoke-FaceDetect -LiteralPath {Quote(image)} -Model Evil/BOMB -ErrorAction Stop | Out-Null }} catch {{ $failures += $_ }}";
+        var precompile = "Optimize-ModelCache -Precompile -ErrorAction SilentlyContinue -ErrorVariable precompileFailures | ForEach-Object { 'PRECOMPILED|' + $_.Name }; $failures += $precompileFailures";
         var script = $$"""
             Import-Module {{Quote(TestPaths.Manifest)}} -ErrorAction Stop
             $failures = @()
