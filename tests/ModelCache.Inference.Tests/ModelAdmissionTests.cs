@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading.Tasks;
 using Microsoft.ML.OnnxRuntime;
 using ModelCache.Errors;
 using ModelCache.Inference;
@@ -109,6 +110,41 @@ public sealed class ModelAdmissionTests : IDisposable
         var (line, peak) = PixelLimitTests.Probe(DetectorFixture.Model(DetectorFixture.RetinaFace), DetectorFixture.Image("gorilla.png"), "256");
         Assert.StartsWith("ok ", line, StringComparison.Ordinal);
         Assert.True(peak < 512 * MiB, $"peak {peak / MiB} MiB");
+    }
+
+    [Theory]
+    [InlineData(-4096, true)] // just under the per-node share of the folding budget: folded while the session loads
+    [InlineData(4096, false)] // just over: left to Run, where the capped arena holds it
+    public async Task Constant_folding_while_a_detector_loads_is_capped_by_the_folding_budget_shared_over_its_nodes(int offset, bool folded)
+    {
+        // Seven nodes, so each may fold FoldingBudget / 7. The folded tensor stays an initializer of the optimized
+        // copy (it is added to a value computed from the input), so the copy's size shows whether it was folded.
+        var perNode = ModelAdmission.FoldingBudget / 7;
+        var file = new OnnxModelWriter()
+            .Input("input", F, 1, 3, 32, 32)
+            .Int64Initializer("shape", (perNode + offset) / 4)
+            .Node("ReduceSum", new[] { "input" }, new[] { "r" }, OnnxModelWriter.IntAttribute("keepdims", 0))
+            .Node("ConstantOfShape", new[] { "shape" }, new[] { "big" })
+            .Node("Add", new[] { "r", "big" }, new[] { "y" })
+            .Node("ReduceSum", new[] { "y" }, new[] { "s" }, OnnxModelWriter.IntAttribute("keepdims", 0))
+            .Int64Initializer("s4", 1, 42, 4).Int64Initializer("s2", 1, 42, 2).Int64Initializer("s10", 1, 42, 10)
+            .Node("Expand", new[] { "s", "s4" }, new[] { "loc" })
+            .Node("Expand", new[] { "s", "s2" }, new[] { "conf" })
+            .Node("Expand", new[] { "s", "s10" }, new[] { "landmarks" })
+            .Output("loc", F, 1, 42, 4).Output("conf", F, 1, 42, 2).Output("landmarks", F, 1, 42, 10)
+            .Save(_dir.Combine("folding.onnx"));
+        var store = new ModelCache.Store.CacheStore(_dir.Combine("root"));
+        store.EnsureWritable();
+        var sha256 = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file))).ToLowerInvariant();
+        var model = new ModelCache.Catalog.ModelDefinition("Test", "FOLDING", "face_detection", "folding.onnx", new Uri("https://example.invalid/folding.onnx"), sha256, new FileInfo(file).Length);
+        var partial = store.PreparePartial(model);
+        File.Copy(file, partial);
+        store.Commit(model, partial, sha256, null);
+
+        Assert.NotNull(await new OptimizedModelCache().PrecompileAsync(store, model));
+
+        var copy = new FileInfo(store.GetOptimizedModelPath(model)).Length;
+        Assert.True(folded ? copy > perNode - 4096 : copy < MiB, $"optimized copy of {copy} bytes; per-node folding cap {perNode}");
     }
 
     [Theory]
