@@ -115,7 +115,18 @@ public static class ModelAdmission
             // Extend strategy 1 (kSameAsRequested): regions of exactly the size asked for, so the cap is the usable amount;
             // the default doubling would reserve power-of-two regions and refuse a tensor well below the cap.
             using var arena = new OrtArenaCfg((uint)_limit, 1, -1, -1);
-            OrtEnv.Instance().CreateAndRegisterAllocator(memory, arena);
+            try
+            {
+                OrtEnv.Instance().CreateAndRegisterAllocator(memory, arena);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                // Without the capped arena no session is built: an unbounded one is what this class exists to prevent.
+                throw new Errors.ModelCacheException("ModelLoadFailed", Errors.ModelCacheErrorKind.ResourceUnavailable,
+                    $"ONNX Runtime's memory-capped arena cannot be set up in this process: {ex.Message}",
+                    "Start a new PowerShell session and import ModelCache before other modules that use ONNX Runtime.", ex);
+            }
+
             _registered = true;
         }
     }
