@@ -37,7 +37,10 @@ public sealed class FaceDetector : IDisposable
             throw new ModelCacheException("ModelFileNotFound", ModelCacheErrorKind.NotFound, $"The model file '{ModelPath}' does not exist.", "Check the path or save the model with Save-Model.");
         }
 
+        // Recognised from the file's own graph before ONNX Runtime builds anything: an unknown model never gets a session.
+        var admitted = ModelAdmission.Check(ModelPath);
         using var options = (settings ?? new FaceDetectorSettings()).CreateSessionOptions();
+        ModelAdmission.Bound(options, admitted);
         try
         {
             _session = new InferenceSession(ModelPath, options);
@@ -358,7 +361,7 @@ public sealed class FaceDetector : IDisposable
                     values[i] = OrtValue.CreateTensorValueFromMemory(preallocated[i], Array.ConvertAll(buffers.OutputShapes![i], d => (long)d));
                 }
 
-                _session.Run(_runOptions, _inputNames, inputs, _outputNames, values);
+                RunSession(() => _session.Run(_runOptions, _inputNames, inputs, _outputNames, values));
             }
             finally
             {
@@ -371,7 +374,7 @@ public sealed class FaceDetector : IDisposable
             return new ModelOutputs(preallocated, buffers.OutputShapes!);
         }
 
-        using var results = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+        using var results = RunSession(() => _session.Run(_runOptions, _inputNames, inputs, _outputNames));
         var data = new float[results.Count][];
         var shapes = new int[results.Count][];
         var k = 0;
@@ -383,6 +386,32 @@ public sealed class FaceDetector : IDisposable
         }
 
         return new ModelOutputs(data, shapes);
+    }
+
+    private T RunSession<T>(Func<T> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (OnnxRuntimeException ex) when (ModelAdmission.IsArenaExhausted(ex))
+        {
+            throw new ModelCacheException("ModelMemoryLimitExceeded", ModelCacheErrorKind.ResourceUnavailable,
+                $"Running '{ModelPath}' needs more than the {ModelAdmission.TensorMemoryLimit / 1048576} MiB ONNX Runtime may use in this process, so it was stopped: {FirstLine(ex.Message)}",
+                "Use a smaller -InputSize, leave out -Tile, or use another model; a model whose run needs gigabytes is not a usable face detector.", ex);
+        }
+    }
+
+    private void RunSession(Action run) => RunSession<object?>(() =>
+    {
+        run();
+        return null;
+    });
+
+    private static string FirstLine(string text)
+    {
+        var end = text.IndexOfAny(new[] { '\r', '\n' });
+        return end < 0 ? text : text.Substring(0, end);
     }
 
     internal TensorBuffers Rent(int width, int height)

@@ -178,12 +178,15 @@ public sealed class OptimizedModelCache
 
     private static void Optimize(string source, string destination)
     {
+        // Only a recognised detector is optimized, and its session is bounded as one that runs (ModelAdmission).
+        var admitted = ModelAdmission.Check(source);
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = Level,
             OptimizedModelFilePath = destination,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        ModelAdmission.Bound(options, admitted);
         try
         {
             // Creating the session runs the optimizers and saves the result; the session itself is not needed.

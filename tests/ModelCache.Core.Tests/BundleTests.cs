@@ -249,6 +249,10 @@ public sealed class BundleTests : IDisposable
     [InlineData("member", "../C", "\"member\"")]
     [InlineData("sha256", "not-a-hash", "64 hexadecimal")]
     [InlineData("url", "ftp://example.invalid/c.onnx", "\"url\"")]
+    [InlineData("task", "../../x", "the task '../../x', which is not one of the catalog's tasks (age_gender, ")]
+    [InlineData("task", "face_detection/../x", "not one of the catalog's tasks")]
+    [InlineData("task", "FaceDetection", "not one of the catalog's tasks")]
+    [InlineData("task", "detection", "not one of the catalog's tasks")]
     public void A_carried_catalog_entry_that_breaks_a_catalog_rule_is_refused_naming_it(string field, string value, string why)
     {
         var error = OpenCustom(entry =>

@@ -5,18 +5,22 @@ using System.Linq;
 using ModelCache.Errors;
 using ModelCache.Inference;
 
-// Usage: ModelCache.ImageProbe <model.onnx> <image>
+// Usage: ModelCache.ImageProbe <model.onnx> <image> [tensor memory limit in MiB]
 // Prints "ok <faces>" or "error <ErrorId>", then "peak <bytes>" (VmHWM on Linux, else the peak working set).
-using (var detector = new FaceDetector(args[0]))
+if (args.Length > 2)
 {
-    try
-    {
-        Console.WriteLine("ok " + detector.Detect(args[1]).FaceCount);
-    }
-    catch (ModelCacheException ex)
-    {
-        Console.WriteLine("error " + ex.ErrorId);
-    }
+    ModelAdmission.TensorMemoryLimit = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) * 1024 * 1024;
+}
+
+try
+{
+    using var detector = new FaceDetector(args[0]);
+    Console.WriteLine("ok " + detector.Detect(args[1]).FaceCount);
+}
+catch (ModelCacheException ex)
+{
+    Console.WriteLine("error " + ex.ErrorId);
+    Console.Error.WriteLine(ex.Message);
 }
 
 Console.WriteLine("peak " + PeakBytes());

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO;
 using System.IO.Compression;
+using System.Linq;
 using System.Text;
 using ModelCache.Errors;
 using ModelCache.Inference;
@@ -145,11 +146,12 @@ public sealed class PixelLimitTests : IDisposable
         Assert.True(peak < 400 * MiB, $"pixel bomb peak {peak / MiB} MiB");
     }
 
-    private static (string Line, long Peak) Probe(string model, string image)
+    /// <summary>Runs ModelCache.ImageProbe in a child process: its first line and its peak resident memory.</summary>
+    internal static (string Line, long Peak) Probe(string model, string image, params string[] extra)
     {
         var probe = Path.Combine(AppContext.BaseDirectory, "ModelCache.ImageProbe.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { probe, model, image })
+        foreach (var arg in new[] { probe, model, image }.Concat(extra))
         {
             start.ArgumentList.Add(arg);
         }

@@ -129,6 +129,57 @@ Describe 'Import-Model' {
         Test-Path (Get-UserCatalogPath) | Should -BeFalse
     }
 
+    It 'without -Task recognises a face detector from the model''s own inputs and outputs: <From>' -ForEach @(
+        @{ From = 'version-RFB-320.onnx' }, @{ From = 'retinaface_mnet025_biubug6.onnx' }, @{ From = 'scrfd_500m_kps.onnx' },
+        @{ From = 'yolov5n-0.5-face.onnx' }, @{ From = 'yolov8-lite-t-face.onnx' }, @{ From = 'face_detection_front_128x128_barracuda.onnx' }
+    ) {
+        $own = New-CustomModelFile -Name "own_$From" -From (Join-Path $FixtureModels $From)
+        $entry = Import-Model $own -Name Site/FACES
+        $entry.Task | Should -Be 'face_detection'
+        (Get-ModelCatalog Site/FACES).Task | Should -Be 'face_detection'
+        $result = Invoke-FaceDetect -LiteralPath (Join-Path $FixtureImages 'zidane.jpg') -Model Site/FACES -ErrorAction Stop
+        $result.Model | Should -Be 'Site/FACES'
+    }
+
+    It 'without -Task leaves a model that is not a face detector unknown, and Invoke-FaceDetect says so' {
+        $bytes = [byte[]](0x08, 0x07, 0x3A, 0x02, 0x12, 0x00) # ir_version 7 and an empty graph: ONNX, but no detector
+        $other = Join-Path $TestDrive 'classifier.onnx'
+        [IO.File]::WriteAllBytes($other, $bytes)
+        (Import-Model $other -Name Site/OTHER).Task | Should -Be 'unknown'
+        $err = { Invoke-FaceDetect -LiteralPath (Join-Path $FixtureImages 'zidane.jpg') -Model Site/OTHER -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be 'NotAFaceDetector,ModelCache.PowerShell.Cmdlets.InvokeFaceDetectCommand'
+        $err.Exception.Message | Should -Match "task is 'unknown'"
+    }
+
+    It 'takes -Task <Given> as the catalog''s <Stored>' -ForEach @(
+        @{ Given = 'face_detection'; Stored = 'face_detection' }, @{ Given = 'FaceDetection'; Stored = 'face_detection' },
+        @{ Given = 'Face-Recognition'; Stored = 'face_recognition' }, @{ Given = 'HEAD_POSE'; Stored = 'head_pose' }
+    ) {
+        (Import-Model $File -Name Site/DETECTOR -Task $Given).Task | Should -Be $Stored
+        (Get-Content -Raw -LiteralPath (Get-UserCatalogPath) | ConvertFrom-Json).models[0].task | Should -Be $Stored
+    }
+
+    It 'refuses the task <Task> (ModelTaskInvalid), naming the valid ones, and writes nothing' -ForEach @(
+        @{ Task = '../../x' }, @{ Task = 'detection' }, @{ Task = 'face_detection/..' }, @{ Task = "face`ndetection" }, @{ Task = '_' }
+    ) {
+        $err = { Import-Model $File -Name Site/DETECTOR -Task $Task -ErrorAction Stop } | Should -Throw -ErrorId "ModelTaskInvalid,$($CommandIds.Import)" -PassThru
+        $err.Exception.Message | Should -Match 'face_detection, '
+        $err.ErrorDetails.RecommendedAction | Should -Match '-Task'
+        $err.TargetObject | Should -Be $File
+        Test-Path (Get-UserCatalogPath) | Should -BeFalse
+        Test-Path (Join-Path $Sandbox.Cache 'models/Site') | Should -BeFalse
+    }
+
+    It 'completes -Task with the catalog''s tasks' {
+        $line = 'Import-Model x -Name A/B -Task face_'
+        $offered = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $offered | Should -Contain 'face_detection'
+        $offered | Should -Contain 'face_recognition'
+        $offered | Should -Not -Contain 'head_pose'
+        $line = 'Import-Model x -Name A/B -Task '
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches).Count | Should -Be 15
+    }
+
     It '-WhatIf hashes and checks, but places and writes nothing' {
         Import-Model $File -Name Site/DETECTOR -WhatIf | Should -BeNullOrEmpty
         Test-Path (Get-UserCatalogPath) | Should -BeFalse

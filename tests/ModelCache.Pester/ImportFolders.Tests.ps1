@@ -152,6 +152,23 @@ Describe 'Import-ModelCache of a model the catalog does not know' {
         }
     }
 
+    It 'refuses a carried entry whose task is <Task>, not one of the catalog''s tasks, and writes nothing to catalog.json' -ForEach @(
+        @{ Task = '../../x' }, @{ Task = 'x/../face_detection' }, @{ Task = 'FaceDetection' }, @{ Task = 'face detection' }
+    ) {
+        $manifestPath = Join-Path $Bundle 'manifest.json'
+        $manifest = Get-Content -Raw $manifestPath | ConvertFrom-Json
+        $manifest.models[0].catalogEntry.task = $Task
+        $manifest | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath $manifestPath
+
+        $results = Import-ModelCache $Bundle -ErrorVariable refused -ErrorAction SilentlyContinue
+
+        $results | Should -BeNullOrEmpty
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'BundleManifestInvalid,*'
+        $refused[0].Exception.Message | Should -BeLike "*catalogEntry of 'Site/SLIM_COPY' has the task '$Task'*face_detection*"
+        Test-Path -LiteralPath $UserCatalog | Should -BeFalse
+        Test-Path -LiteralPath $env:MODELCACHE_HOME | Should -BeFalse
+    }
+
     It 'keeps no catalog entry for a carried model whose bytes fail, and places nothing' {
         # The manifest and its entry agree with each other; the file in the bundle does not.
         $file = Join-Path $Bundle 'site-slim.onnx'

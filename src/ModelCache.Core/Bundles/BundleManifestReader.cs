@@ -105,6 +105,11 @@ public static class BundleManifestReader
     {
         var name = Shorten(entry.Name);
         var carried = entry.CatalogEntry is null ? null : ReadCarried(entry.CatalogEntry, name, where);
+        if (carried is not null && !ModelTasks.IsKnown(carried.Task))
+        {
+            throw Invalid(where, $"the catalogEntry of '{name}' has the task '{carried.Task}', which is not one of the catalog's tasks ({ModelTasks.List})");
+        }
+
         if (catalog.TryGet(entry.Name ?? string.Empty, out var local) && local is not null)
         {
             if (carried is not null && (!string.Equals(carried.FileName, local.FileName, StringComparison.Ordinal) || carried.Sha256 != local.Sha256))

@@ -115,10 +115,15 @@ public sealed class ModelFileImporter
     /// <summary>A definition for an imported file, read back through <see cref="CatalogReader"/> so it obeys every rule a catalog file does.</summary>
     public ModelDefinition Define(string family, string member, string? task, string fileName, Uri? url, string sha256, long size, string? license)
     {
-        var definition = new ModelDefinition(family, member, string.IsNullOrWhiteSpace(task) ? "unknown" : task!.Trim(), fileName, url, sha256, size,
+        var definition = new ModelDefinition(family, member, string.IsNullOrWhiteSpace(task) ? ModelTasks.Unknown : ValidTask(task!), fileName, url, sha256, size,
             license: string.IsNullOrWhiteSpace(license) ? null : license!.Trim(), origin: _userCatalog.FilePath);
         return CatalogReader.ReadEntry(CatalogWriter.ToEntry(definition), "Import-Model", _userCatalog.FilePath);
     }
+
+    /// <summary>The catalog's spelling of a task given by the user (FaceDetection is face_detection); anything else is refused.</summary>
+    private static string ValidTask(string task) => ModelTasks.Normalize(task) ?? throw new ModelCacheException("ModelTaskInvalid", ModelCacheErrorKind.InvalidArgument,
+        $"'{task}' is not a model task. The tasks are: {ModelTasks.List}.",
+        "Give one of these tasks to -Task (Tab completes them), or leave -Task out: Import-Model then recognises a face detector from the model's own inputs and outputs.");
 
     private static (string Family, string Member) SplitName(string name)
     {

@@ -6,6 +6,7 @@ using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Primitives;
+using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
 using ModelCache.Transfer;
@@ -35,9 +36,13 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = string.Empty;
 
-    /// <summary>uniface task name; Invoke-FaceDetect takes only face_detection models. "unknown" when not given, as in catalogs.</summary>
+    /// <summary>
+    /// The catalog's task name (FaceDetection is taken as face_detection); Invoke-FaceDetect takes only face_detection models.
+    /// When not given, a model whose own inputs and outputs are a known face-detector layout is face_detection, any other "unknown".
+    /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelTaskCompleter))]
     public string? Task { get; set; }
 
     [Parameter]
@@ -69,7 +74,8 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
         ModelFilePlan plan;
         try
         {
-            plan = RunAsync((_, token) => importer.PlanAsync(file, Name, Task, Url, License, token));
+            var task = Task ?? RecogniseTask(file);
+            plan = RunAsync((_, token) => importer.PlanAsync(file, Name, task, Url, License, token));
         }
         catch (ModelCacheException ex)
         {
@@ -78,6 +84,7 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
         }
 
         var model = plan.Model;
+
         var target = $"{model.Name} ('{file}' to {store.GetModelPath(model)}{(plan.WritesCatalogEntry ? $"; catalog entry in '{plan.UserCatalogPath}'" : string.Empty)})";
         if (!ShouldProcess(target, "Import model"))
         {
@@ -100,5 +107,18 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
         {
             WriteFailure(ex, LiteralPath);
         }
+    }
+
+    /// <summary>face_detection when the file's own graph has a known detector layout (read without ONNX Runtime), else null.</summary>
+    private string? RecogniseTask(string file)
+    {
+        if (ModelCache.Inference.ModelAdmission.IsFaceDetector(file, out var description))
+        {
+            WriteVerbose($"'{file}' is a face detector: {description}.");
+            return ModelTasks.FaceDetection;
+        }
+
+        WriteVerbose($"'{file}' is not recognised as a face detector, so its task is '{ModelTasks.Unknown}': {description}");
+        return null;
     }
 }

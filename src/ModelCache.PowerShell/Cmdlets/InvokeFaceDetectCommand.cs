@@ -418,7 +418,8 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         if (!string.Equals(model.Task, "face_detection", StringComparison.OrdinalIgnoreCase))
         {
             ThrowTerminatingError(ErrorRecords.Create("NotAFaceDetector", ErrorCategory.InvalidArgument,
-                $"{model.Name} is a {model.Task} model, not a face detector.", "Pick a face_detection model: Get-ModelCatalog | Where-Object Task -eq face_detection.", Model));
+                $"{model.Name} is not a face detector: its task is '{model.Task}'.",
+                "Pick a face_detection model (Get-ModelCatalog | Where-Object Task -eq face_detection); a model imported without -Task is face_detection only when its inputs and outputs are a known detector layout.", Model));
         }
 
         try
