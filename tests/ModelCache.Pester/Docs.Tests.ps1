@@ -90,7 +90,7 @@ Describe 'Doc code blocks run' {
         Set-ModelCacheLocation -Reset -Confirm:$false
     }
 
-    It '<Name>' -ForEach $PowerShellBlocks {
+    It '<Name>' -ForEach $PowerShellBlocks -AllowNullOrEmptyForEach {
         if ($Block.Kind -eq 'not-runnable') {
             Set-ItResult -Skipped -Because $Block.Value
             return
@@ -127,13 +127,13 @@ Describe 'Doc jobs exit non-zero exactly when something failed' {
         }
     }
 
-    It '<Name> exits 0 when every model is cached and valid' -ForEach $JobBlocks {
+    It '<Name> exits 0 when every model is cached and valid' -ForEach $JobBlocks -AllowNullOrEmptyForEach {
         $sandbox = Enter-JobSandbox
         $run = Invoke-DocJob $Block $sandbox
         $run.ExitCode | Should -Be 0 -Because "the job should succeed:`n$($Block.Code)`n--- output:`n$($run.Output -join "`n")"
     }
 
-    It '<Name> exits non-zero when a cached model is corrupt and cannot be replaced' -ForEach $JobBlocks {
+    It '<Name> exits non-zero when a cached model is corrupt and cannot be replaced' -ForEach $JobBlocks -AllowNullOrEmptyForEach {
         $sandbox = Enter-JobSandbox
         $path = (Get-ModelCache RetinaFace/MNET_V2).Path
         $bytes = [IO.File]::ReadAllBytes($path)
@@ -146,7 +146,7 @@ Describe 'Doc jobs exit non-zero exactly when something failed' {
     }
 }
 
-Describe 'Units and scheduled tasks in <File>' -ForEach $UnitFiles {
+Describe 'Units and scheduled tasks in <File>' -ForEach $UnitFiles -AllowNullOrEmptyForEach {
     BeforeAll {
         $script:JobScripts = @($JobBlocks | Where-Object { $_.Block.File -eq $File } | ForEach-Object { Get-JobScriptName $_.Block.Code } | Where-Object { $_ })
     }
