@@ -6,8 +6,9 @@
 #   the uniface names the docs use mapped onto fixtures) and must finish without an error.
 # - <!-- not-runnable: reason --> before a ```powershell block: not run; the reason is shown as the skip reason.
 # - <!-- job --> before a ```powershell block: a scheduled-job script. It is written to a .ps1 and run with a real
-#   `pwsh -NoProfile -NonInteractive -File`, offline and with no mirror, twice: with the models of the example catalog
-#   cached and valid, where it must exit 0, and with RetinaFace/MNET_V2's cached file corrupted, where it must not.
+#   `pwsh -NoProfile -NonInteractive -File`, offline and with no mirror: with the models of the example catalog cached
+#   and valid it must exit 0; with RetinaFace/MNET_V2's cached file corrupted (a non-terminating error), and with an
+#   invalid catalog in MODELCACHE_CATALOG (a terminating error), it must not.
 #   `<!-- job: old => new; old2 => new2 -->` replaces machine paths in the script with files of the sandbox (a
 #   models.json listing the cached models is there). A job's first line may name its path (`# /opt/x/sync.ps1`).
 # - <!-- systemd-unit: name.service --> before an ```ini block: a unit file, which cannot run here. It is checked with
@@ -49,6 +50,10 @@ BeforeDiscovery {
     $script:Markers = @('not-runnable', 'job', 'systemd-unit')
     $script:PowerShellBlocks = @($Blocks | Where-Object { $_.Language -eq 'powershell' -and $_.Kind -ne 'job' } | ForEach-Object { @{ Block = $_; Name = "$($_.File):$($_.Line)" } })
     $script:JobBlocks = @($Blocks | Where-Object { $_.Kind -eq 'job' } | ForEach-Object { @{ Block = $_; Name = "$($_.File):$($_.Line)" } })
+    # Two ways a job fails: a non-terminating error (one model) and a terminating one (the command cannot start).
+    $script:JobFailures = @(foreach ($job in $JobBlocks) {
+        foreach ($failure in 'a cached model is corrupt and cannot be replaced', 'a catalog it reads is invalid') { $job + @{ Failure = $failure } }
+    })
     $script:UnitFiles = @($Blocks | Where-Object Kind -eq 'systemd-unit' | Group-Object File | ForEach-Object { @{ File = $_.Name; Units = @($_.Group) } })
     $script:DocFiles = @($docs | ForEach-Object { @{ Path = $_; File = [IO.Path]::GetRelativePath($RepoRoot, $_) } })
 }
@@ -133,16 +138,25 @@ Describe 'Doc jobs exit non-zero exactly when something failed' {
         $run.ExitCode | Should -Be 0 -Because "the job should succeed:`n$($Block.Code)`n--- output:`n$($run.Output -join "`n")"
     }
 
-    It '<Name> exits non-zero when a cached model is corrupt and cannot be replaced' -ForEach $JobBlocks -AllowNullOrEmptyForEach {
+    It '<Name> exits non-zero when <Failure>' -ForEach $JobFailures -AllowNullOrEmptyForEach {
         $sandbox = Enter-JobSandbox
-        $path = (Get-ModelCache RetinaFace/MNET_V2).Path
-        $bytes = [IO.File]::ReadAllBytes($path)
-        $bytes[1000] = $bytes[1000] -bxor 0xFF
-        [IO.File]::WriteAllBytes($path, $bytes)
+        if ($Failure -like '*corrupt*') {
+            $path = (Get-ModelCache RetinaFace/MNET_V2).Path
+            $bytes = [IO.File]::ReadAllBytes($path)
+            $bytes[1000] = $bytes[1000] -bxor 0xFF
+            [IO.File]::WriteAllBytes($path, $bytes)
+            $expected = 'HashMismatch|corrupt|damaged|MNET_V2'
+        }
+        else {
+            $bad = Join-Path $sandbox.Root 'broken-catalog.json'
+            Set-Content -LiteralPath $bad -Value '{"models": ['
+            $env:MODELCACHE_CATALOG = $ExampleCatalog + [IO.Path]::PathSeparator + $bad
+            $expected = 'broken-catalog\.json'
+        }
 
         $run = Invoke-DocJob $Block $sandbox
         $run.ExitCode | Should -Not -Be 0 -Because "the job should fail loudly:`n$($Block.Code)`n--- output:`n$($run.Output -join "`n")"
-        ($run.Output -join "`n") | Should -Match 'HashMismatch|corrupt|damaged|MNET_V2'
+        ($run.Output -join "`n") | Should -Match $expected
     }
 }
 

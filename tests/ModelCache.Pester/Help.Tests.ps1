@@ -31,6 +31,11 @@ BeforeDiscovery {
         'Start-ModelCacheServer 4' = 'calls a server on another host (cachehost) with a token'
     }
 
+    # Examples that are scheduled jobs: also run as a script with a real `pwsh -NonInteractive -File`, which must exit
+    # 0 as the sandbox stands, and non-zero once every cached model is corrupt and no mirror can replace them
+    # (non-terminating errors), and once a catalog it reads is invalid (a terminating error).
+    $script:Jobs = @('Test-ModelHash 2', 'Sync-ModelCache 3', 'Import-ModelCache 3')
+
     # What some examples must leave behind or write, beyond running without errors.
     # Each gets the example's output and its working directory.
     $script:Checks = @{
@@ -79,6 +84,7 @@ BeforeDiscovery {
                 Skip   = $NotRunnable.ContainsKey($key)
                 Reason = $NotRunnable[$key]
                 Check  = $Checks[$key]
+                Job    = $Jobs -contains $key
             }
         }
     }
@@ -162,5 +168,31 @@ Describe 'Help examples run' {
         $run.Errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$Code"
         $run.HadErrors | Should -BeFalse
         if ($Check) { & $Check $run.Output $Work }
+    }
+
+    It '<Cmdlet> example <Index> as a job exits 0, and non-zero with corrupt models or an invalid catalog' -ForEach @($Examples | Where-Object Job) -Tag Job {
+        $Skip | Should -BeFalse -Because 'a job example must be runnable'
+        foreach ($case in 'good', 'corrupt', 'invalid catalog') {
+            Initialize-ExampleSandbox
+            if ($case -eq 'invalid catalog') {
+                $bad = Join-Path $Sandbox.Root 'broken-catalog.json'
+                Set-Content -LiteralPath $bad -Value '{"models": ['
+                $env:MODELCACHE_CATALOG = $ExampleCatalog + [IO.Path]::PathSeparator + $bad
+            }
+            if ($case -eq 'corrupt') {
+                Remove-Item Env:MODELCACHE_MIRROR
+                foreach ($entry in Get-ModelCache) {
+                    $bytes = [IO.File]::ReadAllBytes($entry.Path)
+                    $bytes[1000] = $bytes[1000] -bxor 0xFF
+                    [IO.File]::WriteAllBytes($entry.Path, $bytes)
+                }
+            }
+            $job = Join-Path $Sandbox.Root 'job.ps1'
+            Set-Content -LiteralPath $job -Value $Code
+            Push-Location -LiteralPath $Work
+            try { $run = Invoke-ChildPwsh $job } finally { Pop-Location }
+            $because = "$case`n$Code`n--- output:`n$($run.Output -join "`n")"
+            if ($case -eq 'good') { $run.ExitCode | Should -Be 0 -Because $because } else { $run.ExitCode | Should -Not -Be 0 -Because $because }
+        }
     }
 }
