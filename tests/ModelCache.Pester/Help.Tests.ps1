@@ -31,6 +31,11 @@ BeforeDiscovery {
         'Start-ModelCacheServer 4' = 'calls a server on another host (cachehost) with a token'
     }
 
+    # Examples that are scheduled jobs: also run as a script with a real `pwsh -NonInteractive -File`, which must exit
+    # 0 as the sandbox stands, and non-zero once every cached model is corrupt and no mirror can replace them
+    # (non-terminating errors), and once a catalog it reads is invalid (a terminating error).
+    $script:Jobs = @('Test-ModelHash 2', 'Sync-ModelCache 3', 'Import-ModelCache 3')
+
     # What some examples must leave behind or write, beyond running without errors.
     # Each gets the example's output and its working directory.
     $script:Checks = @{
@@ -79,6 +84,7 @@ BeforeDiscovery {
                 Skip   = $NotRunnable.ContainsKey($key)
                 Reason = $NotRunnable[$key]
                 Check  = $Checks[$key]
+                Job    = $Jobs -contains $key
             }
         }
     }
@@ -132,52 +138,13 @@ Describe 'Help for <Cmdlet>' -ForEach $Cmdlets {
 
 Describe 'Help examples run' {
     BeforeAll {
-        # Uniface names used by the examples, mapped onto fixture files (same hash and size).
-        $script:ExampleCatalog = Join-Path $TestDrive 'examples-catalog.json'
-        $fixtures = @{
-            'RetinaFace/MNET_V2'   = @('face_detection', 'retinaface_mnet025_biubug6.onnx')
-            'SCRFD/SCRFD_10G_KPS'  = @('face_detection', 'scrfd_2.5g_kps.onnx')
-            'YOLOv5Face/YOLOV5S'   = @('face_detection', 'yolov5n-0.5-face.onnx')
-            'ArcFace/MNET'         = @('face_recognition', 'face_detection_front_128x128_barracuda.onnx')
-        }
-        $models = foreach ($pair in $fixtures.GetEnumerator()) {
-            $family, $member = $pair.Key -split '/'
-            $file = Join-Path $FixtureModels $pair.Value[1]
-            [ordered]@{
-                family = $family; member = $member; task = $pair.Value[0]; fileName = $pair.Value[1]
-                url = "https://example.invalid/$($pair.Value[1])"; size = (Get-Item $file).Length
-                sha256 = (Get-FileHash -LiteralPath $file -Algorithm SHA256).Hash.ToLowerInvariant()
-            }
-        }
-        @{ models = @($models) } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $ExampleCatalog
-
-        # 'Import-Module ModelCache' by name: a module folder named ModelCache on PSModulePath.
+        $script:ExampleCatalog = New-ExampleCatalog (Join-Path $TestDrive 'examples-catalog.json')
         $script:SavedModulePath = $env:PSModulePath
-        $script:ExampleModule = $ModuleUnderTest
-        if ($ModuleUnderTest -like '*.psd1') {
-            $modules = Join-Path $TestDrive 'modules'
-            $null = New-Item -ItemType Directory -Path $modules
-            $linkType = if ($IsWindows) { 'Junction' } else { 'SymbolicLink' }
-            $null = New-Item -ItemType $linkType -Path (Join-Path $modules 'ModelCache') -Target (Split-Path -Parent (Resolve-Path $ModuleUnderTest).ProviderPath)
-            $env:PSModulePath = $modules + [IO.Path]::PathSeparator + $env:PSModulePath
-            $script:ExampleModule = 'ModelCache'
-        }
+        $script:ExampleModule = Enable-ModelCacheByName (Join-Path $TestDrive 'modules')
 
         function Initialize-ExampleSandbox {
             $script:Sandbox = Enter-ModelCacheSandbox 'example'
-            $env:MODELCACHE_CATALOG = $ExampleCatalog
-            $work = Join-Path $Sandbox.Root 'work'
-            foreach ($dir in 'photos', 'badges', 'model-mirror') { $null = New-Item -ItemType Directory -Path (Join-Path $work $dir) }
-            Copy-Item (Join-Path $FixtureImages 'portrait.jpg'), (Join-Path $FixtureImages 'zidane.jpg') -Destination (Join-Path $work 'photos')
-            Copy-Item (Join-Path $FixtureImages 'portrait.jpg') -Destination $work
-            Copy-Item (Join-Path $FixtureImages 'zidane.jpg') -Destination (Join-Path $work 'team.jpg')
-            Copy-Item (Join-Path $FixtureImages 'gorilla.png') -Destination (Join-Path $work 'scan.png')
-            Copy-Item (Join-Path $FixtureImages 'gorilla.png') -Destination (Join-Path $work 'badges')
-            Copy-Item (Join-Path $FixtureModels $YoloFile), (Join-Path $FixtureModels 'version-slim-320.onnx') -Destination (Join-Path $work 'model-mirror')
-            Copy-Item (Join-Path $FixtureModels 'version-RFB-320.onnx') -Destination (Join-Path $work 'custom-detector.onnx')
-            # A cache with something in it, as the listing and clearing examples expect.
-            $null = Save-Model $Yolo, $Slim, RetinaFace/MNET_V2, ArcFace/MNET -ErrorAction Stop
-            $script:Work = $work
+            $script:Work = Initialize-ExampleWorkspace $Sandbox $ExampleCatalog
         }
     }
 
@@ -196,23 +163,36 @@ Describe 'Help examples run' {
         }
         Initialize-ExampleSandbox
 
-        $ps = [powershell]::Create()
-        try {
-            # By name when the sandbox PSModulePath has it, so an example's own 'Import-Module ModelCache' is a no-op.
-            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ExampleModule).AddStatement()
-            $null = $ps.AddCommand('Set-Location').AddParameter('LiteralPath', $Work).AddStatement()
-            $null = $ps.AddScript($Code)
-            $failure = $null
-            try { $output = $ps.Invoke() } catch { $failure = $_.Exception.InnerException ?? $_.Exception }
-            $errors = @($ps.Streams.Error | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" })
+        $run = Invoke-ExampleCode $Code $Work $ExampleModule
+        $run.Failure | Should -BeNullOrEmpty -Because "the example should run:`n$Code"
+        $run.Errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$Code"
+        $run.HadErrors | Should -BeFalse
+        if ($Check) { & $Check $run.Output $Work }
+    }
 
-            $failure | Should -BeNullOrEmpty -Because "the example should run:`n$Code"
-            $errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$Code"
-            $ps.HadErrors | Should -BeFalse
-            if ($Check) { & $Check $output $Work }
-        }
-        finally {
-            $ps.Dispose()
+    It '<Cmdlet> example <Index> as a job exits 0, and non-zero with corrupt models or an invalid catalog' -ForEach @($Examples | Where-Object Job) -Tag Job {
+        $Skip | Should -BeFalse -Because 'a job example must be runnable'
+        foreach ($case in 'good', 'corrupt', 'invalid catalog') {
+            Initialize-ExampleSandbox
+            if ($case -eq 'invalid catalog') {
+                $bad = Join-Path $Sandbox.Root 'broken-catalog.json'
+                Set-Content -LiteralPath $bad -Value '{"models": ['
+                $env:MODELCACHE_CATALOG = $ExampleCatalog + [IO.Path]::PathSeparator + $bad
+            }
+            if ($case -eq 'corrupt') {
+                Remove-Item Env:MODELCACHE_MIRROR
+                foreach ($entry in Get-ModelCache) {
+                    $bytes = [IO.File]::ReadAllBytes($entry.Path)
+                    $bytes[1000] = $bytes[1000] -bxor 0xFF
+                    [IO.File]::WriteAllBytes($entry.Path, $bytes)
+                }
+            }
+            $job = Join-Path $Sandbox.Root 'job.ps1'
+            Set-Content -LiteralPath $job -Value $Code
+            Push-Location -LiteralPath $Work
+            try { $run = Invoke-ChildPwsh $job } finally { Pop-Location }
+            $because = "$case`n$Code`n--- output:`n$($run.Output -join "`n")"
+            if ($case -eq 'good') { $run.ExitCode | Should -Be 0 -Because $because } else { $run.ExitCode | Should -Not -Be 0 -Because $because }
         }
     }
 }

@@ -118,6 +118,90 @@ function Invoke-ChildPwsh {
     [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output }
 }
 
+# A user catalog mapping the uniface names that help and docs examples use (RetinaFace/MNET_V2, SCRFD/SCRFD_10G_KPS,
+# YOLOv5Face/YOLOV5S, ArcFace/MNET) onto fixture files (same hash and size), as a user catalog may override built-in
+# entries. Returns its path.
+function New-ExampleCatalog {
+    param([Parameter(Mandatory)] [string] $Path)
+    $fixtures = @{
+        'RetinaFace/MNET_V2'   = @('face_detection', 'retinaface_mnet025_biubug6.onnx')
+        'SCRFD/SCRFD_10G_KPS'  = @('face_detection', 'scrfd_2.5g_kps.onnx')
+        'YOLOv5Face/YOLOV5S'   = @('face_detection', 'yolov5n-0.5-face.onnx')
+        'ArcFace/MNET'         = @('face_recognition', 'face_detection_front_128x128_barracuda.onnx')
+    }
+    $models = foreach ($pair in $fixtures.GetEnumerator()) {
+        $family, $member = $pair.Key -split '/'
+        $file = Join-Path $script:FixtureModels $pair.Value[1]
+        [ordered]@{
+            family = $family; member = $member; task = $pair.Value[0]; fileName = $pair.Value[1]
+            url = "https://example.invalid/$($pair.Value[1])"; size = (Get-Item $file).Length
+            sha256 = (Get-FileHash -LiteralPath $file -Algorithm SHA256).Hash.ToLowerInvariant()
+        }
+    }
+    @{ models = @($models) } | ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $Path
+    $Path
+}
+
+# Makes 'Import-Module ModelCache' (and command autoloading) find the module under test by name, as an installed
+# module is found: a folder named ModelCache linked under $Folder, put first on PSModulePath, which child pwsh
+# processes inherit. Returns the name (or the module name under test when it is already one). Restore
+# $env:PSModulePath afterwards.
+function Enable-ModelCacheByName {
+    param([Parameter(Mandatory)] [string] $Folder)
+    if ($script:ModuleUnderTest -notlike '*.psd1') { return $script:ModuleUnderTest }
+    if (-not (Test-Path -LiteralPath (Join-Path $Folder 'ModelCache'))) {
+        $null = New-Item -ItemType Directory -Force -Path $Folder
+        $linkType = if ($IsWindows) { 'Junction' } else { 'SymbolicLink' }
+        $null = New-Item -ItemType $linkType -Path (Join-Path $Folder 'ModelCache') -Target (Split-Path -Parent (Resolve-Path $script:ModuleUnderTest).ProviderPath)
+    }
+    $env:PSModulePath = $Folder + [IO.Path]::PathSeparator + $env:PSModulePath
+    'ModelCache'
+}
+
+# The working folder examples run in, inside a sandbox from Enter-ModelCacheSandbox: the photos and files the
+# examples name, the example catalog in MODELCACHE_CATALOG, and a cache holding four models. Returns the folder.
+function Initialize-ExampleWorkspace {
+    param([Parameter(Mandatory)] $Sandbox, [Parameter(Mandatory)] [string] $Catalog)
+    $env:MODELCACHE_CATALOG = $Catalog
+    $work = Join-Path $Sandbox.Root 'work'
+    foreach ($dir in 'photos', 'badges', 'model-mirror') { $null = New-Item -ItemType Directory -Path (Join-Path $work $dir) }
+    Copy-Item (Join-Path $script:FixtureImages 'portrait.jpg'), (Join-Path $script:FixtureImages 'zidane.jpg') -Destination (Join-Path $work 'photos')
+    Copy-Item (Join-Path $script:FixtureImages 'portrait.jpg') -Destination $work
+    Copy-Item (Join-Path $script:FixtureImages 'zidane.jpg') -Destination (Join-Path $work 'team.jpg')
+    Copy-Item (Join-Path $script:FixtureImages 'gorilla.png') -Destination (Join-Path $work 'scan.png')
+    Copy-Item (Join-Path $script:FixtureImages 'gorilla.png') -Destination (Join-Path $work 'badges')
+    Copy-Item (Join-Path $script:FixtureModels $script:YoloFile), (Join-Path $script:FixtureModels 'version-slim-320.onnx') -Destination (Join-Path $work 'model-mirror')
+    Copy-Item (Join-Path $script:FixtureModels 'version-RFB-320.onnx') -Destination (Join-Path $work 'custom-detector.onnx')
+    # A cache with something in it, as the listing and clearing examples expect.
+    $null = Save-Model $script:Yolo, $script:Slim, RetinaFace/MNET_V2, ArcFace/MNET -ErrorAction Stop
+    $work
+}
+
+# Runs example code in a fresh runspace (no host UI, so a prompt fails instead of hanging) in $Work, with the module
+# imported by $Module (a name when Enable-ModelCacheByName made one, so an example's own 'Import-Module ModelCache' is
+# a no-op). Returns Output, Errors (id: message), HadErrors and Failure (a terminating exception, else null).
+function Invoke-ExampleCode {
+    param([Parameter(Mandatory)] [string] $Code, [Parameter(Mandatory)] [string] $Work, [Parameter(Mandatory)] [string] $Module)
+    $ps = [powershell]::Create()
+    try {
+        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $Module).AddStatement()
+        $null = $ps.AddCommand('Set-Location').AddParameter('LiteralPath', $Work).AddStatement()
+        $null = $ps.AddScript($Code)
+        $failure = $null
+        $output = $null
+        try { $output = $ps.Invoke() } catch { $failure = $_.Exception.InnerException ?? $_.Exception }
+        [pscustomobject]@{
+            Output    = $output
+            Errors    = @($ps.Streams.Error | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" })
+            HadErrors = $ps.HadErrors
+            Failure   = $failure
+        }
+    }
+    finally {
+        $ps.Dispose()
+    }
+}
+
 # Builds one repo of a Hugging Face hub cache by hand, as huggingface_hub lays it out:
 # blobs/<sha256>, snapshots/<commit>/<path> as relative links to ../../blobs/<id> (or copies with
 # -Copy), and refs/<name> holding the commit id without a newline. $Files maps repo paths to text.

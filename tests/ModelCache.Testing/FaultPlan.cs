@@ -59,4 +59,7 @@ public sealed class FaultPlan
     public TimeSpan? DripInterval { get; init; }
 
     public long DripAfterBytes { get; init; }
+
+    /// <summary>Accept the request and never send a response header, until the client gives up (a server that never answers).</summary>
+    public bool WithholdHeaders { get; init; }
 }

@@ -126,6 +126,11 @@ public sealed class FaultServer : IAsyncDisposable
         }
 
         var (content, plan) = file;
+        if (plan.WithholdHeaders)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ConfigureAwait(false);
+        }
+
         if (plan.RedirectTo is { } target)
         {
             record.Status = response.StatusCode = StatusCodes.Status302Found;

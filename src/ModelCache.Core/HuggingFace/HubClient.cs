@@ -110,7 +110,7 @@ internal sealed class HubClient
                 $"Cannot reach {Redact(address)} for {subject}: {ex.GetBaseException().Message}",
                 "Check the network, the proxy (HTTPS_PROXY) and HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use the cache only.", inner: ex),
             ex => TransferException.Transient("DownloadTimedOut",
-                $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {subject}.", "Retry later or raise -TimeoutSec.", inner: ex),
+                $"{Redact(address)} did not send complete response headers within {_timeout.TotalSeconds:0} s for {subject} (none arrived, or they arrived too slowly).", "Retry later or raise -TimeoutSec.", inner: ex),
             cancellationToken).ConfigureAwait(false);
     }
 

@@ -267,7 +267,8 @@ internal static class HashingCopier
             if (rate < _limits.MinimumBytesPerSecond)
             {
                 throw TransferException.Transient("DownloadStalled",
-                    $"{_location} sent {position - _windowBytes} bytes in {elapsed.TotalSeconds:0} s ({rate:0} bytes/s, after {position} bytes), below the minimum of {_limits.MinimumBytesPerSecond} bytes/s.",
+                    $"{_location} sent {position - _windowBytes} bytes in the last {elapsed.TotalSeconds:0} s ({rate:0.#} bytes/s; {position} bytes in all), " +
+                    $"below the minimum of {_limits.MinimumBytesPerSecond} bytes/s averaged over {_limits.RateWindow.TotalSeconds:0.#} s.",
                     "Retry later or use another mirror; the partial download is kept and resumed.");
             }
 

@@ -98,7 +98,7 @@ public sealed class HttpSource : IModelSource
         return await HeaderTimeout.SendAsync(_client, request, _timeout,
             ex => Unreachable(model, address, ex),
             ex => TransferException.Transient("DownloadTimedOut",
-                $"{Redact(address)} did not answer within {_timeout.TotalSeconds:0} s for {model.Name}.",
+                $"{Redact(address)} did not send complete response headers within {_timeout.TotalSeconds:0} s for {model.Name} (none arrived, or they arrived too slowly).",
                 "Retry later, raise -TimeoutSec, or use a closer mirror.", inner: ex),
             cancellationToken).ConfigureAwait(false);
     }

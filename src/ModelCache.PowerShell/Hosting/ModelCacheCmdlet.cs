@@ -340,6 +340,35 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     protected void WriteFailure(ModelCacheException exception, object? target) => WriteError(ErrorRecords.From(exception, target));
 
+    // Every confirmation goes through these: a prompt in a session that cannot prompt (pwsh -NonInteractive throws
+    // PSInvalidOperationException, a host without UI HostException) is the caller's setup, not a bug in ModelCache,
+    // so it becomes ConfirmationRequired, saying how to answer in advance.
+    protected new bool ShouldProcess(string target) => Confirming(() => base.ShouldProcess(target), target, null, "-Confirm:$false");
+
+    protected new bool ShouldProcess(string target, string action) => Confirming(() => base.ShouldProcess(target, action), target, action, "-Confirm:$false");
+
+    protected new bool ShouldProcess(string verboseDescription, string? verboseWarning, string? caption) =>
+        Confirming(() => base.ShouldProcess(verboseDescription, verboseWarning, caption), verboseDescription, null, "-Confirm:$false");
+
+    /// <summary>The extra question before a high-impact step, which -Force (or -Confirm:$false) answers in advance.</summary>
+    protected new bool ShouldContinue(string query, string caption) => Confirming(() => base.ShouldContinue(query, caption), query, null, "-Force or -Confirm:$false");
+
+    private bool Confirming(Func<bool> ask, string target, string? action, string answer)
+    {
+        try
+        {
+            return ask();
+        }
+        catch (Exception ex) when (ex is PSInvalidOperationException or System.Management.Automation.Host.HostException)
+        {
+            var what = action is null ? $"'{target}'" : $"{action} '{target}'";
+            ThrowTerminatingError(ErrorRecords.Create("ConfirmationRequired", ErrorCategory.InvalidOperation,
+                $"{MyInvocation.MyCommand.Name} needs a confirmation ({what}), but this session cannot prompt: {ex.Message}",
+                $"Add {answer} to the command to confirm in advance (run it with -WhatIf first to see what it would do).", target, ex));
+            throw; // not reached: ThrowTerminatingError always throws
+        }
+    }
+
     /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
     private string ResolveMirror(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
