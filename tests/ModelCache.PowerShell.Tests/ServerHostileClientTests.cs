@@ -12,6 +12,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Testing;
+using Xunit.Abstractions;
 
 namespace ModelCache.PowerShell.Tests;
 
@@ -27,9 +28,11 @@ public sealed class ServerHostileClientTests : IDisposable
     private const int ModelSize = (4 << 20) + 77;
     private readonly TempDirectory _temp = new("modelcache-hostile");
     private readonly byte[] _content = new byte[ModelSize];
+    private readonly ITestOutputHelper _output;
 
-    public ServerHostileClientTests()
+    public ServerHostileClientTests(ITestOutputHelper output)
     {
+        _output = output;
         new Random(20261207).NextBytes(_content);
     }
 
@@ -150,6 +153,8 @@ public sealed class ServerHostileClientTests : IDisposable
 
         stopProbing.Cancel();
         await prober;
+        _output.WriteLine($"before: {before.Threads} threads, {before.RssKiB} KiB; {probes.Count} probes");
+        runs.ForEach(r => _output.WriteLine(r));
         var failed = probes.Where(p => p != "ok").ToList();
         Assert.True(probes.Count >= 20 && failed.Count == 0,
             $"{failed.Count} of {probes.Count} probes from 127.0.0.2 failed during the run: {string.Join("; ", failed.Take(10))}\n{string.Join("\n", runs)}");
@@ -163,6 +168,7 @@ public sealed class ServerHostileClientTests : IDisposable
 
         Assert.True(answer.Elapsed < TimeSpan.FromSeconds(1), $"the probe after the run took {answer.Elapsed}");
         var after = ProcessStatus(server.Process.Id);
+        _output.WriteLine($"after 10 s idle: {after.Threads} threads, {after.RssKiB} KiB; probe {answer.ElapsedMilliseconds} ms");
         Assert.False(server.Process.HasExited, server.Process.Transcript());
         Assert.True(after.Threads <= before.Threads + 8, $"threads {before.Threads} before, {after.Threads} after");
         Assert.True(after.RssKiB <= before.RssKiB + 64 * 1024, $"RSS {before.RssKiB} KiB before, {after.RssKiB} KiB after");
@@ -261,7 +267,10 @@ public sealed class ServerHostileClientTests : IDisposable
             process.WaitForExit();
         }
 
-        return $"{tool} {string.Join(" ", arguments)}: {(ended ? "exit " + process.ExitCode : "killed after " + limit)}\n{output.Result}{error.Result}";
+        // slowhttptest redraws a status screen every few seconds: keep the last one, without its colour codes.
+        var text = System.Text.RegularExpressions.Regex.Replace(output.Result + error.Result, "\x1b\\[[0-9;]*[A-Za-z]", string.Empty);
+        var last = text.LastIndexOf("test type:", StringComparison.Ordinal);
+        return $"{tool} {string.Join(" ", arguments)}: {(ended ? "exit " + process.ExitCode : "killed after " + limit)}\n{(last > 0 ? text.Substring(last) : text)}";
     }
 
     private static (int Threads, long RssKiB) ProcessStatus(int pid)
