@@ -59,6 +59,31 @@ public sealed class ServerSurvivalTests
         }
     }
 
+    [Theory]
+    [InlineData("content-length: {0}\r\n", false)]
+    [InlineData("CONTENT-LENGTH:{0}\r\n", false)]
+    [InlineData("Transfer-Encoding: chunked\r\n", true)]
+    [InlineData("transfer-encoding:chunked\r\n", true)]
+    public async Task A_request_that_declares_its_body_keeps_it_however_the_header_is_spelled(string declaration, bool chunked)
+    {
+        using var fixture = new ServerFixture();
+        const string json = "{\"confirm\": true, \"names\": [\"Test/A\"]}";
+        var body = chunked ? $"{json.Length:x}\r\n{json}\r\n0\r\n\r\n" : json;
+        var request = $"POST /api/models/cache/clear HTTP/1.1\r\nHost: {fixture.Server.Uri.Authority}\r\nConnection: close\r\n"
+            + $"Authorization: Bearer {ServerFixture.Token}\r\nContent-Type: application/json\r\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, declaration, json.Length) + "\r\n" + body;
+
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, fixture.Server.Uri.Port);
+        await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes(request)); // headers and body in one segment
+        using var response = new MemoryStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await client.GetStream().CopyToAsync(response, timeout.Token);
+        var text = Encoding.ASCII.GetString(response.ToArray());
+
+        Assert.StartsWith("HTTP/1.1 200", text, StringComparison.Ordinal);
+        Assert.False(File.Exists(fixture.Store.GetModelPath(ServerFixture.ModelA)), text);
+    }
+
     [Fact]
     public async Task A_body_less_POST_with_a_read_only_server_is_403_and_the_server_goes_on()
     {
