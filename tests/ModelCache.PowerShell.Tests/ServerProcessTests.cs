@@ -46,8 +46,9 @@ public sealed class ServerProcessTests : IDisposable
                 new { family = "Site", member = "PULLED", task = "face_detection", fileName = FileName, url = nginx.Url("slow/" + FileName).ToString(), sha256 = _sha256, size = ModelSize },
             },
         }));
+        // Fifty machines of a site, here all on 127.0.0.1: the per-address cap is raised to the server's connection cap.
         using var server = PwshProcess.StartCommand(
-            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
+            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 -MaxConnectionsPerAddress 64 | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
             new Dictionary<string, string?>
             {
                 ["MODELCACHE_HOME"] = _temp.Combine("cache"),

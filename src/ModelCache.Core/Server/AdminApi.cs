@@ -121,15 +121,37 @@ internal sealed class AdminApi
         return (object)new { removed, keptPinned, partialBytesRemoved = partialBytes, problems = Problems(problems) };
     }, cancellationToken);
 
-    /// <summary>A bundle of every verified catalog entry, written into the export folder under a name the server picks.</summary>
-    public Task<object> ExportAsync(string exportPath, CancellationToken cancellationToken) => Exclusive(async () =>
+    /// <summary>
+    /// A bundle of every verified catalog entry, or of the entries <paramref name="name"/> selects, written into the export
+    /// folder under <paramref name="request"/>'s relative name (checked by <see cref="ParseExport"/>), or a name the server picks.
+    /// </summary>
+    public Task<object> ExportAsync(string exportPath, ExportRequest request, string? name, CancellationToken cancellationToken) => Exclusive(async () =>
     {
         Directory.CreateDirectory(exportPath);
-        var destination = Path.Combine(exportPath, "modelcache-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture) + ".zip");
+        var destination = request.RelativePath is null
+            ? Path.Combine(exportPath, "modelcache-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture) + (request.Folder ? string.Empty : ".zip"))
+            : ResolveUnder(exportPath, request.RelativePath);
         var problems = new List<ModelCacheException>();
         var entries = await Store.ListAsync(Catalog, problems, cancellationToken).ConfigureAwait(false);
+        IEnumerable<ModelCacheEntry> chosen = entries;
+        if (name is not null)
+        {
+            var selection = NameSelector.SelectEntries(Catalog, entries, name, Store.Root);
+            if (selection.Error is not null)
+            {
+                throw selection.Error;
+            }
+
+            if (selection.Items.Count == 0)
+            {
+                throw new ModelCacheException("ModelNotCached", ModelCacheErrorKind.NotFound, $"No cached model matches '{name}'.");
+            }
+
+            chosen = selection.Items;
+        }
+
         var models = new List<(string File, ModelDefinition Model)>();
-        foreach (var entry in entries.Where(e => e.InCatalog))
+        foreach (var entry in chosen.Where(e => e.InCatalog))
         {
             if (Catalog.TryGet(entry.Name, out var model) && model is not null)
             {
@@ -142,9 +164,137 @@ internal sealed class AdminApi
             return (object)new { path = (string?)null, models = Array.Empty<string>(), problems = Problems(problems) };
         }
 
+        var parent = Path.GetDirectoryName(destination);
+        if (!string.IsNullOrEmpty(parent))
+        {
+            Directory.CreateDirectory(parent);
+        }
+
         var result = await BundleExporter.ExportAsync(models, destination, _options.Tool, null, (_, failure) => problems.Add(failure), cancellationToken).ConfigureAwait(false);
         return new { path = result.Path, manifestSha256 = result.ManifestSha256, models = result.Models, bytes = result.Bytes, problems = Problems(problems) };
     }, cancellationToken);
+
+    /// <summary>An export request's body, in the model manager's names: <c>{"export_path": "x.zip", "format": "zip"}</c>.</summary>
+    internal sealed class ExportRequest
+    {
+        public string? RelativePath { get; set; }
+
+        public bool Folder { get; set; }
+    }
+
+    /// <summary>
+    /// Parses an export body (empty is every default); null with the error id and reason when <c>export_path</c> is not a
+    /// relative name inside <paramref name="exportPath"/> (absolute, <c>..</c>, a backslash, or through a link) or
+    /// <c>format</c> is not <c>zip</c> or <c>folder</c>.
+    /// </summary>
+    public static ExportRequest? ParseExport(byte[] body, string exportPath, out string? errorId, out string? rejection)
+    {
+        errorId = "RequestBodyInvalid";
+        rejection = null;
+        var request = new ExportRequest();
+        if (body.Length == 0)
+        {
+            return request;
+        }
+
+        JObject json;
+        try
+        {
+            json = JObject.Parse(Encoding.UTF8.GetString(body));
+        }
+        catch (JsonException)
+        {
+            rejection = "The body must be a JSON object: {\"export_path\": \"name.zip\", \"format\": \"zip\"}.";
+            return null;
+        }
+
+        switch (json["format"])
+        {
+            case null or { Type: JTokenType.Null }:
+                break;
+            case JValue { Type: JTokenType.String } format when (string)format! is "zip" or "folder":
+                request.Folder = (string)format! == "folder";
+                break;
+            default:
+                errorId = "ExportFormatInvalid";
+                rejection = "\"format\" must be \"zip\" or \"folder\".";
+                return null;
+        }
+
+        switch (json["export_path"])
+        {
+            case null or { Type: JTokenType.Null }:
+                return request;
+            case JValue { Type: JTokenType.String } path when ((string)path!).Length > 0:
+                request.RelativePath = (string)path!;
+                break;
+            default:
+                errorId = "ExportPathInvalid";
+                rejection = "\"export_path\" must be a file name relative to the server's export folder.";
+                return null;
+        }
+
+        errorId = "ExportPathInvalid";
+        if (ExportPathProblem(exportPath, request.RelativePath) is { } problem)
+        {
+            rejection = $"\"export_path\" {problem}.";
+            return null;
+        }
+
+        if (request.RelativePath.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) == request.Folder)
+        {
+            rejection = request.Folder ? "A folder export's \"export_path\" must not end in .zip." : "A zip export's \"export_path\" must end in .zip.";
+            return null;
+        }
+
+        errorId = null;
+        return request;
+    }
+
+    /// <summary>Why <paramref name="relative"/> may not name a bundle under <paramref name="root"/>, or null when it may.</summary>
+    private static string? ExportPathProblem(string root, string relative)
+    {
+        if (relative.IndexOfAny(new[] { '\\', '\0', ':' }) >= 0 || relative.Any(char.IsControl))
+        {
+            return "may not contain backslashes, colons or control characters";
+        }
+
+        if (Path.IsPathRooted(relative) || relative.StartsWith("~", StringComparison.Ordinal))
+        {
+            return "must be relative to the server's export folder";
+        }
+
+        var segments = relative.Split('/');
+        if (segments.Any(s => s.Length == 0 || s == "." || s == ".."))
+        {
+            return "may not contain '..', '.' or empty segments";
+        }
+
+        // A link anywhere under the export folder could lead outside it: refuse every one rather than judge where it leads.
+        var current = Path.GetFullPath(root);
+        foreach (var segment in segments)
+        {
+            current = Path.Combine(current, segment);
+            FileAttributes attributes;
+            try
+            {
+                attributes = File.GetAttributes(current); // the link's own attributes, also when it dangles
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                break; // Nothing further exists yet: the export creates it.
+            }
+
+            if ((attributes & FileAttributes.ReparsePoint) != 0)
+            {
+                return "may not pass through a link";
+            }
+        }
+
+        return null;
+    }
+
+    private static string ResolveUnder(string root, string relative) => Path.Combine(Path.GetFullPath(root), relative.Replace('/', Path.DirectorySeparatorChar));
 
     /// <summary>Parses a clear request: <c>{"confirm": true, "names": [...]}</c>; null with the reason when it is not one.</summary>
     public static IReadOnlyList<string>? ParseClear(byte[] body, out string? rejection)

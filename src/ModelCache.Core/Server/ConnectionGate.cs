@@ -18,12 +18,18 @@ namespace ModelCache.Server;
 /// header timeout to send a complete header block (else the connection is closed); then bytes are relayed both ways to
 /// the listener on a private loopback port, and a connection with no bytes either way for the idle timeout is closed.
 /// The server answers every gated request with <c>Connection: close</c>, so each connection carries one request and the
-/// header deadline covers them all.
+/// header deadline covers them all. Each remote address may hold at most a share of the slots, so one client that opens
+/// connections and never finishes them cannot lock the others out. A request with neither Content-Length nor
+/// Transfer-Encoding has an empty body (RFC 9112 §6.3); the managed listener answers such a POST or PUT with its own 411
+/// instead, so the gate adds <c>Content-Length: 0</c> to it.
 /// </summary>
 internal sealed class ConnectionGate : IDisposable
 {
     private const int MaxHeaderBytes = 32 * 1024;
-    private const int BufferSize = 256 * 1024;
+    // Below the large-object threshold (85,000 bytes): a flood of short connections then leaves only cheap gen-0
+    // garbage, where 256 KiB buffers fragmented the large-object heap (RSS +50 MiB after a wrk burst).
+    private const int ResponseBufferSize = 64 * 1024;
+    private const int RequestBufferSize = 16 * 1024;
     private static readonly TimeSpan SlotWait = TimeSpan.FromMilliseconds(250);
     private static readonly byte[] HeaderEnd = { 13, 10, 13, 10 };
     private static readonly byte[] Busy = Encoding.ASCII.GetBytes("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -32,16 +38,19 @@ internal sealed class ConnectionGate : IDisposable
     private readonly TcpListener _listener;
     private readonly IPEndPoint _target;
     private readonly SemaphoreSlim _slots;
+    private readonly int _maxPerAddress;
+    private readonly System.Collections.Generic.Dictionary<IPAddress, int> _perAddress = new();
     private readonly TimeSpan _headerTimeout;
     private readonly TimeSpan _idleTimeout;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
     private readonly Task _acceptLoop;
 
-    public ConnectionGate(IPAddress address, int port, IPEndPoint target, int maxConnections, TimeSpan headerTimeout, TimeSpan idleTimeout)
+    public ConnectionGate(IPAddress address, int port, IPEndPoint target, int maxConnections, int maxPerAddress, TimeSpan headerTimeout, TimeSpan idleTimeout)
     {
         _target = target;
         _slots = new SemaphoreSlim(Math.Max(1, maxConnections));
+        _maxPerAddress = Math.Max(1, maxPerAddress);
         _headerTimeout = headerTimeout;
         _idleTimeout = idleTimeout;
         _listener = new TcpListener(address, port);
@@ -86,7 +95,14 @@ internal sealed class ConnectionGate : IDisposable
             }
             catch (Exception ex) when (ex is ObjectDisposedException or SocketException or InvalidOperationException)
             {
-                return;
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                // Not a stop (e.g. out of file descriptors under a flood): keep accepting once the moment passes.
+                await Task.Delay(50).ConfigureAwait(false);
+                continue;
             }
 
             var connection = ServeAsync(client);
@@ -99,9 +115,11 @@ internal sealed class ConnectionGate : IDisposable
     {
         using (client)
         {
+            var remote = RemoteAddress(client);
+
             // A finished connection frees its slot only once the server's end has closed, which a client that got
             // the whole response may beat with its next request: a full gate waits a moment before it refuses.
-            if (!await _slots.WaitAsync(SlotWait).ConfigureAwait(false))
+            if (remote is null || !await TryEnterAddressAsync(remote).ConfigureAwait(false))
             {
                 await TrySendAsync(client, Busy).ConfigureAwait(false);
                 return;
@@ -109,17 +127,31 @@ internal sealed class ConnectionGate : IDisposable
 
             try
             {
-                client.NoDelay = true;
-                var headers = await ReadHeadersAsync(client).ConfigureAwait(false);
-                if (headers is null)
+                if (!await _slots.WaitAsync(SlotWait).ConfigureAwait(false))
                 {
+                    await TrySendAsync(client, Busy).ConfigureAwait(false);
                     return;
                 }
 
-                using var upstream = new TcpClient(_target.AddressFamily) { NoDelay = true };
-                await upstream.ConnectAsync(_target.Address, _target.Port).ConfigureAwait(false);
-                await upstream.GetStream().WriteAsync(headers.Value.Array!, 0, headers.Value.Count).ConfigureAwait(false);
-                await RelayAsync(client, upstream).ConfigureAwait(false);
+                try
+                {
+                    client.NoDelay = true;
+                    var headers = await ReadHeadersAsync(client).ConfigureAwait(false);
+                    if (headers is null)
+                    {
+                        return;
+                    }
+
+                    var request = WithEmptyBodyDeclared(headers.Value);
+                    using var upstream = new TcpClient(_target.AddressFamily) { NoDelay = true };
+                    await upstream.ConnectAsync(_target.Address, _target.Port).ConfigureAwait(false);
+                    await upstream.GetStream().WriteAsync(request.Array!, request.Offset, request.Count).ConfigureAwait(false);
+                    await RelayAsync(client, upstream).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _slots.Release();
+                }
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -127,9 +159,108 @@ internal sealed class ConnectionGate : IDisposable
             }
             finally
             {
-                _slots.Release();
+                LeaveAddress(remote);
             }
         }
+    }
+
+    private static IPAddress? RemoteAddress(TcpClient client)
+    {
+        try
+        {
+            var address = ((IPEndPoint)client.Client.RemoteEndPoint).Address;
+            return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidCastException or NullReferenceException)
+        {
+            return null; // Gone before it was counted.
+        }
+    }
+
+    /// <summary>Counts a connection against its address's share, waiting up to <see cref="SlotWait"/> for one (see the slot wait).</summary>
+    private async Task<bool> TryEnterAddressAsync(IPAddress remote)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            lock (_perAddress)
+            {
+                _perAddress.TryGetValue(remote, out var held);
+                if (held < _maxPerAddress)
+                {
+                    _perAddress[remote] = held + 1;
+                    return true;
+                }
+            }
+
+            if (clock.Elapsed >= SlotWait)
+            {
+                return false;
+            }
+
+            await Task.Delay(25).ConfigureAwait(false);
+        }
+    }
+
+    private void LeaveAddress(IPAddress remote)
+    {
+        lock (_perAddress)
+        {
+            if (_perAddress.TryGetValue(remote, out var held) && held > 1)
+            {
+                _perAddress[remote] = held - 1;
+            }
+            else
+            {
+                _perAddress.Remove(remote);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The request as given, or with <c>Content-Length: 0</c> added after the request line when it declares neither a
+    /// length nor a transfer coding (an empty body by RFC 9112 §6.3, which the managed listener would answer with 411).
+    /// </summary>
+    internal static ArraySegment<byte> WithEmptyBodyDeclared(ArraySegment<byte> request)
+    {
+        var buffer = request.Array!;
+        var end = IndexOf(buffer, HeaderEnd, request.Offset, request.Offset + request.Count);
+        var lineEnd = end < 0 ? -1 : IndexOfCrLf(buffer, request.Offset, end + 2);
+        if (end < 0 || lineEnd < 0)
+        {
+            return request;
+        }
+
+        foreach (var line in Encoding.ASCII.GetString(buffer, lineEnd + 2, end + 2 - (lineEnd + 2)).Split(new[] { "\r\n" }, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = line.IndexOf(':');
+            var name = colon < 0 ? line : line.Substring(0, colon);
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                return request;
+            }
+        }
+
+        var insert = Encoding.ASCII.GetBytes("Content-Length: 0\r\n");
+        var result = new byte[request.Count + insert.Length];
+        var head = lineEnd + 2 - request.Offset;
+        Buffer.BlockCopy(buffer, request.Offset, result, 0, head);
+        Buffer.BlockCopy(insert, 0, result, head, insert.Length);
+        Buffer.BlockCopy(buffer, request.Offset + head, result, head + insert.Length, request.Count - head);
+        return new ArraySegment<byte>(result);
+    }
+
+    private static int IndexOfCrLf(byte[] buffer, int from, int to)
+    {
+        for (var i = from; i < to - 1; i++)
+        {
+            if (buffer[i] == 13 && buffer[i + 1] == 10)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>The bytes up to and including the blank line ending the headers, or null when they did not come in time (or are too large: 431).</summary>
@@ -176,7 +307,7 @@ internal sealed class ConnectionGate : IDisposable
         using var done = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         async Task PumpAsync(TcpClient from, TcpClient to, bool isResponse)
         {
-            var buffer = new byte[BufferSize];
+            var buffer = new byte[isResponse ? ResponseBufferSize : RequestBufferSize];
             int read;
             while ((read = await from.GetStream().ReadAsync(buffer, 0, buffer.Length, done.Token).ConfigureAwait(false)) > 0)
             {

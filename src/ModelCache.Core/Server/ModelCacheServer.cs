@@ -96,7 +96,7 @@ public sealed class ModelCacheServer : IDisposable
                 ConnectionGate gate;
                 try
                 {
-                    gate = new ConnectionGate(options.ListenAddress, options.Port, new IPEndPoint(IPAddress.Loopback, port), options.MaxConnections, options.HeaderTimeout, options.IdleTimeout);
+                    gate = new ConnectionGate(options.ListenAddress, options.Port, new IPEndPoint(IPAddress.Loopback, port), options.MaxConnections, options.MaxConnectionsPerAddress, options.HeaderTimeout, options.IdleTimeout);
                 }
                 catch (SocketException ex)
                 {
@@ -179,37 +179,73 @@ public sealed class ModelCacheServer : IDisposable
             }
             catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
-                return; // Closed by StopAsync.
-            }
+                if (_stopping || !_listener.IsListening)
+                {
+                    return; // Closed by StopAsync.
+                }
 
-            if (_gate is not null)
-            {
-                // One request per gated connection, so the gate's header deadline covers every request.
-                context.Response.KeepAlive = false;
-            }
-
-            if (_stopping)
-            {
-                Refuse(context, "ServerStopping", "The server is stopping.");
+                _options.Warning?.Invoke($"ServerError {NewIncident()}: accepting a request failed: {ex.Message}");
+                await Task.Delay(50).ConfigureAwait(false);
                 continue;
             }
 
-            if (!_slots.Wait(0))
+            try
             {
-                Refuse(context, "ServerBusy", $"The server is handling {_options.MaxConnections} requests; retry shortly.");
-                continue;
+                Dispatch(context);
             }
-
-            var id = Interlocked.Increment(ref _nextRequest);
-            var handled = Task.Run(() => HandleAsync(context));
-            _inFlight[id] = handled;
-            _ = handled.ContinueWith(_ =>
+            catch (ObjectDisposedException)
             {
-                _inFlight.TryRemove(id, out Task _);
-                _slots.Release();
-            }, TaskScheduler.Default);
+                // The managed listener hands over requests it has answered itself already (its own 400 or 411), with
+                // the response disposed: nothing is left to say.
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No request may stop the loop that takes the next one.
+                _options.Warning?.Invoke($"ServerError {NewIncident()}: taking a request failed: {ex}");
+                try
+                {
+                    context.Response.Abort();
+                }
+                catch (Exception abortFailed) when (abortFailed is ObjectDisposedException or HttpListenerException or InvalidOperationException or System.IO.IOException)
+                {
+                }
+            }
         }
     }
+
+    private void Dispatch(HttpListenerContext context)
+    {
+        _options.OnAccepted?.Invoke(context);
+        if (_gate is not null)
+        {
+            // One request per gated connection, so the gate's header deadline covers every request.
+            context.Response.KeepAlive = false;
+        }
+
+        if (_stopping)
+        {
+            Refuse(context, "ServerStopping", "The server is stopping.");
+            return;
+        }
+
+        if (!_slots.Wait(0))
+        {
+            Refuse(context, "ServerBusy", $"The server is handling {_options.MaxConnections} requests; retry shortly.");
+            return;
+        }
+
+        var id = Interlocked.Increment(ref _nextRequest);
+        var handled = Task.Run(() => HandleAsync(context));
+        _inFlight[id] = handled;
+        _ = handled.ContinueWith(_ =>
+        {
+            _inFlight.TryRemove(id, out Task _);
+            _slots.Release();
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>A short id that ties a 500 a client saw to the server's log line about it.</summary>
+    private static string NewIncident() => Guid.NewGuid().ToString("N").Substring(0, 12);
 
     /// <summary>503 without reading anything or touching the router: cheap enough to keep up with a flood.</summary>
     private void Refuse(HttpListenerContext context, string errorId, string message)
@@ -230,9 +266,10 @@ public sealed class ModelCacheServer : IDisposable
     {
         try
         {
+            _options.BeforeRoute?.Invoke(exchange.Request.Url?.AbsolutePath ?? string.Empty);
             await _router.RouteAsync(exchange).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or HttpListenerException or System.IO.IOException or ObjectDisposedException)
+        catch (Exception ex) when (ClientGone(exchange, ex))
         {
             exchange.Abort(); // A client gone, a timeout, or a hard stop: nothing more can be said to it.
         }
@@ -242,10 +279,21 @@ public sealed class ModelCacheServer : IDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            _options.Warning?.Invoke($"{exchange.Request.HttpMethod} {RequestLogEntry.Printable(exchange.Request.RawUrl)} failed: {ex}");
-            await TrySendFailureAsync(exchange, 500, "ServerError", "The server failed to answer; see its log.").ConfigureAwait(false);
+            var incident = NewIncident();
+            _options.Warning?.Invoke($"ServerError {incident}: {exchange.Request.HttpMethod} {RequestLogEntry.Printable(exchange.Request.RawUrl)} failed: {ex}");
+            await TrySendFailureAsync(exchange, 500, "ServerError", $"The server failed to answer (incident {incident} in its log).").ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/> means the client cannot be answered (a timeout or stop aborted the exchange, the
+    /// connection failed, or the listener answered the request itself and disposed its response) rather than a fault of
+    /// the server's own, which is a 500.
+    /// </summary>
+    private static bool ClientGone(HttpExchange exchange, Exception ex) =>
+        exchange.Aborting.IsCancellationRequested
+        || ex is HttpListenerException
+        || (ex is ObjectDisposedException disposed && disposed.ObjectName == typeof(HttpListenerResponse).FullName);
 
     private static async Task TrySendFailureAsync(HttpExchange exchange, int status, string errorId, string message)
     {

@@ -12,6 +12,7 @@ public sealed class ModelCacheServerOptions
 {
     public const int DefaultPort = 8080;
     public const int DefaultMaxConnections = 64;
+    public const int DefaultMaxConnectionsPerAddress = 16;
     public const int DefaultMaxRequestBodyBytes = 64 * 1024;
 
     public ModelCacheServerOptions(CacheStore store, ModelCatalog catalog)
@@ -52,6 +53,13 @@ public sealed class ModelCacheServerOptions
     /// <summary>Requests handled at once; the next ones get 503 at once.</summary>
     public int MaxConnections { get; set; } = DefaultMaxConnections;
 
+    /// <summary>
+    /// Connections one remote address may hold open at once in the <see cref="ConnectionGate"/> (the next get 503), so
+    /// one client cannot take every slot. Keyed on the TCP peer's address; without the gate (behind a proxy, or on
+    /// Windows) it does not apply.
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; set; } = DefaultMaxConnectionsPerAddress;
+
     /// <summary>Largest request body accepted (admin POSTs); more is 413.</summary>
     public int MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
 
@@ -88,6 +96,12 @@ public sealed class ModelCacheServerOptions
 
     /// <summary>Called once per request, from any thread.</summary>
     public Action<RequestLogEntry>? RequestLog { get; set; }
+
+    /// <summary>Test seam: runs first for every request the listener hands over (a test may close its response, as the listener itself does).</summary>
+    internal Action<HttpListenerContext>? OnAccepted { get; set; }
+
+    /// <summary>Test seam: runs with the request's path before it is routed (a test makes a handler fail by throwing).</summary>
+    internal Action<string>? BeforeRoute { get; set; }
 
     /// <summary>Server-side failures worth an operator's attention (a file that failed verification), from any thread.</summary>
     public Action<string>? Warning { get; set; }

@@ -130,6 +130,7 @@ internal sealed class ModelFileEndpoint
         _ => ex.Kind switch
         {
             ModelCacheErrorKind.NotFound => 404,
+            ModelCacheErrorKind.InvalidArgument => 400,
             ModelCacheErrorKind.ResourceUnavailable => 503,
             ModelCacheErrorKind.ConnectionError => 502,
             _ => 500,

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using ModelCache.Bundles;
 using ModelCache.Store;
@@ -77,8 +78,15 @@ internal sealed class ServerRouter
             case "api/models/cache/optimize":
             case "api/models/cache/clear":
             case "api/models/export":
-                await ChangeAsync(exchange, method, path).ConfigureAwait(false);
+                await ChangeAsync(exchange, method, path, null).ConfigureAwait(false);
                 return;
+        }
+
+        if (target.Segments.Count > 3 && target.Segments[0] == "api" && target.Segments[1] == "models" && target.Segments[2] == "export")
+        {
+            // The model manager's per-model export: /api/models/export/<model>, where <model> may be Family/Member.
+            await ChangeAsync(exchange, method, "api/models/export", string.Join("/", target.Segments.Skip(3))).ConfigureAwait(false);
+            return;
         }
 
         if (target.Segments.Count == 2 && target.Segments[0] == "models" && _options.Catalog.FindByExactFileName(target.Segments[1]) is { } model)
@@ -94,7 +102,7 @@ internal sealed class ServerRouter
         await exchange.SendErrorAsync(404, "NotFound", "No such resource; model files are served under /models/<catalog file name>.", method).ConfigureAwait(false);
     }
 
-    private async Task ChangeAsync(HttpExchange exchange, string method, string path)
+    private async Task ChangeAsync(HttpExchange exchange, string method, string path, string? model)
     {
         if (method != "POST")
         {
@@ -147,7 +155,13 @@ internal sealed class ServerRouter
                     return;
                 }
 
-                await exchange.SendJsonAsync(200, await _admin.ExportAsync(_options.ExportPath, token).ConfigureAwait(false), method).ConfigureAwait(false);
+                if (AdminApi.ParseExport(body, _options.ExportPath, out var errorId, out var refusal) is not { } export)
+                {
+                    await exchange.SendErrorAsync(400, errorId!, refusal!, method).ConfigureAwait(false);
+                    return;
+                }
+
+                await exchange.SendJsonAsync(200, await _admin.ExportAsync(_options.ExportPath, export, model, token).ConfigureAwait(false), method).ConfigureAwait(false);
                 return;
         }
     }

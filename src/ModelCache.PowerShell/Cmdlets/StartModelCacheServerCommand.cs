@@ -65,6 +65,11 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
     [ValidateRange(1, 10000)]
     public int MaxConnections { get; set; } = ModelCacheServerOptions.DefaultMaxConnections;
 
+    /// <summary>Connections one remote address may hold at once in the connection gate (see help: it keys on the TCP peer).</summary>
+    [Parameter]
+    [ValidateRange(1, 10000)]
+    public int MaxConnectionsPerAddress { get; set; } = ModelCacheServerOptions.DefaultMaxConnectionsPerAddress;
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
@@ -96,6 +101,7 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
                 Environment = Environment,
             },
             MaxConnections = MaxConnections,
+            MaxConnectionsPerAddress = MaxConnectionsPerAddress,
             Tool = "ModelCache " + (MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown"),
             Fingerprints = ModelUse.UserFingerprints(Environment),
         };

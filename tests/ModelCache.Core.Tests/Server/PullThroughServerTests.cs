@@ -161,6 +161,7 @@ public sealed class PullThroughServerTests : IDisposable
             Port = 0,
             ShutdownGrace = TimeSpan.FromSeconds(2),
             RequestLog = entry => log.Enqueue(entry.ToString()),
+            MaxConnectionsPerAddress = ModelCacheServerOptions.DefaultMaxConnections, // fifty machines of a site, here all on 127.0.0.1
             PullThrough = new PullThroughOptions
             {
                 Network = new NetworkOptions { Timeout = TimeSpan.FromSeconds(20), RetryCount = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(20) },
