@@ -144,7 +144,7 @@ Describe 'Every table view at 80 columns from 150-character paths' {
 
         $quota = @(Set-ModelCacheQuota -MaxSize 1GB -PassThru)
         Set-ModelCacheQuota -Reset
-        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Size, Source -Values '1073741824', '1,024.0 MiB'
+        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Size, Source -Values '1073741824', '1,024.0 MiB', 'Set-ModelCacheQuota', 'User', "$(Split-Path -Leaf ($quota[0].Source -replace '^.*\((.*)\)$', '$1')))"
 
         $partial = Join-Path $Long.Cache 'models/UltraFace/RFB_320/version-RFB-320.onnx.partial'
         $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $partial)
