@@ -162,8 +162,25 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         $optimized = @(Optimize-ModelCache -Confirm:$false -ErrorAction Stop)
         Add-Sample 'ModelCache.Store.CacheOptimizeAction' $optimized -Headers Action, Name, Freed, Detail -Values $Rfb -PathProperty Path
 
-        # The server writes its info object once it listens; Select-Object -First 1 then stops it.
-        $server = @(Start-ModelCacheServer -Port 0 -ReadOnly | Select-Object -First 1)
+        # The server writes its info object once it listens, then serves until stopped: a thread job keeps the object
+        # live in this process, and Stop-Job stops the server as Ctrl+C would.
+        $job = Start-ThreadJob -ArgumentList $ModuleUnderTest {
+            param($Module)
+            Import-Module $Module -ErrorAction Stop
+            Start-ModelCacheServer -Port 0 -ListenAddress 127.0.0.1 -ReadOnly
+        }
+        try {
+            $server = @()
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            while ($server.Count -eq 0 -and $job.State -in 'NotStarted', 'Running' -and $clock.Elapsed.TotalSeconds -lt 60) {
+                $server = @(Receive-Job $job)
+                Start-Sleep -Milliseconds 100
+            }
+            $server.Count | Should -Be 1 -Because "the server should start ($($job.State)): $($job.ChildJobs.Error)"
+        }
+        finally {
+            $job | Stop-Job -PassThru | Remove-Job -Force
+        }
         Add-Sample 'ModelCache.Server.ModelCacheServerInfo' $server -Headers MirrorUri, Layout, ReadOnly, Admin, Root -Values "$($server[0].MirrorUri)", 'cache' -PathProperty Root
     }
 
