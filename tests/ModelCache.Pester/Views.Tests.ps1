@@ -68,3 +68,155 @@ Describe 'Default views at 80 columns' {
         Assert-Table $lines -Headers Confidence, X, Y, Width, Height -Values ('{0:0.000}' -f $face.Confidence), ('{0:0}' -f $face.BoundingBox.Width)
     }
 }
+
+# Every table view in the module's format files, from paths a deep clone or a deep home gives: a cache root, an image
+# folder, bundles and catalogs at least 150 characters long. A new table view without a sample here fails the run.
+BeforeDiscovery {
+    . $PSScriptRoot/TestSupport.ps1
+    Import-ModelCacheUnderTest
+    $formatFiles = @(Get-Module ModelCache | ForEach-Object ExportedFormatFiles)
+    $script:TableViews = @(foreach ($file in $formatFiles) {
+        foreach ($view in ([xml](Get-Content -Raw -LiteralPath $file)).SelectNodes('/Configuration/ViewDefinitions/View[TableControl]')) {
+            foreach ($type in $view.SelectNodes('ViewSelectedBy/TypeName')) {
+                @{ View = $view.SelectSingleNode('Name').InnerText; TypeName = $type.InnerText.Trim(); File = Split-Path -Leaf $file }
+            }
+        }
+    })
+}
+
+Describe 'Every table view at 80 columns from 150-character paths' {
+    BeforeAll {
+        # Several folders, so the root is long however short $TestDrive is.
+        $deep = (1..4 | ForEach-Object { "a-folder-name-of-forty-characters-no-$_" }) -join '/'
+        $script:Long = Enter-ModelCacheSandbox "$deep/views"
+        $Long.Cache.Length | Should -BeGreaterOrEqual 150
+        $photos = Join-Path $Long.Root 'photos of the team offsite in the mountains'
+        $null = New-Item -ItemType Directory -Path $photos
+        Copy-Item (Join-Path $FixtureImages 'portrait.jpg'), (Join-Path $FixtureImages 'zidane.jpg') -Destination $photos
+        $portrait = Join-Path $photos 'portrait.jpg'
+        $portrait.Length | Should -BeGreaterOrEqual 150
+
+        # Per type: objects from the cmdlets, the headers a reader needs, and values that must be shown whole (a path
+        # column shows at least its file name, after a leading '…' and separator when the path is cut).
+        $script:Samples = @{}
+        function Add-Sample([string] $TypeName, [object[]] $Objects, [string[]] $Headers, [string[]] $Values, [string] $PathProperty) {
+            $Objects | Get-TypeName | Select-Object -Unique | Should -Be $TypeName
+            $script:Samples[$TypeName] = @{ Objects = $Objects; Headers = $Headers; Values = $Values; PathProperty = $PathProperty }
+        }
+
+        $catalogPath = Join-Path $Long.Root 'fleet catalog.json'
+        @{ models = @(@{ family = 'Fleet'; member = 'SLIM'; task = 'face_detection'; fileName = 'version-slim-320.onnx'; sha256 = (Get-ModelCatalog $Slim).Sha256 }) } |
+            ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $catalogPath
+        $catalog = @(Get-ModelCatalog)
+        Add-Sample 'ModelCache.Catalog.ModelCatalogEntry' $catalog -Headers Name, Task, Size, Default, Cached -Values $catalog.Name
+        $sources = @(Get-ModelCatalog -Source -CatalogPath $catalogPath)
+        Add-Sample 'ModelCache.Catalog.ModelCatalogSource' $sources -Headers Order, Kind, Scope, Models, Loaded, Path -Values 'fleet catalog.json', 'built-in' -PathProperty Path
+
+        $saved = @(Save-Model $Yolo, $Slim -ErrorAction Stop)
+        Add-Sample 'ModelCache.Store.ModelCacheEntry' $saved -Headers Name, Task, 'Size(MB)', LastCheck, Source -Values $Yolo, $Slim, 'face_detection', 'Passed', 'Mirror' -PathProperty Path
+        $checked = @(Test-ModelHash $Yolo, $Slim)
+        Add-Sample 'ModelCache.Integrity.ModelHashResult' $checked -Headers Status, Name, Actual, Path -Values 'Valid', $Yolo, $Slim, 'version-slim-320.onnx', $YoloFile -PathProperty Path
+        $locations = @(Get-ModelCacheLocation) + @(Get-ModelCacheLocation -Name $Yolo)
+        Add-Sample 'ModelCache.Locations.CacheLocation' $locations -Headers Model, Source, Path -Values '(cache root)', $Yolo, 'EnvironmentVariable', 'cache' -PathProperty Path
+
+        $detected = @(Invoke-FaceDetect -LiteralPath $portrait, (Join-Path $photos 'zidane.jpg') -Model $Slim -ErrorAction Stop)
+        Add-Sample 'ModelCache.Inference.FaceDetectionResult' $detected -Headers Path, FaceCount, Model -Values 'portrait.jpg', 'zidane.jpg', $Slim, "$($detected[0].FaceCount)" -PathProperty Path
+        $faces = @(Invoke-FaceDetect -LiteralPath $portrait -Model $Slim -AsFace)
+        Add-Sample 'ModelCache.Inference.Face' $faces -Headers Confidence, X, Y, Width, Height, Path -Values ('{0:0.000}' -f $faces[0].Confidence), 'portrait.jpg' -PathProperty Path
+
+        $hubRepo = New-TestHubRepo -Root $Long.HubCache -Repo acme/tiny -Commit ('1' * 40) -Files ([ordered]@{ 'onnx/model.onnx' = 'weights' })
+        $hubRepo.Folder.Length | Should -BeGreaterOrEqual 150
+        $hub = @(Get-ModelCache -Layout HuggingFace)
+        Add-Sample 'ModelCache.HuggingFace.HubCacheEntry' $hub -Headers Repo, Revision, Size, FilePath -Values 'acme/tiny', 'onnx/model.onnx' -PathProperty SnapshotPath
+        $removedHub = @(Clear-ModelCache -Layout HuggingFace -Name acme/tiny -Confirm:$false -PassThru)
+        Add-Sample 'ModelCache.HuggingFace.HubRemovalResult' $removedHub -Headers Repo, Removed, Files, Freed -Values 'acme/tiny', 'whole repo'
+
+        $bundlePath = Join-Path $Long.Root 'bundles for the air-gapped site/detectors.zip'
+        $null = New-Item -ItemType Directory -Path (Split-Path -Parent $bundlePath)
+        $exported = @(Export-ModelCache -DestinationPath $bundlePath -ErrorAction Stop)
+        Add-Sample 'ModelCache.Bundles.BundleExportResult' $exported -Headers Models, 'Size(MB)', ManifestSha256, Path -Values '2', 'detectors.zip' -PathProperty Path
+        $otherRoot = Join-Path $Long.Root 'a second cache for the imported bundle'
+        $imported = @(Import-ModelCache -LiteralPath $bundlePath -Path $otherRoot -ErrorAction Stop)
+        Add-Sample 'ModelCache.Bundles.ModelImportResult' $imported -Headers Name, Status, 'Size(MB)' -Values $Yolo, $Slim, 'Imported' -PathProperty Path
+        $movedRoot = Join-Path $Long.Root 'the cache moved to a larger disk'
+        $moved = @(Move-ModelCache -Path $otherRoot -Destination $movedRoot -Confirm:$false -WarningAction SilentlyContinue -ErrorAction Stop)
+        Add-Sample 'ModelCache.Moves.ModelMoveResult' $moved -Headers Name, Status, 'Size(MB)', Destination -Values $Yolo, $Slim, 'Moved' -PathProperty Destination
+
+        $quota = @(Set-ModelCacheQuota -MaxSize 1GB -PassThru)
+        Set-ModelCacheQuota -Reset
+        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Size, Source -Values '1073741824', '1,024.0 MiB', 'Set-ModelCacheQuota', 'User', "$(Split-Path -Leaf ($quota[0].Source -replace '^.*\((.*)\)$', '$1')))"
+
+        $partial = Join-Path $Long.Cache 'models/UltraFace/RFB_320/version-RFB-320.onnx.partial'
+        $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $partial)
+        Set-Content -LiteralPath $partial -Value 'half a model'
+        $partials = @(Clear-ModelCache -Partial -Confirm:$false -PassThru)
+        Add-Sample 'ModelCache.Store.PartialFile' $partials -Headers Name, 'Size(MB)', LastWrite, Path -Values $Rfb -PathProperty Path
+
+        $manifest = Join-Path $Long.Root 'desired state of every kiosk.json'
+        @{ formatVersion = 1; models = @($Yolo, $Slim) } | ConvertTo-Json | Set-Content -LiteralPath $manifest
+        $sync = @(Sync-ModelCache -Manifest $manifest -ErrorAction Stop)
+        Add-Sample 'ModelCache.Sync.SyncSummary' $sync -Headers Added, Repaired, Removed, Unchanged, Failed, MB, CacheRoot -Values '2', 'cache' -PathProperty CacheRoot
+
+        $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $partial)
+        Set-Content -LiteralPath $partial -Value 'half a model again'
+        $optimized = @(Optimize-ModelCache -Confirm:$false -ErrorAction Stop)
+        Add-Sample 'ModelCache.Store.CacheOptimizeAction' $optimized -Headers Action, Name, Freed, Detail -Values $Rfb -PathProperty Path
+
+        # The server writes its info object once it listens, then serves until stopped: a thread job keeps the object
+        # live in this process, and Stop-Job stops the server as Ctrl+C would.
+        $job = Start-ThreadJob -ArgumentList $ModuleUnderTest {
+            param($Module)
+            Import-Module $Module -ErrorAction Stop
+            Start-ModelCacheServer -Port 0 -ListenAddress 127.0.0.1 -ReadOnly
+        }
+        try {
+            $server = @()
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            while ($server.Count -eq 0 -and $job.State -in 'NotStarted', 'Running' -and $clock.Elapsed.TotalSeconds -lt 60) {
+                $server = @(Receive-Job $job)
+                Start-Sleep -Milliseconds 100
+            }
+            $server.Count | Should -Be 1 -Because "the server should start ($($job.State)): $($job.ChildJobs.Error)"
+        }
+        finally {
+            $job | Stop-Job -PassThru | Remove-Job -Force
+        }
+        Add-Sample 'ModelCache.Server.ModelCacheServerInfo' $server -Headers MirrorUri, Layout, ReadOnly, Admin, Root -Values "$($server[0].MirrorUri)", 'cache' -PathProperty Root
+    }
+
+    AfterAll {
+        Exit-ModelCacheSandbox
+    }
+
+    It 'has a sample for every table view the module defines' {
+        $TableViews.Count | Should -BeGreaterThan 0
+        $missing = @($TableViews | Where-Object { -not $Samples.ContainsKey($_.TypeName) } | ForEach-Object { "$($_.View) ($($_.TypeName))" })
+        $missing | Should -BeNullOrEmpty -Because 'every table view needs a sample object in this test'
+    }
+
+    It '<View> (<File>) keeps every line within 80 columns and its key columns whole' -ForEach $TableViews {
+        $Samples.ContainsKey($TypeName) | Should -BeTrue -Because "$View needs a sample object in this test"
+        $sample = $Samples[$TypeName]
+        # 80 columns, and the 79 an 80-column console gives a table (Out-Host keeps the last column free).
+        foreach ($width in 80, 79) {
+            $lines = @(($sample.Objects | Format-Table | Out-String -Width $width) -split "`r?`n" | Where-Object { $_.Trim() })
+            $shown = "`n$($lines -join "`n")"
+            $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual $width -Because "no line may wrap on a $width-column screen:$shown" }
+            $headerWords = $lines[0] -split '\s+' | Where-Object { $_ }
+            foreach ($header in $sample.Headers) { $headerWords | Should -Contain $header -Because "the $header column should be shown at $width columns:$shown" }
+            $body = $lines | Select-Object -Skip 2
+            foreach ($value in $sample.Values) {
+                @($body | Where-Object { $_ -match "(^|[\s/\\…])$([regex]::Escape($value))(\s|$)" }).Count |
+                    Should -BeGreaterThan 0 -Because "'$value' should be shown whole at $width columns in:$shown"
+            }
+        }
+        if ($sample.PathProperty) {
+            # The object keeps the whole path, and a list shows it whole (wrapped at 80 columns).
+            $longest = $sample.Objects | Sort-Object { ([string] $_.($sample.PathProperty)).Length } -Descending | Select-Object -First 1
+            $path = [string] $longest.($sample.PathProperty)
+            $path.Length | Should -BeGreaterOrEqual 150
+            $list = ($longest | Format-List | Out-String -Width 80) -replace '\s', ''
+            $list | Should -BeLike "*$([WildcardPattern]::Escape(($path -replace '\s', '')))*"
+        }
+    }
+}
