@@ -24,9 +24,24 @@ internal sealed class StagedBytes : IProgress<TransferProgress>
     private TaskCompletionSource<bool> _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _available;
     private int _epoch;
+    private bool _streamable = true;
+    private bool _localAttemptSeen;
 
     /// <summary>Completes at the first byte-level report: the source answered and bytes are on their way.</summary>
     public Task Streaming => _streaming.Task;
+
+    /// <summary>
+    /// Called as each attempt opens its source, before its first report. Bytes of an attempt that is not streamable (a
+    /// local directory mirror) are never handed out while they are written: readers get them from the verified file.
+    /// </summary>
+    public void BeginAttempt(bool streamable)
+    {
+        lock (_gate)
+        {
+            _streamable = streamable;
+            _localAttemptSeen = false;
+        }
+    }
 
     public void Report(TransferProgress value)
     {
@@ -38,6 +53,21 @@ internal sealed class StagedBytes : IProgress<TransferProgress>
         TaskCompletionSource<bool> changed;
         lock (_gate)
         {
+            if (!_streamable)
+            {
+                // Everything readable so far may be rewritten by this attempt: a restart from zero, and nothing more
+                // becomes readable until the fetch verifies.
+                if (!_localAttemptSeen)
+                {
+                    _localAttemptSeen = true;
+                    _epoch++;
+                    _restarts.Add(new Restart(_epoch, 0));
+                    _available = 0;
+                }
+
+                return;
+            }
+
             // Within one attempt the reports strictly grow; one at or below the last is the start of another attempt.
             if (_epoch == 0 || value.BytesDone <= _available)
             {
