@@ -265,6 +265,19 @@ public sealed class BundleTests : IDisposable
         Assert.Contains(why, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_model_imported_from_a_local_file_url_travels_without_that_url_and_opens()
+    {
+        var local = new ModelDefinition(Custom.Family, Custom.Member, Custom.Task, Custom.FileName, new Uri("file:///srv/models/c.onnx"), Custom.Sha256, Custom.Size,
+            origin: Custom.Origin);
+        var result = await BundleExporter.ExportAsync(new List<(string, ModelDefinition)> { (PlaceCustom(), local) }, _temp.Combine("local.zip"), "test", null, (_, failure) => throw failure, default);
+
+        using var bundle = Bundle.Open(result.Path, Catalog);
+        var model = Assert.Single(bundle.NewModels);
+        Assert.Null(model.Url);
+        Assert.Equal(Custom.Sha256, model.Sha256);
+    }
+
     /// <summary>A stranger's bundle must not plant a catalog url that makes anything read a local file (or speak another protocol).</summary>
     [Theory]
     [InlineData("file:///etc/passwd")]

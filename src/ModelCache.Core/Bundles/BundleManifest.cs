@@ -86,8 +86,23 @@ public sealed class BundleModel
         Sha256 = sha256,
         SourceUrl = model.Url?.ToString(),
         License = model.License,
-        CatalogEntry = includeCatalogEntry ? CatalogWriter.ToEntry(model) : null,
+        CatalogEntry = includeCatalogEntry ? Carried(model) : null,
     };
+
+    /// <summary>
+    /// The catalog entry a bundle carries: a url that is not http(s) (a file on the exporting machine) is left out, as an
+    /// importer refuses it; the bundle holds the bytes, and the model is then known by its hash.
+    /// </summary>
+    private static JObject Carried(ModelDefinition model)
+    {
+        var entry = CatalogWriter.ToEntry(model);
+        if (model.Url is { } url && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+        {
+            entry.Remove("url");
+        }
+
+        return entry;
+    }
 }
 
 /// <summary>A hub cache file in a bundle: enough to rebuild <c>blobs/</c>, <c>snapshots/</c> and <c>refs/</c> on the other side.</summary>
