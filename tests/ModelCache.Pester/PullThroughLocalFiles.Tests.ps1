@@ -52,7 +52,7 @@ BeforeAll {
     $scriptPath = Join-Path $Sandbox.Root 'server.ps1'
     @"
 Import-Module '$ModuleUnderTest' -ErrorAction Stop
-Start-ModelCacheServer -Port 0 -CatalogPath '$CliCatalog' | ForEach-Object { Set-Content -LiteralPath '$uriFile' -Value `$_.Uri }
+Start-ModelCacheServer -Port 0 -CatalogPath '$CliCatalog' -InformationAction Continue | ForEach-Object { Set-Content -LiteralPath '$uriFile' -Value `$_.Uri }
 "@ | Set-Content -LiteralPath $scriptPath
     $command = @(Get-PwshCommand)
     $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $scriptPath)
@@ -120,6 +120,22 @@ Describe 'Pull-through and catalog urls that name local files' -Skip:(-not $IsLi
             $json.message | Should -Match 'LocalCatalogUrlRefused'
             $json.message | Should -Not -Match "\b$($secret.Bytes.Length)\b"
         }
+    }
+
+    It 'shows Save-Model the server''s reason once, without retrying an answer the server says will not pass' {
+        $target = "GET /models/$($User.Entry.fileName) 502 *"
+        $before = @(Get-Content -LiteralPath $ServerOutput | Where-Object { $_ -like $target }).Count
+        $result = Save-Model Local/USER -Path (Join-Path $TestDrive 'client') -Mirror "$($BaseUri)models" -MirrorOnly -Offline:$false -ErrorVariable failures -ErrorAction SilentlyContinue
+        $result | Should -BeNullOrEmpty
+        $failures.Count | Should -Be 1
+        $failures[0].Exception.Message | Should -Match 'UpstreamFailed'
+        $failures[0].Exception.Message | Should -Match 'LocalCatalogUrlRefused'
+        "$($failures[0].ErrorDetails.RecommendedAction)" | Should -Not -Match 'mirror is running'
+        Assert-NamesNoLocalPath $failures[0].Exception.Message
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (@(Get-Content -LiteralPath $ServerOutput | Where-Object { $_ -like $target }).Count -eq $before -and $clock.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 100 }
+        Start-Sleep -Milliseconds 500 # the log line of a retry would follow its request closely
+        @(Get-Content -LiteralPath $ServerOutput | Where-Object { $_ -like $target }).Count | Should -Be ($before + 1) -Because 'the answer says it is not retryable'
     }
 
     It 'keeps the tokenless info and status free of local paths' {
