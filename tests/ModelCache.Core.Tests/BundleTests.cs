@@ -272,6 +272,12 @@ public sealed class BundleTests : IDisposable
             origin: Custom.Origin);
         var result = await BundleExporter.ExportAsync(new List<(string, ModelDefinition)> { (PlaceCustom(), local) }, _temp.Combine("local.zip"), "test", null, (_, failure) => throw failure, default);
 
+        using (var zip = new ZipFile(result.Path))
+        {
+            var manifest = new StreamReader(zip.GetInputStream(zip.GetEntry("manifest.json"))).ReadToEnd();
+            Assert.DoesNotContain("/srv/models", manifest, StringComparison.Ordinal); // neither sourceUrl nor catalogEntry names the exporter's file
+        }
+
         using var bundle = Bundle.Open(result.Path, Catalog);
         var model = Assert.Single(bundle.NewModels);
         Assert.Null(model.Url);
