@@ -131,6 +131,22 @@ public sealed class ServerErrorBodyClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_missing_file_catalog_url_gets_a_catalog_url_hint_and_a_missing_mirror_file_a_mirror_hint()
+    {
+        var model = TestModels.Define(Bytes, new Uri("file://" + _temp.Combine("nowhere", "m.onnx")), fileName: "m.onnx");
+        var mirror = _temp.Combine("mirror");
+        System.IO.Directory.CreateDirectory(mirror);
+
+        var upstream = await Assert.ThrowsAnyAsync<ModelCacheException>(() => Save(model));
+        var fromMirror = await Assert.ThrowsAnyAsync<ModelCacheException>(() => Save(model, mirror: new Uri(mirror)));
+
+        Assert.Equal("SourceFileNotFound", upstream.ErrorId);
+        Assert.Contains("catalog", upstream.RecommendedAction, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("into the mirror", upstream.RecommendedAction, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("mirror", fromMirror.RecommendedAction, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task A_refused_mirror_is_named_as_the_mirror()
     {
         var model = TestModels.Define(Bytes, new Uri("https://example.invalid/m.onnx"), fileName: "m.onnx");
