@@ -25,22 +25,35 @@ internal sealed class StagedBytes : IProgress<TransferProgress>
     private long _available;
     private int _epoch;
     private bool _streamable = true;
-    private bool _localAttemptSeen;
 
     /// <summary>Completes at the first byte-level report: the source answered and bytes are on their way.</summary>
     public Task Streaming => _streaming.Task;
 
     /// <summary>
-    /// Called as each attempt opens its source, before its first report. Bytes of an attempt that is not streamable (a
-    /// local directory mirror) are never handed out while they are written: readers get them from the verified file.
+    /// Called as each attempt opens its source, before the saver touches the partial. Bytes of an attempt that is not
+    /// streamable (a local directory mirror) are never handed out while they are written: it counts as a restart from
+    /// zero at once (what was readable may be rewritten), and nothing more becomes readable until the fetch verifies;
+    /// readers then get the bytes from the verified file.
     /// </summary>
     public void BeginAttempt(bool streamable)
     {
+        TaskCompletionSource<bool> changed;
         lock (_gate)
         {
             _streamable = streamable;
-            _localAttemptSeen = false;
+            if (streamable)
+            {
+                return;
+            }
+
+            _epoch++;
+            _restarts.Add(new Restart(_epoch, 0));
+            _available = 0;
+            changed = _changed;
+            _changed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        changed.TrySetResult(true);
     }
 
     public void Report(TransferProgress value)
@@ -55,17 +68,7 @@ internal sealed class StagedBytes : IProgress<TransferProgress>
         {
             if (!_streamable)
             {
-                // Everything readable so far may be rewritten by this attempt: a restart from zero, and nothing more
-                // becomes readable until the fetch verifies.
-                if (!_localAttemptSeen)
-                {
-                    _localAttemptSeen = true;
-                    _epoch++;
-                    _restarts.Add(new Restart(_epoch, 0));
-                    _available = 0;
-                }
-
-                return;
+                return; // a local source's bytes: readable only from the verified file
             }
 
             // Within one attempt the reports strictly grow; one at or below the last is the start of another attempt.
