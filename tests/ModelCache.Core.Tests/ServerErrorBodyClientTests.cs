@@ -79,6 +79,18 @@ public sealed class ServerErrorBodyClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_416_with_a_body_still_restarts_the_download_from_zero()
+    {
+        _faults.Serve("m.onnx", Bytes, new FaultPlan { FailTimes = 1, FailStatus = 416, FailJson = Body("RangeNotSatisfiable", "The file has 200000 bytes.", false) });
+        var model = TestModels.Define(Bytes, new Uri("https://example.invalid/m.onnx"), fileName: "m.onnx");
+
+        var entry = await Save(model, mirror: _faults.BaseAddress);
+
+        Assert.Equal(2, _faults.RequestsFor("m.onnx").Count);
+        Assert.True(entry.PassedAndUnchanged());
+    }
+
+    [Fact]
     public async Task A_plain_5xx_without_a_body_keeps_being_retried()
     {
         _faults.Serve("m.onnx", Bytes, new FaultPlan { FailTimes = 2, FailStatus = 502 });

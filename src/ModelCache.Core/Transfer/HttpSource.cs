@@ -132,10 +132,14 @@ public sealed class HttpSource : IModelSource
         if (!response.IsSuccessStatusCode)
         {
             var retryAfter = RetryAfter(response);
-            ServerErrorBody? said;
+            ServerErrorBody? said = null;
             try
             {
-                said = await ServerErrorBody.ReadAsync(response, _timeout, cancellationToken).ConfigureAwait(false);
+                // A 416 means the same whatever the server explains: the resume point is past its file, so start again.
+                if (status != 416)
+                {
+                    said = await ServerErrorBody.ReadAsync(response, _timeout, cancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
