@@ -269,6 +269,83 @@ public sealed class BundleTests : IDisposable
         Assert.Contains(why, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_model_imported_from_a_local_file_url_travels_without_that_url_and_opens()
+    {
+        var local = new ModelDefinition(Custom.Family, Custom.Member, Custom.Task, Custom.FileName, new Uri("file:///srv/models/c.onnx"), Custom.Sha256, Custom.Size,
+            origin: Custom.Origin);
+        var result = await BundleExporter.ExportAsync(new List<(string, ModelDefinition)> { (PlaceCustom(), local) }, _temp.Combine("local.zip"), "test", null, (_, failure) => throw failure, default);
+
+        using (var zip = new ZipFile(result.Path))
+        {
+            var manifest = new StreamReader(zip.GetInputStream(zip.GetEntry("manifest.json"))).ReadToEnd();
+            Assert.DoesNotContain("/srv/models", manifest, StringComparison.Ordinal); // neither sourceUrl nor catalogEntry names the exporter's file
+        }
+
+        using var bundle = Bundle.Open(result.Path, Catalog);
+        var model = Assert.Single(bundle.NewModels);
+        Assert.Null(model.Url);
+        Assert.Equal(Custom.Sha256, model.Sha256);
+    }
+
+    /// <summary>A stranger's bundle must not plant a catalog url that makes anything read a local file (or speak another protocol).</summary>
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("FILE:///etc/passwd")]
+    [InlineData("file://localhost/etc/passwd")]
+    [InlineData("file://fileserver/share/c.onnx")]
+    [InlineData("/etc/passwd")]
+    [InlineData("/home/user/.ssh/id_rsa")]
+    [InlineData(@"\\fileserver\share\c.onnx")]
+    [InlineData("C:\\Windows\\win.ini")]
+    [InlineData("c.onnx")]
+    [InlineData("../../c.onnx")]
+    [InlineData("ftp://example.invalid/c.onnx")]
+    [InlineData("javascript:alert(1)")]
+    [InlineData("data:application/octet-stream;base64,AAAA")]
+    [InlineData("gopher://example.invalid/c.onnx")]
+    [InlineData("smb://fileserver/share/c.onnx")]
+    [InlineData("")]
+    public void A_carried_catalog_url_must_be_http_or_https(string url)
+    {
+        var error = OpenCustom(entry => entry.CatalogEntry!["url"] = url);
+
+        Assert.Equal("BundleManifestInvalid", error.ErrorId);
+        Assert.Contains($"catalogEntry of '{Custom.Name}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("\"url\"", error.Message, StringComparison.Ordinal);
+        if (url.Length > 0)
+        {
+            Assert.Contains("http", error.Message, StringComparison.Ordinal); // "" is refused as an empty string
+        }
+    }
+
+    [Theory]
+    [InlineData("https://models.example.invalid/c.onnx")]
+    [InlineData("http://models.example.invalid/c.onnx")]
+    [InlineData(null)]
+    public void A_carried_catalog_url_that_is_http_https_or_absent_is_accepted(string? url)
+    {
+        var entry = BundleModel.From(Custom, BytesC.Length, Custom.Sha256, includeCatalogEntry: true);
+        if (url is null)
+        {
+            entry.CatalogEntry!.Remove("url");
+        }
+        else
+        {
+            entry.CatalogEntry!["url"] = url;
+        }
+
+        var manifest = Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(new BundleManifest { Tool = "crafted", Models = { entry } }));
+        var path = Craft(zip =>
+        {
+            Add(zip, "manifest.json", manifest);
+            Add(zip, entry.FileName, BytesC);
+        });
+
+        using var bundle = Bundle.Open(path, Catalog);
+        Assert.Equal(url, bundle.Models.Single().Model.Url?.ToString());
+    }
+
     [Theory]
     [InlineData("sha256")]
     [InlineData("size")]

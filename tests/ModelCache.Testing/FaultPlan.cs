@@ -15,6 +15,9 @@ public sealed class FaultPlan
 
     public int FailStatus { get; init; } = 503;
 
+    /// <summary>Sent as the body of failures (JSON, as a ModelCache server's error body is); none when null.</summary>
+    public string? FailJson { get; init; }
+
     /// <summary>Sent as Retry-After (seconds) with failures.</summary>
     public int? RetryAfterSeconds { get; init; }
 

@@ -146,6 +146,14 @@ public sealed class FaultServer : IAsyncDisposable
                 response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
+            if (plan.FailJson is { } json)
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+                response.ContentType = "application/json; charset=utf-8";
+                response.ContentLength = bytes.Length;
+                await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+            }
+
             return;
         }
 

@@ -84,10 +84,28 @@ public sealed class BundleModel
         Task = model.Task,
         Size = size,
         Sha256 = sha256,
-        SourceUrl = model.Url?.ToString(),
+        SourceUrl = IsHttp(model.Url) ? model.Url!.ToString() : null,
         License = model.License,
-        CatalogEntry = includeCatalogEntry ? CatalogWriter.ToEntry(model) : null,
+        CatalogEntry = includeCatalogEntry ? Carried(model) : null,
     };
+
+    /// <summary>
+    /// The catalog entry a bundle (or a server's index.json) carries: a url that is not http(s) (a file on the exporting
+    /// machine) is left out, as an importer refuses it and it names a local path; the bundle holds the bytes, and the
+    /// model is then known by its hash.
+    /// </summary>
+    private static JObject Carried(ModelDefinition model)
+    {
+        var entry = CatalogWriter.ToEntry(model);
+        if (model.Url is not null && !IsHttp(model.Url))
+        {
+            entry.Remove("url");
+        }
+
+        return entry;
+    }
+
+    private static bool IsHttp(Uri? url) => url is not null && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);
 }
 
 /// <summary>A hub cache file in a bundle: enough to rebuild <c>blobs/</c>, <c>snapshots/</c> and <c>refs/</c> on the other side.</summary>

@@ -143,7 +143,15 @@ public static class BundleManifestReader
     {
         try
         {
-            return CatalogReader.ReadEntry(catalogEntry, $"the catalogEntry of '{name}'", where);
+            var carried = CatalogReader.ReadEntry(catalogEntry, $"the catalogEntry of '{name}'", where);
+            // A catalog the user writes may name a local file; one a stranger's bundle writes into it may not, or a
+            // Save-Model (or a server's pull-through) would later read whatever file that is.
+            if (catalogEntry["url"] is { Type: not JTokenType.Null } && carried.Url is { } url && url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+            {
+                throw Invalid(where, $"the catalogEntry of '{name}' is refused: its \"url\" must be an http or https URL, or absent; a bundle cannot name a local file");
+            }
+
+            return carried;
         }
         catch (CatalogFormatException ex)
         {

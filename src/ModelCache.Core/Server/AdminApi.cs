@@ -36,11 +36,43 @@ internal sealed class AdminApi
     public CacheSummary Summarize(CancellationToken cancellationToken) =>
         new CacheInspector(Store).Summarize(Catalog, _options.Thresholds, null, cancellationToken);
 
+    /// <summary>
+    /// <c>/api/models/cache/info</c>, asked without a token: the summary without the cache root, and its reasons with no
+    /// local path. Where the cache lives on the server is the admin's business, not every client's.
+    /// </summary>
+    public object Info(CancellationToken cancellationToken)
+    {
+        var info = JObject.FromObject(Summarize(cancellationToken), PublicJson);
+        info.Remove(nameof(CacheSummary.Root));
+        Redact(info[nameof(CacheSummary.Reasons)]);
+        return info;
+    }
+
+    /// <summary><c>/api/models/status</c>, asked without a token: every entry, without its path, cache root or a source that is not an http(s) URL.</summary>
     public async Task<object> StatusAsync(CancellationToken cancellationToken)
     {
         var problems = new List<ModelCacheException>();
         var entries = await Store.ListAsync(Catalog, problems, cancellationToken).ConfigureAwait(false);
-        return new { root = Store.Root, layout = Store.Layout.Kind, entries, problems = Problems(problems) };
+        var shown = new JArray();
+        foreach (var entry in entries)
+        {
+            var item = JObject.FromObject(entry, PublicJson);
+            item.Remove(nameof(ModelCacheEntry.Path));
+            item.Remove(nameof(ModelCacheEntry.CacheRoot));
+            if (!IsHttp(entry.SourceUrl))
+            {
+                item[nameof(ModelCacheEntry.SourceUrl)] = null;
+            }
+
+            if (item["Transfer"] is JObject transfer && !IsHttp((string?)transfer["SourceUrl"]))
+            {
+                transfer["SourceUrl"] = null;
+            }
+
+            shown.Add(item);
+        }
+
+        return new { layout = Store.Layout.Kind, entries = shown, problems = Problems(problems) };
     }
 
     /// <summary>Optimize-ModelCache with its non-destructive defaults: corrupt files quarantined, not deleted; orphans kept.</summary>
@@ -346,6 +378,27 @@ internal sealed class AdminApi
         }
     }
 
+    /// <summary>Problems as every error is shown to a client: the id and the message without local paths.</summary>
     private static IEnumerable<object> Problems(IEnumerable<ModelCacheException> problems) =>
-        problems.Select(p => new { error = p.ErrorId, message = p.Message }).ToList();
+        problems.Select(p => new { errorId = p.ErrorId, message = ErrorBody.RedactLocalPaths(p.Message) }).ToList();
+
+    private static readonly JsonSerializer PublicJson = JsonSerializer.Create(new JsonSerializerSettings
+    {
+        Converters = { new Newtonsoft.Json.Converters.StringEnumConverter() },
+        DateParseHandling = DateParseHandling.None,
+    });
+
+    private static bool IsHttp(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+
+    private static void Redact(JToken? strings)
+    {
+        foreach (var value in (strings as JArray)?.OfType<JValue>() ?? Enumerable.Empty<JValue>())
+        {
+            if (value.Type == JTokenType.String)
+            {
+                value.Value = ErrorBody.RedactLocalPaths((string)value.Value!);
+            }
+        }
+    }
 }

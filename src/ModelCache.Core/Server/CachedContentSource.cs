@@ -52,7 +52,7 @@ public sealed class CachedContentSource : IModelContentSource
         {
             stream.Dispose();
             throw new ModelCacheException("CachedFileChanged", ModelCacheErrorKind.ResourceUnavailable,
-                $"{model.Name}: '{path}' changed while it was being opened; it is not served until it verifies again.", "Retry the request.");
+                $"{model.Name}: its cached file changed while it was being opened; it is not served until it verifies again.", "Retry the request.");
         }
 
         stream.Position = Math.Min(Math.Max(0, offset), stream.Length);

@@ -94,8 +94,16 @@ internal sealed class HttpExchange : IDisposable
 
     public Task SendJsonAsync(int status, object value, string method) => SendTextAsync(status, "application/json; charset=utf-8", JsonConvert.SerializeObject(value, Json) + "\n", method);
 
-    public Task SendErrorAsync(int status, string errorId, string message, string method) =>
-        SendJsonAsync(status, new { error = errorId, message }, method);
+    /// <summary>
+    /// The one way the server answers a failure: <c>{errorId, message, retryable}</c> (<see cref="ErrorBody"/>), local
+    /// paths removed. Unless told, an answer is retryable when it is a 429 or 503 or carries Retry-After.
+    /// </summary>
+    public Task SendErrorAsync(int status, string errorId, string message, string method, bool? retryable = null) =>
+        SendJsonAsync(status, ErrorBody.Create(errorId, message, retryable ?? (status is 429 or 503 || Response.Headers["Retry-After"] is not null)), method);
+
+    /// <summary>A failure as <see cref="SendErrorAsync(int, string, string, string, bool?)"/> says it, retryable as <see cref="ErrorBody.IsRetryable"/> judges.</summary>
+    public Task SendErrorAsync(int status, ModelCacheException failure, string method) =>
+        SendErrorAsync(status, failure.ErrorId, failure.Message, method, ErrorBody.IsRetryable(failure) || status is 429 or 503);
 
     public async Task SendTextAsync(int status, string contentType, string text, string method)
     {

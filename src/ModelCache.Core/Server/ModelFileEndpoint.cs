@@ -38,7 +38,7 @@ internal sealed class ModelFileEndpoint
                 _options.Warning?.Invoke(ex.Message);
             }
 
-            await exchange.SendErrorAsync(StatusOf(ex), ex.ErrorId, ex.Message, method).ConfigureAwait(false);
+            await exchange.SendErrorAsync(StatusOf(ex), ex, method).ConfigureAwait(false);
             return;
         }
 

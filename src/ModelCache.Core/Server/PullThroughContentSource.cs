@@ -173,9 +173,13 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
     {
         try
         {
-            using var planner = new SourcePlanner(_options.Mirrors, _options.MirrorOnly, _options.Offline, _options.Network, _options.Environment);
+            using var planner = new SourcePlanner(_options.Mirrors, _options.MirrorOnly, _options.Offline, _options.Network, _options.Environment)
+            {
+                ReadsLocalCatalogUrls = false,
+            };
             var saver = new ModelSaver(_store, planner) { LockTimeout = _options.LockTimeout };
-            return await saver.SaveAsync(model, false, staged, _options.Warn, cancellationToken).ConfigureAwait(false);
+            var sources = planner.Plan(model).Select(source => (IModelSource)new StagingSource(source, staged)).ToList();
+            return await saver.SaveFromAsync(model, sources, false, staged, _options.Warn, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -201,9 +205,17 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
         }
     }
 
-    private static ModelCacheException UpstreamFailed(ModelDefinition model, ModelCacheException reason) => new("UpstreamFailed", reason.Kind,
-        $"The server could not fetch {model.Name}: {reason.Message}",
-        reason.RecommendedAction ?? "Check the server's -Mirror list and its access to the catalog URL; the next request tries again.", reason);
+    /// <summary>
+    /// What a client is told: the model and the reason's id, never the reason's text, which names the server's own
+    /// files and sizes (mirror folders, the cache root, a catalog's local file); the server's log has it whole.
+    /// </summary>
+    private ModelCacheException UpstreamFailed(ModelDefinition model, ModelCacheException reason)
+    {
+        _options.Warn?.Invoke($"Pull-through of {model.Name} failed: {reason.Message}");
+        return new("UpstreamFailed", reason.Kind,
+            $"The server could not fetch {model.Name} ({reason.ErrorId}); its log says why.",
+            "Ask the server's administrator: its log names the source that failed and why; the next request tries again.", reason);
+    }
 
     private static ModelCacheException Stopped(ModelDefinition model) => new("PullThroughStopped", ModelCacheErrorKind.Cancelled,
         $"The server stopped while fetching {model.Name}; what it had staged is removed.",

@@ -64,7 +64,7 @@ internal sealed class ServerRouter
             case "api/models/cache/info":
                 if (await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
                 {
-                    await exchange.SendJsonAsync(200, _admin.Summarize(token), method).ConfigureAwait(false);
+                    await exchange.SendJsonAsync(200, _admin.Info(token), method).ConfigureAwait(false);
                 }
 
                 return;

@@ -24,9 +24,37 @@ internal sealed class StagedBytes : IProgress<TransferProgress>
     private TaskCompletionSource<bool> _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _available;
     private int _epoch;
+    private bool _streamable = true;
 
     /// <summary>Completes at the first byte-level report: the source answered and bytes are on their way.</summary>
     public Task Streaming => _streaming.Task;
+
+    /// <summary>
+    /// Called as each attempt opens its source, before the saver touches the partial. Bytes of an attempt that is not
+    /// streamable (a local directory mirror) are never handed out while they are written: it counts as a restart from
+    /// zero at once (what was readable may be rewritten), and nothing more becomes readable until the fetch verifies;
+    /// readers then get the bytes from the verified file.
+    /// </summary>
+    public void BeginAttempt(bool streamable)
+    {
+        TaskCompletionSource<bool> changed;
+        lock (_gate)
+        {
+            _streamable = streamable;
+            if (streamable)
+            {
+                return;
+            }
+
+            _epoch++;
+            _restarts.Add(new Restart(_epoch, 0));
+            _available = 0;
+            changed = _changed;
+            _changed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.TrySetResult(true);
+    }
 
     public void Report(TransferProgress value)
     {
@@ -38,6 +66,11 @@ internal sealed class StagedBytes : IProgress<TransferProgress>
         TaskCompletionSource<bool> changed;
         lock (_gate)
         {
+            if (!_streamable)
+            {
+                return; // a local source's bytes: readable only from the verified file
+            }
+
             // Within one attempt the reports strictly grow; one at or below the last is the start of another attempt.
             if (_epoch == 0 || value.BytesDone <= _available)
             {

@@ -68,7 +68,10 @@ public sealed class DirectorySource : IModelSource
     {
         var path = Locate(model);
         EnsureContained(model, path);
-        return Task.FromResult(OpenFile(model, path, resume, $"Copy '{model.FileName}' into the mirror directory, or use another mirror.", "Check the mirror directory's permissions."));
+        return Task.FromResult(_directory is null
+            ? OpenFile(model, path, resume, $"Fix the url of {model.Name}'s catalog entry, or put the file where it points; -Mirror or $env:MODELCACHE_MIRROR can name a folder holding '{model.FileName}'.",
+                "Check the permissions of the file the catalog URL names.")
+            : OpenFile(model, path, resume, $"Copy '{model.FileName}' into the mirror directory, or use another mirror.", "Check the mirror directory's permissions."));
     }
 
     /// <summary>

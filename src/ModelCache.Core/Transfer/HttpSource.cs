@@ -70,7 +70,7 @@ public sealed class HttpSource : IModelSource
                 continue;
             }
 
-            return await InterpretAsync(model, address, response, resume).ConfigureAwait(false);
+            return await InterpretAsync(model, address, response, resume, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -80,7 +80,7 @@ public sealed class HttpSource : IModelSource
         {
             throw TransferException.Permanent("SourceSkipped", ModelCacheErrorKind.ConnectionError,
                 $"Skipped {Redact(address)} for {model.Name}: its host refused a connection earlier in this batch ({reason}).",
-                "Check that the mirror is running and reachable, or remove it from -Mirror / $env:MODELCACHE_MIRROR.");
+                UnreachableHint(model));
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, address);
@@ -115,34 +115,62 @@ public sealed class HttpSource : IModelSource
             _health.MarkDown(address, why);
             return TransferException.Permanent("SourceUnreachable", ModelCacheErrorKind.ConnectionError,
                 $"Cannot download {model.Name} from {Redact(address)}: {why}. The host is skipped for the rest of this batch.",
-                "Check that the mirror is running and reachable, or remove it from -Mirror / $env:MODELCACHE_MIRROR.", ex);
+                UnreachableHint(model), ex);
         }
 
         return TransferException.Transient("DownloadFailed",
             $"Cannot download {model.Name} from {Redact(address)}: {why}",
-            "Check the network, proxy (HTTPS_PROXY, -Proxy) and mirror settings, or use -Mirror with a reachable copy.", inner: ex);
+            IsMirror ? "Check the network, the proxy (HTTPS_PROXY, -Proxy) and that the mirror is reachable, or use another mirror."
+                : $"Check the network, the proxy (HTTPS_PROXY, -Proxy) and that the catalog URL's host is up; -Mirror or $env:MODELCACHE_MIRROR can name a reachable copy of '{model.FileName}'.",
+            inner: ex);
     }
 
-    private static async Task<SourceContent> InterpretAsync(ModelDefinition model, Uri address, HttpResponseMessage response, ResumePoint? resume)
+    private async Task<SourceContent> InterpretAsync(ModelDefinition model, Uri address, HttpResponseMessage response, ResumePoint? resume, CancellationToken cancellationToken)
     {
         var shown = Redact(address);
         var status = (int)response.StatusCode;
         if (!response.IsSuccessStatusCode)
         {
             var retryAfter = RetryAfter(response);
-            response.Dispose();
+            ServerErrorBody? said = null;
+            try
+            {
+                // A 416 means the same whatever the server explains: the resume point is past its file, so start again.
+                if (status != 416)
+                {
+                    said = await ServerErrorBody.ReadAsync(response, _timeout, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                response.Dispose();
+            }
+
+            if (said is not null)
+            {
+                throw FromServer(model, shown, status, said, retryAfter);
+            }
+
+            var mirror = IsMirror;
             throw status switch
             {
                 404 or 410 => TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
-                    $"{shown} has no {model.Name} (HTTP {status}).", "Check that the mirror holds the file, or that the catalog URL is current."),
+                    $"{shown} has no {model.Name} (HTTP {status}).",
+                    mirror ? $"Check that the mirror holds '{model.FileName}', or remove it from -Mirror / $env:MODELCACHE_MIRROR."
+                        : $"The catalog URL may be out of date: check the url of {model.Name}'s catalog entry, or point -Mirror or $env:MODELCACHE_MIRROR at a copy of '{model.FileName}'."),
                 401 or 403 => TransferException.Permanent("AccessDenied", ModelCacheErrorKind.PermissionDenied,
-                    $"{shown} refused access to {model.Name} (HTTP {status}).", "For a private mirror pass -Credential or set $env:MODELCACHE_TOKEN."),
+                    $"{shown} refused access to {model.Name} (HTTP {status}).",
+                    mirror ? "For a private mirror pass -Credential or set $env:MODELCACHE_TOKEN."
+                        : $"The catalog URL's host refused access (credentials are sent only to mirrors): point -Mirror or $env:MODELCACHE_MIRROR at a copy of '{model.FileName}' you may read."),
                 416 => TransferException.Transient("ResumeRejected",
                     $"{shown} rejected resuming {model.Name} (HTTP 416); starting again.", "None needed.", keepPartial: false),
                 408 or 429 or >= 500 => TransferException.Transient("DownloadFailed",
-                    $"{shown} answered HTTP {status} {response.ReasonPhrase} for {model.Name}.", "Retry later, raise -RetryCount, or use another mirror.", retryAfter),
+                    $"{shown} answered HTTP {status} {response.ReasonPhrase} for {model.Name}.",
+                    mirror ? "Retry later, raise -RetryCount, or use another mirror."
+                        : "Retry later or raise -RetryCount; the catalog URL's host is failing, and -Mirror or $env:MODELCACHE_MIRROR can name a copy.", retryAfter),
                 _ => TransferException.Permanent("DownloadFailed", ModelCacheErrorKind.ConnectionError,
-                    $"{shown} answered HTTP {status} {response.ReasonPhrase} for {model.Name}.", "Check the mirror or catalog URL."),
+                    $"{shown} answered HTTP {status} {response.ReasonPhrase} for {model.Name}.",
+                    mirror ? "Check the mirror's address in -Mirror / $env:MODELCACHE_MIRROR." : $"Check the catalog URL of {model.Name}."),
             };
         }
 
@@ -172,6 +200,33 @@ public sealed class HttpSource : IModelSource
 
         var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
         return new SourceContent(stream, offset, total, shown, Validator(response), response);
+    }
+
+    private bool IsMirror => _mirrorBase is not null;
+
+    private string UnreachableHint(ModelDefinition model) => IsMirror
+        ? "Check that the mirror is running and reachable, or remove it from -Mirror / $env:MODELCACHE_MIRROR."
+        : $"Check that the catalog URL's host is up and reachable from here (network, -Proxy or HTTPS_PROXY), or point -Mirror or $env:MODELCACHE_MIRROR at a copy of '{model.FileName}'.";
+
+    /// <summary>
+    /// A server that explains its failure (a ModelCache server's <c>{errorId, message, retryable}</c>): its message and id
+    /// are shown, and it is retried only when it says so or sends Retry-After, whatever the status.
+    /// </summary>
+    private TransferException FromServer(ModelDefinition model, string shown, int status, ServerErrorBody said, TimeSpan? retryAfter)
+    {
+        var message = $"{shown} answered HTTP {status} for {model.Name}: {said.Message} (server error {said.ErrorId}).";
+        var errorId = status switch { 404 or 410 => "SourceFileNotFound", 401 or 403 => "AccessDenied", _ => "DownloadFailed" };
+        var where = IsMirror ? "the mirror's address" : $"the catalog URL of {model.Name}";
+        if (said.Retryable || retryAfter is not null)
+        {
+            return TransferException.Transient(errorId, message,
+                $"Retry later: the server at {where} says the failure may pass; its administrator finds why in its log under {said.ErrorId}.", retryAfter);
+        }
+
+        var kind = status switch { 404 or 410 => ModelCacheErrorKind.NotFound, 401 or 403 => ModelCacheErrorKind.PermissionDenied, _ => ModelCacheErrorKind.ConnectionError };
+        return TransferException.Permanent(errorId, kind, message,
+            $"The server at {where} says asking again will not help: its administrator finds why in its log under {said.ErrorId}"
+            + (IsMirror ? "; meanwhile use another mirror." : $"; meanwhile point -Mirror or $env:MODELCACHE_MIRROR at a copy of '{model.FileName}'."));
     }
 
     /// <summary>A strong ETag, else Last-Modified: what If-Range may carry (weak ETags may not).</summary>

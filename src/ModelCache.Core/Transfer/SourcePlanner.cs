@@ -43,6 +43,13 @@ public sealed class SourcePlanner : IDisposable
 
     public NetworkOptions Network { get; }
 
+    /// <summary>
+    /// Whether a <c>file:</c> catalog URL (a bare path in a catalog is one too) is read. True for <c>Save-Model</c>, which
+    /// reads as the user who runs it; the site server sets it false, as its clients must never make it read a local file
+    /// a catalog names (only a -Mirror its admin gave it).
+    /// </summary>
+    public bool ReadsLocalCatalogUrls { get; set; } = true;
+
     public IReadOnlyList<IModelSource> Plan(Catalog.ModelDefinition model)
     {
         var sources = new List<IModelSource>();
@@ -57,7 +64,7 @@ public sealed class SourcePlanner : IDisposable
         if (!MirrorOnly && (model.HuggingFace is not null || model.Url is not null))
         {
             sources.Add(model.HuggingFace is not null ? new HubSource(_client.Value, _hubSettings.Value, Network.Timeout)
-                : model.Url!.IsFile ? DirectorySource.UpstreamFile()
+                : model.Url!.IsFile ? (ReadsLocalCatalogUrls ? DirectorySource.UpstreamFile() : new RefusedLocalUrlSource())
                 : HttpSource.Upstream(_client.Value, Network.Timeout, _health));
         }
 

@@ -98,7 +98,7 @@ public sealed class AdminApiTests
         using var response = await fixture.Http.SendAsync(fixture.Post("api/models/export"));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("ExportNotConfigured", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["error"]!);
+        Assert.Equal("ExportNotConfigured", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["errorId"]!);
     }
 
     [Fact]

@@ -127,7 +127,7 @@ public sealed class ModelFileTests : IDisposable
 
         using var response = await Http.GetAsync("models/b.onnx");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Equal("CachedFileNotVerified", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["error"]!);
+        Assert.Equal("CachedFileNotVerified", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["errorId"]!);
         Assert.Contains(_fixture.Warnings, w => w.Contains("Test/B", StringComparison.Ordinal));
 
         var index = JObject.Parse(await Http.GetStringAsync("index.json"));
@@ -142,7 +142,7 @@ public sealed class ModelFileTests : IDisposable
         using var response = await Http.GetAsync("models/b.onnx");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("ModelNotCached", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["error"]!);
+        Assert.Equal("ModelNotCached", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["errorId"]!);
     }
 
     [Fact]
