@@ -147,3 +147,12 @@ Describe 'Start-ModelCacheServer in a child process' -Skip:(-not $IsLinux) {
         Get-LeftoverFiles | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Start-ModelCacheServer in a pipeline that stops early' {
+    It 'stops serving when Select-Object -First 1 takes its info object' {
+        $info = Start-ModelCacheServer -Port 0 | Select-Object -First 1
+        $info.Uri | Should -Not -BeNullOrEmpty
+        # Before the fix the listener went on answering inside this process after the cmdlet returned.
+        { Invoke-WebRequest "$($info.Uri)metrics" -TimeoutSec 5 } | Should -Throw
+    }
+}

@@ -385,13 +385,30 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     private protected T RunAsync<T>(Func<PipelineBridge, CancellationToken, Task<T>> work)
     {
         var bridge = new PipelineBridge();
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+        var task = Task.Run(() => work(bridge, abandon.Token), abandon.Token);
         try
         {
-            return bridge.Run(Task.Run(() => work(bridge, StopToken), StopToken));
+            return bridge.Run(task);
         }
         catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
+        }
+        catch (Exception) when (!task.IsCompleted)
+        {
+            // A write on the pipeline thread threw (Select-Object -First stopping upstream, a terminating error):
+            // the work must not outlive the cmdlet, or a server would go on serving inside the process.
+            abandon.Cancel();
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
+
+            throw;
         }
     }
 
