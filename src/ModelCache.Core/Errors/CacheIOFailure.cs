@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using ModelCache.IO;
 
 namespace ModelCache.Errors;
 
@@ -16,6 +17,7 @@ public static class CacheIOFailure
     /// <param name="subject">What was being worked on: a model name or a command.</param>
     public static ModelCacheException From(Exception exception, string subject) => exception switch
     {
+        NotARegularFileException notRegular => NotARegularFile(notRegular, subject),
         PathTooLongException => new ModelCacheException("PathTooLong", ModelCacheErrorKind.InvalidArgument,
             $"{subject}: a path in the cache is too long for this system: {exception.Message}",
             "Choose a cache root with a shorter path (-Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME).", exception),
@@ -29,4 +31,9 @@ public static class CacheIOFailure
             $"{subject}: an I/O error occurred in the cache: {exception.Message}",
             "Check the disk and the cache root (is there a folder where a model file should be?), then run the command again.", exception),
     };
+
+    /// <summary>A directory, FIFO, socket or device where a file should be: never opened, so never a hang.</summary>
+    public static ModelCacheException NotARegularFile(NotARegularFileException exception, string subject) =>
+        new("NotARegularFile", ModelCacheErrorKind.InvalidData, $"{subject}: {exception.Message}",
+            $"Remove '{exception.Path}' (or move it away); ModelCache reads and writes only regular files there.", exception);
 }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
+using ModelCache.IO;
 using ModelCache.Store;
 
 namespace ModelCache.HuggingFace;
@@ -311,7 +312,7 @@ public static class HubCacheScanner
 
             var buffer = new byte[HubNames.MaxRefFileBytes + 1];
             int read;
-            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             {
                 read = stream.Read(buffer, 0, buffer.Length);
             }

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 
 namespace ModelCache.Server;
@@ -41,7 +42,7 @@ public sealed class CachedContentSource : IModelContentSource
         try
         {
             // FileShare.Delete: a removal (Clear-ModelCache) goes ahead on Linux while a response streams the old inode.
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -339,7 +339,7 @@ public sealed class CacheOptimizer
 
         try
         {
-            using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            using (RegularFile.Open(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
             {
                 return false;
             }

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store.Layouts;
 
@@ -79,7 +80,7 @@ public sealed class DirectorySource : IModelSource
     {
         try
         {
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             var validator = File.GetLastWriteTimeUtc(path).Ticks.ToString(CultureInfo.InvariantCulture) + "-" + stream.Length.ToString(CultureInfo.InvariantCulture);
             var offset = resume is not null && resume.Validator == validator && resume.Offset <= stream.Length ? resume.Offset : 0;
             stream.Seek(offset, SeekOrigin.Begin);

@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store;
 
@@ -226,7 +227,7 @@ public sealed class ModelSaver
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using (var output = OpenPartial(partial.Path, content.Offset))
             {
-                await HashPrefixAsync(output, hash, content.Offset, cancellationToken).ConfigureAwait(false);
+                await HashPrefixAsync(output, partial.Path, hash, content.Offset, cancellationToken).ConfigureAwait(false);
                 if (expectedLength is { } size)
                 {
                     Network.FileSystem.Preallocate(output, content.Offset, size - content.Offset);
@@ -325,18 +326,18 @@ public sealed class ModelSaver
     /// </remarks>
     private static FileStream OpenPartial(string path, long offset)
     {
-        var stream = new FileStream(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
+        var stream = RegularFile.Open(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
         stream.SetLength(offset);
         return stream;
     }
 
     /// <summary>Feeds the bytes already on disk to the hash, so the whole file is hashed before promotion.</summary>
-    private static async Task HashPrefixAsync(FileStream file, IncrementalHash hash, long length, CancellationToken cancellationToken)
+    private static async Task HashPrefixAsync(FileStream file, string path, IncrementalHash hash, long length, CancellationToken cancellationToken)
     {
         file.Seek(0, SeekOrigin.Begin);
         if (await Sha256Hasher.AppendAsync(file, hash, length, null, cancellationToken).ConfigureAwait(false) != length)
         {
-            throw new IOException($"The partial file '{file.Name}' is shorter than recorded.");
+            throw new IOException($"The partial file '{path}' is shorter than recorded.");
         }
 
         file.Seek(length, SeekOrigin.Begin);

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using ModelCache.Errors;
+using ModelCache.IO;
 using ModelCache.Sync;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -22,7 +23,7 @@ internal static class SyncManifestFile
 
             if (!full.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase))
             {
-                return SyncManifest.Parse(File.ReadAllText(full), full);
+                return SyncManifest.Parse(RegularFile.ReadAllText(full), full);
             }
 
             var json = cmdlet.InvokeCommand.NewScriptBlock("param($p) Import-PowerShellDataFile -LiteralPath $p | ConvertTo-Json -Depth 8 -Compress")
