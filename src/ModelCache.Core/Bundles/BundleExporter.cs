@@ -76,6 +76,11 @@ public static class BundleExporter
         {
             input = RegularFile.Open(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
+        catch (NotARegularFileException ex)
+        {
+            onFailed(model, CacheIOFailure.NotARegularFile(ex, model.Name));
+            return null;
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             onFailed(model, new ModelCacheException("ModelFileMissing", ModelCacheErrorKind.NotFound, $"{model.Name}: '{file}' cannot be read: {ex.Message}",

@@ -55,6 +55,10 @@ public sealed class FolderFileSource : IModelSource
             var stream = RegularFile.Open(match.File, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             return Task.FromResult(new SourceContent(new BoundedReadStream(stream, match.Size, $"'{match.File}'"), 0, match.Size, match.File, validator: null));
         }
+        catch (NotARegularFileException ex)
+        {
+            throw TransferException.NotARegularFile(model.Name, ex);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw TransferException.Permanent("SourceReadFailed", ModelCacheErrorKind.ReadError,

@@ -139,6 +139,10 @@ internal sealed class HubBlobWriter
             FileCleanup.TryDelete(incomplete);
             throw TransferException.DiskFull(incomplete, ex);
         }
+        catch (NotARegularFileException ex)
+        {
+            throw CacheIOFailure.NotARegularFile(ex, subject);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,

@@ -90,7 +90,7 @@ public static class HubCacheScanner
             }
         }
 
-        return ReadRefFile(path, out var commit) is null ? commit : null;
+        return ReadRefFile(path, out var commit, out _) is null ? commit : null;
     }
 
     private static void ScanRepo(HubRepoFolder folder, List<HubCacheEntry> entries, List<HubCacheWarning> warnings, CancellationToken cancellationToken)
@@ -262,9 +262,9 @@ public static class HubCacheScanner
                 continue;
             }
 
-            if (ReadRefFile(file, out var commit) is { } problem)
+            if (ReadRefFile(file, out var commit, out var notRegular) is { } problem)
             {
-                warnings.Add(new HubCacheWarning(file, $"{folder.Repo}: ref '{name}' {problem}; ignored.", folder.Repo.Id));
+                warnings.Add(new HubCacheWarning(file, $"{folder.Repo}: ref '{name}' {problem}; ignored.", folder.Repo.Id, isNotRegularFile: notRegular));
                 continue;
             }
 
@@ -289,9 +289,10 @@ public static class HubCacheScanner
     }
 
     /// <returns>Null when the file holds a commit id (then in <paramref name="commit"/>), else what is wrong with it.</returns>
-    private static string? ReadRefFile(string path, out string? commit)
+    private static string? ReadRefFile(string path, out string? commit, out bool notRegular)
     {
         commit = null;
+        notRegular = false;
         try
         {
             if (CacheFiles.IsLink(path))
@@ -325,6 +326,11 @@ public static class HubCacheScanner
 
             commit = text;
             return null;
+        }
+        catch (NotARegularFileException ex)
+        {
+            notRegular = true;
+            return $"is {NotARegularFileException.Describe(ex.FileKind)}, not a regular file";
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -135,6 +135,12 @@ public sealed class CacheOptimizer
             : null;
         var fileName = slot.FileName ?? metadata?.FileName ?? CacheStore.GuessModelFile(directory);
         var path = fileName is null ? null : Path.Combine(directory, fileName);
+        if (path is not null && Directory.Exists(path))
+        {
+            problems.Add(CacheIOFailure.NotARegularFile(new NotARegularFileException(path, FileKind.Directory), slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member));
+            return null;
+        }
+
         if (path is null || !File.Exists(path))
         {
             return null;
@@ -155,6 +161,11 @@ public sealed class CacheOptimizer
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null; // Removed by another process meanwhile.
+        }
+        catch (NotARegularFileException ex)
+        {
+            problems.Add(CacheIOFailure.NotARegularFile(ex, slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member));
+            return null;
         }
 
         var size = fingerprint?.Size ?? SizeOf(path);

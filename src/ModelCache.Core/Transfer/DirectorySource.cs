@@ -91,6 +91,10 @@ public sealed class DirectorySource : IModelSource
             throw TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
                 $"'{path}' does not exist, so {model.Name} cannot be read from it.", missingAction, ex);
         }
+        catch (NotARegularFileException ex)
+        {
+            throw TransferException.NotARegularFile(model.Name, ex);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw TransferException.Permanent("SourceReadFailed", ModelCacheErrorKind.ReadError,

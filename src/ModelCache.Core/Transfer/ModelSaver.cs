@@ -103,6 +103,16 @@ public sealed class ModelSaver
         }, cancellationToken).ConfigureAwait(false);
 
         var finalPath = _store.GetModelPath(model);
+        try
+        {
+            // A directory or FIFO there would take a whole download only to refuse the rename at the end.
+            RegularFile.Check(finalPath);
+        }
+        catch (NotARegularFileException ex)
+        {
+            throw CacheIOFailure.NotARegularFile(ex, model.Name);
+        }
+
         string? corruptHash = null;
         if (File.Exists(finalPath) && !force)
         {
@@ -283,6 +293,11 @@ public sealed class ModelSaver
         {
             partial.Delete();
             throw TransferException.DiskFull(partial.Path, ex);
+        }
+        catch (NotARegularFileException ex)
+        {
+            partial.Delete();
+            throw CacheIOFailure.NotARegularFile(ex, model.Name);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
