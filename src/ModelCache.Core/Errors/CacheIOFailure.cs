@@ -5,7 +5,7 @@ using ModelCache.IO;
 namespace ModelCache.Errors;
 
 /// <summary>
-/// File-system failures nobody planned for (a folder where a model file should be, a file removed by
+/// File-system failures nobody planned for (a FIFO or folder where a model file should be, a file removed by
 /// another process mid-walk, a path too long, access denied) as errors with ids of their own.
 /// </summary>
 public static class CacheIOFailure
@@ -29,7 +29,7 @@ public static class CacheIOFailure
             "Run the command again.", exception),
         _ => new ModelCacheException("CacheIOError", ModelCacheErrorKind.ReadError,
             $"{subject}: an I/O error occurred in the cache: {exception.Message}",
-            "Check the disk and the cache root (is there a folder where a model file should be?), then run the command again.", exception),
+            "Check the disk and the cache root, then run the command again.", exception),
     };
 
     /// <summary>A directory, FIFO, socket or device where a file should be: never opened, so never a hang.</summary>
