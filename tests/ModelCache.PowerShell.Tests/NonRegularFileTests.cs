@@ -41,7 +41,7 @@ public sealed class NonRegularFileTests : IDisposable
     {
         var error = Assert.Single(result.Errors, e => e.FullyQualifiedErrorId.StartsWith(NotRegular, StringComparison.Ordinal));
         Assert.Equal("InvalidData", error.CategoryInfo.Category.ToString());
-        Assert.Contains(path, error.Exception.Message);
+        Assert.True(error.Exception.Message.Contains(path) || Equals(error.TargetObject, path), $"{error.Exception.Message} (target {error.TargetObject}) names '{path}'");
         Assert.Contains("not a regular file", error.Exception.Message);
         Assert.False(string.IsNullOrEmpty(error.ErrorDetails?.RecommendedAction));
         Assert.Null(result.Terminating);
@@ -88,7 +88,7 @@ public sealed class NonRegularFileTests : IDisposable
         AssertNotRegular(optimized, YoloPath);
 
         var exported = Run($"Export-ModelCache -DestinationPath '{_ps.Temp.Combine("out.zip")}'");
-        Assert.Equal(1, exported.Property<int>(0, "ModelCount"));
+        Assert.Equal(new[] { Slim }, exported.Property<string[]>(0, "Models"));
         AssertNotRegular(exported, YoloPath);
 
         var moved = Run($"Move-ModelCache -Destination '{_ps.Temp.Combine("moved")}' -Confirm:$false");
