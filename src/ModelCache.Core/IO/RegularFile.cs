@@ -14,7 +14,8 @@ namespace ModelCache.IO;
 /// On Linux the open itself cannot block either, even if the path is swapped for a FIFO between the check and the
 /// open: the path is first opened with O_NONBLOCK, that descriptor is checked, and the stream is then opened through
 /// <c>/proc/self/fd/N</c>, which reaches exactly the checked file, so FileStream's own semantics (sharing, truncation)
-/// stay as they are. Elsewhere the window between the check and the open remains.
+/// stay as they are (only <see cref="FileStream.Name"/> is then the descriptor's link: name files by the caller's path).
+/// Elsewhere the window between the check and the open remains.
 /// </summary>
 public static class RegularFile
 {

@@ -16,6 +16,7 @@ internal static class SyncManifestFile
         var full = cmdlet.GetUnresolvedProviderPathFromPSPath(path);
         try
         {
+            RegularFile.Check(full); // Import-PowerShellDataFile would block on a FIFO.
             if (new FileInfo(full).Length > SyncManifest.MaxBytes)
             {
                 throw new ModelCacheException("SyncManifestInvalid", ModelCacheErrorKind.InvalidData, $"The manifest '{full}' is over {SyncManifest.MaxBytes} bytes.", "Check the file.");
