@@ -137,7 +137,7 @@ public sealed class CacheOptimizer
         var path = fileName is null ? null : Path.Combine(directory, fileName);
         if (path is not null && Directory.Exists(path))
         {
-            problems.Add(CacheIOFailure.NotARegularFile(new NotARegularFileException(path, FileKind.Directory), slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member));
+            problems.Add(CacheIOFailure.NotARegularFile(new NotARegularFileException(path, FileKind.Directory), slot.Name));
             return null;
         }
 
@@ -164,7 +164,7 @@ public sealed class CacheOptimizer
         }
         catch (NotARegularFileException ex)
         {
-            problems.Add(CacheIOFailure.NotARegularFile(ex, slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member));
+            problems.Add(CacheIOFailure.NotARegularFile(ex, slot.Name));
             return null;
         }
 

@@ -413,7 +413,7 @@ public sealed class CacheStore
     {
         var directory = Layout.GetSlotDirectory(slot.Family, slot.Member);
         var metadataPath = Layout.GetMetadataPath(slot.Family, slot.Member);
-        var name = slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member;
+        var name = slot.Name;
         string? rejection = null;
         EntryMetadata? metadata = null;
         if (metadataPath is not null && Layout.IsContained(metadataPath, Layout.StateRoot))
@@ -464,8 +464,7 @@ public sealed class CacheStore
         if (RegularFile.KindOf(file.FullName) is not (FileKind.Regular or FileKind.Unknown or FileKind.Missing) and var kind)
         {
             // A directory, FIFO, socket or device where the model file belongs: reported, skipped, never opened.
-            var name = slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member;
-            problems?.Add(Skipped(CacheIOFailure.NotARegularFile(new NotARegularFileException(file.FullName, kind), name), name));
+            problems?.Add(Skipped(CacheIOFailure.NotARegularFile(new NotARegularFileException(file.FullName, kind), slot.Name), slot.Name));
             return new SlotReading(null, metadata, refused, metadataPath);
         }
 
