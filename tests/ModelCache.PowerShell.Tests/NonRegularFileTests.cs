@@ -251,6 +251,25 @@ public sealed class NonRegularFileTests : IDisposable
         Assert.Null(imported.Terminating);
     }
 
+    [Fact]
+    public void Invoke_FaceDetect_reports_a_fifo_image_and_detects_in_the_next_one()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        Run($"$null = Save-Model {Slim}").ThrowIfErrors();
+        var fifo = _ps.Temp.Combine("images", "pipe.jpg");
+        SpecialFiles.MakeFifo(fifo);
+        var real = Path.Combine(TestPaths.FixtureImages, "zidane.jpg");
+
+        var detected = Run($"Invoke-FaceDetect -LiteralPath '{fifo}', '{real}' -Model {Slim}");
+
+        Assert.Single(detected.Output);
+        AssertNotRegular(detected, fifo);
+    }
+
     private static IDisposable? Plant(string kind, string path)
     {
         if (kind == "socket")
