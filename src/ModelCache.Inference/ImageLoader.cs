@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using ModelCache.Errors;
+using ModelCache.IO;
 using SkiaSharp;
 
 namespace ModelCache.Inference;
@@ -145,7 +146,16 @@ internal static class ImageLoader
 
     internal static SKCodec OpenCodec(string path)
     {
-        // The native file stream is much cheaper than wrapping a managed one.
+        try
+        {
+            // The native file stream is much cheaper than wrapping a managed one, but would block on a FIFO.
+            RegularFile.Check(path);
+        }
+        catch (NotARegularFileException ex)
+        {
+            throw new ModelCacheException("NotARegularFile", ModelCacheErrorKind.InvalidData, ex.Message, "Give the path of an image file.", ex);
+        }
+
         var codec = SKCodec.Create(path, out var result);
         if (codec is not null)
         {
@@ -154,7 +164,7 @@ internal static class ImageLoader
 
         try
         {
-            using (File.OpenRead(path))
+            using (RegularFile.OpenRead(path))
             {
             }
         }

@@ -8,6 +8,7 @@ using Microsoft.ML.OnnxRuntime;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 using Newtonsoft.Json;
 
@@ -211,7 +212,7 @@ public sealed class OptimizedModelCache
                 return null;
             }
 
-            var key = JsonConvert.DeserializeObject<OptimizedModelKey>(File.ReadAllText(keyPath));
+            var key = JsonConvert.DeserializeObject<OptimizedModelKey>(RegularFile.ReadAllText(keyPath));
             reason = key is null ? "its key file is empty" : null;
             return key;
         }

@@ -19,15 +19,15 @@ Describe 'A hostile cache root' {
         Set-Content -LiteralPath (Join-Path $Outside 'precious.onnx') -Value 'not yours'
     }
 
-    It 'a folder where a model file should be fails that model with CacheIOError, and the batch goes on' {
+    It 'a folder where a model file should be fails that model with NotARegularFile, and the batch goes on' {
         $null = New-Item -ItemType Directory (Join-Path $Sandbox.Cache "models/YOLOv8Face/YOLOV8_LITE_T/$YoloFile")
 
         $saved = Save-Model $Yolo, $Slim -ErrorVariable failures -ErrorAction SilentlyContinue
 
         @($saved.Name) | Should -Be @($Slim)
         $failures | Should -HaveCount 1
-        $failures[0].FullyQualifiedErrorId | Should -BeLike 'CacheIOError,*'
-        $failures[0].CategoryInfo.Category | Should -Be 'ReadError'
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'NotARegularFile,*'
+        $failures[0].CategoryInfo.Category | Should -Be 'InvalidData'
         $failures[0].Exception.GetType().FullName | Should -Be 'ModelCache.Errors.ModelCacheException'
         $failures[0].Exception.Message | Should -BeLike "*$Yolo*"
         $failures[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty

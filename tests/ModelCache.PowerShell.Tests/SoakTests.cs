@@ -52,7 +52,7 @@ public sealed class SoakTests : IDisposable
         "LockTimeout", "CacheEntryVanished", "CacheIOError", "CacheAccessDenied", "PathTooLong", "CacheEntryNotRemovable",
         "CacheEntryOutsideRoot", "CacheRootNotWritable", "CacheWriteFailed", "ModelNotCached", "ModelNotFound", "AmbiguousModelName",
         "ModelFileMissing", "HashMismatch", "ExpectedHashUnknown", "DownloadFailed", "SourceFileNotFound", "SourceReadFailed",
-        "SizeMismatch", "ResumedHashMismatch", "ContentTooLong",
+        "SizeMismatch", "ResumedHashMismatch", "ContentTooLong", "NotARegularFile",
     };
 
     /// <summary>Exception types that mean a raw .NET failure reached the user.</summary>

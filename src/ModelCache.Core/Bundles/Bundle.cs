@@ -6,6 +6,7 @@ using ICSharpCode.SharpZipLib.Zip;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Store.Layouts;
 
@@ -87,7 +88,7 @@ public sealed class Bundle : IDisposable
         ZipFile zip;
         try
         {
-            zip = new ZipFile(full);
+            zip = new ZipFile(RegularFile.OpenRead(full));
         }
         catch (Exception ex) when (ex is ZipException or IOException or UnauthorizedAccessException)
         {
@@ -132,7 +133,7 @@ public sealed class Bundle : IDisposable
                     "Put the file itself in the bundle folder, or export the bundle again.");
             }
 
-            return new BoundedReadStream(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.SequentialScan), entry.Size, what);
+            return new BoundedReadStream(RegularFile.Open(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.SequentialScan), entry.Size, what);
         }
 
         if (!_entries.TryGetValue(entry.FileName, out var zipEntry))
@@ -155,7 +156,7 @@ public sealed class Bundle : IDisposable
                 "Export it with Export-ModelCache, or use the folder as a mirror: Save-Model <name> -Mirror <folder> -Offline.");
         }
 
-        using (var manifest = File.OpenRead(manifestPath))
+        using (var manifest = RegularFile.OpenRead(manifestPath))
         {
             bundle.ReadManifest(manifest);
         }

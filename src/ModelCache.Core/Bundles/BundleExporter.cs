@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Transfer;
 
 namespace ModelCache.Bundles;
@@ -73,7 +74,12 @@ public static class BundleExporter
         FileStream input;
         try
         {
-            input = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            input = RegularFile.Open(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (NotARegularFileException ex)
+        {
+            onFailed(model, CacheIOFailure.NotARegularFile(ex, model.Name));
+            return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ICSharpCode.SharpZipLib.Zip;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 using Newtonsoft.Json;
 
@@ -38,7 +39,7 @@ internal sealed class BundleWriter : IDisposable
         _staging = zip ? full + CacheFiles.PartialSuffix : full;
         if (zip)
         {
-            _file = new FileStream(_staging, FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize);
+            _file = RegularFile.Open(_staging, FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize);
             _zip = new ZipOutputStream(_file) { IsStreamOwner = false };
             _zip.SetLevel(0);
             return;
@@ -92,7 +93,7 @@ internal sealed class BundleWriter : IDisposable
         _written.Add(partial);
         _written.Add(target);
         T result;
-        using (var output = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
+        using (var output = RegularFile.Open(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
         {
             result = await copy(output).ConfigureAwait(false);
             output.Flush(true);

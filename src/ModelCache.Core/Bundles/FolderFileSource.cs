@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store.Layouts;
 using ModelCache.Transfer;
@@ -51,8 +52,12 @@ public sealed class FolderFileSource : IModelSource
 
         try
         {
-            var stream = new FileStream(match.File, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var stream = RegularFile.Open(match.File, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             return Task.FromResult(new SourceContent(new BoundedReadStream(stream, match.Size, $"'{match.File}'"), 0, match.Size, match.File, validator: null));
+        }
+        catch (NotARegularFileException ex)
+        {
+            throw TransferException.NotARegularFile(model.Name, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

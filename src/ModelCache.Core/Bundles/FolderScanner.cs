@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Store.Layouts;
 
@@ -46,9 +47,9 @@ public sealed class FolderScanner
             throw new ModelCacheException("ImportSourceNotFound", ModelCacheErrorKind.NotFound, $"The folder '{root}' does not exist.", "Check the path given to -LiteralPath.");
         }
 
-        var (files, links, limitReached) = Walk(root, cancellationToken);
+        var (files, links, special, limitReached) = Walk(root, cancellationToken);
         var matches = new List<FolderMatch>();
-        var unmatched = new List<(string, string)>();
+        var unmatched = special.Select(s => (s.File, $"it is {NotARegularFileException.Describe(s.Kind)}, not a regular file; not read")).ToList();
         var taken = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
         // By name first, so a file under its catalog name stands for its model even when a renamed copy sits beside it.
@@ -108,11 +109,12 @@ public sealed class FolderScanner
         return new FolderScan(root, matches, unmatched, links, limitReached);
     }
 
-    /// <summary>Regular files under <paramref name="root"/>, breadth first in name order; links are listed apart, not entered.</summary>
-    private (List<(string File, long Size)> Files, List<string> Links, bool LimitReached) Walk(string root, CancellationToken cancellationToken)
+    /// <summary>Regular files under <paramref name="root"/>, breadth first in name order; links and special files (FIFOs, sockets, devices) are listed apart, not entered or opened.</summary>
+    private (List<(string File, long Size)> Files, List<string> Links, List<(string File, FileKind Kind)> Special, bool LimitReached) Walk(string root, CancellationToken cancellationToken)
     {
         var files = new List<(string, long)>();
         var links = new List<string>();
+        var special = new List<(string, FileKind)>();
         var seen = 0;
         var pending = new Queue<(string Folder, int Depth)>();
         pending.Enqueue((root, 0));
@@ -124,7 +126,7 @@ public sealed class FolderScanner
             {
                 if (++seen > _maxEntries)
                 {
-                    return (files, links, true);
+                    return (files, links, special, true);
                 }
 
                 if (CacheFiles.IsLink(entry))
@@ -138,14 +140,22 @@ public sealed class FolderScanner
                         pending.Enqueue((entry, depth + 1));
                     }
                 }
-                else if (!IsOwnFile(Path.GetFileName(entry)) && Length(entry) is { } size)
+                else if (IsOwnFile(Path.GetFileName(entry)))
+                {
+                    continue;
+                }
+                else if (RegularFile.KindOf(entry) is not (FileKind.Regular or FileKind.Unknown or FileKind.Missing) and var kind)
+                {
+                    special.Add((entry, kind)); // A FIFO, socket or device: listed as not imported, never opened.
+                }
+                else if (Length(entry) is { } size)
                 {
                     files.Add((entry, size));
                 }
             }
         }
 
-        return (files, links, false);
+        return (files, links, special, false);
     }
 
     /// <summary>What ModelCache (or another tool) keeps beside models: metadata, partial downloads, temporary files, locks, hidden files.</summary>

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Transfer;
@@ -97,7 +98,7 @@ public static class HubBundleExporter
         try
         {
             HubRepoFolder.RefuseLink(path);
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ModelCacheException)
         {

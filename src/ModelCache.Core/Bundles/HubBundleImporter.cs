@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Transfer;
 
@@ -130,7 +131,7 @@ public sealed class HubBundleImporter
             using var gitSha1 = HubNames.IsSha256(file.BlobId) ? null : GitBlobHash.Start(size);
             long copied;
             using (var input = _bundle.OpenEntry(file.Entry))
-            using (var output = new FileStream(incomplete, FileMode.Create, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
+            using (var output = RegularFile.Open(incomplete, FileMode.Create, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
             {
                 copied = await HashingCopy.CopyAsync(input, output, gitSha1 is null ? new[] { sha256 } : new[] { sha256, gitSha1 },
                     done => progress?.Report(new TransferProgress(file.Name, TransferPhase.Downloading, done, size, source)), cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using System.IO;
 using System.Text.RegularExpressions;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
+using ModelCache.IO;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -26,7 +27,7 @@ public static class CatalogReader
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = RegularFile.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

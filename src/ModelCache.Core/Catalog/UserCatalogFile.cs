@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Configuration;
 using ModelCache.Errors;
+using ModelCache.IO;
 using ModelCache.Locations;
 using ModelCache.Store;
 using Newtonsoft.Json;
@@ -83,7 +84,7 @@ public sealed class UserCatalogFile
     private void Write(IReadOnlyList<ModelDefinition> added)
     {
         // Appends to the parsed file rather than re-serialising definitions, so fields and entries the user wrote stay.
-        var root = File.Exists(FilePath) ? JObject.Parse(File.ReadAllText(FilePath)) : new JObject { ["models"] = new JArray() };
+        var root = File.Exists(FilePath) ? JObject.Parse(RegularFile.ReadAllText(FilePath)) : new JObject { ["models"] = new JArray() };
         var list = (JArray)root["models"]!;
         foreach (var model in added)
         {

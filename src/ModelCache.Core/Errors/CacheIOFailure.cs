@@ -1,10 +1,11 @@
 using System;
 using System.IO;
+using ModelCache.IO;
 
 namespace ModelCache.Errors;
 
 /// <summary>
-/// File-system failures nobody planned for (a folder where a model file should be, a file removed by
+/// File-system failures nobody planned for (a FIFO or folder where a model file should be, a file removed by
 /// another process mid-walk, a path too long, access denied) as errors with ids of their own.
 /// </summary>
 public static class CacheIOFailure
@@ -16,6 +17,7 @@ public static class CacheIOFailure
     /// <param name="subject">What was being worked on: a model name or a command.</param>
     public static ModelCacheException From(Exception exception, string subject) => exception switch
     {
+        NotARegularFileException notRegular => NotARegularFile(notRegular, subject),
         PathTooLongException => new ModelCacheException("PathTooLong", ModelCacheErrorKind.InvalidArgument,
             $"{subject}: a path in the cache is too long for this system: {exception.Message}",
             "Choose a cache root with a shorter path (-Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME).", exception),
@@ -27,6 +29,11 @@ public static class CacheIOFailure
             "Run the command again.", exception),
         _ => new ModelCacheException("CacheIOError", ModelCacheErrorKind.ReadError,
             $"{subject}: an I/O error occurred in the cache: {exception.Message}",
-            "Check the disk and the cache root (is there a folder where a model file should be?), then run the command again.", exception),
+            "Check the disk and the cache root, then run the command again.", exception),
     };
+
+    /// <summary>A directory, FIFO, socket or device where a file should be: never opened, so never a hang.</summary>
+    public static ModelCacheException NotARegularFile(NotARegularFileException exception, string subject) =>
+        new("NotARegularFile", ModelCacheErrorKind.InvalidData, $"{subject}: {exception.Message}",
+            $"Remove '{exception.Path}' (or move it away); ModelCache reads and writes only regular files there.", exception);
 }

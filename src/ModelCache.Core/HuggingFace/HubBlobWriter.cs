@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Transfer;
 
@@ -98,7 +99,7 @@ internal sealed class HubBlobWriter
                 // The hub's size is the cap (one byte more is ContentTooLong) and is checked against the free space first.
                 var limits = DownloadCaps.For(subject, incomplete, offset, null, metadata.Size, location, _network);
                 using var hash = GitBlobHash.ForBlobId(metadata.BlobId, metadata.Size);
-                using var output = new FileStream(incomplete, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
+                using var output = RegularFile.Open(incomplete, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
                 output.SetLength(offset);
                 _network.FileSystem.Preallocate(output, offset, metadata.Size - offset);
                 if (await Sha256Hasher.AppendAsync(output, hash, offset, null, cancellationToken).ConfigureAwait(false) != offset)
@@ -138,6 +139,10 @@ internal sealed class HubBlobWriter
             FileCleanup.TryDelete(incomplete);
             throw TransferException.DiskFull(incomplete, ex);
         }
+        catch (NotARegularFileException ex)
+        {
+            throw CacheIOFailure.NotARegularFile(ex, subject);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
@@ -147,7 +152,7 @@ internal sealed class HubBlobWriter
 
     private static async Task VerifyAsync(string file, HubFileMetadata metadata, string subject, bool fromResume, CancellationToken cancellationToken)
     {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var stream = RegularFile.Open(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var hash = GitBlobHash.ForBlobId(metadata.BlobId, stream.Length);
         await Sha256Hasher.AppendAsync(stream, hash, long.MaxValue, null, cancellationToken).ConfigureAwait(false);
         var actual = Sha256Hasher.ToHex(hash.GetHashAndReset());

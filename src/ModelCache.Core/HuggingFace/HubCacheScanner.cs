@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
+using ModelCache.IO;
 using ModelCache.Store;
 
 namespace ModelCache.HuggingFace;
@@ -89,7 +90,7 @@ public static class HubCacheScanner
             }
         }
 
-        return ReadRefFile(path, out var commit) is null ? commit : null;
+        return ReadRefFile(path, out var commit, out _) is null ? commit : null;
     }
 
     private static void ScanRepo(HubRepoFolder folder, List<HubCacheEntry> entries, List<HubCacheWarning> warnings, CancellationToken cancellationToken)
@@ -261,9 +262,9 @@ public static class HubCacheScanner
                 continue;
             }
 
-            if (ReadRefFile(file, out var commit) is { } problem)
+            if (ReadRefFile(file, out var commit, out var notRegular) is { } problem)
             {
-                warnings.Add(new HubCacheWarning(file, $"{folder.Repo}: ref '{name}' {problem}; ignored.", folder.Repo.Id));
+                warnings.Add(new HubCacheWarning(file, $"{folder.Repo}: ref '{name}' {problem}; ignored.", folder.Repo.Id, isNotRegularFile: notRegular));
                 continue;
             }
 
@@ -288,9 +289,10 @@ public static class HubCacheScanner
     }
 
     /// <returns>Null when the file holds a commit id (then in <paramref name="commit"/>), else what is wrong with it.</returns>
-    private static string? ReadRefFile(string path, out string? commit)
+    private static string? ReadRefFile(string path, out string? commit, out bool notRegular)
     {
         commit = null;
+        notRegular = false;
         try
         {
             if (CacheFiles.IsLink(path))
@@ -311,7 +313,7 @@ public static class HubCacheScanner
 
             var buffer = new byte[HubNames.MaxRefFileBytes + 1];
             int read;
-            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             {
                 read = stream.Read(buffer, 0, buffer.Length);
             }
@@ -324,6 +326,11 @@ public static class HubCacheScanner
 
             commit = text;
             return null;
+        }
+        catch (NotARegularFileException ex)
+        {
+            notRegular = true;
+            return $"is {NotARegularFileException.Describe(ex.FileKind)}, not a regular file";
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 
 namespace ModelCache.HuggingFace;
@@ -31,7 +32,7 @@ public static class HubCacheVerifier
 
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            using var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             if (entry.BlobId is { } blobId)
             {
                 using var hash = GitBlobHash.ForBlobId(blobId, stream.Length);
@@ -65,7 +66,7 @@ public static class HubCacheVerifier
     /// <summary>The hash a blob file has by its id's kind: SHA-256 for a 64-hex id, git blob SHA-1 for a 40-hex one.</summary>
     internal static async Task<string> HashBlobAsync(string path, string blobId, CancellationToken cancellationToken)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var hash = GitBlobHash.ForBlobId(blobId, stream.Length);
         await Sha256Hasher.AppendAsync(stream, hash, long.MaxValue, null, cancellationToken).ConfigureAwait(false);
         return Sha256Hasher.ToHex(hash.GetHashAndReset());

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using ModelCache.IO;
 using ModelCache.Store;
 
 namespace ModelCache.HuggingFace;
@@ -46,7 +47,7 @@ internal static class HubSnapshotWriter
         var temp = pointer + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
         try
         {
-            File.Copy(folder.Blob(blobId), temp, overwrite: false);
+            RegularFile.Copy(folder.Blob(blobId), temp);
             AtomicFile.Promote(temp, pointer);
         }
         finally

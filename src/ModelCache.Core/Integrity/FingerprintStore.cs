@@ -65,7 +65,7 @@ public sealed class FingerprintStore
             var info = new FileInfo(File);
             if (info.Exists && info.Length <= MaxFileBytes)
             {
-                return JsonConvert.DeserializeObject<Dictionary<string, Entry>>(System.IO.File.ReadAllText(File)) is { } loaded
+                return JsonConvert.DeserializeObject<Dictionary<string, Entry>>(ModelCache.IO.RegularFile.ReadAllText(File)) is { } loaded
                     ? new Dictionary<string, Entry>(loaded.Where(r => r.Value is not null).ToDictionary(r => r.Key, r => r.Value), StringComparer.Ordinal)
                     : new Dictionary<string, Entry>(StringComparer.Ordinal);
             }

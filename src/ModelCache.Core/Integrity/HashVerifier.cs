@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using ModelCache.IO;
 
 namespace ModelCache.Integrity;
 
@@ -11,9 +12,13 @@ public static class HashVerifier
     public static async Task<ModelHashResult> VerifyAsync(string? name, string path, string? expectedSha256, IProgress<long>? bytesHashed = null, CancellationToken cancellationToken = default)
     {
         var expected = expectedSha256?.Trim().ToLowerInvariant();
-        if (!File.Exists(path))
+        switch (RegularFile.KindOf(path))
         {
-            return new ModelHashResult(name, path, expected, null, HashStatus.Missing);
+            case FileKind.Missing:
+                return new ModelHashResult(name, path, expected, null, HashStatus.Missing);
+            case not (FileKind.Regular or FileKind.Unknown) and var kind:
+                // Not "missing": something is there, and the user has to remove it.
+                throw new NotARegularFileException(path, kind);
         }
 
         string actual;

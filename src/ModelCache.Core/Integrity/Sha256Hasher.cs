@@ -3,6 +3,7 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
+using ModelCache.IO;
 
 namespace ModelCache.Integrity;
 
@@ -14,7 +15,7 @@ public static class Sha256Hasher
 
     public static async Task<string> HashFileAsync(string path, IProgress<long>? bytesHashed = null, CancellationToken cancellationToken = default)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await AppendAsync(stream, hash, long.MaxValue, bytesHashed, cancellationToken).ConfigureAwait(false);
         return ToHex(hash.GetHashAndReset());

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using ModelCache.IO;
 using ModelCache.Store;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -59,7 +60,7 @@ public sealed class MoveJournal
                 return null;
             }
 
-            var record = JObject.Parse(File.ReadAllText(JournalFile));
+            var record = JObject.Parse(RegularFile.ReadAllText(JournalFile));
             return record[SourceKey]?.Type == JTokenType.String && record[DestinationKey]?.Type == JTokenType.String
                 ? (Path.GetFullPath(record.Value<string>(SourceKey)!), Path.GetFullPath(record.Value<string>(DestinationKey)!))
                 : null;

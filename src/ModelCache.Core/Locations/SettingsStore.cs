@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading;
 using ModelCache.Configuration;
 using ModelCache.Errors;
+using ModelCache.IO;
 using ModelCache.Store;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -90,7 +91,7 @@ public sealed class SettingsStore : ICacheRootSetting
     {
         try
         {
-            return File.Exists(SettingsFile) ? JObject.Parse(File.ReadAllText(SettingsFile))[key] : null;
+            return File.Exists(SettingsFile) ? JObject.Parse(RegularFile.ReadAllText(SettingsFile))[key] : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -124,7 +125,7 @@ public sealed class SettingsStore : ICacheRootSetting
             JObject settings;
             try
             {
-                settings = File.Exists(SettingsFile) ? JObject.Parse(File.ReadAllText(SettingsFile)) : new JObject();
+                settings = File.Exists(SettingsFile) ? JObject.Parse(RegularFile.ReadAllText(SettingsFile)) : new JObject();
             }
             catch (JsonException)
             {

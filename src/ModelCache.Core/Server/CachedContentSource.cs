@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store;
 
 namespace ModelCache.Server;
@@ -30,6 +31,21 @@ public sealed class CachedContentSource : IModelContentSource
 
     public async Task<ServedContent> OpenAsync(ModelDefinition model, long offset, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await OpenVerifiedAsync(model, offset, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotARegularFileException ex)
+        {
+            // The client learns what, not where: the path stays in the server's own logs and cmdlets.
+            throw new ModelCacheException("NotARegularFile", ModelCacheErrorKind.InvalidData,
+                $"{model.Name}: the cached file is {NotARegularFileException.Describe(ex.FileKind)}, not a regular file; it is not served.",
+                $"On the server, remove what is in the place of the model file and run 'Save-Model {model.Name}'.", ex);
+        }
+    }
+
+    private async Task<ServedContent> OpenVerifiedAsync(ModelDefinition model, long offset, CancellationToken cancellationToken)
+    {
         var verified = await _opener.TryVerifyAsync(Store, model, _fingerprints, cancellationToken).ConfigureAwait(false);
         var path = Store.GetModelPath(model);
         if (verified is null)
@@ -41,7 +57,7 @@ public sealed class CachedContentSource : IModelContentSource
         try
         {
             // FileShare.Delete: a removal (Clear-ModelCache) goes ahead on Linux while a response streams the old inode.
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

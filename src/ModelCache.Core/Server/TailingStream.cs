@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
+using ModelCache.IO;
 
 namespace ModelCache.Server;
 
@@ -178,7 +179,7 @@ internal sealed class TailingStream : Stream
         try
         {
             // Unbuffered: a read-ahead could hold bytes past what the saver reported.
-            var file = new FileStream(verified ? _fetch.FinalPath : _fetch.PartialPath, FileMode.Open, FileAccess.Read,
+            var file = RegularFile.Open(verified ? _fetch.FinalPath : _fetch.PartialPath, FileMode.Open, FileAccess.Read,
                 FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
             file.Seek(_position, SeekOrigin.Begin);
             _file = file;

@@ -135,6 +135,12 @@ public sealed class CacheOptimizer
             : null;
         var fileName = slot.FileName ?? metadata?.FileName ?? CacheStore.GuessModelFile(directory);
         var path = fileName is null ? null : Path.Combine(directory, fileName);
+        if (path is not null && Directory.Exists(path))
+        {
+            problems.Add(CacheIOFailure.NotARegularFile(new NotARegularFileException(path, FileKind.Directory), slot.Name));
+            return null;
+        }
+
         if (path is null || !File.Exists(path))
         {
             return null;
@@ -155,6 +161,11 @@ public sealed class CacheOptimizer
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null; // Removed by another process meanwhile.
+        }
+        catch (NotARegularFileException ex)
+        {
+            problems.Add(CacheIOFailure.NotARegularFile(ex, slot.Name));
+            return null;
         }
 
         var size = fingerprint?.Size ?? SizeOf(path);
@@ -339,7 +350,7 @@ public sealed class CacheOptimizer
 
         try
         {
-            using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            using (RegularFile.Open(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
             {
                 return false;
             }

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Store.Layouts;
 
 namespace ModelCache.Store;
@@ -412,31 +413,71 @@ public sealed class CacheStore
     {
         var directory = Layout.GetSlotDirectory(slot.Family, slot.Member);
         var metadataPath = Layout.GetMetadataPath(slot.Family, slot.Member);
+        var name = slot.Name;
         string? rejection = null;
-        var metadata = metadataPath is not null && Layout.IsContained(metadataPath, Layout.StateRoot)
-            ? EntryMetadataFile.TryRead(metadataPath, slot.Family, slot.Member, slot.FileName, out rejection)
-            : null;
+        EntryMetadata? metadata = null;
+        if (metadataPath is not null && Layout.IsContained(metadataPath, Layout.StateRoot))
+        {
+            try
+            {
+                RegularFile.Check(metadataPath);
+                metadata = EntryMetadataFile.TryRead(metadataPath, slot.Family, slot.Member, slot.FileName, out rejection);
+            }
+            catch (NotARegularFileException ex)
+            {
+                // Not read; the entry is described from its model file, and a rebuilt metadata file replaces it by rename.
+                problems?.Add(Skipped(CacheIOFailure.NotARegularFile(ex, name), name));
+                return ReadModelFile(slot, directory, null, refused: true, metadataPath, problems);
+            }
+        }
+
         if (rejection is not null)
         {
             problems?.Add(new ModelCacheException("CacheMetadataInvalid", ModelCacheErrorKind.InvalidData,
-                $"The metadata of {(slot.Family.Length == 0 ? slot.Member : slot.Family + "/" + slot.Member)} at '{metadataPath}' is not trusted: {rejection}. It was rebuilt from the model file itself; nothing it names was used.",
+                $"The metadata of {name} at '{metadataPath}' is not trusted: {rejection}. It was rebuilt from the model file itself; nothing it names was used.",
                 "None needed if the cache was copied from elsewhere; otherwise find out who changed the file. Run Test-ModelHash to check the model."));
         }
 
+        return ReadModelFile(slot, directory, metadata, rejection is not null, metadataPath, problems);
+    }
+
+    private SlotReading ReadModelFile(LayoutSlot slot, string directory, EntryMetadata? metadata, bool refused, string? metadataPath, ICollection<ModelCacheException>? problems)
+    {
         var fileName = slot.FileName ?? metadata?.FileName ?? GuessModelFile(directory);
         var file = fileName is null ? null : new FileInfo(Path.Combine(directory, fileName));
-        if (file is null || !file.Exists)
+        if (file is null)
         {
-            return new SlotReading(null, metadata, rejection is not null, metadataPath);
+            return new SlotReading(null, metadata, refused, metadataPath);
+        }
+
+        if (!file.Exists && !Directory.Exists(file.FullName))
+        {
+            return new SlotReading(null, metadata, refused, metadataPath);
         }
 
         if (!Layout.IsContained(file.FullName))
         {
             problems?.Add(CacheLayout.LinkRefused(file.FullName));
-            return new SlotReading(null, metadata, rejection is not null, metadataPath);
+            return new SlotReading(null, metadata, refused, metadataPath);
         }
 
-        return new SlotReading(file, metadata, rejection is not null, metadataPath);
+        if (RegularFile.KindOf(file.FullName) is not (FileKind.Regular or FileKind.Unknown or FileKind.Missing) and var kind)
+        {
+            // A directory, FIFO, socket or device where the model file belongs: reported, skipped, never opened.
+            problems?.Add(Skipped(CacheIOFailure.NotARegularFile(new NotARegularFileException(file.FullName, kind), slot.Name), slot.Name));
+            return new SlotReading(null, metadata, refused, metadataPath);
+        }
+
+        return new SlotReading(file, metadata, refused, metadataPath);
+    }
+
+    /// <summary>Key in a listing problem's <see cref="Exception.Data"/>: the model whose slot it concerns, so a caller does not also call it "not cached".</summary>
+    public const string ProblemModelKey = "ModelCache.ModelName";
+
+    private static ModelCacheException Skipped(ModelCacheException problem, string name)
+    {
+        problem.Data[ProblemModelKey] = name;
+        return problem;
     }
 
     /// <summary>A listed entry from a slot reading, without rebuilding lost metadata (that needs a hash).</summary>

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
+using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.Primitives;
 
@@ -18,9 +19,19 @@ public sealed class EntryVerification
         Result = result;
     }
 
+    /// <summary>An entry whose file could not be hashed at all (a FIFO in its place, an I/O error).</summary>
+    public EntryVerification(ModelCacheEntry entry, ModelCacheException failure)
+    {
+        Entry = entry;
+        Failure = failure;
+    }
+
     public ModelCacheEntry Entry { get; }
 
-    public ModelHashResult Result { get; }
+    /// <summary>The check's outcome; null when <see cref="Failure"/> says why there is none.</summary>
+    public ModelHashResult? Result { get; }
+
+    public ModelCacheException? Failure { get; }
 }
 
 /// <summary>
@@ -73,7 +84,16 @@ public sealed class CacheVerifier
     {
         // Hash against what the catalog says now, not what the entry recorded; a file in no catalog has nothing to match.
         _catalog.TryGet(entry.Name, out var model);
-        var result = await HashVerifier.VerifyAsync(entry.Name, entry.Path, model?.Sha256, bytes, cancellationToken).ConfigureAwait(false);
+        ModelHashResult result;
+        try
+        {
+            result = await HashVerifier.VerifyAsync(entry.Name, entry.Path, model?.Sha256, bytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            return new EntryVerification(entry, CacheIOFailure.From(ex, entry.Name));
+        }
+
         if (model is null || result.Status == HashStatus.Missing)
         {
             return new EntryVerification(entry, result);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using ModelCache.IO;
 using Newtonsoft.Json;
 
 namespace ModelCache.Store;
@@ -49,7 +50,7 @@ internal static class EntryMetadataFile
                 return null;
             }
 
-            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(File.ReadAllText(path), JsonSettings);
+            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(RegularFile.ReadAllText(path), JsonSettings);
             if (metadata is null)
             {
                 rejection = "it is empty";

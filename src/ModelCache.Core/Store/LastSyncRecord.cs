@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using ModelCache.Errors;
+using ModelCache.IO;
 using ModelCache.Store.Layouts;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -81,7 +82,7 @@ public static class LastSyncRecord
                 throw Invalid(path, $"it is {file.Length} bytes, over the {CacheFiles.MaxMetadataBytes}-byte limit");
             }
 
-            if (JToken.Parse(File.ReadAllText(path)) is not JObject { } root || root["models"] is not JArray models || models.Count > MaxNames)
+            if (JToken.Parse(RegularFile.ReadAllText(path)) is not JObject { } root || root["models"] is not JArray models || models.Count > MaxNames)
             {
                 throw Invalid(path, $"it is not an object with a \"models\" array of at most {MaxNames} names");
             }

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store.Layouts;
 
@@ -82,7 +83,7 @@ public sealed class DirectorySource : IModelSource
     {
         try
         {
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             var validator = File.GetLastWriteTimeUtc(path).Ticks.ToString(CultureInfo.InvariantCulture) + "-" + stream.Length.ToString(CultureInfo.InvariantCulture);
             var offset = resume is not null && resume.Validator == validator && resume.Offset <= stream.Length ? resume.Offset : 0;
             stream.Seek(offset, SeekOrigin.Begin);
@@ -92,6 +93,10 @@ public sealed class DirectorySource : IModelSource
         {
             throw TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
                 $"'{path}' does not exist, so {model.Name} cannot be read from it.", missingAction, ex);
+        }
+        catch (NotARegularFileException ex)
+        {
+            throw TransferException.NotARegularFile(model.Name, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

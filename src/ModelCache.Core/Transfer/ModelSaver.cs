@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
+using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store;
 
@@ -102,6 +103,16 @@ public sealed class ModelSaver
         }, cancellationToken).ConfigureAwait(false);
 
         var finalPath = _store.GetModelPath(model);
+        try
+        {
+            // A directory or FIFO there would take a whole download only to refuse the rename at the end.
+            RegularFile.Check(finalPath);
+        }
+        catch (NotARegularFileException ex)
+        {
+            throw CacheIOFailure.NotARegularFile(ex, model.Name);
+        }
+
         string? corruptHash = null;
         if (File.Exists(finalPath) && !force)
         {
@@ -226,7 +237,7 @@ public sealed class ModelSaver
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using (var output = OpenPartial(partial.Path, content.Offset))
             {
-                await HashPrefixAsync(output, hash, content.Offset, cancellationToken).ConfigureAwait(false);
+                await HashPrefixAsync(output, partial.Path, hash, content.Offset, cancellationToken).ConfigureAwait(false);
                 if (expectedLength is { } size)
                 {
                     Network.FileSystem.Preallocate(output, content.Offset, size - content.Offset);
@@ -283,6 +294,11 @@ public sealed class ModelSaver
             partial.Delete();
             throw TransferException.DiskFull(partial.Path, ex);
         }
+        catch (NotARegularFileException ex)
+        {
+            partial.Delete();
+            throw CacheIOFailure.NotARegularFile(ex, model.Name);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             partial.Delete();
@@ -325,18 +341,18 @@ public sealed class ModelSaver
     /// </remarks>
     private static FileStream OpenPartial(string path, long offset)
     {
-        var stream = new FileStream(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
+        var stream = RegularFile.Open(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
         stream.SetLength(offset);
         return stream;
     }
 
     /// <summary>Feeds the bytes already on disk to the hash, so the whole file is hashed before promotion.</summary>
-    private static async Task HashPrefixAsync(FileStream file, IncrementalHash hash, long length, CancellationToken cancellationToken)
+    private static async Task HashPrefixAsync(FileStream file, string path, IncrementalHash hash, long length, CancellationToken cancellationToken)
     {
         file.Seek(0, SeekOrigin.Begin);
         if (await Sha256Hasher.AppendAsync(file, hash, length, null, cancellationToken).ConfigureAwait(false) != length)
         {
-            throw new IOException($"The partial file '{file.Name}' is shorter than recorded.");
+            throw new IOException($"The partial file '{path}' is shorter than recorded.");
         }
 
         file.Seek(length, SeekOrigin.Begin);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using ModelCache.IO;
 using ModelCache.Store;
 using Newtonsoft.Json;
 
@@ -61,7 +62,7 @@ internal sealed class PartialDownload
     {
         try
         {
-            return File.Exists(_statePath) ? JsonConvert.DeserializeObject<State>(File.ReadAllText(_statePath)) : null;
+            return File.Exists(_statePath) ? JsonConvert.DeserializeObject<State>(RegularFile.ReadAllText(_statePath)) : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {

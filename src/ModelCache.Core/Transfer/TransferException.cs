@@ -33,6 +33,13 @@ public sealed class TransferException : ModelCacheException
     public static TransferException Permanent(string errorId, ModelCacheErrorKind kind, string message, string action, Exception? inner = null) =>
         new(errorId, kind, message, action, transient: false, keepPartial: true, null, inner);
 
+    /// <summary>The source's file is a directory, FIFO, socket or device: never opened, and no retry makes it a file.</summary>
+    public static TransferException NotARegularFile(string subject, IO.NotARegularFileException exception)
+    {
+        var failure = CacheIOFailure.NotARegularFile(exception, subject);
+        return Permanent(failure.ErrorId, failure.Kind, failure.Message, failure.RecommendedAction!, exception);
+    }
+
     /// <summary>The bytes are wrong (HTML page, too long, hash mismatch): discard them, never promote.</summary>
     public static TransferException BadContent(string errorId, string message, string action) =>
         new(errorId, ModelCacheErrorKind.InvalidData, message, action, transient: false, keepPartial: false, null, null);

@@ -168,6 +168,12 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     private void WriteVerified(EntryVerification verified)
     {
+        if (verified.Result is null)
+        {
+            WriteError(ErrorRecords.From(verified.Failure!, verified.Entry));
+            return;
+        }
+
         WriteObject(verified.Entry);
         if (verified.Result.Status == HashStatus.Unknown)
         {

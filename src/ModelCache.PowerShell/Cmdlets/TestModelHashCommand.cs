@@ -190,7 +190,11 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
             }
         }
 
-        var result = Verify(name, path, model?.Sha256);
+        if (Verify(name, path, model?.Sha256, target) is not { } result)
+        {
+            return;
+        }
+
         if (model is not null && result.Status != HashStatus.Missing)
         {
             // Best-effort: a read-only cache is checked all the same.
@@ -252,14 +256,22 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     {
         if (Sha256 is not null)
         {
-            Emit(Verify(null, path, Sha256), target);
+            if (Verify(null, path, Sha256, target) is { } checkedAgainstSha256)
+            {
+                Emit(checkedAgainstSha256, target);
+            }
+
             return;
         }
 
         // A file the catalog knows by name is checked against that entry; one of several
         // same-named entries is accepted when its hash matches.
         var candidates = catalog.FindByFileName(System.IO.Path.GetFileName(path));
-        var result = Verify(candidates.FirstOrDefault()?.Name, path, candidates.FirstOrDefault()?.Sha256);
+        if (Verify(candidates.FirstOrDefault()?.Name, path, candidates.FirstOrDefault()?.Sha256, target) is not { } result)
+        {
+            return;
+        }
+
         var matching = candidates.FirstOrDefault(c => c.Sha256 == result.Actual);
         if (matching is not null && matching != candidates[0])
         {
@@ -269,14 +281,26 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         Emit(result, target);
     }
 
-    private ModelHashResult Verify(string? name, string path, string? expected) =>
-        RunAsync((bridge, token) =>
+    /// <returns>The outcome, or null when the file could not be hashed at all (a directory or FIFO in its place): that error is written.</returns>
+    private ModelHashResult? Verify(string? name, string path, string? expected, object target)
+    {
+        try
         {
-            var progress = new ProgressWriter(this, bridge, "Checking model hashes");
-            var total = System.IO.File.Exists(path) ? new System.IO.FileInfo(path).Length : 0;
-            var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(name ?? path, TransferPhase.Verifying, done, total, path)));
-            return HashVerifier.VerifyAsync(name, path, expected, bytes, token);
-        });
+            return RunAsync((bridge, token) =>
+            {
+                var progress = new ProgressWriter(this, bridge, "Checking model hashes");
+                var total = System.IO.File.Exists(path) ? new System.IO.FileInfo(path).Length : 0;
+                var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(name ?? path, TransferPhase.Verifying, done, total, path)));
+                return HashVerifier.VerifyAsync(name, path, expected, bytes, token);
+            });
+        }
+        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !StopToken.IsCancellationRequested)
+        {
+            _allValid = false;
+            WriteFailure(CacheIOFailure.From(ex, name ?? path), target);
+            return null;
+        }
+    }
 
     /// <param name="result">The check's outcome.</param>
     /// <param name="target">The user's input, the error records' target.</param>

@@ -26,6 +26,9 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private CatalogLoad? _catalog;
 
+    /// <summary>Models a listing already reported as unreadable (a FIFO or folder in place of their file): not "not cached" as well.</summary>
+    private readonly HashSet<string> _reportedModels = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken StopToken => _stopping.Token;
 
@@ -125,6 +128,11 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         var entries = RunAsync((_, token) => store.ListAsync(catalog, problems, token));
         foreach (var problem in problems)
         {
+            if (problem.Data[CacheStore.ProblemModelKey] is string model)
+            {
+                _reportedModels.Add(model);
+            }
+
             WriteFailure(problem, store.Root);
         }
 
@@ -147,7 +155,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot)
     {
         var selection = NameSelector.SelectEntries(catalog, entries, name, cacheRoot);
-        if (selection.Error is not null)
+        if (selection.Error is not null && !(selection.Error.ErrorId == "ModelNotCached" && NameSelector.SelectModels(catalog, name).Items is { Count: 1 } models && _reportedModels.Contains(models[0].Name)))
         {
             WriteError(ErrorRecords.From(selection.Error, name));
         }
@@ -204,6 +212,12 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     // matter; anything else is malformed data. Both are skipped, never read through.
     private static ErrorRecord HubWarningRecord(HubCacheWarning warning)
     {
+        if (warning.IsNotRegularFile)
+        {
+            return ErrorRecords.Create("NotARegularFile", ErrorCategory.InvalidData, warning.Message,
+                $"Remove '{warning.Path}' (or move it away); ModelCache reads and writes only regular files there.", warning.Path);
+        }
+
         var isLink = warning.IsLink;
         return ErrorRecords.Create(
             isLink ? "HubCacheLinkSkipped" : "HubCacheEntrySkipped",

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using ModelCache.Errors;
+using ModelCache.IO;
 using ModelCache.Sync;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -15,6 +16,7 @@ internal static class SyncManifestFile
         var full = cmdlet.GetUnresolvedProviderPathFromPSPath(path);
         try
         {
+            RegularFile.Check(full); // Import-PowerShellDataFile would block on a FIFO.
             if (new FileInfo(full).Length > SyncManifest.MaxBytes)
             {
                 throw new ModelCacheException("SyncManifestInvalid", ModelCacheErrorKind.InvalidData, $"The manifest '{full}' is over {SyncManifest.MaxBytes} bytes.", "Check the file.");
@@ -22,7 +24,7 @@ internal static class SyncManifestFile
 
             if (!full.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase))
             {
-                return SyncManifest.Parse(File.ReadAllText(full), full);
+                return SyncManifest.Parse(RegularFile.ReadAllText(full), full);
             }
 
             var json = cmdlet.InvokeCommand.NewScriptBlock("param($p) Import-PowerShellDataFile -LiteralPath $p | ConvertTo-Json -Depth 8 -Compress")

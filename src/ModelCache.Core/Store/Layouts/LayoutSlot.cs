@@ -26,4 +26,7 @@ public sealed class LayoutSlot
 
     /// <summary>The catalog model this slot belongs to; null for orphans.</summary>
     public ModelDefinition? Model { get; }
+
+    /// <summary>Family/Member, or the member alone in layouts without families: what messages call the slot.</summary>
+    public string Name => Family.Length == 0 ? Member : Family + "/" + Member;
 }
