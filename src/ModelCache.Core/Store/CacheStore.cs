@@ -208,7 +208,7 @@ public sealed class CacheStore
                 return File.Exists(result.Path) && Layout.IsContained(GetModelPath(model)) ? RecordVerification(model, result, used: false) : null;
             }
         }
-        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
+        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink" or "CacheRootNotWritable")
         {
             return null;
         }
@@ -517,7 +517,7 @@ public sealed class CacheStore
                 TryWriteMetadata(metadata);
             }
         }
-        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
+        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink" or "CacheRootNotWritable")
         {
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
