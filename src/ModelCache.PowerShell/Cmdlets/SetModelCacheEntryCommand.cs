@@ -26,7 +26,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
     /// Also in the Name set: PowerShell binds a piped object to the default set first, where an entry's Name property
     /// would bind -Name and lose the entry's own root and catalog definition; bound here, the entry wins over its name.
     /// </summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
     [ValidateNotNull]
     public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
