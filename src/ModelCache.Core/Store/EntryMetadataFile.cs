@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using ModelCache.Primitives;
 using Newtonsoft.Json;
 
 namespace ModelCache.Store;
@@ -49,7 +50,15 @@ internal static class EntryMetadataFile
                 return null;
             }
 
-            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(File.ReadAllText(path), JsonSettings);
+            var text = File.ReadAllText(path);
+            // The binder matches keys in any case and keeps the last of a repeated one, which would let a planted key stand.
+            if (JsonDuplicateKeys.Find(text, StringComparer.OrdinalIgnoreCase) is { } duplicate)
+            {
+                rejection = $"it writes the key \"{Shorten(duplicate.Name)}\" twice, at line {duplicate.FirstLine} and at line {duplicate.Line}";
+                return null;
+            }
+
+            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(text, JsonSettings);
             if (metadata is null)
             {
                 rejection = "it is empty";
