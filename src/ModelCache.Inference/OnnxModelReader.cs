@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using ModelCache.Errors;
+using ModelCache.IO;
 
 namespace ModelCache.Inference;
 
@@ -48,7 +49,7 @@ internal static class OnnxModelReader
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.RandomAccess);
+            using var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.RandomAccess);
             var reader = new Reader(stream, path);
             var inputs = new List<TensorSignature>();
             var initializers = new HashSet<string>(StringComparer.Ordinal);

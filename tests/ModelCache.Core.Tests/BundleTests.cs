@@ -153,6 +153,29 @@ public sealed class BundleTests : IDisposable
         }
     }
 
+    // Json.NET keeps the last of a repeated key (and appends a repeated list): a manifest that repeats a key is refused whole.
+    [Theory]
+    [InlineData("\"models\":[", "\"models\":[],\"models\":[")]
+    [InlineData("\"models\":[", "\"Models\":[],\"models\":[")]
+    [InlineData("\"formatVersion\":1", "\"formatVersion\":1,\"formatVersion\":1")]
+    [InlineData("\"fileName\":", "\"fileName\":\"a.onnx\",\"FILENAME\":")]
+    [InlineData("\"sha256\":", "\"catalogEntry\":{\"task\":\"x\",\"task\":\"y\"},\"sha256\":")]
+    public void A_manifest_that_repeats_a_key_is_refused_naming_both_lines(string find, string replace)
+    {
+        var text = Encoding.UTF8.GetString(Manifest(ModelA));
+        Assert.Contains(find, text);
+        var path = Craft(zip =>
+        {
+            Add(zip, "manifest.json", Encoding.UTF8.GetBytes(text.Replace(find, replace)));
+            Add(zip, "a.onnx", BytesA);
+        });
+
+        var error = Assert.Throws<ModelCacheException>(() => Bundle.Open(path, Catalog));
+
+        Assert.Equal("BundleManifestInvalid", error.ErrorId);
+        Assert.Contains("twice in one object, at line 1 and at line 1", error.Message);
+    }
+
     [Fact]
     public void An_entry_whose_declared_size_differs_from_the_manifest_is_refused()
     {

@@ -123,6 +123,83 @@ public class CatalogTests
         Assert.Contains($"line {line}", error.Message);
     }
 
+    // Every size that is not a positive whole number of bytes that fits a file length, whatever JSON number form it takes.
+    [Theory]
+    [InlineData("9223372036854775808")]
+    [InlineData("99999999999999999999999999999")]
+    [InlineData("-99999999999999999999999999999")]
+    [InlineData("-1")]
+    [InlineData("0")]
+    [InlineData("1.5")]
+    [InlineData("10.0")]
+    [InlineData("1e3")]
+    [InlineData("1E+30")]
+    [InlineData("1e400")]
+    [InlineData("\"10\"")]
+    [InlineData("true")]
+    [InlineData("[10]")]
+    public void A_size_that_is_not_a_positive_long_names_the_file_line_and_position(string size)
+    {
+        using var temp = new TempDirectory();
+        var file = temp.Combine("sizes.json");
+        File.WriteAllText(file, "{\n  \"models\": [\n    { \"family\": \"A\", \"member\": \"B\", \"fileName\": \"b.onnx\",\n      \"sha256\": \"" + new string('a', 64) + "\",\n      \"size\": " + size + " }\n  ]\n}");
+
+        var error = Assert.Throws<CatalogFormatException>(() => ModelCatalog.Load(new[] { file }));
+
+        Assert.Equal("CatalogInvalid", error.ErrorId);
+        Assert.Equal(file, error.File);
+        Assert.Equal(5, error.Line);
+        Assert.True(error.Position > 0);
+        Assert.Contains("\"size\"", error.Message);
+    }
+
+    [Fact]
+    public void The_largest_long_size_is_accepted()
+    {
+        using var temp = new TempDirectory();
+        var file = temp.Combine("big.json");
+        File.WriteAllText(file, "{ \"models\": [ { \"family\": \"A\", \"member\": \"B\", \"fileName\": \"b.onnx\", \"sha256\": \"" + new string('a', 64) + "\", \"size\": 9223372036854775807 } ] }");
+
+        Assert.Equal(long.MaxValue, ModelCatalog.Load(new[] { file }).Resolve("A/B").Size);
+    }
+
+    // One file that lists a model twice (in any letter case, as names resolve) or repeats a key is refused with both lines named.
+    [Theory]
+    [InlineData("A", "B", "A", "B")]
+    [InlineData("A", "B", "a", "b")]
+    public void A_model_listed_twice_in_one_file_names_both_lines(string family1, string member1, string family2, string member2)
+    {
+        using var temp = new TempDirectory();
+        var file = temp.Combine("twice.json");
+        string Entry(string family, string member, string fileName) =>
+            "    { \"family\": \"" + family + "\", \"member\": \"" + member + "\", \"fileName\": \"" + fileName + "\", \"sha256\": \"" + new string('a', 64) + "\" }";
+        File.WriteAllText(file, "{\n  \"models\": [\n" + Entry(family1, member1, "b.onnx") + ",\n" + Entry("C", "D", "d.onnx") + ",\n" + Entry(family2, member2, "c.onnx") + "\n  ]\n}");
+
+        var error = Assert.Throws<CatalogFormatException>(() => ModelCatalog.Load(new[] { file }));
+
+        Assert.Equal("CatalogInvalid", error.ErrorId);
+        Assert.Equal(5, error.Line);
+        Assert.Contains("line 3", error.Message);
+        Assert.Contains("line 5", error.Message);
+    }
+
+    [Theory]
+    [InlineData("{\n  \"models\": [],\n  \"models\": [\n" + "  ]\n}", 2, 3)]
+    [InlineData("{\n  \"models\": [\n    { \"family\": \"A\", \"member\": \"B\", \"fileName\": \"b.onnx\",\n      \"sha256\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n      \"sha256\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\" }\n  ]\n}", 4, 5)]
+    [InlineData("{\n  \"models\": [\n    { \"family\": \"A\", \"member\": \"B\", \"fileName\": \"b.onnx\", \"sha256\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n      \"huggingFace\": { \"repo\": \"o/r\", \"file\": \"a.onnx\",\n        \"file\": \"b.onnx\" } }\n  ]\n}", 4, 5)]
+    public void A_repeated_key_in_a_catalog_names_both_lines(string json, int firstLine, int secondLine)
+    {
+        using var temp = new TempDirectory();
+        var file = temp.Combine("keys.json");
+        File.WriteAllText(file, json);
+
+        var error = Assert.Throws<CatalogFormatException>(() => ModelCatalog.Load(new[] { file }));
+
+        Assert.Equal("CatalogInvalid", error.ErrorId);
+        Assert.Equal(secondLine, error.Line);
+        Assert.Contains($"line {firstLine}", error.Message);
+    }
+
     [Fact]
     public void A_missing_user_catalog_is_an_error_naming_the_file()
     {

@@ -97,6 +97,26 @@ public sealed class HostileCacheTests : IDisposable
         Assert.True(new FileInfo(MetadataPath).Length < 4096, "the oversized metadata was replaced");
     }
 
+    // Json.NET would keep the last of a repeated key (in any case), so a planted second "sha256" would stand for the file's hash.
+    [Theory]
+    [InlineData("sha256")]
+    [InlineData("SHA256")]
+    public async Task Metadata_that_writes_a_key_twice_is_not_trusted_and_is_rebuilt(string key)
+    {
+        Save();
+        var text = File.ReadAllText(MetadataPath);
+        Assert.Contains("\"sha256\"", text);
+        var end = text.LastIndexOf('}');
+        File.WriteAllText(MetadataPath, text.Substring(0, end) + ", \"" + key + "\": \"" + new string('0', 64) + "\" }");
+        var problems = new List<ModelCacheException>();
+
+        var entry = Assert.Single(await _store.ListAsync(Catalog, problems, default));
+
+        Assert.Equal(Model.Sha256, entry.Sha256);
+        Assert.True(entry.PassedAndUnchanged(), "rebuilt from the file itself by hashing it");
+        Assert.Contains(problems, p => p.Message.Contains("twice", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Garbage_metadata_is_rebuilt_from_the_file()
     {

@@ -55,6 +55,51 @@ public sealed class MoveTests : IDisposable
         Assert.Equal(2, (await destination.ListAsync(_catalog)).Count(e => e.PassedAndUnchanged()));
     }
 
+    // An optimized copy (Optimize-ModelCache -Precompile) travels with its model when it matches the SHA-256 its key
+    // records; one that does not is left behind with a warning naming the model and the command that rebuilds it.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Optimized_copies_move_verified_by_their_own_hash_or_are_reported(bool intact)
+    {
+        var optimizedBytes = TestModels.RandomBytes(50_000, seed: 23);
+        var optimized = _source.GetOptimizedModelPath(ModelA);
+        var key = optimized.Substring(0, optimized.Length - CacheFiles.OptimizedSuffix.Length) + CacheFiles.OptimizedKeySuffix;
+        File.WriteAllBytes(optimized, optimizedBytes);
+        var keyText = "{ \"formatVersion\": 1, \"sourceSha256\": \"" + ModelA.Sha256 + "\", \"sha256\": \"" + TestModels.Sha256Of(optimizedBytes) + "\", \"size\": " + optimizedBytes.Length + " }";
+        File.WriteAllText(key, keyText);
+        if (!intact)
+        {
+            optimizedBytes[10] ^= 1;
+            File.WriteAllBytes(optimized, optimizedBytes);
+        }
+
+        var destination = new CacheStore(_temp.Combine("new"));
+        var warnings = new List<string>();
+
+        var outcome = await Move(destination, wholeRoot: true, warnings: warnings);
+
+        Assert.All(outcome.Results, r => Assert.Equal(ModelMoveStatus.Moved, r.Status));
+        var moved = destination.GetOptimizedModelPath(ModelA);
+        var movedKey = moved.Substring(0, moved.Length - CacheFiles.OptimizedSuffix.Length) + CacheFiles.OptimizedKeySuffix;
+        if (intact)
+        {
+            Assert.Equal(optimizedBytes, File.ReadAllBytes(moved));
+            Assert.Equal(keyText, File.ReadAllText(movedKey));
+            Assert.DoesNotContain(warnings, w => w.Contains("optimized", StringComparison.OrdinalIgnoreCase));
+        }
+        else
+        {
+            Assert.False(File.Exists(moved));
+            Assert.False(File.Exists(movedKey));
+            var warning = Assert.Single(warnings, w => w.Contains("optimized copy", StringComparison.Ordinal));
+            Assert.Contains(ModelA.Name, warning);
+            Assert.Contains("Optimize-ModelCache", warning);
+        }
+
+        Assert.Empty(Directory.GetFiles(destination.Root, "*" + CacheFiles.TempSuffix, SearchOption.AllDirectories));
+    }
+
     [Fact]
     public async Task Moving_by_name_moves_only_the_selection_and_keeps_the_old_root()
     {

@@ -63,6 +63,32 @@ Describe 'Export-ModelCache' {
         Export-ModelCache -DestinationPath (Join-Path $Sandbox.Root 'whatif.zip') -WhatIf
         Test-Path -LiteralPath (Join-Path $Sandbox.Root 'whatif.zip') | Should -BeFalse
     }
+
+    It 'creates missing folders on the way to a .zip (and to a folder bundle), and -WhatIf creates none' {
+        $zip = Join-Path $Sandbox.Root 'new/deeper/models.zip'
+        $folder = Join-Path $Sandbox.Root 'new2/deeper/bundle'
+
+        Export-ModelCache -DestinationPath $zip -WhatIf
+        Export-ModelCache -DestinationPath $folder -WhatIf
+        Test-Path -LiteralPath (Join-Path $Sandbox.Root 'new') | Should -BeFalse
+        Test-Path -LiteralPath (Join-Path $Sandbox.Root 'new2') | Should -BeFalse
+
+        $result = Export-ModelCache -DestinationPath $zip -ErrorAction Stop
+        $result.Path | Should -Be $zip
+        (Get-FileHash -LiteralPath $zip).Hash | Should -Not -BeNullOrEmpty
+        Test-Path -LiteralPath "$zip.partial" | Should -BeFalse
+        $null = Export-ModelCache -DestinationPath $folder -ErrorAction Stop
+        Test-Path -LiteralPath (Join-Path $folder 'manifest.json') | Should -BeTrue
+    }
+
+    It 'removes the folders it created when the export stops' {
+        $path = (Get-ModelCache $Yolo).Path
+        $bytes = [IO.File]::ReadAllBytes($path); $bytes[100] = $bytes[100] -bxor 1; [IO.File]::WriteAllBytes($path, $bytes)
+
+        { Export-ModelCache -DestinationPath (Join-Path $Sandbox.Root 'gone/models.zip') -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
+
+        Test-Path -LiteralPath (Join-Path $Sandbox.Root 'gone') | Should -BeFalse
+    }
 }
 
 Describe 'Import-ModelCache' {

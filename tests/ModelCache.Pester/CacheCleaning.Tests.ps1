@@ -158,6 +158,47 @@ Describe 'Pinned entries' {
     }
 }
 
+Describe 'Clear-ModelCache on a read-only cache' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'clean-ro'
+        $script:Disk = Join-Path $Sandbox.Root 'ro-disk'
+        $null = New-Item -ItemType Directory -Path $Disk
+        # A real file system remounted read-only, which even root cannot write; CI runs as root and must run this.
+        $script:WhyNot = if (-not $IsLinux) { 'it needs Linux to mount a tmpfs' }
+            elseif ((id -u) -ne '0') { 'it needs root to mount a tmpfs' }
+            else { $null = & mount -t tmpfs -o size=16m tmpfs $Disk 2>&1; if ($LASTEXITCODE) { 'mount -t tmpfs failed' } }
+    }
+
+    AfterEach {
+        if (-not $WhyNot) { & umount -l $Disk }
+    }
+
+    It 'says CacheRootNotWritable for each entry at once, not a lock held by another process (<Form>)' -ForEach @(
+        @{ Form = 'piped entries'; Clear = { Get-ModelCache -Path $Disk | Clear-ModelCache -Confirm:$false -ErrorVariable script:failed -ErrorAction SilentlyContinue } }
+        @{ Form = 'names'; Clear = { Clear-ModelCache -Name '*' -Path $Disk -Confirm:$false -ErrorVariable script:failed -ErrorAction SilentlyContinue } }
+    ) {
+        if ($WhyNot) { Set-ItResult -Skipped -Because $WhyNot; return }
+        $null = Save-Model $Yolo, $Slim, $Rfb -Path $Disk
+        & mount -o remount,ro $Disk
+        $LASTEXITCODE | Should -Be 0
+
+        $script:failed = $null
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        & $Clear
+        $clock.Stop()
+
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because 'nothing is to be waited for'
+        @($failed).Count | Should -Be 3
+        foreach ($record in $failed) {
+            ($record.FullyQualifiedErrorId -split ',')[0] | Should -Be 'CacheRootNotWritable'
+            "$($record.CategoryInfo.Category)" | Should -Be 'PermissionDenied'
+            $record.Exception.Message | Should -Not -Match 'another ModelCache process'
+            $record.Exception.Message | Should -Match ([regex]::Escape($Disk))
+        }
+        @(Get-ModelCache -Path $Disk).Count | Should -Be 3
+    }
+}
+
 Describe 'Quotas' {
     BeforeEach {
         $script:Sandbox = Enter-ModelCacheSandbox 'quota'

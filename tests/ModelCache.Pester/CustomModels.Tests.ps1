@@ -353,3 +353,72 @@ Describe 'Completion of custom and registered models' {
         (TabExpansion2 -inputScript 'Test-ModelHash Site/' -cursorColumn 20).CompletionMatches.CompletionText | Should -Be @('Site/DETECTOR')
     }
 }
+
+# A model known only from a catalog file given with -CatalogPath: the entries Save-Model writes carry the expected
+# SHA-256, root and layout, so every cmdlet that takes piped entries acts on them without being given the catalog again.
+Describe 'Piped entries of a model known only from -CatalogPath' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'piped-fleet'
+        $script:Mirror = Join-Path $Sandbox.Root 'fleet-mirror'
+        $null = New-Item -ItemType Directory -Path $Mirror
+        # Under a file name of its own, as a fleet's model would be (a bundle never carries a name the built-in catalog uses).
+        Copy-Item -LiteralPath $SlimFile -Destination (Join-Path $Mirror 'fleet-slim.onnx')
+        $script:FleetCatalog = Join-Path $Sandbox.Root 'fleet.json'
+        @{ models = @(@{ family = 'Fleet'; member = 'SLIM'; task = 'face_detection'; fileName = 'fleet-slim.onnx'; sha256 = $SlimSha }) } |
+            ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $FleetCatalog
+        $script:Root = Join-Path $Sandbox.Root 'fleet-cache'
+        $script:Saved = Save-Model Fleet/SLIM -CatalogPath $FleetCatalog -Mirror $Mirror -MirrorOnly -Path $Root -ErrorAction Stop
+        $script:Saved.ExpectedSha256 | Should -Be $SlimSha
+        # Known nowhere else: the built-in and user catalogs do not list it.
+        Get-ModelCatalog Fleet/SLIM -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'Test-ModelHash checks it against the hash it carries: Valid, then HashMismatch once corrupted' {
+        $result = $Saved | Test-ModelHash -ErrorVariable failed
+        $failed | Should -BeNullOrEmpty
+        "$($result.Status)" | Should -Be 'Valid'
+        $result.Expected | Should -Be $SlimSha
+        $Saved | Test-ModelHash -Quiet | Should -BeTrue
+        # The design's own idiom, in one pipeline.
+        "$((Save-Model Fleet/SLIM -CatalogPath $FleetCatalog -Mirror $Mirror -Path $Root | Test-ModelHash -ErrorAction Stop).Status)" | Should -Be 'Valid'
+
+        $bytes = [IO.File]::ReadAllBytes($Saved.Path); $bytes[100] = $bytes[100] -bxor 1; [IO.File]::WriteAllBytes($Saved.Path, $bytes)
+        $null = $Saved | Test-ModelHash -ErrorVariable failed -ErrorAction SilentlyContinue
+        @($failed).Count | Should -Be 1
+        ($failed[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'HashMismatch'
+    }
+
+    It 'Set-ModelCacheEntry pins it' {
+        $pinned = $Saved | Set-ModelCacheEntry -Pinned $true -PassThru -ErrorAction Stop
+        $pinned.Pinned | Should -BeTrue
+        (Get-ModelCache Fleet/SLIM -Path $Root -CatalogPath $FleetCatalog).Pinned | Should -BeTrue
+    }
+
+    It 'Clear-ModelCache removes it' {
+        $Saved | Clear-ModelCache -Confirm:$false -ErrorAction Stop
+        Test-Path -LiteralPath $Saved.Path | Should -BeFalse
+        Get-ModelCache -Path $Root -CatalogPath $FleetCatalog | Should -BeNullOrEmpty
+    }
+
+    It 'Export-ModelCache exports it, with its entry, from its own root' {
+        $zip = Join-Path $Sandbox.Root 'fleet.zip'
+        $result = $Saved | Export-ModelCache -DestinationPath $zip -ErrorAction Stop
+        @($result.Models) | Should -Be @('Fleet/SLIM')
+        # The bundle carries the entry, so a cache that has never seen the catalog imports it.
+        $other = Join-Path $Sandbox.Root 'other-cache'
+        $imported = Import-ModelCache -LiteralPath $zip -Path $other -ErrorAction Stop
+        @($imported).Count | Should -Be 1
+        "$((Get-ModelCache Fleet/SLIM -Path $other | Test-ModelHash).Status)" | Should -Be 'Valid'
+    }
+
+    It 'Move-ModelCache moves it, verified' {
+        $destination = Join-Path $Sandbox.Root 'moved'
+        $null = $Saved | Move-ModelCache -Destination $destination -Confirm:$false -ErrorAction Stop
+        Test-Path -LiteralPath $Saved.Path | Should -BeFalse
+        "$((Get-ModelCache -Path $destination -CatalogPath $FleetCatalog | Test-ModelHash).Status)" | Should -Be 'Valid'
+    }
+
+    It 'Get-ModelCache finds it by the name it carries' {
+        (($Saved | Get-ModelCache -Path $Root).Path) | Should -Be $Saved.Path
+    }
+}

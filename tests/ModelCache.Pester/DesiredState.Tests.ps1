@@ -76,6 +76,49 @@ Describe 'Sync-ModelCache and Test-ModelCache' {
         Test-ModelCache $psd1 | Should -BeTrue
     }
 
+    # Import-PowerShellDataFile reads the first hashtable and ignores the rest, so such a file would read as data
+    # while it looks like a script: refused whole, and nothing in it runs.
+    It 'a .psd1 manifest with anything beside its one hashtable is refused (<Shape>)' -ForEach @(
+        @{ Shape = 'a statement after it'; Text = "@{ FormatVersion = 1; Models = @('{0}') }`nSet-Content -LiteralPath '{1}' -Value ran" }
+        @{ Shape = 'a command before it'; Text = "Set-Content -LiteralPath '{1}' -Value ran`n@{ FormatVersion = 1; Models = @('{0}') }" }
+        @{ Shape = 'two hashtables'; Text = "@{ FormatVersion = 1; Models = @('{0}') }`n@{ FormatVersion = 1; Models = @() }" }
+        @{ Shape = 'an expression after it'; Text = "@{ FormatVersion = 1; Models = @('{0}') }`n1 + 1" }
+        @{ Shape = 'a pipeline around it'; Text = "@{ FormatVersion = 1; Models = @('{0}') } | Out-Null" }
+        @{ Shape = 'a function beside it'; Text = "function f { Set-Content -LiteralPath '{1}' -Value ran }`n@{ FormatVersion = 1; Models = @('{0}') }" }
+        @{ Shape = 'a param block'; Text = "param(`$x)`n@{ FormatVersion = 1; Models = @('{0}') }" }
+        @{ Shape = 'no hashtable'; Text = "'{0}'" }
+    ) {
+        $marker = Join-Path $Sandbox.Root 'ran.txt'
+        $psd1 = Join-Path $Sandbox.Root 'script.psd1'
+        $Text.Replace('{0}', $Yolo).Replace('{1}', $marker) | Set-Content -LiteralPath $psd1
+
+        foreach ($command in 'Sync-ModelCache', 'Test-ModelCache') {
+            $err = $null
+            try { & $command $psd1 -ErrorAction Stop } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty -Because "$command must refuse it"
+            ($err.FullyQualifiedErrorId -split ',')[0] | Should -Be 'SyncManifestInvalid'
+            $err.Exception.Message | Should -Match 'script\.psd1'
+        }
+        Test-Path -LiteralPath $marker | Should -BeFalse
+        @(Get-ModelCache).Count | Should -Be 0
+    }
+
+    It 'a .json manifest that writes a key twice is refused naming both lines' {
+        $json = Join-Path $Sandbox.Root 'twice.json'
+        "{`n  `"formatVersion`": 1,`n  `"models`": [ `"$Yolo`" ],`n  `"Models`": [ `"$Slim`" ]`n}" | Set-Content -LiteralPath $json
+        $err = $null
+        try { Sync-ModelCache $json -ErrorAction Stop } catch { $err = $_ }
+        ($err.FullyQualifiedErrorId -split ',')[0] | Should -Be 'SyncManifestInvalid'
+        $err.Exception.Message | Should -Match 'at line 3 and at line 4'
+        @(Get-ModelCache).Count | Should -Be 0
+    }
+
+    It 'a .psd1 manifest with comments around its hashtable is read' {
+        $psd1 = Join-Path $Sandbox.Root 'commented.psd1'
+        "# models for the site`n@{`n    # detectors`n    FormatVersion = 1; Models = @('$Yolo')`n}`n# end" | Set-Content -LiteralPath $psd1
+        (Sync-ModelCache $psd1).Added | Should -Be 1
+    }
+
     It 'a manifest that names an unknown model stops with SyncManifestInvalid' {
         $bad = New-Manifest (Join-Path $Sandbox.Root 'bad.json') @('Nope/NOTHING')
         { Sync-ModelCache $bad -ErrorAction Stop } | Should -Throw -ErrorId 'SyncManifestInvalid,*'

@@ -48,7 +48,36 @@ Describe 'Get-ModelCache' {
     }
 
     It 'lists nothing for an empty root given with -Path' {
-        Get-ModelCache -Path (Join-Path $Sandbox.Root 'empty') | Should -BeNullOrEmpty
+        $empty = New-Item -ItemType Directory -Path (Join-Path $Sandbox.Root 'empty')
+        Get-ModelCache -Path $empty.FullName -ErrorVariable failed | Should -BeNullOrEmpty
+        $failed | Should -BeNullOrEmpty
+    }
+
+    It 'says a root given with -Path does not exist, once, instead of listing it as empty' -ForEach @(
+        @{ Arguments = @{} }
+        @{ Arguments = @{ Name = 'YOLOV8*' } }
+        @{ Arguments = @{ Summary = $true } }
+        @{ Arguments = @{ Layout = 'Uniface' } }
+        @{ Arguments = @{ Layout = 'HuggingFace' } }
+    ) {
+        $missing = Join-Path $Sandbox.Root 'no/such/root'
+
+        $out = Get-ModelCache -Path $missing @Arguments -ErrorVariable failed -ErrorAction SilentlyContinue
+
+        $out | Should -BeNullOrEmpty
+        @($failed).Count | Should -Be 1
+        $failed[0].FullyQualifiedErrorId | Should -Be 'CacheRootNotFound,ModelCache.PowerShell.Cmdlets.GetModelCacheCommand'
+        "$($failed[0].CategoryInfo.Category)" | Should -Be 'ObjectNotFound'
+        $failed[0].Exception.Message | Should -Match ([regex]::Escape($missing))
+        $failed[0].TargetObject | Should -Be $missing
+        $failed[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        Test-Path -LiteralPath $missing | Should -BeFalse
+    }
+
+    It 'says it once when several names are piped' {
+        $missing = Join-Path $Sandbox.Root 'gone'
+        $null = $Yolo, $Slim | Get-ModelCache -Path $missing -ErrorVariable failed -ErrorAction SilentlyContinue
+        @($failed).Count | Should -Be 1
     }
 }
 

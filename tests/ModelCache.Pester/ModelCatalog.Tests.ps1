@@ -68,4 +68,24 @@ Describe 'Get-ModelCatalog' {
         $err.Exception.Message | Should -Match ([regex]::Escape($catalog))
         $err.Exception.Message | Should -Match 'line 4'
     }
+
+    It 'a size beyond Int64 in $env:MODELCACHE_CATALOG is CatalogInvalid naming the file and line, for <Command>' -ForEach @(
+        @{ Command = 'Get-ModelCache' }
+        @{ Command = 'Get-ModelCatalog' }
+        @{ Command = 'Test-ModelHash' }
+    ) {
+        $catalog = Join-Path $Sandbox.Root 'huge.json'
+        Set-Content -LiteralPath $catalog -Value "{`n  `"models`": [`n    { `"family`": `"Site`", `"member`": `"HUGE`", `"fileName`": `"huge.onnx`", `"sha256`": `"$('a' * 64)`",`n      `"size`": 99999999999999999999 }`n  ]`n}"
+        $env:MODELCACHE_CATALOG = $catalog
+        try {
+            $err = $null
+            try { & $Command -ErrorAction Stop } catch { $err = $_ }
+            ($err.FullyQualifiedErrorId -split ',')[0] | Should -Be 'CatalogInvalid'
+            $err.Exception.Message | Should -Match ([regex]::Escape($catalog))
+            $err.Exception.Message | Should -Match 'line 4, position'
+        }
+        finally {
+            $env:MODELCACHE_CATALOG = $null
+        }
+    }
 }

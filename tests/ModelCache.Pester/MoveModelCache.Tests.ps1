@@ -28,9 +28,55 @@ Describe 'Move-ModelCache' {
         (Get-ModelCache -Path $Target | Test-ModelHash).Status | ForEach-Object { "$_" | Should -Be 'Valid' }
         (Get-ModelCache -Path $Target | Test-ModelHash).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
         Test-Path -LiteralPath $Sandbox.Cache | Should -BeFalse
-        # MODELCACHE_HOME named the old root: it is not changed, and the user is told.
+        # MODELCACHE_HOME named the old root: the session goes on with the new one, and the user is told where to change it for good.
+        $env:MODELCACHE_HOME | Should -Be $Target
+        @($warnings | Where-Object { "$_" -match 'MODELCACHE_HOME' -and "$_" -match 'this session' -and "$_" -match 'where it is defined' }).Count | Should -Be 1
+        $location = Get-ModelCacheLocation
+        $location.Path | Should -Be $Target
+        "$($location.Source)" | Should -Be 'EnvironmentVariable'
+        (Get-ModelCache).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
+    }
+
+    It '-NoSessionUpdate leaves the session on $env:MODELCACHE_HOME, and warns that it still names the old root' {
+        $null = Move-ModelCache -Destination $Target -NoSessionUpdate -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
+
         $env:MODELCACHE_HOME | Should -Be $Sandbox.Cache
-        "$warnings" | Should -Match 'MODELCACHE_HOME'
+        (Get-ModelCacheLocation).Path | Should -Be $Sandbox.Cache
+        @($warnings | Where-Object { "$_" -match 'still names the old root' }).Count | Should -Be 1
+        (Get-ModelCache -Path $Target).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
+    }
+
+    It 'carries optimized copies (Optimize-ModelCache -Precompile), each verified by its own hash, and Invoke-FaceDetect uses them' {
+        $null = Optimize-ModelCache -Name $Slim -Precompile -Confirm:$false -ErrorAction Stop
+        $optimized = @(Get-ChildItem -LiteralPath $Sandbox.Cache -Recurse -File -Filter '*.optimized.onnx')
+        $optimized.Count | Should -Be 1
+        $hash = (Get-FileHash -LiteralPath $optimized[0].FullName).Hash
+
+        $null = Move-ModelCache -Destination $Target -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
+
+        $moved = @(Get-ChildItem -LiteralPath $Target -Recurse -File -Filter '*.optimized.onnx')
+        $moved.Count | Should -Be 1
+        (Get-FileHash -LiteralPath $moved[0].FullName).Hash | Should -Be $hash
+        @(Get-ChildItem -LiteralPath $Target -Recurse -File -Filter '*.optimized.json').Count | Should -Be 1
+        $warnings | Where-Object { "$_" -match 'optimized' } | Should -BeNullOrEmpty
+        $verbose = Invoke-FaceDetect -LiteralPath (Join-Path $FixtureImages 'zidane.jpg') -Model $Slim -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+        "$verbose" | Should -Match ([regex]::Escape($moved[0].FullName))
+    }
+
+    It 'says so when an optimized copy does not verify, and does not carry it' {
+        $null = Optimize-ModelCache -Name $Slim -Precompile -Confirm:$false -ErrorAction Stop
+        $optimized = @(Get-ChildItem -LiteralPath $Sandbox.Cache -Recurse -File -Filter '*.optimized.onnx')[0].FullName
+        $bytes = [IO.File]::ReadAllBytes($optimized); $bytes[200] = $bytes[200] -bxor 1; [IO.File]::WriteAllBytes($optimized, $bytes)
+
+        $results = @(Move-ModelCache -Destination $Target -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue)
+
+        $results | ForEach-Object { "$($_.Status)" | Should -Be 'Moved' }
+        @(Get-ChildItem -LiteralPath $Target -Recurse -File -Filter '*.optimized.onnx') | Should -BeNullOrEmpty
+        $said = @($warnings | Where-Object { "$_" -match 'optimized copy' })
+        $said.Count | Should -Be 1
+        "$said" | Should -Match ([regex]::Escape($Slim))
+        "$said" | Should -Match 'Optimize-ModelCache'
     }
 
     It '-WhatIf changes nothing and says how many models and bytes' {

@@ -90,6 +90,20 @@ Describe 'Save-Model' {
         $errs[0].TargetObject | Should -Be 'MNET_V2'
     }
 
+    It 'a -Mirror folder that does not exist is named as missing: one warning, and in each model''s error' {
+        $missing = Join-Path $Sandbox.Root 'no/such/dir'
+
+        $out = Save-Model $Yolo, $Slim -Mirror $missing -MirrorOnly -ErrorVariable errs -ErrorAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue
+
+        $out | Should -BeNullOrEmpty
+        @($warned | Where-Object { "$_" -like "*mirror folder '$missing' does not exist*" }).Count | Should -Be 1
+        $errs.Count | Should -Be 2
+        foreach ($err in $errs) {
+            $err.Exception.Message | Should -BeLike "*mirror folder '$missing' does not exist*"
+            $err.Exception.Message | Should -Not -Match 'yolov8-lite-t-face\.onnx. does not exist'
+        }
+    }
+
     It "-Mirror 'a;b' is split like `$env:MODELCACHE_MIRROR: an empty first mirror falls through to the second" {
         $empty = New-Item -ItemType Directory -Path (Join-Path $Sandbox.Cache 'empty-mirror') -Force
         $saved = Save-Model $Yolo -Mirror "$($empty.FullName);$env:MODELCACHE_MIRROR" -MirrorOnly -WarningVariable warned -WarningAction SilentlyContinue

@@ -55,6 +55,24 @@ public sealed class CacheCmdletTests : IDisposable
     }
 
     [Fact]
+    public void Moving_the_root_named_by_MODELCACHE_HOME_moves_the_session_to_the_new_root_unless_opted_out()
+    {
+        var moved = _ps.Temp.Combine("moved");
+        var kept = _ps.Temp.Combine("kept");
+        _ps.Run($"Save-Model {Yolo} -Mirror '{TestPaths.FixtureModels}' -MirrorOnly").ThrowIfErrors();
+
+        var result = _ps.Run($"Move-ModelCache -Destination '{moved}' -Confirm:$false | Out-Null; $env:MODELCACHE_HOME; (Get-ModelCacheLocation).Path; @(Get-ModelCache).Count").ThrowIfErrors();
+
+        Assert.Equal(new object[] { moved, moved, 1 }, result.Output.Select(o => o.BaseObject));
+        Assert.Contains(result.Warnings, w => w.Contains("this session", StringComparison.Ordinal) && w.Contains(moved, StringComparison.Ordinal));
+
+        var optedOut = _ps.Run($"Move-ModelCache -Destination '{kept}' -NoSessionUpdate -Confirm:$false | Out-Null; $env:MODELCACHE_HOME; @(Get-ModelCache -Path '{kept}').Count").ThrowIfErrors();
+
+        Assert.Equal(new object[] { moved, 1 }, optedOut.Output.Select(o => o.BaseObject));
+        Assert.Contains(optedOut.Warnings, w => w.Contains("still names the old root", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_malformed_catalog_is_a_terminating_error_naming_file_and_line()
     {
         var catalog = _ps.Temp.Combine("bad.json");

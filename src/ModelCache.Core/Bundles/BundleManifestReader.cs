@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Primitives;
 using ModelCache.Store;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -68,9 +69,16 @@ public static class BundleManifestReader
     internal static BundleManifest Parse(byte[] bytes, string where)
     {
         BundleManifest? parsed;
+        var text = Encoding.UTF8.GetString(bytes);
+        // The binder matches keys in any case and keeps the last of a repeated one: a second "models" or "sha256" is refused.
+        if (JsonDuplicateKeys.Find(text, StringComparer.OrdinalIgnoreCase) is { } duplicate)
+        {
+            throw Invalid(where, $"it writes the key \"{duplicate.Name}\" twice in one object, at line {duplicate.FirstLine} and at line {duplicate.Line}");
+        }
+
         try
         {
-            parsed = JsonConvert.DeserializeObject<BundleManifest>(Encoding.UTF8.GetString(bytes), new JsonSerializerSettings { MissingMemberHandling = MissingMemberHandling.Ignore, MaxDepth = 16, DateParseHandling = DateParseHandling.None });
+            parsed = JsonConvert.DeserializeObject<BundleManifest>(text, new JsonSerializerSettings { MissingMemberHandling = MissingMemberHandling.Ignore, MaxDepth = 16, DateParseHandling = DateParseHandling.None });
         }
         catch (JsonException ex)
         {

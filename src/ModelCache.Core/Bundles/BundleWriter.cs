@@ -25,7 +25,7 @@ internal sealed class BundleWriter : IDisposable
     private readonly string _full;
     private readonly bool _asMirror;
     private readonly string _staging;
-    private readonly bool _createdFolder;
+    private readonly List<string> _createdFolders = new();
     private readonly List<string> _written = new();
     private readonly FileStream? _file;
     private readonly ZipOutputStream? _zip;
@@ -37,6 +37,13 @@ internal sealed class BundleWriter : IDisposable
         _asMirror = asMirror;
         var zip = !asMirror && full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
         _staging = zip ? full + CacheFiles.PartialSuffix : full;
+        // A missing folder on the way is created (and removed again if the export stops), for a .zip as for a folder bundle.
+        for (var folder = zip ? Path.GetDirectoryName(full) : full; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
+        {
+            _createdFolders.Add(folder!);
+        }
+
+        Directory.CreateDirectory(zip ? Path.GetDirectoryName(full)! : full);
         if (zip)
         {
             _file = RegularFile.Open(_staging, FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize);
@@ -44,9 +51,6 @@ internal sealed class BundleWriter : IDisposable
             _zip.SetLevel(0);
             return;
         }
-
-        _createdFolder = !Directory.Exists(full);
-        Directory.CreateDirectory(full);
     }
 
     /// <summary>
@@ -136,13 +140,16 @@ internal sealed class BundleWriter : IDisposable
             File.Delete(_staging);
         }
 
-        if (_zip is null && !_completed)
+        if (!_completed)
         {
-            // A folder export that stopped (a corrupt model, Ctrl+C) leaves nothing of its own behind.
+            // An export that stopped (a corrupt model, Ctrl+C) leaves nothing of its own behind, folders it created included.
             _written.ForEach(path => FileCleanup.TryDelete(path));
-            if (_createdFolder && Directory.Exists(_full) && !Directory.EnumerateFileSystemEntries(_full).GetEnumerator().MoveNext())
+            foreach (var folder in _createdFolders)
             {
-                Directory.Delete(_full);
+                if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).GetEnumerator().MoveNext())
+                {
+                    Directory.Delete(folder);
+                }
             }
         }
     }

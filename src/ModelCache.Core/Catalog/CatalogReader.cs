@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.IO;
+using ModelCache.Primitives;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -56,11 +57,18 @@ public static class CatalogReader
 
     private static IReadOnlyList<ModelDefinition> Read(string json, string sourceName, string origin, LineInfoHandling lineInfo)
     {
+        // A repeated key (a second "models", a second "sha256") would hide the first value: refused, with both places named.
+        if (lineInfo == LineInfoHandling.Load && JsonDuplicateKeys.Find(json, StringComparer.Ordinal) is { } duplicate)
+        {
+            throw new CatalogFormatException(sourceName, duplicate.Line, duplicate.Position,
+                $"the key \"{duplicate.Name}\" is written twice in one object, first at line {duplicate.FirstLine}, position {duplicate.FirstPosition}");
+        }
+
         JObject root;
         try
         {
             using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None };
-            var token = JToken.ReadFrom(reader, new JsonLoadSettings { LineInfoHandling = lineInfo });
+            var token = JToken.ReadFrom(reader, new JsonLoadSettings { LineInfoHandling = lineInfo, DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error });
             root = token as JObject ?? throw Problem(sourceName, token, "the top level must be an object with a \"models\" array");
             while (reader.Read())
             {
@@ -81,6 +89,8 @@ public static class CatalogReader
         }
 
         var result = new List<ModelDefinition>(models.Count);
+        // Names resolve case-insensitively, so one file listing a name twice (in any case) would silently keep only the last.
+        var seen = new Dictionary<string, JObject>(StringComparer.OrdinalIgnoreCase);
         foreach (var item in models)
         {
             if (item is not JObject model)
@@ -88,7 +98,15 @@ public static class CatalogReader
                 throw Problem(sourceName, item, "each entry of \"models\" must be an object");
             }
 
-            result.Add(ReadModel(model, sourceName, origin));
+            var definition = ReadModel(model, sourceName, origin);
+            if (seen.TryGetValue(definition.Name, out var first))
+            {
+                var where = ((IJsonLineInfo)first).HasLineInfo() ? $" at line {((IJsonLineInfo)first).LineNumber}" : string.Empty;
+                throw Problem(sourceName, model, $"{definition.Name} is listed twice in this file, first{where}; a catalog file lists each model once");
+            }
+
+            seen.Add(definition.Name, model);
+            result.Add(definition);
         }
 
         return result;
@@ -140,12 +158,13 @@ public static class CatalogReader
         long? size = null;
         if (model["size"] is { } sizeToken && sizeToken.Type != JTokenType.Null)
         {
-            if (sizeToken.Type != JTokenType.Integer || sizeToken.Value<long>() <= 0)
+            // Json.NET holds an integer beyond Int64 as a BigInteger: that is a bad size like any other, not a cast failure.
+            if (sizeToken is not JValue { Value: long bytes } || bytes <= 0)
             {
-                throw Problem(sourceName, sizeToken, "\"size\" must be a positive whole number of bytes");
+                throw Problem(sourceName, sizeToken, $"\"size\" must be a positive whole number of bytes, at most {long.MaxValue}");
             }
 
-            size = sizeToken.Value<long>();
+            size = bytes;
         }
 
         var isDefault = false;

@@ -131,6 +131,7 @@ public sealed class CacheMover
                     copy.Destination = saved.Path;
                     copy.AlreadyThere = saved.Source == TransferSource.Cache;
                     copy.Bytes = saved.Transfer?.BytesTransferred ?? 0;
+                    await CarryOptimizedCopyAsync(model, options, cancellationToken).ConfigureAwait(false);
                 }
 
                 options.OnStep?.Invoke(MoveStep.Copied, model.Name);
@@ -152,6 +153,106 @@ public sealed class CacheMover
         }
 
         return copies;
+    }
+
+    /// <summary>
+    /// Carries the model's ONNX Runtime–optimized copy and its key (Optimize-ModelCache -Precompile) along, the copy
+    /// verified against the SHA-256 its key records, as Invoke-FaceDetect checks it before use. One that does not
+    /// verify or cannot be carried stays behind (and goes with the source) with a warning saying how to rebuild it:
+    /// an optimized copy is never lost silently. The caller holds the model's source lock.
+    /// </summary>
+    private async Task CarryOptimizedCopyAsync(ModelDefinition model, CacheMoveOptions options, CancellationToken cancellationToken)
+    {
+        var source = _source.GetOptimizedModelPath(model);
+        var sourceKey = OptimizedKeyPath(source);
+        if (!File.Exists(source) && !File.Exists(sourceKey))
+        {
+            return;
+        }
+
+        string? problem;
+        try
+        {
+            problem = await TryCarryAsync(model, source, sourceKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelCacheException ex)
+        {
+            problem = ex.Message;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            problem = ex.Message;
+        }
+
+        if (problem is not null)
+        {
+            options.Warn?.Invoke($"The optimized copy of {model.Name} ('{source}') was not moved: {problem}. Run 'Optimize-ModelCache -Name {model.Name} -Precompile -Path {_destination.Root}' to build it again.");
+        }
+    }
+
+    /// <returns>Null when the copy and its key are in place at the destination, else why not.</returns>
+    private async Task<string?> TryCarryAsync(ModelDefinition model, string source, string sourceKey, CancellationToken cancellationToken)
+    {
+        if (!_source.Layout.IsContained(source, _source.Layout.StateRoot) || !_source.Layout.IsContained(sourceKey, _source.Layout.StateRoot))
+        {
+            return "it or its key is a link, or lies in a linked folder";
+        }
+
+        if (!File.Exists(source) || RecordedSha256(sourceKey) is not { } recorded)
+        {
+            return File.Exists(source) ? "its key file does not record its SHA-256" : "its key file is there but the copy is not";
+        }
+
+        var target = _destination.GetOptimizedModelPath(model);
+        using (await _destination.LockAsync(model.Family, model.Member, LockTimeout, null, cancellationToken).ConfigureAwait(false))
+        {
+            var directory = Path.GetDirectoryName(target)!;
+            _destination.Layout.EnsureContained(directory, _destination.Layout.StateRoot);
+            Directory.CreateDirectory(directory);
+            var temp = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+            try
+            {
+                RegularFile.Copy(source, temp);
+                var actual = await Sha256Hasher.HashFileAsync(temp, null, cancellationToken).ConfigureAwait(false);
+                if (!string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
+                {
+                    return $"its SHA-256 {actual} is not the {recorded} recorded when it was built";
+                }
+
+                // The copy first, then its key, as Optimize-ModelCache writes them: a reader between the two ignores the copy.
+                AtomicFile.Promote(temp, target);
+                AtomicFile.WriteAllText(OptimizedKeyPath(target), RegularFile.ReadAllText(sourceKey));
+                return null;
+            }
+            finally
+            {
+                FileCleanup.TryDelete(temp);
+            }
+        }
+    }
+
+    private static string OptimizedKeyPath(string optimizedPath) =>
+        optimizedPath.Substring(0, optimizedPath.Length - CacheFiles.OptimizedSuffix.Length) + CacheFiles.OptimizedKeySuffix;
+
+    /// <summary>The copy's own SHA-256 from its key file (bounded: a key is a few hundred bytes), or null.</summary>
+    private static string? RecordedSha256(string keyPath)
+    {
+        const long MaxKeyBytes = 64 * 1024;
+        var info = new FileInfo(keyPath);
+        if (!info.Exists || info.Length > MaxKeyBytes)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Newtonsoft.Json.Linq.JObject.Parse(RegularFile.ReadAllText(keyPath))["sha256"] is { Type: Newtonsoft.Json.Linq.JTokenType.String } sha
+                && (string)sha! is { Length: 64 } text ? text : null;
+        }
+        catch (Newtonsoft.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -291,8 +392,7 @@ public sealed class CacheMover
 
     private static bool SamePath(string a, string b) => CacheLayout.IsSameOrInside(a, b) && CacheLayout.IsSameOrInside(b, a);
 
-    private ModelDefinition? ModelOf(ModelCacheEntry entry) =>
-        entry.InCatalog && _catalog.TryGet(entry.Name, out var model) && model!.Family == entry.Family && model.Member == entry.Member ? model : null;
+    private ModelDefinition? ModelOf(ModelCacheEntry entry) => _catalog.DefinitionOf(entry);
 
     private bool HasFullCopy(ModelDefinition model)
     {

@@ -209,7 +209,7 @@ public sealed class CacheStore
                 return File.Exists(result.Path) && Layout.IsContained(GetModelPath(model)) ? RecordVerification(model, result, used: false) : null;
             }
         }
-        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
+        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink" or "CacheRootNotWritable")
         {
             return null;
         }
@@ -558,7 +558,7 @@ public sealed class CacheStore
                 TryWriteMetadata(metadata);
             }
         }
-        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink")
+        catch (ModelCacheException ex) when (ex.ErrorId is "LockTimeout" or "CacheFolderIsLink" or "CacheRootNotWritable")
         {
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))

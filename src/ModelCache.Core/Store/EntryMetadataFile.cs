@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using ModelCache.IO;
+using ModelCache.Primitives;
 using Newtonsoft.Json;
 
 namespace ModelCache.Store;
@@ -50,7 +51,15 @@ internal static class EntryMetadataFile
                 return null;
             }
 
-            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(RegularFile.ReadAllText(path), JsonSettings);
+            var text = RegularFile.ReadAllText(path);
+            // The binder matches keys in any case and keeps the last of a repeated one, which would let a planted key stand.
+            if (JsonDuplicateKeys.Find(text, StringComparer.OrdinalIgnoreCase) is { } duplicate)
+            {
+                rejection = $"it writes the key \"{Shorten(duplicate.Name)}\" twice, at line {duplicate.FirstLine} and at line {duplicate.Line}";
+                return null;
+            }
+
+            var metadata = JsonConvert.DeserializeObject<EntryMetadata>(text, JsonSettings);
             if (metadata is null)
             {
                 rejection = "it is empty";

@@ -36,7 +36,14 @@ public sealed class FileLock : IDisposable
         var directory = System.IO.Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            try
+            {
+                Directory.CreateDirectory(directory);
+            }
+            catch (Exception ex) when (IsNotWritable(ex))
+            {
+                throw NotWritable(path, ex);
+            }
         }
 
         var clock = Stopwatch.StartNew();
@@ -68,15 +75,37 @@ public sealed class FileLock : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
+    /// <returns>The locked file, or null while another holder has it.</returns>
     private static FileStream? TryOpen(string path)
     {
         try
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
         }
+        catch (Exception ex) when (IsNotWritable(ex))
+        {
+            // No other process is to blame and waiting cannot help: say so at once.
+            throw NotWritable(path, ex);
+        }
         catch (IOException)
         {
             return null;
         }
     }
+
+    /// <summary>
+    /// EACCES/EPERM (UnauthorizedAccessException), EROFS on Unix (.NET passes errno 30 as the HResult) and
+    /// ERROR_WRITE_PROTECT on Windows: the folder takes no lock file, as opposed to a lock another process holds.
+    /// </summary>
+    private static bool IsNotWritable(Exception exception)
+    {
+        const int ReadOnlyFileSystemUnix = 30, WriteProtectWindows = 19;
+        return exception is UnauthorizedAccessException
+            || (exception is IOException io && (io.HResult == ReadOnlyFileSystemUnix || (io.HResult & unchecked((int)0xFFFF0000)) == unchecked((int)0x80070000) && (io.HResult & 0xFFFF) == WriteProtectWindows));
+    }
+
+    private static ModelCacheException NotWritable(string path, Exception inner) => new("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
+        $"The folder '{System.IO.Path.GetDirectoryName(path)}' is not writable, so its lock file '{System.IO.Path.GetFileName(path)}' cannot be taken: {inner.Message}",
+        "Point -Path (or Set-ModelCacheLocation, $env:MODELCACHE_HOME) at a writable folder, or make the folder writable (its permissions, or a read-only mount).",
+        inner);
 }

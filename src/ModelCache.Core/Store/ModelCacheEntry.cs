@@ -1,4 +1,5 @@
 using System;
+using ModelCache.Catalog;
 using ModelCache.Primitives;
 using ModelCache.Store.Layouts;
 
@@ -96,6 +97,25 @@ public sealed class ModelCacheEntry
 
     /// <summary>Where Save-Model got the bytes (Cache, Mirror, Upstream); null for listed entries.</summary>
     public TransferSource? Source => Transfer?.Source;
+
+    /// <summary>
+    /// The definition this entry was listed or saved with, rebuilt from what it carries (its expected SHA-256, file name,
+    /// task and source; as size, the file's as listed, which only bytes matching that SHA-256 pass anyway, so the definition
+    /// travels whole in a bundle); null when it carries no expected hash (an orphan).
+    /// </summary>
+    public ModelDefinition? CarriedDefinition()
+    {
+        if (ExpectedSha256 is null || Family.Length == 0)
+        {
+            return null;
+        }
+
+        Uri.TryCreate(SourceUrl, UriKind.Absolute, out var url);
+        return new ModelDefinition(Family, Member, Task, FileName, url, ExpectedSha256, Size > 0 ? Size : null, origin: CarriedOrigin);
+    }
+
+    /// <summary>The <see cref="ModelDefinition.Origin"/> of a definition rebuilt from a piped entry.</summary>
+    public const string CarriedOrigin = "piped entry";
 
     public ModelCacheEntry WithTransfer(TransferSummary transfer) => new(Family, Member, Task, FileName, Path, CacheRoot, Size, Sha256,
         ExpectedSha256, SourceUrl, SavedAt, LastUsed, LastCheck, ChangedSinceCheck, VerifiedAt, InCatalog, Layout, transfer, Pinned);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Primitives;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -41,6 +42,12 @@ public sealed class SyncManifest
         if (json.Length > MaxBytes)
         {
             throw Invalid(source, $"it is over {MaxBytes} bytes");
+        }
+
+        // Keys are read in any case, and Json.NET keeps the last of a repeated one: a second "models" is refused.
+        if (JsonDuplicateKeys.Find(json, StringComparer.OrdinalIgnoreCase) is { } duplicate)
+        {
+            throw Invalid(source, $"it writes the key \"{duplicate.Name}\" twice in one object, at line {duplicate.FirstLine} and at line {duplicate.Line}");
         }
 
         JObject root;

@@ -67,6 +67,14 @@ public sealed class DirectorySource : IModelSource
 
     public Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
     {
+        // A mistyped or unmounted mirror is one missing folder, not a missing file per model.
+        if (_directory is not null && !Directory.Exists(_directory))
+        {
+            throw TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
+                $"The mirror folder '{_directory}' does not exist, so {model.Name} cannot be read from it.",
+                "Check the -Mirror value (or $env:MODELCACHE_MIRROR), or mount the folder.");
+        }
+
         var path = Locate(model);
         EnsureContained(model, path);
         return Task.FromResult(_directory is null

@@ -79,6 +79,10 @@ public sealed class SourcePlanner : IDisposable
         }
     }
 
+    /// <summary>The mirrors that are local folders which do not exist, so the user hears of a mistyped or unmounted mirror once.</summary>
+    public IReadOnlyList<string> MissingMirrorFolders() =>
+        _mirrors.Where(m => !IsHttp(m, out _)).Select(ToLocalPath).Where(folder => !Directory.Exists(folder)).ToList();
+
     private static bool IsHttp(string mirror, out Uri? uri) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 

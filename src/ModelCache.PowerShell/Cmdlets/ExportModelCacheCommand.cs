@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
+using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -37,6 +38,14 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
+
+    /// <summary>
+    /// Cache entries from Save-Model or Get-ModelCache; each is exported from its own root, with the definition it carries.
+    /// A piped entry also binds -Name by its Name property: the entry wins over its name, whose root and catalog may not be this command's.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
 
     /// <summary>A new .zip file, or a new or empty folder.</summary>
     [Parameter(Mandatory = true)]
@@ -93,6 +102,25 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
+        if (InputObject.Length > 0)
+        {
+            foreach (var entry in InputObject)
+            {
+                if (_catalog!.DefinitionOf(entry) is null)
+                {
+                    WriteFailure(new ModelCacheException("ExpectedHashUnknown", ModelCacheErrorKind.NotFound,
+                        $"{entry.Name} at '{entry.Path}' is in no loaded catalog, so its bytes cannot be verified; it is not exported.",
+                        "Load the catalog that lists it with -CatalogPath."), entry);
+                }
+                else if (_seen.Add(entry.Name))
+                {
+                    _selected.Add(entry);
+                }
+            }
+
+            return;
+        }
+
         foreach (var name in Name ?? Array.Empty<string>())
         {
             _selected.AddRange(SelectEntries(_catalog!, _entries!, name, _store!.Root).Where(e => _seen.Add(e.Name)));
@@ -137,9 +165,5 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     private string Tool => "ModelCache " + (MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown");
 
-    private ModelDefinition Resolve(ModelCacheEntry entry)
-    {
-        _catalog!.TryGet(entry.Name, out var model);
-        return model!;
-    }
+    private ModelDefinition Resolve(ModelCacheEntry entry) => _catalog!.DefinitionOf(entry)!;
 }

@@ -73,6 +73,11 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
+        if (IsMissingRoot(Path))
+        {
+            return;
+        }
+
         if (IsHubLayout(Layout))
         {
             if (ParameterSetName != ListParameterSet)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using ModelCache.Catalog;
+using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.Moves;
@@ -53,6 +54,13 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
+
+    /// <summary>
+    /// Leaves this session's $env:MODELCACHE_HOME as it is when it names the moved root (by default a whole-root move
+    /// points it at the destination, for this session only, and says so).
+    /// </summary>
+    [Parameter(ParameterSetName = NameParameterSet)]
+    public SwitchParameter NoSessionUpdate { get; set; }
 
     protected override void Process()
     {
@@ -137,7 +145,9 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
                 progress.ReportBatch(0, plan.Count);
                 return mover.MoveAsync(plan, new CacheMoveOptions
                 {
-                    Settings = new ICacheRootSetting[] { settings, new ProcessCacheRootSetting() },
+                    Settings = NoSessionUpdate
+                        ? new ICacheRootSetting[] { settings, new ProcessCacheRootSetting() }
+                        : new ICacheRootSetting[] { settings, new ProcessCacheRootSetting(), new SessionEnvironmentCacheRootSetting() },
                     Environment = Environment,
                     Journal = Journal(),
                     Progress = progress,
@@ -158,6 +168,12 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
         {
             ThrowTerminatingError(ErrorRecords.From(ex, Destination));
             return;
+        }
+
+        if (outcome.SwitchedSettings.Contains(SessionEnvironmentCacheRootSetting.SettingDescription))
+        {
+            WriteWarning($"$env:{EnvironmentVariables.Home} named the moved root '{source.Root}': this session (and what it starts) now uses '{destination.Root}'. "
+                + $"Change $env:{EnvironmentVariables.Home} where it is defined (a profile, a service unit) so new sessions use it too; -NoSessionUpdate leaves the session's variable alone.");
         }
 
         foreach (var result in outcome.Results)

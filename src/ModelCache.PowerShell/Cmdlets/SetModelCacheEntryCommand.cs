@@ -22,7 +22,12 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();
 
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    /// <summary>
+    /// Also in the Name set: PowerShell binds a piped object to the default set first, where an entry's Name property
+    /// would bind -Name and lose the entry's own root and catalog definition; bound here, the entry wins over its name.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
     [ValidateNotNull]
     public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
 
@@ -51,6 +56,14 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
         var catalog = LoadCatalog(CatalogPath);
         switch (ParameterSetName)
         {
+            case InputObjectParameterSet:
+            case NameParameterSet when InputObject.Length > 0:
+                foreach (var entry in InputObject)
+                {
+                    Apply(StoreOf(entry), catalog, entry, entry);
+                }
+
+                break;
             case NameParameterSet:
                 var store = OpenStore(Path, ParseLayout(Layout));
                 var entries = ListEntries(store, catalog);
@@ -60,13 +73,6 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
                     {
                         Apply(store, catalog, entry, name);
                     }
-                }
-
-                break;
-            case InputObjectParameterSet:
-                foreach (var entry in InputObject)
-                {
-                    Apply(StoreOf(entry), catalog, entry, entry);
                 }
 
                 break;
@@ -94,7 +100,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
         try
         {
-            var model = entry.InCatalog && catalog.TryGet(entry.Name, out var found) ? found : null;
+            var model = catalog.DefinitionOf(entry);
             var updated = RunAsync((_, token) => store.SetPinnedAsync(entry, Pinned, model, token));
             WriteVerbose($"{(Pinned ? "Pinned" : "Unpinned")} {entry.Name} in '{store.Root}'.");
             if (PassThru)

@@ -84,6 +84,12 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 _sawInput = true;
+                if (IsMissingRoot(Path))
+                {
+                    _allValid = false;
+                    return;
+                }
+
                 if (IsHubLayout(Layout))
                 {
                     CheckHubNames(Name);
@@ -143,8 +149,12 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
     protected override void End()
     {
+        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsMissingRoot(Path))
+        {
+            _allValid = false;
+        }
         // No argument and nothing piped: check the whole cache.
-        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsHubLayout(Layout))
+        else if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsHubLayout(Layout))
         {
             foreach (var entry in ScanHub(ResolveHubRoot(Path)))
             {
@@ -169,8 +179,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
     private void CheckEntry(ModelCatalog catalog, ModelCacheEntry entry, object target)
     {
-        catalog.TryGet(entry.Name, out var model);
-        CheckCached(StoreOf(entry), entry.Name, entry.Path, model, target);
+        CheckCached(StoreOf(entry), entry.Name, entry.Path, catalog.DefinitionOf(entry), target);
     }
 
     /// <summary>Checks a cached file and records the outcome in its metadata, so Get-ModelCache shows it.</summary>

@@ -24,6 +24,7 @@ namespace ModelCache.PowerShell.Hosting;
 public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private bool _reportedMissingRoot;
     private CatalogLoad? _catalog;
 
     /// <summary>Models a listing already reported as unreadable (a FIFO or folder in place of their file): not "not cached" as well.</summary>
@@ -98,6 +99,34 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
         var root = layouts.ResolveRoot(layout, resolved);
         return new CacheStore(layouts.Open(layout, root.Path, root.Source == CacheLocationSource.Parameter ? null : layouts.ResolveModelLocations()));
+    }
+
+    /// <summary>
+    /// True when <paramref name="explicitPath"/> (a -Path the user gave) names no folder, after writing one
+    /// CacheRootNotFound error for the whole command: a typo is not a cache that happens to be empty.
+    /// </summary>
+    protected bool IsMissingRoot(string? explicitPath)
+    {
+        if (string.IsNullOrEmpty(explicitPath))
+        {
+            return false;
+        }
+
+        var resolved = GetUnresolvedProviderPathFromPSPath(explicitPath);
+        if (System.IO.Directory.Exists(resolved))
+        {
+            return false;
+        }
+
+        if (!_reportedMissingRoot)
+        {
+            _reportedMissingRoot = true;
+            WriteError(ErrorRecords.Create("CacheRootNotFound", ErrorCategory.ObjectNotFound,
+                $"The cache root '{resolved}' does not exist.",
+                "Check the -Path value; 'Get-ModelCacheLocation' shows the cache roots in use.", explicitPath));
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -302,6 +331,11 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         }
 
         var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network);
+        foreach (var folder in planner.MissingMirrorFolders())
+        {
+            WriteWarning($"The mirror folder '{folder}' does not exist; no model is read from it.");
+        }
+
         WriteVerbose($"Mirrors: {(resolved.Count == 0 ? "none" : string.Join(", ", resolved.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
         return planner;
     }
