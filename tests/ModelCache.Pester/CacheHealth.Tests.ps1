@@ -91,6 +91,20 @@ Describe 'Get-ModelCache -Summary' {
         $problems.FullyQualifiedErrorId | Should -Contain 'CacheMetadataInvalid,ModelCache.PowerShell.Cmdlets.GetModelCacheCommand'
     }
 
+    It 'is Corrupt when a model file is a folder (or FIFO, socket, device), and names the problem' {
+        $null = Save-Model $Yolo, $Slim
+        $file = (Get-ModelCache $Slim).Path
+        Remove-Item -LiteralPath $file
+        $null = New-Item -ItemType Directory -Path $file
+
+        $summary = Get-ModelCache -Summary -ErrorVariable problems -ErrorAction SilentlyContinue
+
+        "$($summary.Health)" | Should -Be 'Corrupt'
+        $summary.NotRegularFiles | Should -Be 1
+        $summary.Reasons | Should -Contain '1 model files are not regular files (see the NotARegularFile errors)'
+        $problems.FullyQualifiedErrorId | Should -Contain 'NotARegularFile,ModelCache.PowerShell.Cmdlets.GetModelCacheCommand'
+    }
+
     It 'reads at 80 columns' {
         $null = Save-Model $Yolo, $Slim
         $lines = Get-ModelCache -Summary | Out-String -Width 80 -Stream | Where-Object { $_ }

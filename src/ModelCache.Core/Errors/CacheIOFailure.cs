@@ -33,7 +33,9 @@ public static class CacheIOFailure
     };
 
     /// <summary>A directory, FIFO, socket or device where a file should be: never opened, so never a hang.</summary>
+    public const string NotARegularFileId = "NotARegularFile";
+
     public static ModelCacheException NotARegularFile(NotARegularFileException exception, string subject) =>
-        new("NotARegularFile", ModelCacheErrorKind.InvalidData, $"{subject}: {exception.Message}",
+        new(NotARegularFileId, ModelCacheErrorKind.InvalidData, $"{subject}: {exception.Message}",
             $"Remove '{exception.Path}' (or move it away); ModelCache reads and writes only regular files there.", exception);
 }

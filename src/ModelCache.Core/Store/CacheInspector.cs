@@ -48,13 +48,15 @@ public sealed class CacheInspector
             // Reading a slot is a handful of system calls and a small JSON parse; on a cache of thousands of entries
             // that is most of the time, so slots are read in parallel and added up in order afterwards.
             var slots = layout.EnumerateSlots(catalog, problems).ToList();
-            var readings = new (SlotReading Reading, ModelCacheEntry? Entry)[slots.Count];
+            var readings = new (SlotReading Reading, ModelCacheEntry? Entry, bool NotRegular)[slots.Count];
             var found = new ConcurrentQueue<ModelCacheException>();
             Parallel.For(0, slots.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, index =>
             {
                 var slotProblems = new List<ModelCacheException>();
                 var reading = _store.ReadSlot(slots[index], slotProblems);
-                readings[index] = (reading, reading.File is null ? null : _store.Describe(slots[index], reading));
+                // A model file that is a folder, FIFO, socket or device is no entry, but the cache is not healthy either.
+                var notRegular = reading.File is null && slotProblems.Any(p => p.ErrorId == CacheIOFailure.NotARegularFileId);
+                readings[index] = (reading, reading.File is null ? null : _store.Describe(slots[index], reading), notRegular);
                 slotProblems.ForEach(found.Enqueue);
             });
             foreach (var problem in found)
@@ -62,9 +64,10 @@ public sealed class CacheInspector
                 problems?.Add(problem);
             }
 
-            foreach (var (reading, entry) in readings)
+            foreach (var (reading, entry, notRegular) in readings)
             {
                 summary.MetadataInvalid += reading.MetadataRejected ? 1 : 0;
+                summary.NotRegularFiles += notRegular ? 1 : 0;
                 if (entry is null)
                 {
                     continue;
@@ -124,6 +127,11 @@ public sealed class CacheInspector
         if (summary.MetadataInvalid > 0)
         {
             reasons.Add((CacheHealth.Corrupt, $"{summary.MetadataInvalid} entries have metadata that is not trusted (check: Test-ModelHash)"));
+        }
+
+        if (summary.NotRegularFiles > 0)
+        {
+            reasons.Add((CacheHealth.Corrupt, $"{summary.NotRegularFiles} model files are not regular files (see the NotARegularFile errors)"));
         }
 
         if (summary.FileCount > thresholds.MaxFiles)

@@ -56,6 +56,9 @@ public sealed class CacheSummary
     /// <summary>Entries whose metadata was there but not trusted.</summary>
     public int MetadataInvalid { get; internal set; }
 
+    /// <summary>Slots whose model file is a folder, FIFO, socket or device: reported, never opened, Corrupt.</summary>
+    public int NotRegularFiles { get; internal set; }
+
     /// <summary>Entries whose last recorded hash check failed.</summary>
     public int FailedChecks { get; internal set; }
 
