@@ -23,6 +23,26 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Core_does_not_hold_or_reference_the_server()
+    {
+        var core = typeof(ModelCatalog).Assembly;
+        Assert.DoesNotContain(core.GetReferencedAssemblies(), a => a.Name!.StartsWith("ModelCache.Server", System.StringComparison.Ordinal));
+        Assert.DoesNotContain(core.GetTypes(), t => t.Namespace is not null && t.Namespace.StartsWith("ModelCache.Server", System.StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_server_is_its_own_assembly_over_Core_without_PowerShell()
+    {
+        var server = typeof(ModelCache.Server.ModelCacheServer).Assembly;
+        Assert.Equal("ModelCache.Server", server.GetName().Name);
+        var references = server.GetReferencedAssemblies().Select(a => a.Name).ToList();
+        Assert.Contains("ModelCache.Core", references);
+        Assert.DoesNotContain("ModelCache.PowerShell", references);
+        Assert.DoesNotContain(references, name => name!.StartsWith("System.Management.Automation", System.StringComparison.Ordinal));
+        Assert.DoesNotContain(references, name => name!.StartsWith("Microsoft.PowerShell", System.StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_store_does_not_depend_on_the_transfer_engine()
     {
         // Transfer writes into the store; the store knows nothing of transfers (shared plain types live in ModelCache.Primitives).

@@ -85,7 +85,7 @@ Describe 'Dependency isolation on PowerShell 7' -Skip:($PSVersionTable.PSEdition
         }
 
         It 'loads ModelCache''s own dependencies into its load context' {
-            foreach ($name in 'ModelCache.Core', 'ModelCache.Inference', 'SkiaSharp', 'Microsoft.ML.OnnxRuntime', 'Polly.Core', 'Newtonsoft.Json', 'System.Numerics.Tensors') {
+            foreach ($name in 'ModelCache.Core', 'ModelCache.Inference', 'ModelCache.Server', 'SkiaSharp', 'Microsoft.ML.OnnxRuntime', 'Polly.Core', 'Newtonsoft.Json', 'System.Numerics.Tensors') {
                 @($run.Output | Where-Object { $_ -match "^ASM $([regex]::Escape($name)) \S+ ModelCache$" }) | Should -HaveCount 1 -Because "$name should be in the ModelCache context`n$transcript"
             }
             $run.Output | Should -Contain 'ASM SkiaSharp 4.154.0.0 ModelCache'
@@ -101,6 +101,6 @@ Describe 'The cmdlet assembly' {
         Import-ModelCacheUnderTest
         $assembly = (Get-Command Save-Model).ImplementingType.Assembly
         $references = $assembly.GetReferencedAssemblies().Name | Sort-Object
-        $references | Should -Be @('ModelCache.Core', 'ModelCache.Inference', 'netstandard', 'System.Management.Automation')
+        $references | Should -Be @('ModelCache.Core', 'ModelCache.Inference', 'ModelCache.Server', 'netstandard', 'System.Management.Automation')
     }
 }

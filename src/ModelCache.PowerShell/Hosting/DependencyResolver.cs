@@ -9,7 +9,7 @@ namespace ModelCache.PowerShell.Hosting;
 /// Binds the cmdlet assembly to the module's dependencies, which ship in <c>bin/dependencies</c> where
 /// neither PowerShell's nor .NET's probing finds them by themselves:
 /// <list type="bullet">
-/// <item>PowerShell 7: the cmdlet assembly's requests for ModelCache.Core and ModelCache.Inference are
+/// <item>PowerShell 7: the cmdlet assembly's requests for ModelCache.Core, ModelCache.Inference and ModelCache.Server are
 /// answered from the <see cref="ModuleLoadContext"/>, and everything those need resolves inside it.</item>
 /// <item>Windows PowerShell 5.1 (.NET Framework): there are no load contexts, and strong-named
 /// dependencies bind by exact version with no binding redirects for a module (Polly asks for

@@ -9,7 +9,7 @@ namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
 /// The module's own <c>AssemblyLoadContext</c> on PowerShell 7 (.NET). Every dependency that the
-/// .NET shared framework does not provide (ModelCache.Core, ModelCache.Inference, SkiaSharp, ONNX
+/// .NET shared framework does not provide (ModelCache.Core, ModelCache.Inference, ModelCache.Server, SkiaSharp, ONNX
 /// Runtime's managed API, Polly, Newtonsoft.Json, System.Numerics.Tensors, the Microsoft.Bcl.*
 /// packages) is loaded into it from <c>bin/dependencies</c>, so another module's version of the same
 /// assembly, loaded before or after, is a different assembly in a different context.

@@ -17,6 +17,9 @@ namespace ModelCache.Server;
 /// </summary>
 public sealed class CachedContentSource : IModelContentSource
 {
+    /// <summary>Large sequential reads, as the cache hashes with: serving stays I/O-bound rather than call-bound.</summary>
+    private const int ReadBufferSize = 1 << 20;
+
     private readonly VerifiedModelOpener _opener;
     private readonly FingerprintStore? _fingerprints;
 
@@ -57,7 +60,7 @@ public sealed class CachedContentSource : IModelContentSource
         try
         {
             // FileShare.Delete: a removal (Clear-ModelCache) goes ahead on Linux while a response streams the old inode.
-            stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, ReadBufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
