@@ -34,8 +34,8 @@ Describe 'Invoke-FaceDetect on a folder' {
 
     It '-LiteralPath takes a folder whose name has wildcard characters' {
         $odd = Join-Path $Sandbox.Root 'odd [1]'
-        $null = New-Item -ItemType Directory -Path $odd
-        Copy-Item (Join-Path $FixtureImages 'portrait.jpg') -Destination $odd
+        $null = [IO.Directory]::CreateDirectory($odd)
+        [IO.File]::Copy((Join-Path $FixtureImages 'portrait.jpg'), (Join-Path $odd 'portrait.jpg'))
         $results = Invoke-FaceDetect -LiteralPath $odd -Model $Slim -ErrorAction Stop
         @($results).Count | Should -Be 1
         $results.Path | Should -Be (Join-Path $odd 'portrait.jpg')
