@@ -46,7 +46,7 @@ public sealed class FaceOutputPlan
 /// Windows and macOS), never an existing file unless <see cref="Force"/>, and never another output
 /// of the same run.
 /// <para>
-/// Naming: an input under <see cref="BaseDirectory"/> keeps its relative folder under the output root
+/// Naming: an input under <see cref="BaseDirectory"/> (or the base given to <see cref="Reserve"/>) keeps its relative folder under the output root
 /// (<c>base/a/x.jpg</c> → <c>root/a/x.jpg</c>); any other input goes straight under the root. A name
 /// already taken in this run (a repeat of the same path, or the same file name from another folder)
 /// gets <c>-2</c>, <c>-3</c>, … before the extension: the n-th repeat of a path is always
@@ -139,8 +139,11 @@ public sealed class FaceOutputPlanner
     /// <paramref name="sourcePath"/> is processed. Checks now (and again when writing) that no output is
     /// a source image or, unless <see cref="Force"/>, an existing file.
     /// </summary>
+    /// <param name="sourcePath">The input image.</param>
+    /// <param name="occurrence">How many times this path was reserved before.</param>
+    /// <param name="baseDirectory">The folder this input was found in (e.g. a folder given with -Recurse): an input under it keeps its relative folders under the roots; null uses <see cref="BaseDirectory"/>.</param>
     /// <exception cref="ModelCacheException"><c>OutputWouldOverwriteSource</c> or <c>OutputExists</c> (both <see cref="ModelCacheErrorKind.WriteError"/>).</exception>
-    public FaceOutputPlan Reserve(string sourcePath, int occurrence = 0)
+    public FaceOutputPlan Reserve(string sourcePath, int occurrence = 0, string? baseDirectory = null)
     {
         if (occurrence < 0)
         {
@@ -156,7 +159,7 @@ public sealed class FaceOutputPlanner
             }
 
             _sources.Add(source);
-            var relative = RelativeName(source);
+            var relative = RelativeName(source, baseDirectory is null ? BaseDirectory : Full(baseDirectory));
             var annotated = AnnotatedRoot is null ? null : Pick(Path.Combine(AnnotatedRoot, relative), source, occurrence, crop: false);
             var cropStem = CropRoot is null ? null : Pick(Path.Combine(CropRoot, relative), source, occurrence, crop: true);
             var plan = new FaceOutputPlan(this, source, occurrence, annotated, cropStem);
@@ -205,11 +208,11 @@ public sealed class FaceOutputPlanner
         $"The output '{output}' for '{source}' already exists; it was not overwritten.",
         "Use -Force to overwrite earlier outputs, or write to another folder.");
 
-    private string RelativeName(string source)
+    private static string RelativeName(string source, string? baseDirectory)
     {
-        if (BaseDirectory is not null)
+        if (baseDirectory is not null)
         {
-            var prefix = BaseDirectory.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? BaseDirectory : BaseDirectory + Path.DirectorySeparatorChar;
+            var prefix = baseDirectory.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? baseDirectory : baseDirectory + Path.DirectorySeparatorChar;
             if (source.StartsWith(prefix, PathComparer == StringComparer.Ordinal ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
             {
                 return source.Substring(prefix.Length);

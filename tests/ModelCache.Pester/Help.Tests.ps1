@@ -56,6 +56,7 @@ BeforeDiscovery {
         'Invoke-FaceDetect 2'      = { param($Output, $Work) Test-Path (Join-Path $Work 'out/team.jpg') | Should -BeTrue }
         'Invoke-FaceDetect 3'      = { param($Output, $Work) @(Get-ChildItem (Join-Path $Work 'badges/faces') -Filter *.png).Count | Should -BeGreaterThan 0 }
         'Invoke-FaceDetect 4'      = { param($Output, $Work) @($Output).Count | Should -BeGreaterThan 0 }
+        'Invoke-FaceDetect 6'      = { param($Output, $Work) @($Output)[0].Count | Should -Be 2; Test-Path (Join-Path $Work 'annotated/portrait.jpg'), (Join-Path $Work 'annotated/zidane.jpg') | Should -Be @($true, $true) }
         'Set-ModelCacheLocation 2' = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid'; $Output.Path | Should -BeLike (Join-Path $Work 'artifacts/models/*') }
         'Set-ModelCacheLocation 5' = { param($Output, $Work) Test-Path (Join-Path $env:XDG_CONFIG_HOME 'modelcache/settings.json') | Should -BeFalse }
         'Get-ModelCacheLocation 4' = { param($Output, $Work) $Output.Path | Should -Be (Join-Path $Work 'build/models') }

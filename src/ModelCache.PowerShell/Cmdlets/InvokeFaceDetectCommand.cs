@@ -19,7 +19,8 @@ namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
 /// Detects faces in image files with a cached face-detection model (saved on first use unless
-/// offline). One result per image, or one object per face with -AsFace. Results stream: each image
+/// offline); a folder given by name means its images (<see cref="ImageFolder"/>; -Recurse for
+/// subfolders). One result per image, or one object per face with -AsFace. Results stream: each image
 /// goes into a bounded <see cref="FaceDetectionPipeline"/> as it arrives (decode workers feeding
 /// -ThrottleLimit inference workers), and finished results are written during the next input's
 /// ProcessRecord (blocking there only when the in-flight bound is reached) and at EndProcessing.
@@ -48,18 +49,25 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     private readonly ConcurrentDictionary<long, FaceOutputPlan> _plans = new();
     private FaceOutputPlanner? _outputs;
     private FaceDetectorLease? _lease;
+    private bool _literalPathArgument;
+    private long _filesGiven;
+    private readonly List<string> _pipedFolders = new();
 
-    /// <summary>Image files; wildcards are expanded.</summary>
+    /// <summary>Image files or folders of images; wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[] Path { get; set; } = Array.Empty<string>();
 
-    /// <summary>Image files, taken literally (FileInfo objects bind here through FullName / PSPath).</summary>
+    /// <summary>Image files or folders of images, taken literally (FileInfo objects bind here through FullName / PSPath).</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
     [Alias("PSPath", "FullName", "LP")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>For a folder, also the images in its subfolders (links to folders are not followed).</summary>
+    [Parameter]
+    public SwitchParameter Recurse { get; set; }
 
     /// <summary>Catalog name of a face-detection model.</summary>
     [Parameter]
@@ -156,6 +164,8 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         Dispose();
     }
 
+    protected override void Begin() => _literalPathArgument = MyInvocation.BoundParameters.ContainsKey(nameof(LiteralPath));
+
     protected override void Process()
     {
         try
@@ -183,7 +193,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             case LiteralPathSet:
                 foreach (var path in LiteralPath)
                 {
-                    AddFile(GetUnresolvedProviderPathFromPSPath(path), path);
+                    AddPath(GetUnresolvedProviderPathFromPSPath(path), path, pipedItem: !_literalPathArgument);
                 }
 
                 break;
@@ -197,6 +207,11 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         try
         {
             _inputEnded = true;
+            if (_filesGiven == 0 && _pipedFolders.Count > 0)
+            {
+                WriteWarning($"No images: the input was {_pipedFolders.Count} folder object(s) from the pipeline (first '{_pipedFolders[0]}'), which are skipped because Get-ChildItem sends their files too. Pass a folder by name to detect the images in it: Invoke-FaceDetect -Path <folder> [-Recurse].");
+            }
+
             if (_pipeline is null)
             {
                 return;
@@ -229,7 +244,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     }
 
     /// <summary>Queues one image, first writing finished results while the in-flight bound is reached, then whatever else is ready.</summary>
-    private void Submit(string file, object input)
+    private void Submit(string file, object input, string? baseDirectory)
     {
         var pipeline = Start();
         if (pipeline is null)
@@ -246,7 +261,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             try
             {
                 _outputs.AddSources(new[] { file });
-                plan = _outputs.Reserve(file, occurrence);
+                plan = _outputs.Reserve(file, occurrence, baseDirectory);
             }
             catch (ModelCacheException ex)
             {
@@ -540,7 +555,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     {
         if (!WildcardPattern.ContainsWildcardCharacters(path))
         {
-            AddFile(GetUnresolvedProviderPathFromPSPath(path), path);
+            AddPath(GetUnresolvedProviderPathFromPSPath(path), path, pipedItem: false);
             return;
         }
 
@@ -562,20 +577,77 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             return;
         }
 
+        // A wildcard that also matches folders means the files it matches (photos/* is not a recursive walk).
         foreach (var file in files.Where(f => !Directory.Exists(f)))
         {
-            AddFile(file, path);
+            AddFile(file, path, null);
         }
     }
 
-    private void AddFile(string file, object input)
+    /// <summary>
+    /// A folder means its images (in its subfolders too with -Recurse); anything else is one image. A folder piped as an
+    /// item (bound to -LiteralPath by property name) is skipped: Get-ChildItem -Recurse sends its files as well, and
+    /// expanding it would detect each of them twice.
+    /// </summary>
+    private void AddPath(string path, object input, bool pipedItem)
     {
-        if (Directory.Exists(file))
+        if (Directory.Exists(path))
         {
-            WriteError(ErrorRecords.Create("PathIsDirectory", ErrorCategory.InvalidArgument, $"'{file}' is a directory, not an image.", "Pass image files, for example -Path photos/*.jpg.", input));
+            if (pipedItem)
+            {
+                WriteVerbose($"Skipped the folder '{path}' from the pipeline; its files are taken when they are piped.");
+                _pipedFolders.Add(path);
+                return;
+            }
+
+            AddFolder(path, input);
+        }
+        else
+        {
+            AddFile(path, input, null);
+        }
+    }
+
+    private void AddFolder(string folder, object input)
+    {
+        ImageFolderListing listing;
+        try
+        {
+            listing = ImageFolder.List(folder, Recurse);
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, input);
             return;
         }
 
+        foreach (var link in listing.SkippedLinks)
+        {
+            WriteVerbose($"Skipped '{link}': a link to a folder is not followed.");
+        }
+
+        foreach (var reason in listing.SkippedFiles)
+        {
+            WriteWarning($"Skipped {reason}.");
+        }
+
+        if (listing.Images.Count == 0)
+        {
+            var subfolders = !Recurse && listing.Subfolders > 0 ? $" It has {listing.Subfolders} subfolder(s): add -Recurse to include their images." : string.Empty;
+            WriteWarning($"No images in '{listing.Folder}'{(Recurse ? " or its subfolders" : string.Empty)}: looked for files named {string.Join(", ", ImageFolder.Extensions.Select(e => "*" + e))} (any case).{subfolders}");
+            return;
+        }
+
+        WriteVerbose($"{listing.Images.Count} image(s) in '{listing.Folder}'{(Recurse ? " and its subfolders" : string.Empty)}.");
+        foreach (var image in listing.Images)
+        {
+            AddFile(image, input, listing.Folder);
+        }
+    }
+
+    private void AddFile(string file, object input, string? baseDirectory)
+    {
+        _filesGiven++;
         if (!System.IO.File.Exists(file))
         {
             WriteError(ErrorRecords.Create("ImageNotFound", ErrorCategory.ObjectNotFound, $"The image '{file}' does not exist.", "Check the path.", input));
@@ -587,7 +659,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             return;
         }
 
-        Submit(file, input);
+        Submit(file, input, baseDirectory);
     }
 
     private static string Describe(string? annotated, string? crops) =>
