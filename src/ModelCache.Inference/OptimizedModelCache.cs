@@ -54,8 +54,7 @@ public sealed class OptimizedModelCache
     private readonly ConcurrentDictionary<string, (FileFingerprint Fingerprint, string Sha256)> _checked = new(StringComparer.Ordinal);
 
     /// <summary>Where the key of the copy at <paramref name="optimizedPath"/> is kept.</summary>
-    public static string KeyPath(string optimizedPath) =>
-        optimizedPath.Substring(0, optimizedPath.Length - CacheFiles.OptimizedSuffix.Length) + CacheFiles.OptimizedKeySuffix;
+    public static string KeyPath(string optimizedPath) => CacheFiles.OptimizedKeyPath(optimizedPath);
 
     /// <summary>
     /// The optimized copy of <paramref name="model"/> (whose verified original hashes to <paramref name="sourceSha256"/>)

@@ -164,7 +164,7 @@ public sealed class CacheMover
     private async Task CarryOptimizedCopyAsync(ModelDefinition model, CacheMoveOptions options, CancellationToken cancellationToken)
     {
         var source = _source.GetOptimizedModelPath(model);
-        var sourceKey = OptimizedKeyPath(source);
+        var sourceKey = CacheFiles.OptimizedKeyPath(source);
         if (!File.Exists(source) && !File.Exists(sourceKey))
         {
             return;
@@ -198,7 +198,7 @@ public sealed class CacheMover
             return "it or its key is a link, or lies in a linked folder";
         }
 
-        if (!File.Exists(source) || RecordedSha256(sourceKey) is not { } recorded)
+        if (!File.Exists(source) || ReadKey(sourceKey) is not { } key)
         {
             return File.Exists(source) ? "its key file does not record its SHA-256" : "its key file is there but the copy is not";
         }
@@ -214,14 +214,14 @@ public sealed class CacheMover
             {
                 RegularFile.Copy(source, temp);
                 var actual = await Sha256Hasher.HashFileAsync(temp, null, cancellationToken).ConfigureAwait(false);
-                if (!string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
+                if (!string.Equals(actual, key.Sha256, StringComparison.OrdinalIgnoreCase))
                 {
-                    return $"its SHA-256 {actual} is not the {recorded} recorded when it was built";
+                    return $"its SHA-256 {actual} is not the {key.Sha256} recorded when it was built";
                 }
 
                 // The copy first, then its key, as Optimize-ModelCache writes them: a reader between the two ignores the copy.
                 AtomicFile.Promote(temp, target);
-                AtomicFile.WriteAllText(OptimizedKeyPath(target), RegularFile.ReadAllText(sourceKey));
+                AtomicFile.WriteAllText(CacheFiles.OptimizedKeyPath(target), key.Text);
                 return null;
             }
             finally
@@ -231,11 +231,11 @@ public sealed class CacheMover
         }
     }
 
-    private static string OptimizedKeyPath(string optimizedPath) =>
-        optimizedPath.Substring(0, optimizedPath.Length - CacheFiles.OptimizedSuffix.Length) + CacheFiles.OptimizedKeySuffix;
-
-    /// <summary>The copy's own SHA-256 from its key file (bounded: a key is a few hundred bytes), or null.</summary>
-    private static string? RecordedSha256(string keyPath)
+    /// <summary>
+    /// The key file's text and the copy's own SHA-256 it records (bounded: a key is a few hundred bytes), or null.
+    /// Read once, so the key written at the destination is the one whose hash was checked.
+    /// </summary>
+    private static (string Text, string Sha256)? ReadKey(string keyPath)
     {
         const long MaxKeyBytes = 64 * 1024;
         var info = new FileInfo(keyPath);
@@ -246,8 +246,9 @@ public sealed class CacheMover
 
         try
         {
-            return Newtonsoft.Json.Linq.JObject.Parse(RegularFile.ReadAllText(keyPath))["sha256"] is { Type: Newtonsoft.Json.Linq.JTokenType.String } sha
-                && (string)sha! is { Length: 64 } text ? text : null;
+            var text = RegularFile.ReadAllText(keyPath);
+            return Newtonsoft.Json.Linq.JObject.Parse(text)["sha256"] is { Type: Newtonsoft.Json.Linq.JTokenType.String } sha
+                && (string)sha! is { Length: 64 } hash ? (text, hash) : null;
         }
         catch (Newtonsoft.Json.JsonException)
         {

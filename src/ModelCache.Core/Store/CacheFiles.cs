@@ -27,6 +27,10 @@ public static class CacheFiles
     /// <summary>Beside an optimized copy: the key it was built for and the copy's own SHA-256.</summary>
     public const string OptimizedKeySuffix = ".optimized.json";
 
+    /// <summary>Where the key of the optimized copy at <paramref name="optimizedPath"/> is kept.</summary>
+    public static string OptimizedKeyPath(string optimizedPath) =>
+        optimizedPath.Substring(0, optimizedPath.Length - OptimizedSuffix.Length) + OptimizedKeySuffix;
+
     /// <summary>A metadata file larger than this is corrupt, not read.</summary>
     public const long MaxMetadataBytes = 1 << 20;
 
