@@ -30,7 +30,7 @@ public sealed class CatalogRegistryTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private CatalogRegistry User => CatalogRegistry.For(SettingsScope.User, _environment);
+    private CatalogRegistry User => CatalogRegistry.For(SettingsScope.CurrentUser, _environment);
 
     private CatalogRegistry AllUsers => CatalogRegistry.For(SettingsScope.AllUsers, _environment);
 

@@ -35,7 +35,7 @@ public sealed class CacheLocationResolver
     {
         if (!string.IsNullOrWhiteSpace(explicitPath))
         {
-            return new CacheLocation(Normalize(explicitPath!), CacheLocationSource.Parameter, "-Path parameter");
+            return new CacheLocation(Normalize(explicitPath!), CacheLocationSource.Parameter, "-CachePath parameter");
         }
 
         if (!string.IsNullOrWhiteSpace(_processRoot))
@@ -46,7 +46,7 @@ public sealed class CacheLocationResolver
         var userRoot = _userSettings.ReadCacheRoot();
         if (!string.IsNullOrWhiteSpace(userRoot))
         {
-            return new CacheLocation(Normalize(userRoot!), CacheLocationSource.UserSetting, $"Set-ModelCacheLocation -Scope User ({_userSettings.SettingsFile})");
+            return new CacheLocation(Normalize(userRoot!), CacheLocationSource.UserSetting, $"Set-ModelCacheLocation -Scope CurrentUser ({_userSettings.SettingsFile})");
         }
 
         var machineRoot = _machineSettings.ReadCacheRoot();

@@ -17,7 +17,7 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
     [Parameter(Position = 0, ParameterSetName = RootParameterSet)]
     [Parameter(Position = 0, ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     /// <summary>Models whose location to show: their own folder when they have one, else their folder under the root.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ModelParameterSet)]
@@ -45,7 +45,7 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
         {
             if (TryResolve(catalog, name) is { } model)
             {
-                WriteObject(ResolveModelLocation(model, Path));
+                WriteObject(ResolveModelLocation(model, CachePath));
             }
         }
     }
@@ -55,7 +55,7 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
         switch (ParameterSetName)
         {
             case RootParameterSet:
-                WriteObject(ResolveLocation(Path));
+                WriteObject(ResolveLocation(CachePath));
                 break;
             case ListParameterSet:
                 WriteObject(LayoutResolver().ResolveModelLocations().All, enumerateCollection: true);

@@ -36,7 +36,7 @@ public sealed class GetModelCatalogCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     /// <summary>Lists the catalogs in merge order (built-in, registered AllUsers then User, catalog.json, MODELCACHE_CATALOG, -CatalogPath), each with whether it loaded.</summary>
     [Parameter(Mandatory = true, ParameterSetName = SourceParameterSet)]
@@ -64,7 +64,7 @@ public sealed class GetModelCatalogCommand : ModelCacheCmdlet
     private void WriteModels()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path);
+        var store = OpenStore(CachePath);
         IEnumerable<ModelDefinition> models = catalog.Models;
         if (Name is not null)
         {

@@ -45,7 +45,7 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateSet("Native", "Uniface")]
@@ -95,8 +95,8 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     {
         var layout = ParseLayout(Layout);
         var destination = OpenStore(Destination, layout);
-        var source = OpenStore(Path, layout);
-        if (string.IsNullOrEmpty(Path))
+        var source = OpenStore(CachePath, layout);
+        if (string.IsNullOrEmpty(CachePath))
         {
             // A move killed after it switched the location setting: the setting names the destination now, the journal the old root.
             var resolved = Journal().ResolveSource(source.Root, destination.Root);

@@ -31,7 +31,7 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateSet("Native", "Uniface")]
@@ -61,7 +61,7 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     protected override void End()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var optimizer = new CacheOptimizer(store, catalog);
         var options = new CacheOptimizeOptions { Select = Selector(catalog), RemoveOrphans = RemoveOrphans, Quarantine = Quarantine };
         var plan = RunAsync((_, token) => optimizer.PlanAsync(options, token));

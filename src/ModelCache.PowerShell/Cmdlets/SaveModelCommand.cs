@@ -57,7 +57,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     /// <summary>Cache root; overrides every other location setting.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -128,8 +128,8 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     {
         if (ParameterSetName == NameParameterSet)
         {
-            _store = OpenStore(Path, ParseLayout(Layout));
-            _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment);
+            _store = OpenStore(CachePath, ParseLayout(Layout));
+            _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment, ModuleState.ProcessMaxSize);
         }
     }
 
@@ -231,7 +231,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     private void ProcessHub()
     {
         var repo = HubRepoId.Parse(HuggingFaceRepo); // HubRepoNameInvalid: nothing can be saved
-        var root = ResolveHubRoot(Path);
+        var root = ResolveHubRoot(CachePath);
         foreach (var path in File)
         {
             HubFileReference file;
@@ -264,7 +264,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
             return;
         }
 
-        var settings = HubSettings.FromEnvironment(Environment, ResolveHubRoot(Path));
+        var settings = HubSettings.FromEnvironment(Environment, ResolveHubRoot(CachePath));
         if (BoundSwitch(nameof(Offline), Offline) is { } offline)
         {
             settings = settings.WithOffline(offline);

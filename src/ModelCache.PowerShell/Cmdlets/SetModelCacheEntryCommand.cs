@@ -37,7 +37,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     /// <summary>How the root is arranged (Native or Uniface); piped entries carry their own.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
@@ -65,7 +65,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
                 break;
             case NameParameterSet:
-                var store = OpenStore(Path, ParseLayout(Layout));
+                var store = OpenStore(CachePath, ParseLayout(Layout));
                 var entries = ListEntries(store, catalog);
                 foreach (var name in Name)
                 {

@@ -24,7 +24,7 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
 
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateSet("Native", "Uniface")]
@@ -83,7 +83,7 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
         }
 
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var options = new ModelCacheServerOptions(store, catalog)
         {
             ListenAddress = address!,

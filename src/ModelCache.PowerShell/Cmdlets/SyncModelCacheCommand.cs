@@ -26,7 +26,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     public SwitchParameter Prune { get; set; }
@@ -53,10 +53,10 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
     {
         var manifest = SyncManifestFile.Read(this, Manifest);
         var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
-        var store = OpenStore(Path);
+        var store = OpenStore(CachePath);
         var before = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
         var summary = new SyncSummary { CacheRoot = store.Root, Manifest = manifest.Source, ManifestBytes = models.Sum(m => m.Size ?? 0) };
-        var quota = CacheQuota.Resolve(null, Environment);
+        var quota = CacheQuota.Resolve(null, Environment, ModuleState.ProcessMaxSize);
         if (quota.MaxSize is { } maxSize && summary.ManifestBytes > maxSize)
         {
             summary.QuotaExceeded = true;

@@ -23,7 +23,7 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -33,7 +33,7 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
     {
         var manifest = SyncManifestFile.Read(this, Manifest);
         var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
-        var store = OpenStore(Path);
+        var store = OpenStore(CachePath);
         var cached = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
         var inState = true;
         foreach (var model in models)
