@@ -67,12 +67,20 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
     public string? CachePath { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
+
+    protected override void Begin()
+    {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "a model file is imported into a Native or Uniface cache; a Hugging Face hub cache holds repos, not catalog models.", "Import into -Layout Native or Uniface, or fetch hub files with 'Save-Model -HuggingFaceRepo <org/name> -File <file>'.");
+        }
+    }
 
     protected override void Process()
     {

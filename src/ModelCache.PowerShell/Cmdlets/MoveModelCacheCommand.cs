@@ -48,7 +48,7 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     public string? CachePath { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -93,6 +93,11 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
 
     private void MoveFromRoot(ModelCatalog catalog)
     {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "moving a Hugging Face hub cache is not supported.", "Move the hub folder with Move-Item and point HF_HUB_CACHE (or HF_HOME) at it; Move-ModelCache moves Native and Uniface caches.");
+        }
+
         var layout = ParseLayout(Layout);
         var destination = OpenStore(Destination, layout);
         var source = OpenStore(CachePath, layout);

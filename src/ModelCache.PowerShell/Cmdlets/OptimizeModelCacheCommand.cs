@@ -34,7 +34,7 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     public string? CachePath { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -49,6 +49,14 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
+
+    protected override void Begin()
+    {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "optimizing (index repair, orphans, precompiled copies) is done for Native and Uniface caches only.", "Check a hub cache with 'Test-ModelHash -Layout HuggingFace', and clear what is broken with 'Clear-ModelCache -Layout HuggingFace'.");
+        }
+    }
 
     protected override void Process()
     {

@@ -121,13 +121,18 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
     /// <summary>How the root is arranged (Native or Uniface); each layout has its own default root.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     protected override void Begin()
     {
         if (ParameterSetName == NameParameterSet)
         {
+            if (IsHubLayout(Layout))
+            {
+                ThrowLayoutNotSupported(Layout, "catalog models (-Name) are saved into Native or Uniface caches.", "Save hub files into the hub cache with 'Save-Model -HuggingFaceRepo <org/name> -File <file>', or use -Layout Native or Uniface.");
+            }
+
             _store = OpenStore(CachePath, ParseLayout(Layout));
             _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment, ModuleState.ProcessMaxSize);
         }

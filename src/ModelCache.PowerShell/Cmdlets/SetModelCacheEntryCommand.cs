@@ -41,7 +41,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
     /// <summary>How the root is arranged (Native or Uniface); piped entries carry their own.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -65,6 +65,11 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
                 break;
             case NameParameterSet:
+                if (IsHubLayout(Layout))
+                {
+                    ThrowLayoutNotSupported(Layout, "pinning is kept for Native and Uniface cache entries only.", "Use -Layout Native or Uniface; a hub cache's files are kept until 'Clear-ModelCache -Layout HuggingFace' removes them.");
+                }
+
                 var store = OpenStore(CachePath, ParseLayout(Layout));
                 var entries = ListEntries(store, catalog);
                 foreach (var name in Name)

@@ -27,7 +27,7 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
     public string? CachePath { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     /// <summary>0 picks a free port (the output object says which).</summary>
@@ -80,6 +80,11 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
         {
             ThrowTerminatingError(ErrorRecords.Create("ListenAddressInvalid", ErrorCategory.InvalidArgument,
                 $"'{ListenAddress}' is not an IP address.", "Give an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).", ListenAddress));
+        }
+
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "the server serves catalog models from a Native or Uniface cache.", "Serve a Native or Uniface cache; to share hub files, use 'Export-ModelCache -Layout HuggingFace -Path hub.zip' and 'Import-ModelCache -Layout HuggingFace'.");
         }
 
         var catalog = LoadCatalog(CatalogPath);
