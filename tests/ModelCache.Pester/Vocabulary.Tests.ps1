@@ -109,7 +109,9 @@ Describe 'Files and pipelines' {
     }
 
     It 'Import-Model -Path takes the model file' {
-        $entry = Import-Model -Path (Join-Path $FixtureModels $YoloFile) -Name Mine/Yolo -Task face_detection -Confirm:$false
+        $file = Join-Path $Sandbox.Root 'mine.onnx'
+        Copy-Item -LiteralPath (Join-Path $FixtureModels $YoloFile) -Destination $file
+        $entry = Import-Model -Path (Join-Path $Sandbox.Root 'mine.onn?') -Name Mine/Yolo -Task face_detection -Confirm:$false
         $entry.Name | Should -Be 'Mine/Yolo'
     }
 
