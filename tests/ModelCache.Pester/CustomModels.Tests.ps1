@@ -306,7 +306,7 @@ Describe 'Get-ModelCatalog -Source' {
 
     It 'lists the catalogs in merge order, with kind, scope, model count and whether each loaded' {
         @($Sources | ForEach-Object { "$($_.Order) $($_.Kind) $($_.Scope) $($_.ModelCount) $($_.Loaded)" }) | Should -Be @(
-            '1 BuiltIn  65 True', '2 Registered AllUsers 1 True', '3 Registered User 1 True', '4 UserCatalog User 1 True',
+            '1 BuiltIn  65 True', '2 Registered AllUsers 1 True', '3 Registered CurrentUser 1 True', '4 UserCatalog CurrentUser 1 True',
             '5 Environment Process 1 True', '6 Parameter Process 1 True')
         @($Sources.Path) | Should -Be @('built-in', $Machine, $User, (Get-UserCatalogPath), $FromEnv, $FromParameter)
         $Sources | Get-TypeName | Select-Object -Unique | Should -BeIn (Get-Command Get-ModelCatalog).OutputType.Name
