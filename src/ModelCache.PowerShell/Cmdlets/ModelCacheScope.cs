@@ -1,3 +1,6 @@
+using ModelCache.Configuration;
+using ModelCache.Locations;
+
 namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
@@ -14,4 +17,16 @@ public enum ModelCacheScope
 
     /// <summary>The machine-wide config file (config.json), for every user and service; written by administrators.</summary>
     AllUsers,
+}
+
+/// <summary>Where each scope keeps its settings.</summary>
+internal static class ModelCacheScopes
+{
+    /// <summary>The settings file of a persisted scope; null for Process, which lives in ModuleState only.</summary>
+    public static SettingsStore? SettingsFor(this ModelCacheScope scope, IEnvironment environment) => scope switch
+    {
+        ModelCacheScope.CurrentUser => SettingsStore.ForUser(environment),
+        ModelCacheScope.AllUsers => SettingsStore.ForAllUsers(environment),
+        _ => null,
+    };
 }

@@ -38,7 +38,7 @@ public sealed class RegisterModelCatalogCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
-        var registry = SettingsFor(Scope) is { } settings ? new CatalogRegistry(settings) : null;
+        var registry = Scope.SettingsFor(Environment) is { } settings ? new CatalogRegistry(settings) : null;
         var where = registry is null ? "this session (-Scope Process, not persisted)" : $"{registry.Scope} settings '{registry.SettingsFile}'";
         foreach (var (input, file) in Files())
         {

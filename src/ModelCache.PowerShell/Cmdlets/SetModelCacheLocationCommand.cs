@@ -50,7 +50,7 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     {
         var folder = ParameterSetName == SetParameterSet ? GetUnresolvedProviderPathFromPSPath(Path) : null;
         var model = Name is null ? null : ResolveModel(Name);
-        var settings = SettingsFor(Scope);
+        var settings = Scope.SettingsFor(Environment);
         var target = settings?.SettingsFile ?? "this PowerShell process";
         var what = model is null ? "the model cache location" : $"the location of {model.Name}";
         var action = folder is null ? $"Reset {what}" : $"Set {what} to '{folder}'";

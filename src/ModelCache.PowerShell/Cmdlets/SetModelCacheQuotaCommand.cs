@@ -38,7 +38,7 @@ public sealed class SetModelCacheQuotaCommand : ModelCacheCmdlet
             ResetParameterSet => null,
             _ => throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'."),
         };
-        var settings = SettingsFor(Scope);
+        var settings = Scope.SettingsFor(Environment);
         var target = settings?.SettingsFile ?? "this PowerShell session";
         var action = maxSize is { } bytes ? $"Set the model cache quota (MaxSize) to {bytes} bytes ({ByteSize.Format(bytes)})" : "Remove the model cache quota";
         if (!ShouldProcess(target, action))

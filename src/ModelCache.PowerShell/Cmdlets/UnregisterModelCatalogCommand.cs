@@ -29,7 +29,7 @@ public sealed class UnregisterModelCatalogCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
-        var registry = SettingsFor(Scope) is { } settings ? new CatalogRegistry(settings) : null;
+        var registry = Scope.SettingsFor(Environment) is { } settings ? new CatalogRegistry(settings) : null;
         var where = registry is null ? "this session (-Scope Process)" : $"{registry.Scope} settings '{registry.SettingsFile}'";
         var registered = registry?.Paths ?? ModuleState.ProcessCatalogs;
         foreach (var input in Path)

@@ -5,7 +5,6 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
-using ModelCache.PowerShell.Cmdlets;
 using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
@@ -137,13 +136,6 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected static CacheLayoutKind ParseLayout(string layout) => (CacheLayoutKind)Enum.Parse(typeof(CacheLayoutKind), layout, ignoreCase: true);
 
     /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
-    /// <summary>The settings file of a persisted scope; null for Process, which lives in <see cref="ModuleState"/> only.</summary>
-    protected static SettingsStore? SettingsFor(ModelCacheScope scope) => scope switch
-    {
-        ModelCacheScope.CurrentUser => SettingsStore.ForUser(Environment),
-        ModelCacheScope.AllUsers => SettingsStore.ForAllUsers(Environment),
-        _ => null,
-    };
 
     /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
     protected CacheStore StoreOf(ModelCacheEntry entry)
