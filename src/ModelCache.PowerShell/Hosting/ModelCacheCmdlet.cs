@@ -9,6 +9,7 @@ using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Locations;
+using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Store.Layouts;
@@ -317,28 +318,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// and <paramref name="mirrorOnly"/> are null when not bound), from the environment otherwise;
     /// MODELCACHE_TOKEN becomes the mirror credential unless one is given.
     /// </summary>
-    protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null)
-    {
-        var environment = EnvironmentOptions;
-        // -Mirror 'a;b' is split like $env:MODELCACHE_MIRROR, so one string copied from the variable works as a parameter too.
-        var listed = mirrors?.SelectMany(m => ModelCacheOptions.SplitList(m, ';')).ToArray() ?? environment.Mirrors.ToArray();
-        var resolved = listed.Select(ResolveMirror).ToList();
-        network ??= new NetworkOptions();
-        var token = Environment.GetVariable(EnvironmentVariables.Token);
-        if (network.MirrorCredential is null && !string.IsNullOrEmpty(token))
-        {
-            network.MirrorCredential = MirrorCredential.Bearer(token!);
-        }
-
-        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network);
-        foreach (var folder in planner.MissingMirrorFolders())
-        {
-            WriteWarning($"The mirror folder '{folder}' does not exist; no model is read from it.");
-        }
-
-        WriteVerbose($"Mirrors: {(resolved.Count == 0 ? "none" : string.Join(", ", resolved.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
-        return planner;
-    }
+    protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null) =>
+        SourcePolicy.CreatePlanner(Environment, mirrors, GetUnresolvedProviderPathFromPSPath, offline, mirrorOnly, network, Reporter());
 
     /// <summary>A switch's value when the user bound it, null when left to the environment.</summary>
     protected bool? BoundSwitch(string parameterName, SwitchParameter value) =>
@@ -349,37 +330,11 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// <paramref name="quota"/>, never one of <paramref name="justSaved"/> or of the last sync manifest. A verbose line per eviction,
     /// a warning for the total, an error per failure; null when no quota applies or the cache cannot be written.
     /// </summary>
-    protected EvictionResult? EnforceQuota(CacheStore store, ModelCatalog catalog, CacheQuota quota, IEnumerable<string> justSaved)
-    {
-        if (quota.MaxSize is not { } maxSize || store.CheckWritable() is not null)
-        {
-            return null;
-        }
+    protected EvictionResult? EnforceQuota(CacheStore store, ModelCatalog catalog, CacheQuota quota, IEnumerable<string> justSaved) =>
+        RunAsync((bridge, token) => QuotaEnforcement.EnforceAsync(store, catalog, quota, justSaved, Reporter(bridge), token));
 
-        var problems = new List<ModelCacheException>();
-        EvictionResult? result = null;
-        try
-        {
-            result = RunAsync((bridge, token) => new CacheEvictor(store).EnforceAsync(catalog, maxSize, justSaved,
-                evicted => bridge.Post(() => WriteVerbose($"Evicted {evicted.Name} ({ByteSize.Format(evicted.Size)}) to stay under MaxSize {ByteSize.Format(maxSize)}.")),
-                problems, token));
-            if (result.Evicted.Count > 0)
-            {
-                WriteWarning($"Evicted {result.Evicted.Count} least recently used models ({ByteSize.Format(result.BytesFreed)}) to stay under MaxSize {quota}: {string.Join(", ", result.Evicted.Select(e => e.Name))}.");
-            }
-        }
-        catch (ModelCacheException ex)
-        {
-            problems.Add(ex);
-        }
-
-        foreach (var problem in problems)
-        {
-            WriteFailure(problem, store.Root);
-        }
-
-        return result;
-    }
+    /// <summary>An operation's events written to this cmdlet's streams: at once, or through <paramref name="bridge"/> from async work.</summary>
+    private protected IOperationEvents Reporter(PipelineBridge? bridge = null) => new CmdletEvents(this, bridge);
 
     /// <summary>True under -WhatIf (or $WhatIfPreference), when ShouldProcess only says what would happen.</summary>
     protected bool WhatIfMode => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)
@@ -416,15 +371,6 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             throw; // not reached: ThrowTerminatingError always throws
         }
     }
-
-    /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
-    private string ResolveMirror(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
-            ? mirror
-            : GetUnresolvedProviderPathFromPSPath(mirror);
-
-    private static string Shown(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
 
     /// <summary>
     /// Runs async Core work. Anything the work posts to the bridge (progress, warnings, output)
