@@ -7,20 +7,36 @@ using ModelCache.Transfer;
 namespace ModelCache.Operations;
 
 /// <summary>
-/// Where models are saved from: each setting from the caller where given (null: not given), from the environment
-/// otherwise; MODELCACHE_TOKEN becomes the mirror credential unless one is given.
+/// Where models are saved from, resolved: each setting from the caller where given, from the environment otherwise;
+/// MODELCACHE_TOKEN becomes the mirror credential unless one is given. Plain data, so a host resolves it on its own
+/// thread (paths relative to its current location) and an operation creates the planner when it needs one.
 /// </summary>
-public static class SourcePolicy
+public sealed class SourcePolicy
 {
+    private SourcePolicy(IReadOnlyList<string> mirrors, bool offline, bool mirrorOnly, NetworkOptions network)
+    {
+        Mirrors = mirrors;
+        Offline = offline;
+        MirrorOnly = mirrorOnly;
+        Network = network;
+    }
+
+    /// <summary>Mirror URLs and full paths, in order.</summary>
+    public IReadOnlyList<string> Mirrors { get; }
+
+    public bool Offline { get; }
+
+    public bool MirrorOnly { get; }
+
+    public NetworkOptions Network { get; }
+
     /// <param name="environment">Supplies MODELCACHE_MIRROR, _OFFLINE, _MIRRORONLY and _TOKEN.</param>
     /// <param name="mirrors">Mirrors as given ('a;b' is split like $env:MODELCACHE_MIRROR); null for the environment's.</param>
-    /// <param name="resolvePath">Turns a mirror that is not a URL into a full path (the host's current location applies).</param>
+    /// <param name="resolvePath">Turns a mirror that is not a URL into a full path.</param>
     /// <param name="offline">Null when not given.</param>
     /// <param name="mirrorOnly">Null when not given.</param>
     /// <param name="network">Timeouts and credentials; null for the defaults.</param>
-    /// <param name="events">Gets a warning per missing mirror folder and a verbose line with the policy.</param>
-    public static SourcePlanner CreatePlanner(IEnvironment environment, IEnumerable<string>? mirrors, Func<string, string> resolvePath, bool? offline, bool? mirrorOnly,
-        NetworkOptions? network, IOperationEvents events)
+    public static SourcePolicy Resolve(IEnvironment environment, IEnumerable<string>? mirrors, Func<string, string> resolvePath, bool? offline, bool? mirrorOnly, NetworkOptions? network)
     {
         var options = ModelCacheOptions.FromEnvironment(environment);
         var listed = mirrors?.SelectMany(m => ModelCacheOptions.SplitList(m, ';')).ToArray() ?? options.Mirrors.ToArray();
@@ -32,13 +48,19 @@ public static class SourcePolicy
             network.MirrorCredential = MirrorCredential.Bearer(token!);
         }
 
-        var planner = new SourcePlanner(resolved, mirrorOnly ?? options.MirrorOnly, offline ?? options.Offline, network);
+        return new SourcePolicy(resolved, offline ?? options.Offline, mirrorOnly ?? options.MirrorOnly, network);
+    }
+
+    /// <summary>The planner; a warning per missing mirror folder and a verbose line with the policy. The caller disposes it.</summary>
+    public SourcePlanner CreatePlanner(IOperationEvents events)
+    {
+        var planner = new SourcePlanner(Mirrors, MirrorOnly, Offline, Network);
         foreach (var folder in planner.MissingMirrorFolders())
         {
             events.Warning($"The mirror folder '{folder}' does not exist; no model is read from it.");
         }
 
-        events.Verbose($"Mirrors: {(resolved.Count == 0 ? "none" : string.Join(", ", resolved.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
+        events.Verbose($"Mirrors: {(Mirrors.Count == 0 ? "none" : string.Join(", ", Mirrors.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
         return planner;
     }
 

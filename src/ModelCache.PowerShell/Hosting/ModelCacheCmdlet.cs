@@ -28,8 +28,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     private bool _reportedMissingRoot;
     private CatalogLoad? _catalog;
 
-    /// <summary>Models a listing already reported as unreadable (a FIFO or folder in place of their file): not "not cached" as well.</summary>
-    private readonly HashSet<string> _reportedModels = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>This command's listings and name selections (a model reported unreadable is not "not cached" as well).</summary>
+    private readonly CacheQuery _query = new();
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -69,38 +69,20 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>The effective cache root; <paramref name="explicitPath"/> is a PowerShell path from -Path.</summary>
-    protected CacheLocation ResolveLocation(string? explicitPath)
-    {
-        var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        return LayoutResolver().ResolveRoot(CacheLayoutKind.Native, resolved);
-    }
+    protected CacheLocation ResolveLocation(string? explicitPath) => Stores.ResolveRoot(FullPath(explicitPath));
 
-    /// <summary>
-    /// Where <paramref name="model"/>'s file lives and the rule that chose it: its own folder when a per-model location
-    /// is set (and no -Path overrides it), else its folder under the effective root.
-    /// </summary>
-    protected CacheLocation ResolveModelLocation(Catalog.ModelDefinition model, string? explicitPath = null)
-    {
-        var root = ResolveLocation(explicitPath);
-        if (root.Source != CacheLocationSource.Parameter && LayoutResolver().ResolveModelLocations().Find(model.Family, model.Member) is { } own)
-        {
-            return own;
-        }
+    /// <summary>Where <paramref name="model"/>'s file lives and the rule that chose it (see <see cref="CacheStores"/>).</summary>
+    protected CacheLocation ResolveModelLocation(ModelDefinition model, string? explicitPath = null) => Stores.ResolveModelLocation(model, FullPath(explicitPath));
 
-        return new CacheLocation(new NativeLayout(root.Path).GetEntryDirectory(model.Family, model.Member), root.Source, root.Detail + ", the model's folder under the cache root", model.Name);
-    }
+    /// <summary>The store over <paramref name="layout"/> at -Path, or at that layout's default root (see <see cref="CacheStores"/>).</summary>
+    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native) => Stores.Open(FullPath(explicitPath), layout);
 
-    /// <summary>
-    /// The store over <paramref name="layout"/> at -Path, or at that layout's default root. Without -Path, the native
-    /// layout honours per-model locations (Set-ModelCacheLocation -Name); an explicit -Path overrides them.
-    /// </summary>
-    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native)
-    {
-        var layouts = LayoutResolver();
-        var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        var root = layouts.ResolveRoot(layout, resolved);
-        return new CacheStore(layouts.Open(layout, root.Path, root.Source == CacheLocationSource.Parameter ? null : layouts.ResolveModelLocations()));
-    }
+    /// <summary>The store a piped entry belongs to.</summary>
+    protected CacheStore StoreOf(ModelCacheEntry entry) => Stores.Of(entry);
+
+    private CacheStores Stores => new(LayoutResolver());
+
+    private string? FullPath(string? path) => string.IsNullOrEmpty(path) ? null : GetUnresolvedProviderPathFromPSPath(path);
 
     /// <summary>
     /// True when <paramref name="explicitPath"/> (a -Path the user gave) names no folder, after writing one
@@ -131,6 +113,30 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>
+    /// The file-system paths a wildcard <paramref name="path"/> matches. Matching nothing is one <paramref name="notFoundId"/>
+    /// error ("No <paramref name="noun"/> matches ..."), another provider's path one NotAFileSystemPath error; both give no paths.
+    /// </summary>
+    protected IReadOnlyList<string> ResolveWildcardPath(string path, string notFoundId, string noun)
+    {
+        try
+        {
+            var files = GetResolvedProviderPathFromPSPath(path, out var provider);
+            if (provider.Name == "FileSystem")
+            {
+                return files;
+            }
+
+            WriteError(ErrorRecords.Create("NotAFileSystemPath", ErrorCategory.InvalidArgument, $"'{path}' is not a file-system path.", null, path));
+        }
+        catch (Exception ex) when (ex is ItemNotFoundException or DriveNotFoundException or ProviderNotFoundException)
+        {
+            WriteError(ErrorRecords.Create(notFoundId, ErrorCategory.ObjectNotFound, $"No {noun} matches '{path}'.", "Check the path.", path, ex));
+        }
+
+        return Array.Empty<string>();
+    }
+
+    /// <summary>
     /// A -Layout value. Cmdlets take the layout as a validated string: a property of a Core enum type would make
     /// PowerShell load the Core assembly while it reflects over the cmdlets, before the module's resolver is set.
     /// </summary>
@@ -139,59 +145,16 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
     protected static SettingsScope ParseSettingsScope(string scope) => (SettingsScope)Enum.Parse(typeof(SettingsScope), scope, ignoreCase: true);
 
-    /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
-    protected CacheStore StoreOf(ModelCacheEntry entry)
-    {
-        var layouts = LayoutResolver();
-        var isDefaultRoot = entry.Layout == CacheLayoutKind.Native
-            && string.Equals(System.IO.Path.GetFullPath(layouts.ResolveRoot(entry.Layout, null).Path), System.IO.Path.GetFullPath(entry.CacheRoot), StringComparison.Ordinal);
-        return new(layouts.Open(entry.Layout, entry.CacheRoot, isDefaultRoot ? layouts.ResolveModelLocations() : null));
-    }
+    /// <summary>Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (see <see cref="CacheQuery"/>).</summary>
+    protected IReadOnlyList<ModelCacheEntry> ListEntries(CacheStore store, ModelCatalog catalog) =>
+        RunAsync((bridge, token) => _query.ListAsync(store, catalog, Reporter(bridge), token));
 
-    /// <summary>
-    /// Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (a
-    /// link, tampered metadata), so a cache copied from a stranger says what was wrong and the listing goes on.
-    /// </summary>
-    protected IReadOnlyList<ModelCacheEntry> ListEntries(CacheStore store, ModelCatalog catalog)
-    {
-        var problems = new List<ModelCacheException>();
-        var entries = RunAsync((_, token) => store.ListAsync(catalog, problems, token));
-        foreach (var problem in problems)
-        {
-            if (problem.Data[CacheStore.ProblemModelKey] is string model)
-            {
-                _reportedModels.Add(model);
-            }
-
-            WriteFailure(problem, store.Root);
-        }
-
-        return entries;
-    }
-
-    /// <summary>Catalog models a user-typed name selects (see <see cref="NameSelector"/>); writes the error when a plain name selects nothing.</summary>
-    protected IReadOnlyList<ModelDefinition> SelectModels(ModelCatalog catalog, string name)
-    {
-        var selection = NameSelector.SelectModels(catalog, name);
-        if (selection.Error is not null)
-        {
-            WriteError(ErrorRecords.From(selection.Error, name));
-        }
-
-        return selection.Items;
-    }
+    /// <summary>Catalog models a user-typed name selects; writes the error when a plain name selects nothing.</summary>
+    protected IReadOnlyList<ModelDefinition> SelectModels(ModelCatalog catalog, string name) => _query.SelectModels(catalog, name, Reporter());
 
     /// <summary>Cached entries a user-typed name selects; writes the error when a plain name selects nothing.</summary>
-    protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot)
-    {
-        var selection = NameSelector.SelectEntries(catalog, entries, name, cacheRoot);
-        if (selection.Error is not null && !(selection.Error.ErrorId == "ModelNotCached" && NameSelector.SelectModels(catalog, name).Items is { Count: 1 } models && _reportedModels.Contains(models[0].Name)))
-        {
-            WriteError(ErrorRecords.From(selection.Error, name));
-        }
-
-        return selection.Items;
-    }
+    protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot) =>
+        _query.SelectEntries(catalog, entries, name, cacheRoot, Reporter());
 
     /// <summary>True when a -Layout value names the Hugging Face hub cache, which has its own cmdlet paths (not a CacheStore).</summary>
     protected static bool IsHubLayout(string layout) => string.Equals(layout, "HuggingFace", StringComparison.OrdinalIgnoreCase);
@@ -280,20 +243,13 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             return _catalog;
         }
 
-        var environmentFiles = EnvironmentOptions.CatalogFiles.Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
-        var parameterFiles = (catalogPaths ?? Array.Empty<string>()).Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
         try
         {
-            _catalog = CatalogSources.For(Environment, environmentFiles, parameterFiles).Load(skipAnyUnreadable: listing);
+            _catalog = CatalogLoader.Load(Environment, GetUnresolvedProviderPathFromPSPath, catalogPaths, listing, Reporter());
         }
         catch (ModelCacheException ex)
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, environmentFiles.Concat(parameterFiles).ToList()));
-        }
-
-        foreach (var skipped in listing ? Array.Empty<CatalogFormatException>() : _catalog!.Skipped)
-        {
-            WriteWarning($"{skipped.Message} Its models are left out. Fix or restore the file, or remove it with 'Unregister-ModelCatalog -Path {skipped.File}' (with -Scope AllUsers if it is registered for all users).");
+            ThrowTerminatingError(ErrorRecords.From(ex, CatalogLoader.NamedFiles(Environment, GetUnresolvedProviderPathFromPSPath, catalogPaths)));
         }
 
         return _catalog!;
@@ -319,7 +275,11 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// MODELCACHE_TOKEN becomes the mirror credential unless one is given.
     /// </summary>
     protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null) =>
-        SourcePolicy.CreatePlanner(Environment, mirrors, GetUnresolvedProviderPathFromPSPath, offline, mirrorOnly, network, Reporter());
+        ResolveSources(mirrors, offline, mirrorOnly, network).CreatePlanner(Reporter());
+
+    /// <summary>The source settings of <see cref="CreateSourcePlanner"/>, for an operation that creates the planner when it needs one.</summary>
+    protected SourcePolicy ResolveSources(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null) =>
+        SourcePolicy.Resolve(Environment, mirrors, GetUnresolvedProviderPathFromPSPath, offline, mirrorOnly, network);
 
     /// <summary>A switch's value when the user bound it, null when left to the environment.</summary>
     protected bool? BoundSwitch(string parameterName, SwitchParameter value) =>
