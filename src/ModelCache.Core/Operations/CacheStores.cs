@@ -3,7 +3,7 @@ using System.IO;
 using ModelCache.Catalog;
 using ModelCache.Locations;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Operations;
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using ModelCache.Configuration;
+using ModelCache.HuggingFace;
 using ModelCache.Transfer;
 
 namespace ModelCache.Operations;
@@ -54,7 +55,7 @@ public sealed class SourcePolicy
     /// <summary>The planner; a warning per missing mirror folder and a verbose line with the policy. The caller disposes it.</summary>
     public SourcePlanner CreatePlanner(IOperationEvents events)
     {
-        var planner = new SourcePlanner(Mirrors, MirrorOnly, Offline, Network);
+        var planner = new SourcePlanner(Mirrors, MirrorOnly, Offline, Network, hubSource: HubSource.Factory());
         foreach (var folder in planner.MissingMirrorFolders())
         {
             events.Warning($"The mirror folder '{folder}' does not exist; no model is read from it.");

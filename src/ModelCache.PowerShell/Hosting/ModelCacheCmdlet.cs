@@ -12,7 +12,7 @@ using ModelCache.Locations;
 using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Hosting;
