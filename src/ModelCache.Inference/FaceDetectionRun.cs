@@ -49,6 +49,7 @@ public sealed class FaceDetectionRun : IDisposable
     private readonly FaceOutputPlanner? _outputs;
     private readonly FaceDetectorLease _lease;
     private readonly CancellationToken _cancellationToken;
+    private readonly string _modelName;
     private readonly Dictionary<string, int> _occurrences = new(StringComparer.Ordinal);
     private readonly Dictionary<long, FaceDetectionOutcome> _pending = new();
     private readonly ConcurrentDictionary<long, FaceOutputPlan> _plans = new();
@@ -66,6 +67,7 @@ public sealed class FaceDetectionRun : IDisposable
     {
         _lease = lease;
         _settings = settings;
+        _modelName = options.ModelName ?? string.Empty;
         _cancellationToken = cancellationToken;
         _outputs = settings.WritesImages ? new FaceOutputPlanner(settings.AnnotatedRoot, settings.CropRoot, settings.Force) : null;
         DecodeWorkers = Math.Max(1, Math.Min(settings.ThrottleLimit, Environment.ProcessorCount));
@@ -73,6 +75,9 @@ public sealed class FaceDetectionRun : IDisposable
         Description = $"{options.ModelName}: {lease.Detector.Layout}; confidence ≥ {options.ConfidenceThreshold ?? lease.Detector.DefaultConfidenceThreshold}, NMS IoU {options.NmsThreshold ?? lease.Detector.DefaultNmsThreshold}; "
             + $"{settings.ThrottleLimit} image(s) in inference and {DecodeWorkers} decoding at a time, at most {_pipeline.MaxInFlight} in flight; {(settings.Unordered ? "results as completed" : "results in input order")}.";
     }
+
+    /// <summary>The model's catalog name (FaceDetectionOptions.ModelName).</summary>
+    public string ModelName => _modelName;
 
     /// <summary>What the run does, for a verbose line.</summary>
     public string Description { get; }

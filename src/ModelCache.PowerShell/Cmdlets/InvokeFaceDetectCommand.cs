@@ -10,11 +10,10 @@ using ModelCache.PowerShell.Hosting;
 namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
-/// Detects faces in image files with a cached face-detection model (saved on first use unless offline); a folder given
-/// by name means its images (-Recurse for subfolders). One result per image, or one object per face with -AsFace.
-/// The detector comes from <see cref="DetectorProvision"/>; images stream through a <see cref="FaceDetectionRun"/> as
-/// they arrive, and finished results are written during the next input's ProcessRecord and at EndProcessing, in input
-/// order unless -Unordered. A file that cannot be read or decoded is a non-terminating error and the batch goes on.
+/// Detects faces in images (a folder by name means its images) with a cached face-detection model, saved on first use
+/// unless offline: the detector comes from <see cref="DetectorProvision"/>, and images stream through a
+/// <see cref="FaceDetectionRun"/> as they arrive, results written in input order unless -Unordered. A file that cannot
+/// be read or decoded is a non-terminating error and the batch goes on.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "FaceDetect", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(FaceDetectionResult))]
@@ -26,7 +25,6 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
 
     private readonly ImageInputs _inputs = new();
     private FaceDetectionRun? _run;
-    private string _modelName = string.Empty;
     private bool _started;
     private bool _inputEnded;
     private bool _literalPathArgument;
@@ -60,10 +58,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     /// <summary>Also scan large photos in overlapping full-resolution windows (small faces).</summary>
     [Parameter] public SwitchParameter Tile { get; set; }
 
-    /// <summary>
-    /// Images processed at the same time (default: the core count, at most 4). On 2 cores two images in parallel run
-    /// about twice as fast as one image using ONNX Runtime's intra-op threads.
-    /// </summary>
+    /// <summary>Images processed at the same time (default: the core count, at most 4; on 2 cores, 2 images at once run twice as fast as 1).</summary>
     [Parameter, ValidateRange(1, 64)] public int ThrottleLimit { get; set; } = Math.Min(System.Environment.ProcessorCount, 4);
 
     /// <summary>Threads ONNX Runtime uses inside one image (0: ONNX Runtime's default, all cores).</summary>
@@ -160,19 +155,18 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
 
         _started = true;
         var provision = new DetectorProvision(ModelUse.DetectorResources(Environment));
+        DetectorPlan plan;
         FaceDetectorLease lease;
         try
         {
-            var plan = provision.Plan(LoadCatalog(CatalogPath), OpenStore(CachePath), Model);
-            _modelName = plan.Model.Name;
+            plan = provision.Plan(LoadCatalog(CatalogPath), OpenStore(CachePath), Model);
             if (plan.NeedsSave && !ShouldProcess($"{plan.Model.Name} ({plan.ModelPath})", "Save model"))
             {
                 return null;
             }
 
             var sources = ResolveSources(Mirror, BoundSwitch(nameof(Offline), Offline), mirrorOnly: null);
-            var settings = new FaceDetectorSettings { IntraOpThreads = IntraOpThreads };
-            lease = RunAsync((bridge, token) => provision.ProvideAsync(plan, sources, settings, new ProgressWriter(this, bridge, "Saving models"), Reporter(bridge), token));
+            lease = RunAsync((bridge, token) => provision.ProvideAsync(plan, sources, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, new ProgressWriter(this, bridge, "Saving models"), Reporter(bridge), token));
         }
         catch (ModelCacheException ex)
         {
@@ -183,7 +177,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         var options = new FaceDetectionOptions
         {
             ConfidenceThreshold = Bound(nameof(ConfidenceThreshold), ConfidenceThreshold), NmsThreshold = Bound(nameof(NmsThreshold), NmsThreshold),
-            MaxFaces = Bound(nameof(MaxFaces), MaxFaces), InputSize = Bound(nameof(InputSize), InputSize), Tile = Tile.IsPresent, ModelName = _modelName, MaxPixels = MaxPixels,
+            MaxFaces = Bound(nameof(MaxFaces), MaxFaces), InputSize = Bound(nameof(InputSize), InputSize), Tile = Tile.IsPresent, ModelName = plan.Model.Name, MaxPixels = MaxPixels,
         };
         _run = new FaceDetectionRun(lease, options, new FaceDetectionRunSettings
         {
@@ -214,9 +208,9 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
 
     private void WriteProgressRecord(bool force)
     {
-        if (_run?.Progress(_inputEnded, force) is { } progress)
+        if (_run is { } run && run.Progress(_inputEnded, force) is { } progress)
         {
-            WriteProgress(new ProgressRecord(1, "Detecting faces (" + _modelName + ")", progress.Status)
+            WriteProgress(new ProgressRecord(1, "Detecting faces (" + run.ModelName + ")", progress.Status)
             {
                 PercentComplete = progress.PercentComplete, RecordType = progress.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
             });

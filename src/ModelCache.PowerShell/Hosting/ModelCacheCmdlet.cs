@@ -18,9 +18,11 @@ using ModelCache.Transfer;
 namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
-/// What every ModelCache cmdlet shares: cache-root and catalog resolution, Core exception to
-/// ErrorRecord mapping, and the bridge that runs async Core work while writing streams on the
-/// pipeline thread. Nothing else.
+/// What every ModelCache cmdlet shares: binding the common parameters (cache root, layout, catalog files, mirrors,
+/// names) to the Core operations that resolve them (<see cref="CacheStores"/>, <see cref="CatalogLoader"/>,
+/// <see cref="SourcePolicy"/>, <see cref="CacheQuery"/>), Core exception to ErrorRecord mapping, confirmations, and
+/// the bridge that runs async Core work while writing streams (and operation events) on the pipeline thread.
+/// Nothing else. (The hub helpers go with the backend seam.)
 /// </summary>
 public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 {
@@ -284,14 +286,6 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// <summary>A switch's value when the user bound it, null when left to the environment.</summary>
     protected bool? BoundSwitch(string parameterName, SwitchParameter value) =>
         MyInvocation.BoundParameters.ContainsKey(parameterName) ? value.IsPresent : null;
-
-    /// <summary>
-    /// Quota eviction after saves (Save-Model, Sync-ModelCache): least recently used unpinned entries go until the cache is within
-    /// <paramref name="quota"/>, never one of <paramref name="justSaved"/> or of the last sync manifest. A verbose line per eviction,
-    /// a warning for the total, an error per failure; null when no quota applies or the cache cannot be written.
-    /// </summary>
-    protected EvictionResult? EnforceQuota(CacheStore store, ModelCatalog catalog, CacheQuota quota, IEnumerable<string> justSaved) =>
-        RunAsync((bridge, token) => QuotaEnforcement.EnforceAsync(store, catalog, quota, justSaved, Reporter(bridge), token));
 
     /// <summary>An operation's events written to this cmdlet's streams: at once, or through <paramref name="bridge"/> from async work.</summary>
     private protected IOperationEvents Reporter(PipelineBridge? bridge = null) => new CmdletEvents(this, bridge);
