@@ -48,9 +48,13 @@ public sealed class ImageInputs
         }
     }
 
-    /// <summary>Counts files that a wildcard matched (named, and known to exist).</summary>
-    public IReadOnlyList<string> Matched(IReadOnlyList<string> files)
+    /// <summary>
+    /// The images among the paths a wildcard matched: its files, never the folders it also matches (photos/* is not a
+    /// recursive walk).
+    /// </summary>
+    public IReadOnlyList<string> Matched(IEnumerable<string> paths)
     {
+        var files = paths.Where(p => !Directory.Exists(p)).ToList();
         _named += files.Count;
         return files;
     }

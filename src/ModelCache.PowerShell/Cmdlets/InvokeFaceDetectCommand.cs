@@ -1,6 +1,4 @@
 using System;
-using System.IO;
-using System.Linq;
 using System.Management.Automation;
 using ModelCache.Errors;
 using ModelCache.Inference;
@@ -113,8 +111,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
                 }
                 else
                 {
-                    // A wildcard means the files it matches (photos/* is not a recursive walk, even where it matches folders).
-                    foreach (var file in _inputs.Matched(ResolveWildcardPath(path, "ImageNotFound", "image").Where(f => !Directory.Exists(f)).ToList()))
+                    foreach (var file in _inputs.Matched(ResolveWildcardPath(path, "ImageNotFound", "image")))
                     {
                         AddFile(file, path, null);
                     }
