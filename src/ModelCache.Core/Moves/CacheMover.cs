@@ -317,7 +317,7 @@ public sealed class CacheMover
             {
                 var path = _destination.GetModelPath(model);
                 options.Progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, copy.Entry.Size, path));
-                var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+                var check = (await _destination.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
                 options.Progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, 0, 0, path));
                 if (!check.IsValid)
                 {

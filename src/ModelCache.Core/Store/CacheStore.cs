@@ -64,6 +64,12 @@ public sealed class CacheStore
     public string GetOptimizedModelPath(ModelDefinition model) =>
         Path.Combine(Layout.GetDerivedDirectory(model.Family, model.Member), model.FileName + CacheFiles.OptimizedSuffix);
 
+    /// <summary>
+    /// The record of files hashed in this process that checks of this store use and every save and commit adds to
+    /// (<see cref="FileVerifier.Process"/> unless a test plays another process).
+    /// </summary>
+    public FileVerifier Verifier { get; set; } = FileVerifier.Process;
+
     internal CacheSweeper Sweeper => _sweeper;
 
     internal CacheEntryFactory Entries => _entries;
@@ -150,6 +156,15 @@ public sealed class CacheStore
     public bool MayRemoveUnnamed(ModelCacheEntry entry) => Layout.MayRemoveUnnamed(entry.InCatalog);
 
     /// <summary>
+    /// The one check of a cached model's file against the catalog's hash: <see cref="VerifyPolicy.HashAlways"/> for saves,
+    /// tests, cache checks and moves (each records the fingerprint it hashed), <see cref="VerifyPolicy.FingerprintMayVouch"/>
+    /// for a use, which an earlier full hash of the same file may answer.
+    /// </summary>
+    public Task<FileCheck> VerifyAsync(ModelDefinition model, VerifyPolicy policy, UserFingerprints? user = null, IProgress<long>? bytesHashed = null,
+        CancellationToken cancellationToken = default) =>
+        Verifier.VerifyAsync(model.Name, GetModelPath(model), model.Sha256, policy, user, bytesHashed, cancellationToken);
+
+    /// <summary>
     /// Moves a fully written and verified partial file under its final name and records its metadata.
     /// The caller holds the model's lock.
     /// </summary>
@@ -167,6 +182,8 @@ public sealed class CacheStore
         metadata.LastUsed = now;
         CacheEntryFactory.RecordHash(metadata, finalPath, sha256, model);
         TryWriteMetadata(metadata);
+        // Hashed while it was written: a use of it right after needs no hash.
+        Verifier.Record(finalPath, sha256);
         return _entries.Create(finalPath, metadata, model);
     }
 

@@ -118,7 +118,7 @@ public sealed class ModelSaver
         {
             // Another process may have just saved it while we waited for the lock: this is where it is picked up.
             progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, new FileInfo(finalPath).Length, finalPath));
-            var check = await HashVerifier.VerifyAsync(model.Name, finalPath, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+            var check = (await _store.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
             if (check.IsValid)
             {
                 _store.RemoveWorkFiles(model);
@@ -183,7 +183,7 @@ public sealed class ModelSaver
         }
 
         progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, new FileInfo(path).Length, path));
-        var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+        var check = (await _store.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
         if (!check.IsValid)
         {
             throw new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
