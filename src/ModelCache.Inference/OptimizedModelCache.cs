@@ -149,18 +149,18 @@ public sealed class OptimizedModelCache
             }
 
             var clock = Stopwatch.StartNew();
-            var temp = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+            var temp = CacheFiles.TempPathFor(target);
             try
             {
+                // ONNX Runtime writes the copy itself; it comes into the cache the way every file does: hashed, flushed, renamed into place.
                 Optimize(source, temp);
-                var sha256 = await Sha256Hasher.HashFileAsync(temp, null, cancellationToken).ConfigureAwait(false);
+                var (sha256, size, _) = await StagedFile.AdoptAsync(temp, target, null, cancellationToken).ConfigureAwait(false);
                 var key = OptimizedModelKey.Current(check.Actual!, Level);
                 key.Sha256 = sha256;
-                key.Size = new FileInfo(temp).Length;
+                key.Size = size;
                 key.CreatedAt = DateTimeOffset.UtcNow;
 
                 // The copy first, then its key: a reader between the two finds a key whose hash the copy does not match, and ignores it.
-                AtomicFile.Promote(temp, target);
                 AtomicFile.WriteAllText(KeyPath(target), JsonConvert.SerializeObject(key, Formatting.Indented));
                 _verifier.Record(target, sha256);
                 return new CacheOptimizeAction(CacheOptimizeActionKind.Precompiled, model.Name, target, 0,

@@ -44,7 +44,7 @@ internal static class HubSnapshotWriter
         }
 
         // A copy goes in under a temporary name, so a reader never sees half of it.
-        var temp = pointer + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+        var temp = CacheFiles.TempPathFor(pointer);
         try
         {
             RegularFile.Copy(folder.Blob(blobId), temp);

@@ -278,7 +278,7 @@ public sealed class CacheOptimizer
         }
 
         // A link made under a temporary name, then renamed over the copy: readers see one file or the other, never neither.
-        var temp = step.Path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+        var temp = CacheFiles.TempPathFor(step.Path);
         if (!_fileSystem.TryCreateHardLink(keeper.Path, temp))
         {
             warn?.Invoke($"{step.Name} and {keeper.Name} hold the same content ({step.Bytes} bytes), but the file system at '{Layout.Root}' refused a hard link; both copies are kept.");

@@ -56,7 +56,7 @@ public sealed class CacheStore
 
     public string GetModelPath(ModelDefinition model) => Layout.GetModelPath(model);
 
-    public string GetPartialPath(ModelDefinition model) => GetModelPath(model) + PartialSuffix;
+    public string GetPartialPath(ModelDefinition model) => CacheFiles.PartialPathFor(GetModelPath(model));
 
     public string GetLockPath(string family, string member) => Layout.GetLockPath(family, member);
 
@@ -83,7 +83,7 @@ public sealed class CacheStore
         EnsureContained(model);
         Directory.CreateDirectory(GetModelDirectory(model));
         var partial = GetPartialPath(model);
-        foreach (var workFile in new[] { partial, GetModelPath(model) + PartialStateSuffix })
+        foreach (var workFile in new[] { partial, CacheFiles.PartialStatePathFor(GetModelPath(model)) })
         {
             if (CacheFiles.IsLink(workFile))
             {
@@ -168,12 +168,19 @@ public sealed class CacheStore
     /// Moves a fully written and verified partial file under its final name and records its metadata.
     /// The caller holds the model's lock.
     /// </summary>
-    public ModelCacheEntry Commit(ModelDefinition model, string partialPath, string sha256, string? sourceUrl)
+    public ModelCacheEntry Commit(ModelDefinition model, string partialPath, string sha256, string? sourceUrl) =>
+        Commit(model, sha256, sourceUrl, () => AtomicFile.Promote(partialPath, GetModelPath(model)));
+
+    /// <summary>Promotes a completed, verified <paramref name="staged"/> file of <paramref name="model"/> and records its metadata. The caller holds the model's lock.</summary>
+    public ModelCacheEntry Commit(ModelDefinition model, StagedFile staged, string? sourceUrl) =>
+        Commit(model, staged.Sha256 ?? throw new InvalidOperationException($"'{staged.Path}' is committed before it was completed."), sourceUrl, staged.Promote);
+
+    private ModelCacheEntry Commit(ModelDefinition model, string sha256, string? sourceUrl, Action promote)
     {
         var finalPath = GetModelPath(model);
         // A re-save (-Force, a repair) keeps the user's pin: it is a choice about the model, not about these bytes.
         var pinned = ReadMetadata(model)?.Pinned ?? false;
-        AtomicFile.Promote(partialPath, finalPath);
+        promote();
         var now = DateTimeOffset.UtcNow;
         var metadata = CacheEntryFactory.Describe(model.Family, model.Member, model, new FileInfo(finalPath));
         metadata.Pinned = pinned;

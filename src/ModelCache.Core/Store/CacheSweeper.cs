@@ -133,7 +133,7 @@ internal sealed class CacheSweeper
     public async Task<long?> RemovePartialAsync(PartialFile partial, CancellationToken cancellationToken)
     {
         var directory = Layout.GetSlotDirectory(partial.Family, partial.Member);
-        var path = System.IO.Path.Combine(directory, partial.FileName + CacheFiles.PartialSuffix);
+        var path = CacheFiles.PartialPathFor(System.IO.Path.Combine(directory, partial.FileName));
         if (!CacheFiles.IsPlainFileName(partial.FileName) || !string.Equals(System.IO.Path.GetFullPath(partial.Path), path, StringComparison.Ordinal) || !Layout.IsContained(path))
         {
             throw CacheLayout.LinkRefused(partial.Path);
