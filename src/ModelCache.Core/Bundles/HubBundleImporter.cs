@@ -55,7 +55,7 @@ public sealed class HubBundleImporter
                 () => warn?.Invoke($"Waiting for another process that is writing blob {file.BlobId} of {file.RepoId}…"), cancellationToken).ConfigureAwait(false);
             var present = await IsBlobValidAsync(folder, file, warn, cancellationToken).ConfigureAwait(false);
             var copied = present ? 0 : await StageAsync(folder, file, progress, cancellationToken).ConfigureAwait(false);
-            HubSnapshotWriter.WritePointer(folder, file.Commit, file.FilePath, file.BlobId, _disableSymlinks);
+            await HubSnapshotWriter.WritePointerAsync(folder, file.Commit, file.FilePath, file.BlobId, _disableSymlinks, cancellationToken).ConfigureAwait(false);
             foreach (var name in file.Refs)
             {
                 if (HubCacheScanner.ReadRef(folder, name) is { } old && old != file.Commit)

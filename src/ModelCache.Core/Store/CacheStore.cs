@@ -318,7 +318,7 @@ public sealed class CacheStore
             if (metadata is null)
             {
                 metadata = CacheEntryFactory.Describe(entry.Family, entry.Member, model, file);
-                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), model);
+                CacheEntryFactory.RecordHash(metadata, file.FullName, await HashAsync(file.FullName, cancellationToken).ConfigureAwait(false), model);
             }
 
             metadata.Pinned = pinned;
@@ -421,7 +421,7 @@ public sealed class CacheStore
             if (reading.MetadataPath is not null)
             {
                 // Metadata was lost (or another tool wrote the file): rebuild it from the file itself, hashing it so the check it records is real.
-                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), slot.Model);
+                CacheEntryFactory.RecordHash(metadata, file.FullName, await HashAsync(file.FullName, cancellationToken).ConfigureAwait(false), slot.Model);
                 await TryWriteMetadataIfFreeAsync(metadata, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -589,6 +589,11 @@ public sealed class CacheStore
         {
         }
     }
+
+    /// <summary>A full hash of a file of this store, recorded like every other (a use right after needs none).</summary>
+    private async Task<string> HashAsync(string path, CancellationToken cancellationToken) =>
+        (await Verifier.VerifyAsync(null, path, null, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result.Actual
+        ?? throw new FileNotFoundException($"'{path}' was removed while it was hashed.", path);
 
     private static void DeleteIfPresent(string path)
     {
