@@ -8,6 +8,7 @@ using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
 
 namespace ModelCache.HuggingFace;
 

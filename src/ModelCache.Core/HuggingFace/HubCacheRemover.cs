@@ -7,6 +7,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.Store;
+using ModelCache.Catalog;
+using ModelCache.IO;
 
 namespace ModelCache.HuggingFace;
 

@@ -2,6 +2,8 @@ using System;
 using System.IO;
 using ModelCache.Errors;
 using ModelCache.Store;
+using ModelCache.Catalog;
+using ModelCache.IO;
 
 namespace ModelCache.HuggingFace;
 

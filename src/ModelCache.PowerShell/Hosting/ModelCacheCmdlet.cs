@@ -11,7 +11,7 @@ using ModelCache.HuggingFace;
 using ModelCache.Locations;
 using ModelCache.Primitives;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -330,7 +330,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             network.MirrorCredential = MirrorCredential.Bearer(token!);
         }
 
-        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network);
+        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network, hubSource: HubSource.Factory());
         foreach (var folder in planner.MissingMirrorFolders())
         {
             WriteWarning($"The mirror folder '{folder}' does not exist; no model is read from it.");

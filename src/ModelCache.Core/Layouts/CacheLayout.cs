@@ -4,8 +4,9 @@ using System.IO;
 using System.Linq;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.IO;
 
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// Where a layout keeps each model's files under a cache root, how to find the files it holds, and
@@ -102,7 +103,7 @@ public abstract class CacheLayout
             Directory.CreateDirectory(folder);
             prepare?.Invoke();
             var probe = Path.Combine(folder, ".write-test-" + Guid.NewGuid().ToString("N"));
-            File.WriteAllText(probe, string.Empty);
+            RegularFile.Open(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
             File.Delete(probe);
             return null;
         }
