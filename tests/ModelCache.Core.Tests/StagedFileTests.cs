@@ -3,7 +3,7 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Threading.Tasks;
 using ModelCache.Integrity;
-using ModelCache.Store;
+using ModelCache.IO;
 using ModelCache.Testing;
 
 namespace ModelCache.Core.Tests;

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;

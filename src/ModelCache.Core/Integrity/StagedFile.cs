@@ -5,7 +5,6 @@ using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.IO;
-using ModelCache.Store;
 
 namespace ModelCache.Integrity;
 

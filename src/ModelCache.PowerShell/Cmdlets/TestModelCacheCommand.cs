@@ -39,7 +39,7 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
         foreach (var model in models)
         {
             var path = store.GetModelPath(model);
-            var check = RunAsync(async (_, token) => (await store.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, token).ConfigureAwait(false)).Result);
+            var check = RunAsync(async (_, token) => (await FileVerifier.Process.VerifyAsync(model.Name, path, model.Sha256, VerifyPolicy.HashAlways, null, null, token).ConfigureAwait(false)).Result);
             if (check.IsValid)
             {
                 WriteVerbose($"{model.Name}: present and valid.");
