@@ -38,7 +38,7 @@ internal sealed class BundleWriter : IDisposable
         _full = full;
         _asMirror = asMirror;
         var zip = !asMirror && full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
-        _staging = zip ? full + CacheFiles.PartialSuffix : full;
+        _staging = zip ? CacheFiles.PartialPathFor(full) : full;
         // A missing folder on the way is created (and removed again if the export stops), for a .zip as for a folder bundle.
         for (var folder = zip ? Path.GetDirectoryName(full) : full; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
         {

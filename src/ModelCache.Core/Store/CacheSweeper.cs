@@ -144,7 +144,7 @@ internal sealed class CacheSweeper
         {
             using (await _store.LockAsync(partial.Family, partial.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
             {
-                var freed = FileCleanup.TryDelete(path) + FileCleanup.TryDelete(System.IO.Path.Combine(directory, partial.FileName + CacheFiles.PartialStateSuffix));
+                var freed = FileCleanup.TryDelete(path) + FileCleanup.TryDelete(CacheFiles.PartialStatePathFor(System.IO.Path.Combine(directory, partial.FileName)));
                 DeleteEmptyFolders(partial.Family, partial.Member);
                 return freed;
             }
