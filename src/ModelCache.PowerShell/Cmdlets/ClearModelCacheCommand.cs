@@ -98,7 +98,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     /// <summary>Skips the extra confirmation -All asks for; with a plain -Name, also removes a pinned entry.</summary>
     [Parameter]
@@ -228,7 +228,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private void RemoveSelected()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var entries = ListEntries(store, catalog);
         var filter = Filter();
         var now = DateTimeOffset.UtcNow;
@@ -248,7 +248,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private void RemovePartials()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var filter = Filter();
         var now = DateTimeOffset.UtcNow;
         foreach (var partial in store.ListPartials(catalog).Where(p => (Name.Length == 0 || Name.Any(n => Names(catalog, n, p))) && (filter is null || filter.Matches(p, now))))
@@ -296,7 +296,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     private void RemoveHubNames()
     {
-        var root = ResolveHubRoot(Path);
+        var root = ResolveHubRoot(CachePath);
         foreach (var name in Name)
         {
             if (WildcardMatcher.HasWildcard(name))
@@ -349,7 +349,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     /// <summary>-All -Layout HuggingFace: every repo folder of the root; other folders (and .locks) are left alone.</summary>
     private void ClearAllHub()
     {
-        var root = ResolveHubRoot(Path);
+        var root = ResolveHubRoot(CachePath);
         var plans = new List<HubRemovalPlan>();
         var repos = System.IO.Directory.Exists(root)
             ? System.IO.Directory.EnumerateDirectories(root).Select(System.IO.Path.GetFileName)
@@ -403,7 +403,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     private void ClearAll()
     {
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var catalog = LoadCatalog(CatalogPath);
         var listed = ListEntries(store, catalog);
 

@@ -47,10 +47,10 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
 
-    /// <summary>A new .zip file, or a new or empty folder.</summary>
+    /// <summary>What is written, as Export-Csv's -Path: a new .zip file, or a new or empty folder.</summary>
     [Parameter(Mandatory = true)]
     [ValidateNotNullOrEmpty]
-    public string DestinationPath { get; set; } = string.Empty;
+    public string Path { get; set; } = string.Empty;
 
     /// <summary>Write a static mirror (files plus index.json) for nginx, IIS, a share or an object store.</summary>
     [Parameter]
@@ -58,7 +58,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
@@ -77,16 +77,16 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
                 // A static mirror serves catalog file names; a hub cache's files are named by repo, commit and path.
                 ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
                     "-AsMirror is not available for the Hugging Face hub cache: a static mirror serves catalog file names, not hub repos.",
-                    "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -DestinationPath hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.", Layout));
+                    "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -Path hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.", Layout));
             }
 
-            _hubRoot = ResolveHubRoot(Path);
+            _hubRoot = ResolveHubRoot(CachePath);
             _hubEntries = ScanHub(_hubRoot);
             return;
         }
 
         _catalog = LoadCatalog(CatalogPath);
-        _store = OpenStore(Path, ParseLayout(Layout));
+        _store = OpenStore(CachePath, ParseLayout(Layout));
         _entries = ListEntries(_store, _catalog).Where(e => e.InCatalog).ToList();
     }
 
@@ -129,7 +129,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
-        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
+        var destination = GetUnresolvedProviderPathFromPSPath(Path);
         if (_hubEntries is not null)
         {
             var files = Name is null && !MyInvocation.ExpectingInput ? _hubEntries : _hubSelected;

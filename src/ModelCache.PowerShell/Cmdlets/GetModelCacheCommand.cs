@@ -37,7 +37,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -73,7 +73,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
-        if (IsMissingRoot(Path))
+        if (IsMissingRoot(CachePath))
         {
             return;
         }
@@ -92,7 +92,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
         }
 
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         if (ParameterSetName == SummaryParameterSet)
         {
             WriteSummary(store, catalog);
@@ -193,7 +193,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     /// <summary>-Layout HuggingFace: the files of every cached revision, each listed once however many names select it.</summary>
     private void ProcessHub()
     {
-        var root = ResolveHubRoot(Path);
+        var root = ResolveHubRoot(CachePath);
         var entries = ScanHub(root);
         var selected = Name is null ? entries : Name.SelectMany(name => SelectHubEntries(entries, name, root));
         foreach (var entry in selected.Where(e => _written.Add(e.CacheRoot + "|" + e.Name)))

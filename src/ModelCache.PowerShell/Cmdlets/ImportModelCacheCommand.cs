@@ -21,19 +21,28 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// as a download. Idempotent: a model already cached and valid is skipped. With -Layout HuggingFace, a bundle
 /// written by Export-ModelCache -Layout HuggingFace is placed into a hub cache (HubBundleImporter).
 /// </summary>
-[Cmdlet(VerbsData.Import, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.Import, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(ModelImportResult))]
 public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 {
-    /// <summary>What to import: bundle .zip files, bundle or static mirror folders, or any folder of model files.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    private const string PathParameterSet = "Path";
+    private const string LiteralPathParameterSet = "LiteralPath";
+
+    /// <summary>What to import: bundle .zip files, bundle or static mirror folders, or any folder of model files; wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary>As -Path, taken literally (FileInfo and DirectoryInfo objects bind here through FullName / PSPath).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+    public string[]? LiteralPath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
@@ -47,20 +56,19 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     {
         if (IsHubLayout(Layout))
         {
-            var root = ResolveHubRoot(Path);
-            foreach (var literal in LiteralPath)
+            var root = ResolveHubRoot(CachePath);
+            foreach (var (input, bundle) in ResolveItemPaths(Path, LiteralPath))
             {
-                ImportHub(GetUnresolvedProviderPathFromPSPath(literal), root, literal);
+                ImportHub(bundle, root, input);
             }
 
             return;
         }
 
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
-        foreach (var literal in LiteralPath)
+        var store = OpenStore(CachePath, ParseLayout(Layout));
+        foreach (var (literal, location) in ResolveItemPaths(Path, LiteralPath))
         {
-            var location = GetUnresolvedProviderPathFromPSPath(literal);
             if (Directory.Exists(location) && !Bundle.IsBundleFolder(location))
             {
                 ImportFolder(location, catalog, store, literal);

@@ -26,6 +26,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 {
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
+    private const string PathParameterSet = "Path";
     private const string LiteralPathParameterSet = "LiteralPath";
     private const string HubEntryParameterSet = "HubEntry";
     private bool _allValid = true;
@@ -46,12 +47,19 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public HubCacheEntry[] HubEntry { get; set; } = Array.Empty<HubCacheEntry>();
 
+    /// <summary>Model files to check, by path; wildcards are expanded as Get-Item does.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PathParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Expected hash for files the catalog does not know.</summary>
+    [Parameter(ParameterSetName = PathParameterSet)]
     [Parameter(ParameterSetName = LiteralPathParameterSet)]
     [ValidatePattern("^[0-9a-fA-F]{64}$")]
     public string? Sha256 { get; set; }
@@ -61,7 +69,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -84,7 +92,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 _sawInput = true;
-                if (IsMissingRoot(Path))
+                if (IsMissingRoot(CachePath))
                 {
                     _allValid = false;
                     return;
@@ -96,7 +104,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                     break;
                 }
 
-                var store = OpenStore(Path, ParseLayout(Layout));
+                var store = OpenStore(CachePath, ParseLayout(Layout));
                 var entries = Name.Any(WildcardMatcher.HasWildcard) ? ListEntries(store, catalog) : Array.Empty<ModelCacheEntry>();
                 foreach (var name in Name)
                 {
@@ -134,11 +142,12 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 break;
+            case PathParameterSet:
             case LiteralPathParameterSet:
                 _sawInput = true;
-                foreach (var literal in LiteralPath)
+                foreach (var (input, file) in ParameterSetName == PathParameterSet ? ResolveItemPaths(Path, null) : ResolveItemPaths(null, LiteralPath))
                 {
-                    CheckFile(catalog, GetUnresolvedProviderPathFromPSPath(literal), literal);
+                    CheckFile(catalog, file, input);
                 }
 
                 break;
@@ -149,14 +158,14 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
     protected override void End()
     {
-        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsMissingRoot(Path))
+        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsMissingRoot(CachePath))
         {
             _allValid = false;
         }
         // No argument and nothing piped: check the whole cache.
         else if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsHubLayout(Layout))
         {
-            foreach (var entry in ScanHub(ResolveHubRoot(Path)))
+            foreach (var entry in ScanHub(ResolveHubRoot(CachePath)))
             {
                 CheckHubEntry(entry, entry);
             }
@@ -164,7 +173,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         else if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
         {
             var catalog = LoadCatalog(CatalogPath);
-            var store = OpenStore(Path, ParseLayout(Layout));
+            var store = OpenStore(CachePath, ParseLayout(Layout));
             foreach (var entry in ListEntries(store, catalog))
             {
                 CheckEntry(catalog, entry, entry);
@@ -215,7 +224,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
     private void CheckHubNames(string[] names)
     {
-        var root = ResolveHubRoot(Path);
+        var root = ResolveHubRoot(CachePath);
         var entries = ScanHub(root);
         foreach (var name in names)
         {
