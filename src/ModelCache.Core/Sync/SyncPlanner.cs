@@ -41,7 +41,8 @@ public static class SyncPlanner
         foreach (var model in models)
         {
             var path = store.GetModelPath(model);
-            var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+            // A check of the desired state always hashes (and records what it found, so a later use is vouched for).
+            var check = (await store.VerifyAsync(model, VerifyPolicy.HashAlways, cancellationToken: cancellationToken).ConfigureAwait(false)).Result;
             var entry = cached.FirstOrDefault(e => string.Equals(e.Name, model.Name, StringComparison.OrdinalIgnoreCase));
             var size = check.Status == HashStatus.Missing ? (long?)null : SizeOf(path);
             var (state, action) = check.IsValid ? (DriftState.Ok, SyncAction.None)

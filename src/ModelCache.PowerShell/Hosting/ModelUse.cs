@@ -13,10 +13,10 @@ namespace ModelCache.PowerShell.Hosting;
 /// </summary>
 internal static class ModelUse
 {
-    public static VerifiedModelOpener Opener { get; } = new();
+    public static VerifiedModelOpener Opener { get; } = new(FileVerifier.Process);
 
     /// <summary>Optimized copies, whose hashes are likewise checked at most once per process.</summary>
-    public static OptimizedModelCache OptimizedCopies { get; } = new();
+    public static OptimizedModelCache OptimizedCopies { get; } = new(FileVerifier.Process);
 
     /// <summary>What Invoke-FaceDetect provisions detectors with: the process's pool and records, and the module's native libraries.</summary>
     public static DetectorResources DetectorResources(IEnvironment environment) => new(FaceDetection.Pool, Opener, OptimizedCopies, UserFingerprints(environment))
