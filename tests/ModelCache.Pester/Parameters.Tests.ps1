@@ -177,6 +177,8 @@ BeforeDiscovery {
         'Sync-ModelCache ThrottleLimit __AllParameterSets Int32 - -'
         'Test-ModelCache CachePath __AllParameterSets String - -'
         'Test-ModelCache CatalogPath __AllParameterSets String[] - -'
+        'Test-ModelCache Detailed __AllParameterSets SwitchParameter - -'
+        'Test-ModelCache IgnoreExtra __AllParameterSets SwitchParameter - -'
         'Test-ModelCache Layout __AllParameterSets String - -'
         'Test-ModelCache Manifest __AllParameterSets String 0 Mandatory'
         'Test-ModelHash CachePath Name String - -'
