@@ -68,7 +68,7 @@ Describe 'Get-ModelCache -Layout HuggingFace' {
         $entry = Get-ModelCache -Layout HuggingFace -Name acme/copied
         $entry.IsLink | Should -BeFalse
         $entry.BlobId | Should -BeNullOrEmpty
-        (Test-ModelHash -HubEntry $entry).Status | Should -Be 'Valid'
+        (Test-ModelHash -InputObject $entry).Status | Should -Be 'Valid'
     }
 
     It 'shows Repo, Revision (short, with refs), Size and FilePath in 80 columns' {
@@ -90,7 +90,7 @@ Describe 'Get-ModelCache -Layout HuggingFace' {
         $entries.Count | Should -Be 4
         $entries.FilePath | Should -Not -Contain 'stolen.txt'
         $failures.Count | Should -Be 1
-        $failures[0].FullyQualifiedErrorId | Should -BeLike 'HubCacheLinkSkipped,*'
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'CacheFolderIsLink,*'
         "$($failures[0].CategoryInfo.Category)" | Should -Be 'SecurityError'
         $failures[0].TargetObject | Should -Be $hostile
         $failures[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
@@ -138,7 +138,7 @@ Describe 'Test-ModelHash on a hub cache' {
         @(Test-ModelHash -Layout HuggingFace -Name '*:config.json').Count | Should -Be 2
         $entry = Get-ModelCache -Layout HuggingFace -Name "acme/tiny@$C2`:onnx/model.onnx"
         Remove-Item -LiteralPath (Join-Path $Repo.Folder "blobs/$($entry.BlobId)")
-        $result = Test-ModelHash -HubEntry $entry -ErrorVariable failures -ErrorAction SilentlyContinue
+        $result = Test-ModelHash -InputObject $entry -ErrorVariable failures -ErrorAction SilentlyContinue
         "$($result.Status)" | Should -Be 'Missing'
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'ModelFileMissing,*'
     }

@@ -13,9 +13,8 @@ BeforeDiscovery {
         @{ Cmdlet = 'Save-Model'; Parameter = 'ProxyCredential'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Save-Model'; Parameter = 'Path'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Save-Model'; Parameter = 'MaxDownloadSize'; Set = '__AllParameterSets'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
-        @{ Cmdlet = 'Test-ModelHash'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
-        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'HubEntry'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }
-        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'HubEntry'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Test-ModelHash'; Parameter = 'InputObject'; Set = 'InputObject'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
+        @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'InputObject'; Set = 'InputObject'; Mandatory = $true; ByValue = $true; ByPropertyName = $false; Position = $null }
         @{ Cmdlet = 'Clear-ModelCache'; Parameter = 'Revision'; Set = 'Name'; Mandatory = $false; ByValue = $false; ByPropertyName = $false; Position = $null }
 
         @{ Cmdlet = 'Test-ModelHash'; Parameter = 'Name'; Set = 'Name'; Mandatory = $false; ByValue = $true; ByPropertyName = $false; Position = 0 }
@@ -56,11 +55,11 @@ BeforeDiscovery {
 
     $script:Sets = @(
         @{ Cmdlet = 'Save-Model'; Sets = @('HuggingFace', 'Name'); Default = 'Name' }
-        @{ Cmdlet = 'Test-ModelHash'; Sets = @('HubEntry', 'InputObject', 'LiteralPath', 'Name'); Default = 'Name' }
+        @{ Cmdlet = 'Test-ModelHash'; Sets = @('InputObject', 'LiteralPath', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Get-ModelCache'; Sets = @('List', 'Summary', 'Verify'); Default = 'List' }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = @('Model', 'Source'); Default = 'Model' }
         @{ Cmdlet = 'Register-ModelCatalog'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
-        @{ Cmdlet = 'Clear-ModelCache'; Sets = @('All', 'HubEntry', 'InputObject', 'Name'); Default = 'Name' }
+        @{ Cmdlet = 'Clear-ModelCache'; Sets = @('All', 'InputObject', 'Name'); Default = 'Name' }
         @{ Cmdlet = 'Invoke-FaceDetect'; Sets = @('LiteralPath', 'Path'); Default = 'Path' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = @('ListModels', 'Model', 'Root'); Default = 'Root' }
         @{ Cmdlet = 'Set-ModelCacheLocation'; Sets = @('Reset', 'Set'); Default = 'Set' }

@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
+using ModelCache.Store;
+using ModelCache.Store.Layouts;
 
 namespace ModelCache.HuggingFace;
 
 /// <summary>One file of one cached revision of a hub repo, as the hub's clients lay it out.</summary>
-public sealed class HubCacheEntry
+public sealed class HubCacheEntry : ICachedFile
 {
     internal HubCacheEntry(HubRepoId repoId, string cacheRoot, string commit, IReadOnlyList<string> refs, string filePath, long size,
         string? blobId, string blobPath, string snapshotPath, DateTimeOffset lastModified, bool isLink)
@@ -64,6 +66,15 @@ public sealed class HubCacheEntry
 
     /// <summary>True when the snapshot file is a symbolic link to its blob; false for a copy.</summary>
     public bool IsLink { get; }
+
+    string ICachedFile.ShortName => Repo;
+
+    /// <summary>What a hub client opens: the snapshot file.</summary>
+    string ICachedFile.Path => SnapshotPath;
+
+    string? ICachedFile.ExpectedHash => BlobId;
+
+    CacheLayoutKind ICachedFile.Layout => CacheLayoutKind.HuggingFace;
 
     public override string ToString() => Name;
 }

@@ -6,7 +6,7 @@ using ModelCache.Store.Layouts;
 namespace ModelCache.Store;
 
 /// <summary>A model file in a cache root, with what is known about it.</summary>
-public sealed class ModelCacheEntry
+public sealed class ModelCacheEntry : ICachedFile
 {
     public ModelCacheEntry(string family, string member, string task, string fileName, string path, string cacheRoot, long size,
         string? sha256, string? expectedSha256, string? sourceUrl, DateTimeOffset? savedAt, DateTimeOffset? lastUsed,
@@ -119,6 +119,10 @@ public sealed class ModelCacheEntry
 
     public ModelCacheEntry WithTransfer(TransferSummary transfer) => new(Family, Member, Task, FileName, Path, CacheRoot, Size, Sha256,
         ExpectedSha256, SourceUrl, SavedAt, LastUsed, LastCheck, ChangedSinceCheck, VerifiedAt, InCatalog, Layout, transfer, Pinned);
+
+    string ICachedFile.ShortName => Member;
+
+    string? ICachedFile.ExpectedHash => ExpectedSha256;
 
     public override string ToString() => Name;
 }

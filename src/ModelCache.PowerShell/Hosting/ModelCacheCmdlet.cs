@@ -9,6 +9,7 @@ using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Locations;
+using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Store.Layouts;
@@ -184,7 +185,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot)
     {
         var selection = NameSelector.SelectEntries(catalog, entries, name, cacheRoot);
-        if (selection.Error is not null && !(selection.Error.ErrorId == "ModelNotCached" && NameSelector.SelectModels(catalog, name).Items is { Count: 1 } models && _reportedModels.Contains(models[0].Name)))
+        if (selection.Error is not null && !IsReported(catalog, selection.Error, name))
         {
             WriteError(ErrorRecords.From(selection.Error, name));
         }
@@ -192,71 +193,65 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         return selection.Items;
     }
 
-    /// <summary>True when a -Layout value names the Hugging Face hub cache, which has its own cmdlet paths (not a CacheStore).</summary>
-    protected static bool IsHubLayout(string layout) => string.Equals(layout, "HuggingFace", StringComparison.OrdinalIgnoreCase);
+    /// <summary>The backend over -Layout at -Path (a PowerShell path), or at that layout's default root.</summary>
+    protected ICacheBackend OpenBackend(string? explicitPath, string layout) =>
+        Backends.Open(ParseLayout(layout), string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath));
+
+    /// <summary>The backend a piped file came from: its own root and layout.</summary>
+    protected ICacheBackend BackendOf(ICachedFile file) => Backends.For(file);
+
+    private protected static CacheBackends Backends => new(LayoutResolver(), Environment);
 
     /// <summary>The hub cache root: -Path when given, else HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME as huggingface_hub resolves it.</summary>
-    protected string ResolveHubRoot(string? explicitPath) =>
-        string.IsNullOrEmpty(explicitPath) ? HubCacheLocation.Resolve(Environment) : GetUnresolvedProviderPathFromPSPath(explicitPath);
+    protected string ResolveHubRoot(string? explicitPath) => OpenBackend(explicitPath, nameof(CacheLayoutKind.HuggingFace)).Root;
 
     /// <summary>
-    /// Lists a hub cache (or one repo of it). Whatever the scanner refused to read (a link out of the repo, a bad
-    /// name, a missing blob) becomes one non-terminating error each, targeting its path; the listing goes on.
+    /// Lists a cache of any layout, writing one non-terminating error for each thing skipped or not trusted on the way
+    /// (a link, tampered metadata, a hub file in a bad place), targeting its path when known; the listing goes on.
     /// </summary>
-    protected IReadOnlyList<HubCacheEntry> ScanHub(string root, HubRepoId? repo = null)
+    protected IReadOnlyList<ICachedFile> ListFiles(ICacheBackend backend, ModelCatalog catalog)
     {
-        var scan = HubCacheScanner.Scan(root, repo, StopToken);
-        foreach (var warning in scan.Warnings)
+        var problems = new List<ModelCacheException>();
+        var files = RunAsync((_, token) => backend.ListAsync(catalog, problems, token));
+        foreach (var problem in problems)
         {
-            WriteError(HubWarningRecord(warning));
+            if (problem.Data[CacheStore.ProblemModelKey] is string model)
+            {
+                _reportedModels.Add(model);
+            }
+
+            WriteFailure(problem, problem.Data["Path"] as string ?? backend.Root);
         }
 
-        return scan.Entries;
+        return files;
     }
 
-    /// <summary>
-    /// Hub entries a user-typed name selects: a wildcard matches the repo id (<c>org/name</c>) or the entry name
-    /// (<c>org/name@commit:path</c>), case-insensitively, and matching nothing is not an error; a plain name must
-    /// equal one of them, else a HubRepoNotCached error is written.
-    /// </summary>
-    protected IReadOnlyList<HubCacheEntry> SelectHubEntries(IReadOnlyList<HubCacheEntry> entries, string name, string root)
+    /// <summary>Cached files a user-typed name selects (the one rule, <see cref="NameSelector.SelectFiles"/>); writes the error when a plain name selects nothing.</summary>
+    protected IReadOnlyList<ICachedFile> SelectFiles(ICacheBackend backend, ModelCatalog catalog, IReadOnlyList<ICachedFile> files, string name) =>
+        Selected(catalog, backend.Select(catalog, files, name), name);
+
+    /// <summary>The files a plain name selects, found without listing the whole cache (<see cref="ICacheBackend.FindAsync"/>); writes the error when it selects nothing.</summary>
+    protected IReadOnlyList<ICachedFile> FindFiles(ICacheBackend backend, ModelCatalog catalog, string name)
     {
-        if (WildcardMatcher.HasWildcard(name))
-        {
-            var matcher = new WildcardMatcher(name);
-            return entries.Where(e => matcher.IsMatch(e.Repo) || matcher.IsMatch(e.Name)).ToList();
-        }
-
-        var selected = entries.Where(e => string.Equals(e.Repo, name, StringComparison.OrdinalIgnoreCase) || string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (selected.Count == 0)
-        {
-            WriteFailure(new ModelCacheException("HubRepoNotCached", ModelCacheErrorKind.NotFound,
-                $"'{name}' is not in the hub cache '{root}'.", "Run 'Get-ModelCache -Layout HuggingFace' to list what is cached, or save it with 'Save-Model -HuggingFaceRepo'."), name);
-        }
-
-        return selected;
+        var problems = new List<ModelCacheException>();
+        var selection = RunAsync((_, token) => backend.FindAsync(catalog, name, problems, token));
+        problems.ForEach(problem => WriteFailure(problem, problem.Data["Path"] as string ?? backend.Root));
+        return Selected(catalog, selection, name);
     }
 
-    // A link refused by the scanner (out of the repo, or planted in place of a folder or blob) is a security
-    // matter; anything else is malformed data. Both are skipped, never read through.
-    private static ErrorRecord HubWarningRecord(HubCacheWarning warning)
+    private IReadOnlyList<ICachedFile> Selected(ModelCatalog catalog, Selection<ICachedFile> selection, string name)
     {
-        if (warning.IsNotRegularFile)
+        if (selection.Error is not null && !IsReported(catalog, selection.Error, name))
         {
-            return ErrorRecords.Create("NotARegularFile", ErrorCategory.InvalidData, warning.Message,
-                $"Remove '{warning.Path}' (or move it away); ModelCache reads and writes only regular files there.", warning.Path);
+            WriteError(ErrorRecords.From(selection.Error, name));
         }
 
-        var isLink = warning.IsLink;
-        return ErrorRecords.Create(
-            isLink ? "HubCacheLinkSkipped" : "HubCacheEntrySkipped",
-            isLink ? ErrorCategory.SecurityError : ErrorCategory.InvalidData,
-            warning.Message,
-            isLink
-                ? "The hub cache holds a link that does not stay inside its repo; it was not followed. Remove it (or the repo, with Clear-ModelCache -Layout HuggingFace) if you did not put it there."
-                : "The hub cache holds something its layout does not allow; it was skipped. Remove it, or save the file again with Save-Model -HuggingFaceRepo.",
-            warning.Path);
+        return selection.Items;
     }
+
+    /// <summary>A model not cached because the listing already said its file is unreadable is not reported twice.</summary>
+    private bool IsReported(ModelCatalog catalog, ModelCacheException error, string name) =>
+        error.ErrorId == "ModelNotCached" && NameSelector.SelectModels(catalog, name).Items is { Count: 1 } models && _reportedModels.Contains(models[0].Name);
 
     private protected static CacheLayoutResolver LayoutResolver() =>
         new(Environment, SettingsStore.ForUser(Environment), ModuleState.ProcessCacheRoot, SettingsStore.ForAllUsers(Environment), ModuleState.ProcessModelLocations);
