@@ -109,7 +109,7 @@ internal sealed class AdminApi
     public Task<object> ClearAsync(IReadOnlyList<string> names, CancellationToken cancellationToken) => Exclusive(async () =>
     {
         var report = await new ClearOperation(_options.Backend, Catalog).RunAsync(new RemovalRequest { Names = names, All = names.Count == 0 }, cancellationToken).ConfigureAwait(false);
-        var removed = report.Removed.Select(o => o.Removed).OfType<ICachedFile>().Select(f => (object)new { name = f.Name, path = f.Path, bytes = f.Size }).ToList();
+        var removed = report.Removed.Select(o => o.Removed).OfType<CachedFile>().Select(f => (object)new { name = f.Name, path = f.Path, bytes = f.Size }).ToList();
         return (object)new { removed, keptPinned = report.KeptPinned, partialBytesRemoved = report.SweptBytes, problems = Problems(report.Problems) };
     }, cancellationToken);
 

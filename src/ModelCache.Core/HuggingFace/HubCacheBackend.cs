@@ -41,30 +41,30 @@ public sealed class HubCacheBackend : ICacheBackend
 
     public TimeSpan LockTimeout { get; set; } = DefaultLockTimeout;
 
-    public Task<IReadOnlyList<ICachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ICachedFile>>(Scan(null, problems, cancellationToken).Cast<ICachedFile>().ToList());
+    public Task<IReadOnlyList<CachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<CachedFile>>(Scan(null, problems, cancellationToken).Cast<CachedFile>().ToList());
 
     /// <summary>A plain name that is no file's name is a repo id: every file of its cached revisions.</summary>
-    public Selection<ICachedFile> Select(ModelCatalog catalog, IReadOnlyList<ICachedFile> files, string name) =>
+    public Selection<CachedFile> Select(ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) =>
         NameSelector.SelectFiles(files, name, plain => HubRepoId.TryParse(plain, HubRepoType.Model, out _)
             ? NameSelector.Selected(files.Where(f => string.Equals(f.ShortName, plain, StringComparison.OrdinalIgnoreCase)).ToList(), () => NotCached(plain))
             : NameSelector.Failed(HubRepoId.TryParse(RepoPart(plain), HubRepoType.Model, out _) ? NotCached(plain) : NameInvalid(plain)));
 
     /// <summary>Only the repo a plain name (<c>org/name</c> or <c>org/name@commit:path</c>) belongs to is scanned.</summary>
-    public Task<Selection<ICachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken)
+    public Task<Selection<CachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken)
     {
         if (!HubRepoId.TryParse(RepoPart(name), HubRepoType.Model, out var repo))
         {
             return Task.FromResult(NameSelector.Failed(NameInvalid(name)));
         }
 
-        return Task.FromResult(Select(catalog, Scan(repo, problems, cancellationToken).Cast<ICachedFile>().ToList(), name));
+        return Task.FromResult(Select(catalog, Scan(repo, problems, cancellationToken).Cast<CachedFile>().ToList(), name));
     }
 
     /// <summary>The repo id of a file name <c>org/name@commit:path</c> (the name itself when it has no <c>@</c>).</summary>
     private static string RepoPart(string name) => name.IndexOf('@') is var at and > 0 ? name.Substring(0, at) : name;
 
-    public async Task<FileCheck> VerifyAsync(ICachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) =>
+    public async Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) =>
         new(file, await VerifyAsync(Own(file), bytesHashed, cancellationToken).ConfigureAwait(false));
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed class HubCacheBackend : ICacheBackend
         }
     }
 
-    public string? RepairCommand(ICachedFile file) =>
+    public string? RepairCommand(CachedFile file) =>
         file is HubCacheEntry entry ? $"Save-Model -HuggingFaceRepo {entry.Repo} -File '{entry.FilePath}' -Revision {entry.Revision} -Force" : $"Save-Model -HuggingFaceRepo {file.ShortName} -Force";
 
     /// <summary>
@@ -167,13 +167,13 @@ public sealed class HubCacheBackend : ICacheBackend
         }
 
         var problems = new List<(ModelCacheException, object)>();
-        var wanted = new List<(HubRepoId Repo, IReadOnlyCollection<string>? Revisions, object Input)>();
+        var wanted = new List<(HubRepoId? Repo, IReadOnlyCollection<string>? Revisions, object Input, ModelCacheException? Error)>();
         if (request.Files.Count > 0)
         {
             // Each piped file stands for its revision: one plan per repo, for the revisions its files belong to.
             foreach (var group in request.Files.Select(Own).GroupBy(e => e.RepoId))
             {
-                wanted.Add((group.Key, group.Select(e => e.Revision).Distinct(StringComparer.Ordinal).ToList(), group.First()));
+                wanted.Add((group.Key, group.Select(e => e.Revision).Distinct(StringComparer.Ordinal).ToList(), group.First(), null));
             }
         }
         else if (request.All)
@@ -183,40 +183,46 @@ public sealed class HubCacheBackend : ICacheBackend
             {
                 if (HubRepoId.TryParseFolderName(name, out var repo))
                 {
-                    wanted.Add((repo!, null, repo!.Id));
+                    wanted.Add((repo!, null, repo!.Id, null));
                 }
             }
         }
         else
         {
-            IReadOnlyList<ICachedFile>? files = null;
+            IReadOnlyList<CachedFile>? files = null;
             foreach (var name in request.Names)
             {
                 // A plain repo id names its folder (even one that lists nothing, such as a link); anything else selects files.
                 if (!WildcardMatcher.HasWildcard(name) && HubRepoId.TryParse(name, HubRepoType.Model, out var repo))
                 {
-                    wanted.Add((repo!, request.Revisions, name));
+                    wanted.Add((repo!, request.Revisions, name, null));
                     continue;
                 }
 
-                files ??= Scan(null, new List<ModelCacheException>(), cancellationToken).Cast<ICachedFile>().ToList();
+                files ??= Scan(null, new List<ModelCacheException>(), cancellationToken).Cast<CachedFile>().ToList();
                 var selection = Select(catalog, files, name);
                 if (selection.Error is not null)
                 {
-                    problems.Add((selection.Error, name));
+                    wanted.Add((null, null, name, selection.Error)); // reported in the order of the names
                 }
 
                 foreach (var group in selection.Items.Cast<HubCacheEntry>().GroupBy(e => e.RepoId))
                 {
-                    wanted.Add((group.Key, request.Revisions ?? group.Select(e => e.Revision).Distinct(StringComparer.Ordinal).ToList(), name));
+                    wanted.Add((group.Key, request.Revisions ?? group.Select(e => e.Revision).Distinct(StringComparer.Ordinal).ToList(), name, null));
                 }
             }
         }
 
         var items = new List<RemovalItem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (repo, revisions, input) in wanted)
+        foreach (var (repo, revisions, input, error) in wanted)
         {
+            if (repo is null)
+            {
+                problems.Add((error!, input));
+                continue;
+            }
+
             try
             {
                 var plan = Plan(repo, revisions);
@@ -358,7 +364,7 @@ public sealed class HubCacheBackend : ICacheBackend
         return scan.Entries;
     }
 
-    private HubCacheEntry Own(ICachedFile file) => file as HubCacheEntry
+    private HubCacheEntry Own(CachedFile file) => file as HubCacheEntry
         ?? throw new ModelCacheException("CachedFileLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
             $"{file.Name} is a {file.Layout} file; the Hugging Face hub cache holds hub files only.", "Pipe it to the command without -Layout, so it acts on the cache it came from.");
 

@@ -6,7 +6,7 @@ using ModelCache.Store.Layouts;
 namespace ModelCache.HuggingFace;
 
 /// <summary>One file of one cached revision of a hub repo, as the hub's clients lay it out.</summary>
-public sealed class HubCacheEntry : ICachedFile
+public sealed class HubCacheEntry : CachedFile
 {
     internal HubCacheEntry(HubRepoId repoId, string cacheRoot, string commit, IReadOnlyList<string> refs, string filePath, long size,
         string? blobId, string blobPath, string snapshotPath, DateTimeOffset lastModified, bool isLink)
@@ -25,7 +25,7 @@ public sealed class HubCacheEntry : ICachedFile
     }
 
     /// <summary><c>org/name@commit:path</c>: unique within a cache root.</summary>
-    public string Name => $"{Repo}@{Revision}:{FilePath}";
+    public override string Name => $"{Repo}@{Revision}:{FilePath}";
 
     /// <summary>The repository id, <c>org/name</c>.</summary>
     public string Repo => RepoId.Id;
@@ -44,7 +44,7 @@ public sealed class HubCacheEntry : ICachedFile
     public string FilePath { get; }
 
     /// <summary>Bytes of the blob (0 when a link's blob is missing).</summary>
-    public long Size { get; }
+    public override long Size { get; }
 
     /// <summary>
     /// The blob's name: SHA-256 for LFS files, git blob SHA-1 for small ones. Null for a snapshot file that is
@@ -62,19 +62,21 @@ public sealed class HubCacheEntry : ICachedFile
     public DateTimeOffset LastModified { get; }
 
     /// <summary>The hub cache root this entry was listed from.</summary>
-    public string CacheRoot { get; }
+    public override string CacheRoot { get; }
 
     /// <summary>True when the snapshot file is a symbolic link to its blob; false for a copy.</summary>
     public bool IsLink { get; }
 
-    string ICachedFile.ShortName => Repo;
+    [Newtonsoft.Json.JsonIgnore]
+    public override string ShortName => Repo;
 
     /// <summary>What a hub client opens: the snapshot file.</summary>
-    string ICachedFile.Path => SnapshotPath;
+    public override string Path => SnapshotPath;
 
-    string? ICachedFile.ExpectedHash => BlobId;
+    [Newtonsoft.Json.JsonIgnore]
+    public override string? ExpectedHash => BlobId;
 
-    CacheLayoutKind ICachedFile.Layout => CacheLayoutKind.HuggingFace;
+    public override CacheLayoutKind Layout => CacheLayoutKind.HuggingFace;
 
     public override string ToString() => Name;
 }

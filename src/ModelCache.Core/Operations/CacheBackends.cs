@@ -39,7 +39,7 @@ public sealed class CacheBackends
     }
 
     /// <summary>The backend <paramref name="file"/> belongs to: its own root and layout (with per-model locations when that root is the default native one).</summary>
-    public ICacheBackend For(ICachedFile file)
+    public ICacheBackend For(CachedFile file)
     {
         if (file.Layout == CacheLayoutKind.HuggingFace)
         {

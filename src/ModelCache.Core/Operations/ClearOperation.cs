@@ -66,7 +66,7 @@ public sealed class ClearOperation
                 {
                     report.Removed.Add(outcome);
                 }
-                else if (outcome.KeptPinned && item.Subject is ICachedFile file)
+                else if (outcome.KeptPinned && item.Subject is CachedFile file)
                 {
                     report.KeptPinned.Add(file.Name);
                 }

@@ -40,19 +40,19 @@ public sealed class ExportOperation
         : null;
 
     /// <summary>What an export with no names takes: every hub file, or every catalog model (a file no catalog knows cannot be verified on the other side).</summary>
-    public IReadOnlyList<ICachedFile> Exportable(IReadOnlyList<ICachedFile> listed) =>
+    public IReadOnlyList<CachedFile> Exportable(IReadOnlyList<CachedFile> listed) =>
         listed.Where(f => f is not ModelCacheEntry entry || entry.InCatalog).ToList();
 
     /// <summary>Why a piped file cannot travel; null when it can.</summary>
-    public ModelCacheException? Refuse(ICachedFile file) => file is ModelCacheEntry entry && _catalog.DefinitionOf(entry) is null
+    public ModelCacheException? Refuse(CachedFile file) => file is ModelCacheEntry entry && _catalog.DefinitionOf(entry) is null
         ? new ModelCacheException("ExpectedHashUnknown", ModelCacheErrorKind.NotFound,
             $"{entry.Name} at '{entry.Path}' is in no loaded catalog, so its bytes cannot be verified; it is not exported.",
             "Load the catalog that lists it with -CatalogPath.")
         : null;
 
     /// <param name="onFailed">Called for each file left out (unreadable, or not matching its hash), from any thread.</param>
-    public Task<BundleExportResult> ExportAsync(IReadOnlyList<ICachedFile> files, string destination, string tool, bool asMirror,
-        IProgress<TransferProgress>? progress, Action<ICachedFile, ModelCacheException> onFailed, CancellationToken cancellationToken)
+    public Task<BundleExportResult> ExportAsync(IReadOnlyList<CachedFile> files, string destination, string tool, bool asMirror,
+        IProgress<TransferProgress>? progress, Action<CachedFile, ModelCacheException> onFailed, CancellationToken cancellationToken)
     {
         if (IsHub)
         {
@@ -60,7 +60,7 @@ public sealed class ExportOperation
         }
 
         var entries = files.Cast<ModelCacheEntry>().ToList();
-        var byName = entries.GroupBy(e => e.Name, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => (ICachedFile)g.First(), StringComparer.OrdinalIgnoreCase);
+        var byName = entries.GroupBy(e => e.Name, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => (CachedFile)g.First(), StringComparer.OrdinalIgnoreCase);
         var models = entries.Select(e => (e.Path, Model: _catalog.DefinitionOf(e)!)).ToList();
         return BundleExporter.ExportAsync(models, destination, tool, progress, (model, failure) => onFailed(byName[model.Name], failure), cancellationToken, asMirror);
     }

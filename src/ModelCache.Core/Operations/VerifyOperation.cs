@@ -13,7 +13,7 @@ namespace ModelCache.Operations;
 /// <summary>One file checked by <see cref="VerifyOperation"/>: the check, or why the file could not be hashed at all.</summary>
 public sealed class FileVerification
 {
-    public FileVerification(ICachedFile file, FileCheck? check, ModelCacheException? failure)
+    public FileVerification(CachedFile file, FileCheck? check, ModelCacheException? failure)
     {
         File = check?.File ?? file;
         Check = check;
@@ -21,7 +21,7 @@ public sealed class FileVerification
     }
 
     /// <summary>The file as it reads after the check.</summary>
-    public ICachedFile File { get; }
+    public CachedFile File { get; }
 
     public FileCheck? Check { get; }
 
@@ -45,7 +45,7 @@ public sealed class VerifyOperation
     }
 
     /// <summary>Checks one file; failures to hash it at all are returned, not thrown.</summary>
-    public async Task<FileVerification> VerifyOneAsync(ICachedFile file, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
+    public async Task<FileVerification> VerifyOneAsync(CachedFile file, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
     {
         try
         {
@@ -64,7 +64,7 @@ public sealed class VerifyOperation
     /// <param name="parallelism">Files hashed at once.</param>
     /// <param name="totalBytesHashed">The running total over all files.</param>
     /// <param name="onVerified">Called once per file as its check ends, from any thread.</param>
-    public async Task VerifyAllAsync(IReadOnlyList<ICachedFile> files, int parallelism, IProgress<long>? totalBytesHashed,
+    public async Task VerifyAllAsync(IReadOnlyList<CachedFile> files, int parallelism, IProgress<long>? totalBytesHashed,
         Action<FileVerification> onVerified, CancellationToken cancellationToken)
     {
         long total = 0;

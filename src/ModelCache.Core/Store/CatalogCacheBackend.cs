@@ -31,10 +31,10 @@ public sealed class CatalogCacheBackend : ICacheBackend
 
     public string Root => Store.Root;
 
-    public async Task<IReadOnlyList<ICachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) =>
-        (await Store.ListAsync(catalog, problems, cancellationToken).ConfigureAwait(false)).Cast<ICachedFile>().ToList();
+    public async Task<IReadOnlyList<CachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) =>
+        (await Store.ListAsync(catalog, problems, cancellationToken).ConfigureAwait(false)).Cast<CachedFile>().ToList();
 
-    public Selection<ICachedFile> Select(ModelCatalog catalog, IReadOnlyList<ICachedFile> files, string name) =>
+    public Selection<CachedFile> Select(ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) =>
         NameSelector.SelectFiles(files, name, plain =>
         {
             var models = NameSelector.SelectModels(catalog, plain);
@@ -49,13 +49,13 @@ public sealed class CatalogCacheBackend : ICacheBackend
                 $"{model.Name} is not in the cache at '{Root}'.", $"Run 'Save-Model {model.Name}' to add it."));
         });
 
-    public Task<Selection<ICachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken)
+    public Task<Selection<CachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken)
     {
         var models = NameSelector.SelectModels(catalog, name);
-        return Task.FromResult(models.Error is not null ? NameSelector.Failed(models.Error) : new Selection<ICachedFile>(models.Items.Select(Expected).ToList(), null));
+        return Task.FromResult(models.Error is not null ? NameSelector.Failed(models.Error) : new Selection<CachedFile>(models.Items.Select(Expected).ToList(), null));
     }
 
-    public async Task<FileCheck> VerifyAsync(ICachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
+    public async Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
     {
         var entry = Own(file);
         var model = catalog.DefinitionOf(entry);
@@ -75,7 +75,7 @@ public sealed class CatalogCacheBackend : ICacheBackend
         return new FileCheck(recorded ?? Store.DescribeCheck(model, result), result);
     }
 
-    public string? RepairCommand(ICachedFile file) => null;
+    public string? RepairCommand(CachedFile file) => null;
 
     public CacheSummary Summarize(ModelCatalog catalog, CacheHealthThresholds thresholds, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) =>
         new CacheInspector(Store).Summarize(catalog, thresholds, problems, cancellationToken);
@@ -122,7 +122,7 @@ public sealed class CatalogCacheBackend : ICacheBackend
             }
             else if (request.Names.Count > 0)
             {
-                var files = entries.Cast<ICachedFile>().ToList();
+                var files = entries.Cast<CachedFile>().ToList();
                 foreach (var name in request.Names)
                 {
                     var selection = Select(catalog, files, name);
@@ -186,7 +186,7 @@ public sealed class CatalogCacheBackend : ICacheBackend
     public Task<long> SweepAbandonedAsync(ModelCatalog catalog, CancellationToken cancellationToken) => Store.RemoveAbandonedDownloadsAsync(catalog, cancellationToken);
 
     /// <summary>A catalog entry of this store's layout: the store checks its names and root again before touching it.</summary>
-    private ModelCacheEntry Own(ICachedFile file) => file as ModelCacheEntry
+    private ModelCacheEntry Own(CachedFile file) => file as ModelCacheEntry
         ?? throw new ModelCacheException("CachedFileLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
             $"{file.Name} is a {file.Layout} file; the {Store.Layout} holds catalog entries only.", "Pipe it to the command without -Layout, so it acts on the cache it came from.");
 

@@ -21,26 +21,26 @@ public interface ICacheBackend
     string Root { get; }
 
     /// <summary>Every cached file; whatever was skipped or not trusted on the way is added to <paramref name="problems"/>.</summary>
-    Task<IReadOnlyList<ICachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken);
+    Task<IReadOnlyList<CachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken);
 
     /// <summary>The files <paramref name="name"/> selects among <paramref name="files"/> (a listing of this cache).</summary>
-    Selection<ICachedFile> Select(ModelCatalog catalog, IReadOnlyList<ICachedFile> files, string name);
+    Selection<CachedFile> Select(ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name);
 
     /// <summary>
     /// The files a plain name selects, found without listing the whole cache; for a known catalog model, where its file is
     /// whether or not it is there (so a check of an uncached model reports it Missing).
     /// </summary>
-    Task<Selection<ICachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken);
+    Task<Selection<CachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken);
 
     /// <summary>
     /// Hashes <paramref name="file"/> against what it should be, always (that is what a check is for), recording the outcome
     /// where this cache records checks. An I/O failure (a FIFO in the file's place) is thrown as it is.
     /// </summary>
     /// <exception cref="ModelCacheException">The file is not this cache's to read (a link on the way).</exception>
-    Task<FileCheck> VerifyAsync(ICachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken);
+    Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken);
 
     /// <summary>The command that fetches a good copy of <paramref name="file"/>; null when it is <c>Save-Model &lt;Name&gt;</c>.</summary>
-    string? RepairCommand(ICachedFile file);
+    string? RepairCommand(CachedFile file);
 
     /// <summary>Sizes, counts, clutter and a health verdict, read from disk without hashing or writing.</summary>
     CacheSummary Summarize(ModelCatalog catalog, CacheHealthThresholds thresholds, ICollection<ModelCacheException> problems, CancellationToken cancellationToken);
@@ -59,13 +59,13 @@ public interface ICacheBackend
 /// <summary>One file checked: what the check found, and the file as it reads now (a catalog entry shows the check it recorded).</summary>
 public sealed class FileCheck
 {
-    public FileCheck(ICachedFile file, ModelHashResult result)
+    public FileCheck(CachedFile file, ModelHashResult result)
     {
         File = file;
         Result = result;
     }
 
-    public ICachedFile File { get; }
+    public CachedFile File { get; }
 
     public ModelHashResult Result { get; }
 }

@@ -75,25 +75,25 @@ public static class NameSelector
     }
 
     /// <summary>
-    /// The one rule for cached files of any layout: a wildcard matches the full or short name (<see cref="ICachedFile.ShortName"/>)
+    /// The one rule for cached files of any layout: a wildcard matches the full or short name (<see cref="CachedFile.ShortName"/>)
     /// silently; a plain name selects the file of exactly that name, else what <paramref name="resolvePlain"/> makes of it
     /// (the catalog's resolution, or a hub repo id), which says why when it selects nothing.
     /// </summary>
-    public static Selection<ICachedFile> SelectFiles(IReadOnlyList<ICachedFile> files, string name, Func<string, Selection<ICachedFile>> resolvePlain)
+    public static Selection<CachedFile> SelectFiles(IReadOnlyList<CachedFile> files, string name, Func<string, Selection<CachedFile>> resolvePlain)
     {
         if (WildcardMatcher.HasWildcard(name))
         {
             var pattern = new WildcardMatcher(name);
-            return new Selection<ICachedFile>(files.Where(f => pattern.IsMatch(f.Name) || pattern.IsMatch(f.ShortName)).ToList(), null);
+            return new Selection<CachedFile>(files.Where(f => pattern.IsMatch(f.Name) || pattern.IsMatch(f.ShortName)).ToList(), null);
         }
 
         var exact = files.Where(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
-        return exact.Count > 0 ? new Selection<ICachedFile>(exact, null) : resolvePlain(name);
+        return exact.Count > 0 ? new Selection<CachedFile>(exact, null) : resolvePlain(name);
     }
 
     /// <summary>A selection of <paramref name="items"/>, or of nothing with <paramref name="error"/> when there are none.</summary>
-    public static Selection<ICachedFile> Selected(IReadOnlyList<ICachedFile> items, Func<ModelCacheException> error) =>
+    public static Selection<CachedFile> Selected(IReadOnlyList<CachedFile> items, Func<ModelCacheException> error) =>
         new(items, items.Count > 0 ? null : error());
 
-    public static Selection<ICachedFile> Failed(ModelCacheException error) => new(Array.Empty<ICachedFile>(), error);
+    public static Selection<CachedFile> Failed(ModelCacheException error) => new(Array.Empty<CachedFile>(), error);
 }

@@ -13,7 +13,7 @@ public sealed class RemovalRequest
     public IReadOnlyList<string> Names { get; set; } = Array.Empty<string>();
 
     /// <summary>Files piped in, each removed from its own cache.</summary>
-    public IReadOnlyList<ICachedFile> Files { get; set; } = Array.Empty<ICachedFile>();
+    public IReadOnlyList<CachedFile> Files { get; set; } = Array.Empty<CachedFile>();
 
     public EntryFilter? Filter { get; set; }
 

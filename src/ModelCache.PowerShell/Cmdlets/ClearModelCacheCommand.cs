@@ -27,7 +27,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private const string AllParameterSet = "All";
 
     // Piped files, grouped by cache in End, so that a hub repo's files make one plan and one ShouldProcess.
-    private readonly List<ICachedFile> _piped = new();
+    private readonly List<CachedFile> _piped = new();
 
     // Pinned entries kept, and what -WhatIf would remove: said once, in End.
     private readonly List<string> _keptPinned = new();
@@ -47,7 +47,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     /// <summary>Cached files of any layout from Get-ModelCache or Save-Model, each removed from its own cache (a hub file stands for its revision).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [ValidateNotNull]
-    public ICachedFile[] InputObject { get; set; } = Array.Empty<ICachedFile>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     /// <summary>With -Layout HuggingFace: commit ids or ref names of the repo to remove; all of them when omitted.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
@@ -233,7 +233,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         try
         {
             var outcome = RunAsync((_, token) => clear.ExecuteAsync(item, token));
-            if (outcome.KeptPinned && item.Subject is ICachedFile pinned)
+            if (outcome.KeptPinned && item.Subject is CachedFile pinned)
             {
                 KeepPinned(pinned.Name); // Pinned by another process since it was listed.
             }

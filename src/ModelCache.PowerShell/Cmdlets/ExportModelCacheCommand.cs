@@ -23,12 +23,12 @@ namespace ModelCache.PowerShell.Cmdlets;
 [OutputType(typeof(BundleExportResult))]
 public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 {
-    private readonly List<ICachedFile> _selected = new();
+    private readonly List<CachedFile> _selected = new();
     private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
     private ModelCatalog? _catalog;
     private ICacheBackend? _backend;
     private ExportOperation? _export;
-    private IReadOnlyList<ICachedFile>? _files;
+    private IReadOnlyList<CachedFile>? _files;
 
     /// <summary>Models to export (wildcards); every cached catalog model when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -43,7 +43,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     /// </summary>
     [Parameter(ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ICachedFile[] InputObject { get; set; } = Array.Empty<ICachedFile>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     /// <summary>A new .zip file, or a new or empty folder.</summary>
     [Parameter(Mandatory = true)]

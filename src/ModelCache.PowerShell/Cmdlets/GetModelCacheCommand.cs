@@ -27,7 +27,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     private const string VerifyParameterSet = "Verify";
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
     private readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
-    private readonly List<ICachedFile> _toVerify = new();
+    private readonly List<CachedFile> _toVerify = new();
     private ICacheBackend? _verifyBackend;
 
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ListParameterSet)]

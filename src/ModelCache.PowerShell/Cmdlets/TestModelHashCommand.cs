@@ -41,7 +41,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     /// <summary>Cached files of any layout, as Get-ModelCache and Save-Model write them; each is checked in its own cache.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [ValidateNotNull]
-    public ICachedFile[] InputObject { get; set; } = Array.Empty<ICachedFile>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
@@ -83,7 +83,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 var backend = OpenBackend(Path, Layout);
-                IReadOnlyList<ICachedFile>? listed = null;
+                IReadOnlyList<CachedFile>? listed = null;
                 foreach (var name in Name)
                 {
                     // A wildcard matches what is cached; a plain name is found without listing the whole cache.
@@ -144,7 +144,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     }
 
     /// <summary>Hashes a cached file in its own cache, which records the outcome where it records checks (a catalog entry's metadata).</summary>
-    private void Check(ICacheBackend backend, ModelCatalog catalog, ICachedFile file, object target)
+    private void Check(ICacheBackend backend, ModelCatalog catalog, CachedFile file, object target)
     {
         var verified = RunAsync((bridge, token) =>
         {

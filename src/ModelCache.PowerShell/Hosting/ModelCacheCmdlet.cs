@@ -198,7 +198,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         Backends.Open(ParseLayout(layout), string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath));
 
     /// <summary>The backend a piped file came from: its own root and layout.</summary>
-    protected ICacheBackend BackendOf(ICachedFile file) => Backends.For(file);
+    protected ICacheBackend BackendOf(CachedFile file) => Backends.For(file);
 
     private protected static CacheBackends Backends => new(LayoutResolver(), Environment);
 
@@ -209,7 +209,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// Lists a cache of any layout, writing one non-terminating error for each thing skipped or not trusted on the way
     /// (a link, tampered metadata, a hub file in a bad place), targeting its path when known; the listing goes on.
     /// </summary>
-    protected IReadOnlyList<ICachedFile> ListFiles(ICacheBackend backend, ModelCatalog catalog)
+    protected IReadOnlyList<CachedFile> ListFiles(ICacheBackend backend, ModelCatalog catalog)
     {
         var problems = new List<ModelCacheException>();
         var files = RunAsync((_, token) => backend.ListAsync(catalog, problems, token));
@@ -227,11 +227,11 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Cached files a user-typed name selects (the one rule, <see cref="NameSelector.SelectFiles"/>); writes the error when a plain name selects nothing.</summary>
-    protected IReadOnlyList<ICachedFile> SelectFiles(ICacheBackend backend, ModelCatalog catalog, IReadOnlyList<ICachedFile> files, string name) =>
+    protected IReadOnlyList<CachedFile> SelectFiles(ICacheBackend backend, ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) =>
         Selected(catalog, backend.Select(catalog, files, name), name);
 
     /// <summary>The files a plain name selects, found without listing the whole cache (<see cref="ICacheBackend.FindAsync"/>); writes the error when it selects nothing.</summary>
-    protected IReadOnlyList<ICachedFile> FindFiles(ICacheBackend backend, ModelCatalog catalog, string name)
+    protected IReadOnlyList<CachedFile> FindFiles(ICacheBackend backend, ModelCatalog catalog, string name)
     {
         var problems = new List<ModelCacheException>();
         var selection = RunAsync((_, token) => backend.FindAsync(catalog, name, problems, token));
@@ -239,7 +239,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         return Selected(catalog, selection, name);
     }
 
-    private IReadOnlyList<ICachedFile> Selected(ModelCatalog catalog, Selection<ICachedFile> selection, string name)
+    private IReadOnlyList<CachedFile> Selected(ModelCatalog catalog, Selection<CachedFile> selection, string name)
     {
         if (selection.Error is not null && !IsReported(catalog, selection.Error, name))
         {

@@ -208,15 +208,15 @@ public sealed class AdminClearOperationTests
 
         public string Root => _inner.Root;
 
-        public Task<IReadOnlyList<ICachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.ListAsync(catalog, problems, cancellationToken);
+        public Task<IReadOnlyList<CachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.ListAsync(catalog, problems, cancellationToken);
 
-        public Selection<ICachedFile> Select(ModelCatalog catalog, IReadOnlyList<ICachedFile> files, string name) => _inner.Select(catalog, files, name);
+        public Selection<CachedFile> Select(ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) => _inner.Select(catalog, files, name);
 
-        public Task<Selection<ICachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.FindAsync(catalog, name, problems, cancellationToken);
+        public Task<Selection<CachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.FindAsync(catalog, name, problems, cancellationToken);
 
-        public Task<FileCheck> VerifyAsync(ICachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) => _inner.VerifyAsync(file, catalog, bytesHashed, cancellationToken);
+        public Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) => _inner.VerifyAsync(file, catalog, bytesHashed, cancellationToken);
 
-        public string? RepairCommand(ICachedFile file) => _inner.RepairCommand(file);
+        public string? RepairCommand(CachedFile file) => _inner.RepairCommand(file);
 
         public CacheSummary Summarize(ModelCatalog catalog, CacheHealthThresholds thresholds, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.Summarize(catalog, thresholds, problems, cancellationToken);
 
@@ -228,7 +228,7 @@ public sealed class AdminClearOperationTests
 
         public Task<RemovalOutcome> RemoveAsync(RemovalItem item, CancellationToken cancellationToken)
         {
-            Removed.Add(((ICachedFile)item.Subject).Name);
+            Removed.Add(((CachedFile)item.Subject).Name);
             return _inner.RemoveAsync(item, cancellationToken);
         }
 
