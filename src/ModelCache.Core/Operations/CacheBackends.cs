@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using ModelCache.Configuration;
+using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Locations;
 using ModelCache.Store;
@@ -50,6 +51,18 @@ public sealed class CacheBackends
             && string.Equals(Path.GetFullPath(_layouts.ResolveRoot(file.Layout, null).Path), Path.GetFullPath(file.CacheRoot), StringComparison.Ordinal);
         return new CatalogCacheBackend(new CacheStore(_layouts.Open(file.Layout, file.CacheRoot, isDefaultRoot ? _layouts.ResolveModelLocations() : null)));
     }
+
+    /// <summary>
+    /// The store of a catalog cache, for what only a catalog cache does (pins, quotas, moves, optimized copies, detection);
+    /// the hub cache is refused with <c>LayoutNotSupported</c>, saying why.
+    /// </summary>
+    public CacheStore OpenStore(CacheLayoutKind kind, string? explicitRoot, string command) =>
+        StoreOf(kind == CacheLayoutKind.HuggingFace ? throw CatalogOnly(command) : Open(kind, explicitRoot))!;
+
+    /// <summary>The error for a command that works on catalog caches only, given the hub cache.</summary>
+    public static ModelCacheException CatalogOnly(string command) => new("LayoutNotSupported", ModelCacheErrorKind.InvalidArgument,
+        $"{command} works on catalog caches (-Layout Native or Uniface) only: the Hugging Face hub cache keeps files by repo and revision, with no catalog entries, pins, quotas, optimized copies or per-model folders.",
+        "With -Layout HuggingFace use Get-ModelCache, Test-ModelHash, Clear-ModelCache, Export-ModelCache, Import-ModelCache, or Save-Model -HuggingFaceRepo.");
 
     /// <summary>The store under a catalog backend, for what only a catalog cache does; null for the hub cache.</summary>
     public static CacheStore? StoreOf(ICacheBackend backend) => (backend as CatalogCacheBackend)?.Store;

@@ -169,60 +169,45 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         return filter.IsEmpty ? null : filter;
     }
 
-    /// <summary>Plans the removal (nothing touched), confirms each item (or, with -All, the whole plan once more), then removes.</summary>
+    /// <summary>Plans the removal (nothing touched), confirms each item (with -All, the whole plan, and once more), then removes.</summary>
     private void Clear(ICacheBackend backend, RemovalRequest request)
     {
         var clear = new ClearOperation(backend, LoadCatalog(CatalogPath));
         var plan = RunAsync((_, token) => clear.PlanAsync(request, token));
-        foreach (var (error, input) in plan.Problems)
-        {
-            WriteFailure(error, input);
-        }
-
+        plan.Problems.ToList().ForEach(problem => WriteFailure(problem.Error, problem.Input));
         if (plan.KeptUnnamed > 0)
         {
             WriteVerbose($"Keeping {plan.KeptUnnamed} files no catalog knows in '{plan.Root}'; name them to remove them.");
         }
 
         plan.KeptPinned.ToList().ForEach(KeepPinned);
-        if (request.All)
-        {
-            if (!ShouldProcess(plan.Describe(), plan.WholeAction))
-            {
-                plan.Items.ToList().ForEach(item => CountWhatIf(item.Bytes));
-                return;
-            }
-
-            if (!ConfirmClearAll($"Remove all {plan.Items.Count} cached {plan.Unit} ({ByteSize.Format(plan.Bytes)}) from '{plan.Root}'?"))
-            {
-                return;
-            }
-        }
-
-        for (var i = 0; i < plan.Items.Count; i++)
+        var whole = request.All && ShouldProcess(plan.Describe(), plan.WholeAction)
+            && ConfirmHighImpact($"Remove all {plan.Items.Count} cached {plan.Unit} ({ByteSize.Format(plan.Bytes)}) from '{plan.Root}'?", "Clear model cache", Force);
+        for (var i = 0; i < plan.Items.Count && (whole || !request.All || WhatIfMode); i++)
         {
             var item = plan.Items[i];
-            if (request.All)
+            if (whole)
             {
                 WriteProgress(new ProgressRecord(1, "Clearing model cache", item.Target) { PercentComplete = 100 * i / plan.Items.Count });
             }
 
-            if (request.All || ShouldProcess(item.Target, item.Action))
+            if (whole || (!request.All && ShouldProcess(item.Target, item.Action)))
             {
                 Execute(clear, item);
             }
-            else
+            else if (WhatIfMode)
             {
-                CountWhatIf(item.Bytes);
+                _wouldRemove++;
+                _wouldFree += item.Bytes;
             }
         }
 
-        if (plan.SweepAbandoned && RunAsync((_, token) => clear.FinishAsync(plan, token)) is > 0 and var freed)
+        if (whole && plan.SweepAbandoned && RunAsync((_, token) => clear.FinishAsync(plan, token)) is > 0 and var freed)
         {
             WriteVerbose($"Removed abandoned partial downloads: {freed} bytes.");
         }
 
-        if (request.All)
+        if (whole)
         {
             WriteProgress(new ProgressRecord(1, "Clearing model cache", "Done") { RecordType = ProgressRecordType.Completed });
         }
@@ -233,50 +218,25 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
         try
         {
             var outcome = RunAsync((_, token) => clear.ExecuteAsync(item, token));
-            if (outcome.KeptPinned && item.Subject is CachedFile pinned)
+            if (outcome.KeptPinned)
             {
-                KeepPinned(pinned.Name); // Pinned by another process since it was listed.
+                KeepPinned(((CachedFile)item.Subject).Name); // Pinned by another process since it was listed.
+                return;
             }
-            else if (outcome.Removed is null)
-            {
-                WriteVerbose(outcome.KeptBecause);
-            }
-            else
-            {
-                if (outcome.Note is not null)
-                {
-                    WriteVerbose(outcome.Note);
-                }
 
-                if (PassThru)
-                {
-                    WriteObject(outcome.Removed);
-                }
+            if ((outcome.Removed is null ? outcome.KeptBecause : outcome.Note) is { } said)
+            {
+                WriteVerbose(said);
+            }
+
+            if (PassThru && outcome.Removed is not null)
+            {
+                WriteObject(outcome.Removed);
             }
         }
         catch (ModelCacheException ex)
         {
             WriteFailure(ex, item.Input);
-        }
-    }
-
-    /// <summary>
-    /// Clearing everything is high impact: unless -Force, -Confirm:$false or $ConfirmPreference of None, ask once
-    /// more even though the cmdlet's own impact is Medium.
-    /// </summary>
-    private bool ConfirmClearAll(string query)
-    {
-        var confirmPreference = GetVariableValue("ConfirmPreference") is ConfirmImpact preference ? preference : ConfirmImpact.High;
-        var confirmBound = MyInvocation.BoundParameters.ContainsKey("Confirm");
-        return Force || confirmBound || confirmPreference == ConfirmImpact.None || ShouldContinue(query, "Clear model cache");
-    }
-
-    private void CountWhatIf(long bytes)
-    {
-        if (WhatIfMode)
-        {
-            _wouldRemove++;
-            _wouldFree += bytes;
         }
     }
 

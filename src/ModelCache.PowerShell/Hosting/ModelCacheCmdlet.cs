@@ -94,13 +94,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// The store over <paramref name="layout"/> at -Path, or at that layout's default root. Without -Path, the native
     /// layout honours per-model locations (Set-ModelCacheLocation -Name); an explicit -Path overrides them.
     /// </summary>
-    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native)
-    {
-        var layouts = LayoutResolver();
-        var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        var root = layouts.ResolveRoot(layout, resolved);
-        return new CacheStore(layouts.Open(layout, root.Path, root.Source == CacheLocationSource.Parameter ? null : layouts.ResolveModelLocations()));
-    }
+    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native) =>
+        Backends.OpenStore(layout, string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath), MyInvocation.MyCommand.Name);
 
     /// <summary>
     /// True when <paramref name="explicitPath"/> (a -Path the user gave) names no folder, after writing one
@@ -140,13 +135,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected static SettingsScope ParseSettingsScope(string scope) => (SettingsScope)Enum.Parse(typeof(SettingsScope), scope, ignoreCase: true);
 
     /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
-    protected CacheStore StoreOf(ModelCacheEntry entry)
-    {
-        var layouts = LayoutResolver();
-        var isDefaultRoot = entry.Layout == CacheLayoutKind.Native
-            && string.Equals(System.IO.Path.GetFullPath(layouts.ResolveRoot(entry.Layout, null).Path), System.IO.Path.GetFullPath(entry.CacheRoot), StringComparison.Ordinal);
-        return new(layouts.Open(entry.Layout, entry.CacheRoot, isDefaultRoot ? layouts.ResolveModelLocations() : null));
-    }
+    protected CacheStore StoreOf(ModelCacheEntry entry) => CacheBackends.StoreOf(Backends.For(entry))!;
 
     /// <summary>
     /// Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (a
@@ -392,6 +381,16 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     protected new bool ShouldProcess(string verboseDescription, string? verboseWarning, string? caption) =>
         Confirming(() => base.ShouldProcess(verboseDescription, verboseWarning, caption), verboseDescription, null, "-Confirm:$false");
+
+    /// <summary>
+    /// The extra question before a high-impact step (clearing everything), asked even though the cmdlet's own impact is lower:
+    /// unless <paramref name="force"/>, -Confirm (bound either way) or $ConfirmPreference of None answers it in advance.
+    /// </summary>
+    protected bool ConfirmHighImpact(string query, string caption, bool force)
+    {
+        var confirmPreference = GetVariableValue("ConfirmPreference") is ConfirmImpact preference ? preference : ConfirmImpact.High;
+        return force || MyInvocation.BoundParameters.ContainsKey("Confirm") || confirmPreference == ConfirmImpact.None || ShouldContinue(query, caption);
+    }
 
     /// <summary>The extra question before a high-impact step, which -Force (or -Confirm:$false) answers in advance.</summary>
     protected new bool ShouldContinue(string query, string caption) => Confirming(() => base.ShouldContinue(query, caption), query, null, "-Force or -Confirm:$false");
