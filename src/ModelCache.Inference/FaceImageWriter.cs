@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using ModelCache.Errors;
+using ModelCache.IO;
 using SkiaSharp;
 
 namespace ModelCache.Inference;
@@ -268,7 +269,7 @@ public static class FaceImageWriter
                     throw new ModelCacheException("ImageEncodeFailed", ModelCacheErrorKind.WriteError, $"SkiaSharp could not encode '{full}' as {format}.", "Use a .png or .jpg output.");
                 }
 
-                using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                using var stream = RegularFile.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
                 data.SaveTo(stream);
             }
 
@@ -293,12 +294,12 @@ public static class FaceImageWriter
 
                 try
                 {
-                    ModelCache.Store.AtomicFile.Promote(temp, full);
+                    ModelCache.IO.AtomicFile.Promote(temp, full);
                 }
                 catch (IOException) when (File.Exists(temp))
                 {
                     // Created or removed between the check and the rename: once more, the other way.
-                    ModelCache.Store.AtomicFile.Promote(temp, full);
+                    ModelCache.IO.AtomicFile.Promote(temp, full);
                 }
             }
         }

@@ -146,31 +146,26 @@ internal static class ImageLoader
 
     internal static SKCodec OpenCodec(string path)
     {
+        // One guarded open: the codec reads the very file that was checked to be regular (never a FIFO swapped in).
+        Stream stream;
         try
         {
-            // The native file stream is much cheaper than wrapping a managed one, but would block on a FIFO.
-            RegularFile.Check(path);
+            stream = RegularFile.OpenRead(path, 64 * 1024, FileOptions.None);
         }
         catch (NotARegularFileException ex)
         {
             throw new ModelCacheException("NotARegularFile", ModelCacheErrorKind.InvalidData, ex.Message, "Give the path of an image file.", ex);
         }
-
-        var codec = SKCodec.Create(path, out var result);
-        if (codec is not null)
-        {
-            return codec;
-        }
-
-        try
-        {
-            using (RegularFile.OpenRead(path))
-            {
-            }
-        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelCacheException("ImageReadFailed", ModelCacheErrorKind.ReadError, $"Cannot read the image '{path}': {ex.Message}", "Check the file's permissions.", ex);
+        }
+
+        // The codec owns the stream from here (and disposes it, also when it returns null).
+        var codec = SKCodec.Create(stream, out var result);
+        if (codec is not null)
+        {
+            return codec;
         }
 
         throw DecodeFailed(path, result == SKCodecResult.Unimplemented ? "the format is not supported" : "it is not a readable image (" + result + ")");

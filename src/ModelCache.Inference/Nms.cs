@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using ModelCache.Inference.Layouts;
 
 namespace ModelCache.Inference;
 

@@ -4,6 +4,7 @@ using System.IO;
 using System.Text;
 using ModelCache.Errors;
 using ModelCache.IO;
+using ModelCache.Inference.Layouts;
 
 namespace ModelCache.Inference;
 

@@ -1,5 +1,6 @@
 using System;
 using SkiaSharp;
+using ModelCache.Inference.Layouts;
 
 namespace ModelCache.Inference;
 

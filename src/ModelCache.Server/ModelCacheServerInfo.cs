@@ -1,5 +1,5 @@
 using System;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Server;
 

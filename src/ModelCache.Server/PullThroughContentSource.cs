@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ModelCache.HuggingFace;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Store;
@@ -173,7 +174,7 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
     {
         try
         {
-            using var planner = new SourcePlanner(_options.Mirrors, _options.MirrorOnly, _options.Offline, _options.Network, _options.Environment)
+            using var planner = new SourcePlanner(_options.Mirrors, _options.MirrorOnly, _options.Offline, _options.Network, _options.Environment, HubSource.Factory(_options.Environment))
             {
                 ReadsLocalCatalogUrls = false,
             };

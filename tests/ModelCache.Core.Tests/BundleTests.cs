@@ -443,7 +443,7 @@ public sealed class BundleTests : IDisposable
     }
 
     /// <summary>A ZIP entry name for the crafted file: the manifest's when plain, so only the manifest check can refuse it.</summary>
-    private static string CacheFileName(string name) => ModelCache.Store.CacheFiles.IsPlainFileName(name) ? name : "c.onnx";
+    private static string CacheFileName(string name) => ModelCache.IO.CacheFiles.IsPlainFileName(name) ? name : "c.onnx";
 
     private Task<BundleExportResult> Export(string name) =>
         BundleExporter.ExportAsync(Place(), _temp.Combine(name), "test", null, (_, failure) => throw failure, default);

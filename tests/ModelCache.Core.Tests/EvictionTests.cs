@@ -8,6 +8,7 @@ using ModelCache.Errors;
 using ModelCache.Store;
 using ModelCache.Testing;
 using Newtonsoft.Json.Linq;
+using ModelCache.IO;
 
 namespace ModelCache.Core.Tests;
 

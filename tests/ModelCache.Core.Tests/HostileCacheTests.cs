@@ -7,6 +7,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Store;
 using ModelCache.Testing;
+using ModelCache.IO;
 
 namespace ModelCache.Core.Tests;
 

@@ -6,7 +6,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Testing;
 
 namespace ModelCache.Core.Tests;

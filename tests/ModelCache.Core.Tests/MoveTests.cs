@@ -10,6 +10,7 @@ using ModelCache.Locations;
 using ModelCache.Moves;
 using ModelCache.Store;
 using ModelCache.Testing;
+using ModelCache.IO;
 
 namespace ModelCache.Core.Tests;
 

@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Integrity;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Testing;
 
 namespace ModelCache.Core.Tests;

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using ModelCache.IO;
 using ModelCache.Testing;
+using ModelCache.Errors;
 
 namespace ModelCache.Core.Tests;
 

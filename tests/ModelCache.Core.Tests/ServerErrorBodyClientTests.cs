@@ -235,7 +235,7 @@ public sealed class ServerErrorBodyClientTests : IAsyncLifetime
             environment = environment.With("HF_ENDPOINT", hfEndpoint);
         }
 
-        using var planner = new SourcePlanner(mirror is null ? Array.Empty<string>() : new[] { mirror.ToString() }, mirror is not null, false, Network(2), environment);
+        using var planner = new SourcePlanner(mirror is null ? Array.Empty<string>() : new[] { mirror.ToString() }, mirror is not null, false, Network(2), environment, HubSource.Factory(environment));
         return await new ModelSaver(new CacheStore(_temp.Combine("cache")), planner).SaveAsync(model, false, null, null, CancellationToken.None);
     }
 }

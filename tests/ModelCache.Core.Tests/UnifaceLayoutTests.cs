@@ -9,7 +9,7 @@ using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.Primitives;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Testing;
 
 namespace ModelCache.Core.Tests;

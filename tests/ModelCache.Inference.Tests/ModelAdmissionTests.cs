@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 using ModelCache.Errors;
 using ModelCache.Inference;
 using ModelCache.Testing;
+using ModelCache.Inference.Layouts;
 
 namespace ModelCache.Inference.Tests;
 

@@ -3,6 +3,7 @@ using System.Linq;
 using SkiaSharp;
 using Xunit;
 using Xunit.Abstractions;
+using ModelCache.Inference.Layouts;
 using static ModelCache.Inference.Tests.DetectorFixture;
 
 namespace ModelCache.Inference.Tests;

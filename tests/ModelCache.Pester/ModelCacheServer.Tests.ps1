@@ -125,7 +125,8 @@ Describe 'Start-ModelCacheServer in a child process' -Skip:(-not $IsLinux) {
         # The child inherits the sandbox's mirror (the fixture folder, offline): the server fetches from there.
         $slim = Get-ModelCatalog $Slim
         Get-ModelCache $Slim -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $server = Start-ServerProcess 'pull'
+        # All 20 wait on the one upstream fetch at once: above the default 16 per address the gate would answer 503.
+        $server = Start-ServerProcess 'pull' '-MaxConnectionsPerAddress 32'
         try {
             $url = "$($server.Uri)models/$($slim.FileName)"
             $folder = Join-Path $TestDrive 'pulled'

@@ -8,7 +8,7 @@ using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Bundles;
 

@@ -9,6 +9,7 @@ using ModelCache.Primitives;
 using ModelCache.Store;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
+using ModelCache.IO;
 
 namespace ModelCache.Bundles;
 

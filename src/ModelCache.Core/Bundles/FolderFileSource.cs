@@ -9,7 +9,7 @@ using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Primitives;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Transfer;
 
 namespace ModelCache.Bundles;

@@ -9,7 +9,7 @@ using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Bundles;
 

@@ -12,6 +12,7 @@ using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
 
 namespace ModelCache.Bundles;
 

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using ModelCache.HuggingFace;
+using ModelCache.Catalog;
 
 namespace ModelCache.Bundles;
 

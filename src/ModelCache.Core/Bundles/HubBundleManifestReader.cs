@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using ModelCache.HuggingFace;
+using ModelCache.Catalog;
 
 namespace ModelCache.Bundles;
 

@@ -11,6 +11,7 @@ using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Transfer;
 using Newtonsoft.Json.Linq;
+using ModelCache.IO;
 
 namespace ModelCache.Bundles;
 

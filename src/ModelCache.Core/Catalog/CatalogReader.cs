@@ -130,14 +130,14 @@ public static class CatalogReader
         }
 
         var fileName = RequiredString(model, "fileName", sourceName);
-        if (!ModelCache.Store.CacheFiles.IsPlainFileName(fileName))
+        if (!ModelCache.IO.CacheFiles.IsPlainFileName(fileName))
         {
             throw Problem(sourceName, model["fileName"]!, "\"fileName\" must be a plain file name");
         }
 
-        if (ModelCache.Store.CacheFiles.IsStoreFileName(fileName))
+        if (ModelCache.IO.CacheFiles.IsStoreFileName(fileName))
         {
-            throw Problem(sourceName, model["fileName"]!, $"\"fileName\" must not be a name the cache writes beside models ({ModelCache.Store.CacheFiles.MetadataFileName}, *{ModelCache.Store.CacheFiles.PartialSuffix}, *{ModelCache.Store.CacheFiles.PartialStateSuffix}, *{ModelCache.Store.CacheFiles.TempSuffix})");
+            throw Problem(sourceName, model["fileName"]!, $"\"fileName\" must not be a name the cache writes beside models ({ModelCache.IO.CacheFiles.MetadataFileName}, *{ModelCache.IO.CacheFiles.PartialSuffix}, *{ModelCache.IO.CacheFiles.PartialStateSuffix}, *{ModelCache.IO.CacheFiles.TempSuffix})");
         }
 
         var huggingFace = ReadHuggingFace(model, sourceName);

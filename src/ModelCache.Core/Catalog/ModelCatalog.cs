@@ -58,14 +58,6 @@ public sealed class ModelCatalog
 
     public bool TryGet(string qualifiedName, out ModelDefinition? model) => _byName.TryGetValue(qualifiedName, out model);
 
-    /// <summary>
-    /// The definition a cache entry stands for: this catalog's (exactly its family and member), else the one the entry
-    /// carries from the catalog it was saved or listed with, so <c>Save-Model X -CatalogPath c.json | Test-ModelHash</c>
-    /// checks X without being given c.json again. Null when neither knows what its bytes must hash to.
-    /// </summary>
-    public ModelDefinition? DefinitionOf(ModelCache.Store.ModelCacheEntry entry) =>
-        TryGet(entry.Name, out var model) && model!.Family == entry.Family && model.Member == entry.Member ? model : entry.CarriedDefinition();
-
     /// <summary>Entries whose cache file name is <paramref name="fileName"/> (case-insensitive).</summary>
     /// <summary>
     /// The model whose file name is exactly <paramref name="fileName"/> (case matters: it names a file on disk); the

@@ -6,6 +6,7 @@ using ModelCache.Integrity;
 using ModelCache.IO;
 using System.Security.Cryptography;
 using System.Text;
+using ModelCache.Catalog;
 
 namespace ModelCache.HuggingFace;
 

@@ -9,6 +9,7 @@ using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
 
 namespace ModelCache.HuggingFace;
 

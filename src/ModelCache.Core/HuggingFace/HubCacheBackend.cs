@@ -12,7 +12,7 @@ using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Primitives;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.HuggingFace;
 
@@ -134,7 +134,7 @@ public sealed class HubCacheBackend : ICacheBackend
             byRepo[entry.Repo] = (byRepo.TryGetValue(entry.Repo, out var count) ? count : 0) + 1;
         }
 
-        var blobs = entries.GroupBy(e => e.BlobPath, RootGuard.PathComparer).Select(g => g.First()).ToList();
+        var blobs = entries.GroupBy(e => e.BlobPath, PathRules.Comparer).Select(g => g.First()).ToList();
         summary.EntryCount = entries.Count;
         summary.TotalBytes = blobs.Sum(b => b.Size);
         summary.NeverVerified = entries.Count;
@@ -415,7 +415,7 @@ public sealed class HubCacheBackend : ICacheBackend
             bytes += RootGuard.IsLink(file) ? 0 : SizeOf(file);
         }
 
-        var blobs = files.Where(f => string.Equals(Path.GetDirectoryName(f), folder.BlobsPath, RootGuard.PathComparison)).ToList();
+        var blobs = files.Where(f => string.Equals(Path.GetDirectoryName(f), folder.BlobsPath, PathRules.Comparison)).ToList();
         var snapshotFiles = files.Where(f => RootGuard.IsInside(f, folder.SnapshotsPath)).ToList();
         return new HubRemovalPlan(folder.CacheRoot, folder.Repo, folder.Path, true, revisions, refs.SelectMany(r => r.Value).OrderBy(n => n, StringComparer.Ordinal).ToList(),
             snapshotFiles, blobs, bytes);

@@ -1,7 +1,8 @@
 using System;
 using System.Collections.Generic;
+using ModelCache.Catalog;
+using ModelCache.Layouts;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
 
 namespace ModelCache.HuggingFace;
 

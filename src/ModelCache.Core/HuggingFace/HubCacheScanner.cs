@@ -6,6 +6,8 @@ using System.Text;
 using System.Threading;
 using ModelCache.IO;
 using ModelCache.Store;
+using ModelCache.Catalog;
+using ModelCache.Errors;
 
 namespace ModelCache.HuggingFace;
 

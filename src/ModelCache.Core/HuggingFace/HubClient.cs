@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
 
 namespace ModelCache.HuggingFace;
 

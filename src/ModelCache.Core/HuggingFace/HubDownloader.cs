@@ -11,6 +11,8 @@ using ModelCache.Integrity;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
+using ModelCache.IO;
 
 namespace ModelCache.HuggingFace;
 

@@ -1,3 +1,4 @@
+using ModelCache.Catalog;
 namespace ModelCache.HuggingFace;
 
 /// <summary>What the hub says about one file at one revision (from the resolve endpoint's headers), validated.</summary>

@@ -3,6 +3,7 @@ using System.IO;
 using ModelCache.Errors;
 using ModelCache.IO;
 using ModelCache.Store;
+using ModelCache.Catalog;
 
 namespace ModelCache.HuggingFace;
 
@@ -108,7 +109,7 @@ internal sealed class HubRepoFolder
 
     private string RelativeToRoot(string full)
     {
-        if (!RootGuard.IsSameOrInside(full, CacheRoot))
+        if (!PathRules.IsSameOrInside(full, CacheRoot))
         {
             throw RootGuard.LinkRefused(full);
         }

@@ -6,7 +6,7 @@ namespace ModelCache.IO;
 
 /// <summary>
 /// The one containment rule for a cache root that may be a copy from a stranger, used by the catalog layouts and the hub
-/// code alike: a path is contained when it lies under the root, compared as this OS compares paths (<see cref="PathComparison"/>),
+/// code alike: a path is contained when it lies under the root, compared as this OS compares paths (<see cref="PathRules"/>),
 /// and neither it nor any folder between it and the root is a link (the root itself may be one: where the user keeps the
 /// cache is the user's choice). What is read there is opened as a regular file only (<see cref="RegularFile"/>), and small
 /// files are read with a bound (<see cref="ReadBounded"/>).
@@ -23,17 +23,6 @@ public sealed class RootGuard
 
     /// <summary>The root's full path, without a trailing separator.</summary>
     public string Root { get; }
-
-    /// <summary>
-    /// How this OS compares paths: case-insensitively on Windows, ordinally elsewhere (macOS volumes are usually
-    /// case-insensitive too, but may not be, and a wrong "same path" there would let a path out of the root).
-    /// </summary>
-    public static StringComparison PathComparison =>
-        Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-
-    /// <summary>The comparer matching <see cref="PathComparison"/>, for sets and dictionaries of paths.</summary>
-    public static StringComparer PathComparer =>
-        Path.DirectorySeparatorChar == '\\' ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
 
     /// <summary>
     /// True when <paramref name="path"/> is a symbolic link, junction or other reparse point (checked on the link itself,
@@ -59,28 +48,20 @@ public sealed class RootGuard
         return trimmed.Length == 0 || trimmed.EndsWith(":", StringComparison.Ordinal) ? full : trimmed;
     }
 
-    /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies under it, lexically (no link resolved).</summary>
-    public static bool IsSameOrInside(string path, string folder)
-    {
-        var full = FullRoot(path);
-        var outer = FullRoot(folder);
-        return string.Equals(full, outer, PathComparison) || full.StartsWith(WithSeparator(outer), PathComparison);
-    }
-
     /// <summary>True when <paramref name="path"/> lies strictly under <paramref name="folder"/>, lexically.</summary>
-    public static bool IsInside(string path, string folder) => FullRoot(path).StartsWith(WithSeparator(FullRoot(folder)), PathComparison);
+    public static bool IsInside(string path, string folder) => FullRoot(path).StartsWith(WithSeparator(FullRoot(folder)), PathRules.Comparison);
 
     /// <summary>True when <paramref name="path"/> is the root or lies under it and no folder between them, nor the path itself, is a link.</summary>
     public bool IsContained(string path)
     {
         var full = FullRoot(path);
-        if (string.Equals(full, Root, PathComparison))
+        if (string.Equals(full, Root, PathRules.Comparison))
         {
             return true;
         }
 
         var prefix = WithSeparator(Root);
-        if (!full.StartsWith(prefix, PathComparison))
+        if (!full.StartsWith(prefix, PathRules.Comparison))
         {
             return false;
         }

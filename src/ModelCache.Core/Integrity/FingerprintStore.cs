@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using ModelCache.Store;
 using Newtonsoft.Json;
+using ModelCache.IO;
 
 namespace ModelCache.Integrity;
 

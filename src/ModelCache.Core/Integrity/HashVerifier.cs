@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.IO;
+using ModelCache.Errors;
 
 namespace ModelCache.Integrity;
 

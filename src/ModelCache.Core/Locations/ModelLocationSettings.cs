@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using ModelCache.Store;
 using Newtonsoft.Json.Linq;
+using ModelCache.IO;
 
 namespace ModelCache.Locations;
 

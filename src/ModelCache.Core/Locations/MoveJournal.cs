@@ -33,7 +33,7 @@ public sealed class MoveJournal
     public string ResolveSource(string resolvedSource, string destination)
     {
         var pending = Read();
-        return pending is { } move && SamePath(move.Destination, destination) && SamePath(resolvedSource, destination) ? move.Source : resolvedSource;
+        return pending is { } move && PathRules.IsSame(move.Destination, destination) && PathRules.IsSame(resolvedSource, destination) ? move.Source : resolvedSource;
     }
 
     public void Record(string source, string destination)
@@ -45,7 +45,7 @@ public sealed class MoveJournal
     /// <summary>Forgets the move into <paramref name="destination"/> once it has finished; another one's record stays.</summary>
     public void Clear(string destination)
     {
-        if (Read() is { } move && SamePath(move.Destination, destination))
+        if (Read() is { } move && PathRules.IsSame(move.Destination, destination))
         {
             File.Delete(JournalFile);
         }
@@ -72,5 +72,4 @@ public sealed class MoveJournal
         }
     }
 
-    private static bool SamePath(string a, string b) => Store.Layouts.CacheLayout.IsSameOrInside(a, b) && Store.Layouts.CacheLayout.IsSameOrInside(b, a);
 }

@@ -12,7 +12,7 @@ using ModelCache.IO;
 using ModelCache.Locations;
 using ModelCache.Primitives;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Transfer;
 
 namespace ModelCache.Moves;
@@ -355,14 +355,14 @@ public sealed class CacheMover
     {
         var source = RealPath.Resolve(_source.Root);
         var destination = RealPath.Resolve(_destination.Root);
-        if (CacheLayout.IsSameOrInside(destination, source))
+        if (PathRules.IsSameOrInside(destination, source))
         {
             throw new ModelCacheException("MoveDestinationInsideSource", ModelCacheErrorKind.InvalidArgument,
                 $"Cannot move the cache '{_source.Root}' to '{_destination.Root}': the destination is that cache root or a folder inside it{Through(destination, _destination.Root)}.",
                 $"Choose a destination outside '{_source.Root}'. To finish a move interrupted after its location setting was switched, run it again with -Path naming the old root.");
         }
 
-        if (CacheLayout.IsSameOrInside(source, destination))
+        if (PathRules.IsSameOrInside(source, destination))
         {
             throw new ModelCacheException("MoveSourceInsideDestination", ModelCacheErrorKind.InvalidArgument,
                 $"Cannot move the cache '{_source.Root}' to '{_destination.Root}': the cache lies inside the destination{Through(source, _source.Root)}, whose layout would take the old cache's folders for its own, and removing the old root's folders could remove the destination's.",
@@ -383,7 +383,7 @@ public sealed class CacheMover
 
         try
         {
-            return SamePath(environment is null ? Path.GetFullPath(setting!.Trim()) : CacheLocationResolver.Normalize(setting!, environment), root);
+            return PathRules.IsSame(environment is null ? Path.GetFullPath(setting!.Trim()) : CacheLocationResolver.Normalize(setting!, environment), root);
         }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
         {
@@ -391,7 +391,6 @@ public sealed class CacheMover
         }
     }
 
-    private static bool SamePath(string a, string b) => CacheLayout.IsSameOrInside(a, b) && CacheLayout.IsSameOrInside(b, a);
 
     private ModelDefinition? ModelOf(ModelCacheEntry entry) => _catalog.DefinitionOf(entry);
 

@@ -5,7 +5,7 @@ using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Locations;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Operations;
 

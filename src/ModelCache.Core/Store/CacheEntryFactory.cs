@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using ModelCache.Catalog;
 using ModelCache.Integrity;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Store;
 

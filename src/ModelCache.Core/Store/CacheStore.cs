@@ -8,7 +8,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Store;
 

@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Store;
 

@@ -6,7 +6,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
+using ModelCache.IO;
 
 namespace ModelCache.Store;
 

@@ -1,4 +1,4 @@
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using Newtonsoft.Json;
 
 namespace ModelCache.Store;

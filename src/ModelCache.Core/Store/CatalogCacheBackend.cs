@@ -7,7 +7,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.Primitives;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Store;
 

@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Integrity;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Store;
 

@@ -5,7 +5,7 @@ using System.Linq;
 using System.Threading;
 using ModelCache.Errors;
 using ModelCache.IO;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 

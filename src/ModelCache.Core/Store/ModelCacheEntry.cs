@@ -1,7 +1,7 @@
 using System;
 using ModelCache.Catalog;
 using ModelCache.Primitives;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Store;
 

@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Integrity;
+using ModelCache.IO;
 
 namespace ModelCache.Store;
 

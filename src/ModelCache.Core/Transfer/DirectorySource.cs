@@ -8,7 +8,7 @@ using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Primitives;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.Transfer;
 

@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Net.Http;
 using ModelCache.Configuration;
-using ModelCache.HuggingFace;
+using ModelCache.Catalog;
 
 namespace ModelCache.Transfer;
 
@@ -18,15 +18,20 @@ public sealed class SourcePlanner : IDisposable
 {
     private readonly Lazy<HttpClient> _client;
     private readonly IReadOnlyList<string> _mirrors;
-    private readonly Lazy<HubSettings> _hubSettings;
+    private readonly Func<HttpClient, TimeSpan, IModelSource>? _hubSource;
     private readonly SourceHealth _health = new();
 
     /// <param name="mirrors">Mirror bases: http(s) URLs, file URLs or absolute directory paths.</param>
     /// <param name="mirrorOnly">Never fall back to the catalog URL.</param>
     /// <param name="offline">Never open a network connection.</param>
     /// <param name="network">Proxy, credentials, timeouts and retries; defaults when null.</param>
-    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY and HF_ENDPOINT / HF_TOKEN / HF_HUB_OFFLINE are read; the process environment when null.</param>
-    public SourcePlanner(IReadOnlyList<string> mirrors, bool mirrorOnly, bool offline, NetworkOptions? network = null, IEnvironment? environment = null)
+    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; the process environment when null.</param>
+    /// <param name="hubSource">
+    /// Makes the source of a hub-hosted model over the shared client (the hub client lives a layer above transfers:
+    /// <c>HubSource.Factory</c>); planning a hub model without it, other than from mirrors only, is a programming error.
+    /// </param>
+    public SourcePlanner(IReadOnlyList<string> mirrors, bool mirrorOnly, bool offline, NetworkOptions? network = null, IEnvironment? environment = null,
+        Func<HttpClient, TimeSpan, IModelSource>? hubSource = null)
     {
         _mirrors = mirrors;
         MirrorOnly = mirrorOnly;
@@ -34,7 +39,7 @@ public sealed class SourcePlanner : IDisposable
         Network = network ?? new NetworkOptions();
         var proxySource = environment ?? SystemEnvironment.Instance;
         _client = new Lazy<HttpClient>(() => CreateClient(Network, proxySource));
-        _hubSettings = new Lazy<HubSettings>(() => HubSettings.FromEnvironment(proxySource));
+        _hubSource = hubSource;
     }
 
     public bool Offline { get; }
@@ -63,7 +68,7 @@ public sealed class SourcePlanner : IDisposable
         // A model known only by its hash (no url, no hub file) has no upstream: the cache or a mirror only.
         if (!MirrorOnly && (model.HuggingFace is not null || model.Url is not null))
         {
-            sources.Add(model.HuggingFace is not null ? new HubSource(_client.Value, _hubSettings.Value, Network.Timeout)
+            sources.Add(model.HuggingFace is not null ? (_hubSource ?? throw new InvalidOperationException("This planner was made without a hub source factory (HubSource.Factory), so it cannot plan " + model.Name + "."))(_client.Value, Network.Timeout)
                 : model.Url!.IsFile ? (ReadsLocalCatalogUrls ? DirectorySource.UpstreamFile() : new RefusedLocalUrlSource())
                 : HttpSource.Upstream(_client.Value, Network.Timeout, _health));
         }

@@ -34,7 +34,7 @@ public sealed class TransferException : ModelCacheException
         new(errorId, kind, message, action, transient: false, keepPartial: true, null, inner);
 
     /// <summary>The source's file is a directory, FIFO, socket or device: never opened, and no retry makes it a file.</summary>
-    public static TransferException NotARegularFile(string subject, IO.NotARegularFileException exception)
+    public static TransferException NotARegularFile(string subject, Errors.NotARegularFileException exception)
     {
         var failure = CacheIOFailure.NotARegularFile(exception, subject);
         return Permanent(failure.ErrorId, failure.Kind, failure.Message, failure.RecommendedAction!, exception);

@@ -6,7 +6,7 @@ using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 
 namespace ModelCache.PowerShell.Cmdlets;
 

@@ -12,7 +12,7 @@ using ModelCache.Locations;
 using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.Store;
-using ModelCache.Store.Layouts;
+using ModelCache.Layouts;
 using ModelCache.Transfer;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -314,7 +314,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             network.MirrorCredential = MirrorCredential.Bearer(token!);
         }
 
-        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network);
+        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network, hubSource: HubSource.Factory());
         foreach (var folder in planner.MissingMirrorFolders())
         {
             WriteWarning($"The mirror folder '{folder}' does not exist; no model is read from it.");

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Testing;
+using ModelCache.Catalog;
 using static ModelCache.Core.Tests.HuggingFace.HubCacheScannerTests;
 
 namespace ModelCache.Core.Tests.HuggingFace;

@@ -7,6 +7,8 @@ using ModelCache.Configuration;
 using ModelCache.HuggingFace;
 using ModelCache.Integrity;
 using ModelCache.Testing;
+using ModelCache.Catalog;
+using ModelCache.Locations;
 
 namespace ModelCache.Core.Tests.HuggingFace;
 

@@ -104,7 +104,7 @@ public sealed class HubCatalogSourceTests : IAsyncLifetime
 
     private async Task<ModelCacheEntry> Save(ModelDefinition model, FakeEnvironment environment, CacheStore? store = null)
     {
-        using var planner = new SourcePlanner(Array.Empty<string>(), false, false, HubDownloaderTests.FastRetries, environment);
+        using var planner = new SourcePlanner(Array.Empty<string>(), false, false, HubDownloaderTests.FastRetries, environment, HubSource.Factory(environment));
         return await new ModelSaver(store ?? new CacheStore(_temp.Combine("cache")), planner).SaveAsync(model, false, null, null, default);
     }
 }

@@ -9,6 +9,7 @@ using ModelCache.Integrity;
 using ModelCache.Primitives;
 using ModelCache.Testing;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
 
 namespace ModelCache.Core.Tests.HuggingFace;
 

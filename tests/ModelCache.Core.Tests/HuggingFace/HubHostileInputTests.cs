@@ -6,6 +6,7 @@ using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Testing;
 using ModelCache.Transfer;
+using ModelCache.Catalog;
 
 namespace ModelCache.Core.Tests.HuggingFace;
 

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using ModelCache.HuggingFace;
 using ModelCache.Integrity;
 using ModelCache.Testing;
+using ModelCache.Catalog;
 
 namespace ModelCache.Core.Tests.HuggingFace;
 

@@ -204,7 +204,7 @@ public sealed class AdminClearOperationTests
 
         public List<string> Removed { get; } = new();
 
-        public ModelCache.Store.Layouts.CacheLayoutKind Kind => _inner.Kind;
+        public ModelCache.Layouts.CacheLayoutKind Kind => _inner.Kind;
 
         public string Root => _inner.Root;
 

@@ -4,11 +4,12 @@ using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
+using ModelCache.Configuration;
 using ModelCache.Errors;
-using ModelCache.HuggingFace;
 using ModelCache.Primitives;
+using ModelCache.Transfer;
 
-namespace ModelCache.Transfer;
+namespace ModelCache.HuggingFace;
 
 /// <summary>
 /// The upstream source of a catalog model whose entry names a hub file (<c>"huggingFace"</c>): resolved
@@ -25,6 +26,16 @@ public sealed class HubSource : IModelSource
     {
         _settings = settings;
         _client = new HubClient(client, settings, timeout);
+    }
+
+    /// <summary>
+    /// What a <see cref="SourcePlanner"/> is given to reach hub-hosted models: HF_ENDPOINT, HF_TOKEN and offline mode
+    /// are read from <paramref name="environment"/> (the process environment when null) when the first hub model is planned.
+    /// </summary>
+    public static Func<HttpClient, TimeSpan, IModelSource> Factory(IEnvironment? environment = null)
+    {
+        var settings = new Lazy<HubSettings>(() => HubSettings.FromEnvironment(environment ?? SystemEnvironment.Instance));
+        return (client, timeout) => new HubSource(client, settings.Value, timeout);
     }
 
     public TransferSource Kind => TransferSource.Upstream;

@@ -4,9 +4,9 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Text;
 using ModelCache.Configuration;
-using ModelCache.Store.Layouts;
+using ModelCache.Locations;
 
-namespace ModelCache.Locations;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// Each layout's default root and the layout object over a root. The native layout follows ModelCache's own

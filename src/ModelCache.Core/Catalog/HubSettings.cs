@@ -1,8 +1,9 @@
 using System;
 using ModelCache.Configuration;
 using ModelCache.Errors;
+using ModelCache.Locations;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.Catalog;
 
 /// <summary>
 /// How to reach and write a hub cache: the endpoint, the token, offline mode and whether links may be

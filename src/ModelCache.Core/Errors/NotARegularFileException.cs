@@ -1,6 +1,6 @@
 using System.IO;
 
-namespace ModelCache.IO;
+namespace ModelCache.Errors;
 
 /// <summary>
 /// A directory, FIFO, socket or device where a file was to be read or written. An <see cref="IOException"/>, so every

@@ -1,4 +1,4 @@
-namespace ModelCache.Inference;
+namespace ModelCache.Inference.Layouts;
 
 internal enum TensorLayout
 {

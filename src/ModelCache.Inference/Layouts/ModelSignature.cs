@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
 
-namespace ModelCache.Inference;
+namespace ModelCache.Inference.Layouts;
 
 /// <summary>One input or output of a model as its metadata declares it; -1 marks a dynamic dimension.</summary>
 internal sealed class TensorSignature

@@ -5,7 +5,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.IO;
 
 /// <summary>
 /// Symbolic links, which netstandard2.0 cannot make or read: the runtime's own API where it exists

@@ -1,4 +1,4 @@
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>How files are arranged under a cache root.</summary>
 public enum CacheLayoutKind

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace ModelCache.Store;
+namespace ModelCache.IO;
 
 /// <summary>
 /// What the store may trust about the files under a cache root, which may be a copy from a stranger:

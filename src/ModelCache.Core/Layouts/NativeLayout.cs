@@ -5,8 +5,9 @@ using System.Linq;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Locations;
+using ModelCache.IO;
 
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// ModelCache's own layout: <c>models/&lt;Family&gt;/&lt;Member&gt;/&lt;FileName&gt;</c> with <c>entry.json</c> and any

@@ -2,7 +2,7 @@ using System;
 using System.Text.RegularExpressions;
 using ModelCache.Errors;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.Catalog;
 
 /// <summary>
 /// A validated hub repository id, <c>org/name</c> (or a bare <c>name</c>), and its type. Every path

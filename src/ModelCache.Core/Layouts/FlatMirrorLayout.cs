@@ -5,7 +5,7 @@ using System.Linq;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// A mirror directory as a source: model files side by side under their catalog file names (an offline copy,

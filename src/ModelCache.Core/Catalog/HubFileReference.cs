@@ -1,6 +1,6 @@
 using System;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.Catalog;
 
 /// <summary>One file on a hub: repo, path in the repo and revision; what a catalog entry's <c>"huggingFace"</c> names.</summary>
 public sealed class HubFileReference

@@ -4,8 +4,9 @@ using System.IO;
 using System.Linq;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.IO;
 
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// uniface's own cache: a flat folder of model files under uniface's cache file names (the catalog's

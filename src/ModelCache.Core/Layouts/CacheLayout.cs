@@ -6,7 +6,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.IO;
 
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// Where a layout keeps each model's files under a cache root, how to find the files it holds, and
@@ -103,7 +103,7 @@ public abstract class CacheLayout
             Directory.CreateDirectory(folder);
             prepare?.Invoke();
             var probe = Path.Combine(folder, ".write-test-" + Guid.NewGuid().ToString("N"));
-            File.WriteAllText(probe, string.Empty);
+            RegularFile.Open(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
             File.Delete(probe);
             return null;
         }
@@ -176,9 +176,9 @@ public abstract class CacheLayout
     }
 
     /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies under it, compared as this OS compares paths (no link resolved).</summary>
-    internal static bool IsSameOrInside(string path, string folder) => RootGuard.IsSameOrInside(path, folder);
+    internal static bool IsSameOrInside(string path, string folder) => PathRules.IsSameOrInside(path, folder);
 
-    protected static StringComparison PathComparison => RootGuard.PathComparison;
+    protected static StringComparison PathComparison => PathRules.Comparison;
 
     public override string ToString() => $"{Kind} layout at {Root}";
 }

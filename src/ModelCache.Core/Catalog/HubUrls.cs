@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.Catalog;
 
 /// <summary>The hub's URLs, built from validated names with each segment escaped.</summary>
 internal static class HubUrls

@@ -1,7 +1,7 @@
 using System.IO;
 using ModelCache.Configuration;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.Locations;
 
 /// <summary>Where the hub's own clients keep their cache, by the same rules as huggingface_hub.</summary>
 public static class HubCacheLocation

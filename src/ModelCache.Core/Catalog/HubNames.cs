@@ -4,7 +4,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using ModelCache.Errors;
 
-namespace ModelCache.HuggingFace;
+namespace ModelCache.Catalog;
 
 /// <summary>
 /// What a name in a hub cache may look like. A cache root may be a stranger's copy, so every commit id,

@@ -5,7 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
 
-namespace ModelCache.Store;
+namespace ModelCache.IO;
 
 /// <summary>
 /// An exclusive OS file lock (FileShare.None: flock on Unix, a share-mode lock on Windows). The

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Text;
 
-namespace ModelCache.Store;
+namespace ModelCache.IO;
 
 /// <summary>Replaces files so readers see either the old or the new content, never a torn write.</summary>
 public static class AtomicFile

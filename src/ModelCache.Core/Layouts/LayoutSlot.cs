@@ -1,6 +1,6 @@
 using ModelCache.Catalog;
 
-namespace ModelCache.Store.Layouts;
+namespace ModelCache.Layouts;
 
 /// <summary>
 /// A place in a layout that holds (or may hold) one model file, found by walking the root. Its names come

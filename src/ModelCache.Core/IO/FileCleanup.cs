@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace ModelCache.Store;
+namespace ModelCache.IO;
 
 /// <summary>Best-effort deletion of work files, which are never mistaken for models if one stays.</summary>
 internal static class FileCleanup
