@@ -54,7 +54,15 @@ public sealed class ExportOperation
     public Task<BundleExportResult> ExportAsync(IReadOnlyList<CachedFile> files, string destination, string tool, bool asMirror,
         IProgress<TransferProgress>? progress, Action<CachedFile, ModelCacheException> onFailed, CancellationToken cancellationToken)
     {
-        if (IsHub)
+        // Piped files carry their layout: hub files travel as hub files whatever -Layout says; one bundle holds one kind.
+        if (files.Any(f => f is HubCacheEntry) && files.Any(f => f is not HubCacheEntry))
+        {
+            throw new ModelCacheException("BundleLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
+                "A bundle holds either catalog models or Hugging Face hub files, not both; nothing was exported.",
+                "Export each kind on its own: 'Get-ModelCache | Export-ModelCache ...' and 'Get-ModelCache -Layout HuggingFace | Export-ModelCache ...'.");
+        }
+
+        if (files.Count > 0 ? files[0] is HubCacheEntry : IsHub)
         {
             return HubBundleExporter.ExportAsync(files.Cast<HubCacheEntry>().ToList(), destination, tool, progress, (entry, failure) => onFailed(entry, failure), cancellationToken);
         }
