@@ -73,7 +73,7 @@ var catalog = new ModelCatalog(models);
 for (var run = 0; run < repeat; run++)
 {
     clock.Restart();
-    var result = shell.Run($"Get-ModelCache -Summary -Path '{root}'");
+    var result = shell.Run($"Get-ModelCache -Summary -CachePath '{root}'");
     summary.Add(clock.Elapsed);
     if (result.Single().Properties["EntryCount"].Value is not int counted || counted != entries)
     {

@@ -258,7 +258,7 @@ internal static class Program
     private static TimeSpan SaveModels(BenchShell shell, IEnumerable<string> names, string cache, Uri mirror, string common, int? throttle)
     {
         var list = names.ToList();
-        var script = $"Save-Model {string.Join(", ", list.Select(Quote))} -Path {Quote(cache)} -Mirror {Quote(mirror.ToString())} {common}" +
+        var script = $"Save-Model {string.Join(", ", list.Select(Quote))} -CachePath {Quote(cache)} -Mirror {Quote(mirror.ToString())} {common}" +
             (throttle is { } limit ? " -ThrottleLimit " + limit.ToString(CultureInfo.InvariantCulture) : string.Empty);
         var watch = Stopwatch.StartNew();
         var output = shell.Run(script);

@@ -30,7 +30,7 @@ public sealed class CatalogRegistryTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private CatalogRegistry User => CatalogRegistry.For(SettingsScope.User, _environment);
+    private CatalogRegistry User => CatalogRegistry.For(SettingsScope.CurrentUser, _environment);
 
     private CatalogRegistry AllUsers => CatalogRegistry.For(SettingsScope.AllUsers, _environment);
 
@@ -52,8 +52,8 @@ public sealed class CatalogRegistryTests : IDisposable
         var load = sources.Load();
 
         Assert.Equal(
-            new[] { (CatalogSourceKind.BuiltIn, (string?)null, ModelDefinition.BuiltInOrigin), (CatalogSourceKind.Registered, "AllUsers", machine), (CatalogSourceKind.Registered, "User", user),
-                (CatalogSourceKind.UserCatalog, "User", userCatalog), (CatalogSourceKind.Environment, "Process", fromEnvironment), (CatalogSourceKind.Parameter, "Process", fromParameter) },
+            new[] { (CatalogSourceKind.BuiltIn, (string?)null, ModelDefinition.BuiltInOrigin), (CatalogSourceKind.Registered, "AllUsers", machine), (CatalogSourceKind.Registered, "CurrentUser", user),
+                (CatalogSourceKind.UserCatalog, "CurrentUser", userCatalog), (CatalogSourceKind.Environment, "Process", fromEnvironment), (CatalogSourceKind.Parameter, "Process", fromParameter) },
             load.Sources.Select(s => (s.Kind, s.Scope, s.Path)));
         Assert.Equal(Enumerable.Range(1, 6), load.Sources.Select(s => s.Order));
         Assert.All(load.Sources, s => Assert.True(s.Loaded));
@@ -181,7 +181,7 @@ public sealed class CatalogRegistryTests : IDisposable
         var error = Assert.Throws<ModelCacheException>(() => CatalogRegistry.For(SettingsScope.AllUsers, environment).Register(file));
 
         Assert.Equal("SettingsNotWritable", error.ErrorId);
-        Assert.Contains("-Scope User", error.RecommendedAction, StringComparison.Ordinal);
+        Assert.Contains("-Scope CurrentUser", error.RecommendedAction, StringComparison.Ordinal);
         Assert.Empty(CatalogRegistry.For(SettingsScope.AllUsers, environment).Paths);
     }
 

@@ -19,7 +19,7 @@ Describe 'Export-ModelCache' {
     It 'writes a ZIP whose manifest hashes to the SHA-256 it reports, and which Expand-Archive reads' {
         $zip = Join-Path $Sandbox.Root 'models.zip'
 
-        $result = Export-ModelCache -DestinationPath $zip
+        $result = Export-ModelCache -Path $zip
 
         $result | Get-TypeName | Should -Be 'ModelCache.Bundles.BundleExportResult'
         @($result.Models | Sort-Object) | Should -Be @($Slim, $Yolo)
@@ -35,10 +35,10 @@ Describe 'Export-ModelCache' {
     It 'exports the names piped from Get-ModelCache into a folder that serves as a mirror' {
         $folder = Join-Path $Sandbox.Root 'bundle'
 
-        $null = Get-ModelCache $Slim | Export-ModelCache -DestinationPath $folder
+        $null = Get-ModelCache $Slim | Export-ModelCache -Path $folder
 
         @(Get-ChildItem -LiteralPath $folder -Name | Sort-Object) | Should -Be @('manifest.json', 'version-slim-320.onnx')
-        $saved = Save-Model $Slim -Path (Join-Path $Sandbox.Root 'other') -Mirror $folder -MirrorOnly -Offline
+        $saved = Save-Model $Slim -CachePath (Join-Path $Sandbox.Root 'other') -Mirror $folder -MirrorOnly -Offline
         "$($saved.Source)" | Should -Be 'Mirror'
     }
 
@@ -47,7 +47,7 @@ Describe 'Export-ModelCache' {
         $bytes = [IO.File]::ReadAllBytes($path); $bytes[100] = $bytes[100] -bxor 1; [IO.File]::WriteAllBytes($path, $bytes)
         $zip = Join-Path $Sandbox.Root 'models.zip'
 
-        { Export-ModelCache -DestinationPath $zip -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
+        { Export-ModelCache -Path $zip -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
 
         Test-Path -LiteralPath $zip | Should -BeFalse
         Test-Path -LiteralPath "$zip.partial" | Should -BeFalse
@@ -57,10 +57,10 @@ Describe 'Export-ModelCache' {
         $zip = Join-Path $Sandbox.Root 'models.zip'
         Set-Content -LiteralPath $zip -Value 'mine'
 
-        { Export-ModelCache -DestinationPath $zip -ErrorAction Stop } | Should -Throw -ErrorId 'BundleDestinationExists,*'
+        { Export-ModelCache -Path $zip -ErrorAction Stop } | Should -Throw -ErrorId 'BundleDestinationExists,*'
         Get-Content -LiteralPath $zip | Should -Be 'mine'
 
-        Export-ModelCache -DestinationPath (Join-Path $Sandbox.Root 'whatif.zip') -WhatIf
+        Export-ModelCache -Path (Join-Path $Sandbox.Root 'whatif.zip') -WhatIf
         Test-Path -LiteralPath (Join-Path $Sandbox.Root 'whatif.zip') | Should -BeFalse
     }
 
@@ -68,16 +68,16 @@ Describe 'Export-ModelCache' {
         $zip = Join-Path $Sandbox.Root 'new/deeper/models.zip'
         $folder = Join-Path $Sandbox.Root 'new2/deeper/bundle'
 
-        Export-ModelCache -DestinationPath $zip -WhatIf
-        Export-ModelCache -DestinationPath $folder -WhatIf
+        Export-ModelCache -Path $zip -WhatIf
+        Export-ModelCache -Path $folder -WhatIf
         Test-Path -LiteralPath (Join-Path $Sandbox.Root 'new') | Should -BeFalse
         Test-Path -LiteralPath (Join-Path $Sandbox.Root 'new2') | Should -BeFalse
 
-        $result = Export-ModelCache -DestinationPath $zip -ErrorAction Stop
+        $result = Export-ModelCache -Path $zip -ErrorAction Stop
         $result.Path | Should -Be $zip
         (Get-FileHash -LiteralPath $zip).Hash | Should -Not -BeNullOrEmpty
         Test-Path -LiteralPath "$zip.partial" | Should -BeFalse
-        $null = Export-ModelCache -DestinationPath $folder -ErrorAction Stop
+        $null = Export-ModelCache -Path $folder -ErrorAction Stop
         Test-Path -LiteralPath (Join-Path $folder 'manifest.json') | Should -BeTrue
     }
 
@@ -85,7 +85,7 @@ Describe 'Export-ModelCache' {
         $path = (Get-ModelCache $Yolo).Path
         $bytes = [IO.File]::ReadAllBytes($path); $bytes[100] = $bytes[100] -bxor 1; [IO.File]::WriteAllBytes($path, $bytes)
 
-        { Export-ModelCache -DestinationPath (Join-Path $Sandbox.Root 'gone/models.zip') -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
+        { Export-ModelCache -Path (Join-Path $Sandbox.Root 'gone/models.zip') -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
 
         Test-Path -LiteralPath (Join-Path $Sandbox.Root 'gone') | Should -BeFalse
     }
@@ -96,28 +96,28 @@ Describe 'Import-ModelCache' {
         $script:Sandbox = Enter-ModelCacheSandbox 'import'
         $null = Save-Model $Yolo, $Slim
         $script:Zip = Join-Path $Sandbox.Root 'models.zip'
-        $null = Export-ModelCache -DestinationPath $Zip
+        $null = Export-ModelCache -Path $Zip
         $script:Target = Join-Path $Sandbox.Root 'target'
     }
 
     It 'imports every model, then skips them all on a second run' {
-        $first = Import-ModelCache $Zip -Path $Target
+        $first = Import-ModelCache $Zip -CachePath $Target
         @($first | ForEach-Object { "$($_.Status)" }) | Should -Be @('Imported', 'Imported')
         $first | Get-TypeName | Select-Object -First 1 | Should -Be 'ModelCache.Bundles.ModelImportResult'
-        Test-ModelHash -Path $Target -Quiet | Should -BeTrue
+        Test-ModelHash -CachePath $Target -Quiet | Should -BeTrue
 
-        $second = Import-ModelCache $Zip -Path $Target
+        $second = Import-ModelCache $Zip -CachePath $Target
         @($second | ForEach-Object { "$($_.Status)" }) | Should -Be @('Skipped', 'Skipped')
         ($second | Measure-Object Bytes -Sum).Sum | Should -Be 0
     }
 
     It 'a bundle whose model bytes were altered imports the rest and writes nothing unverified' {
         $folder = Join-Path $Sandbox.Root 'bundle-folder'
-        $null = Export-ModelCache -DestinationPath $folder
+        $null = Export-ModelCache -Path $folder
         $file = Join-Path $folder $YoloFile
         $bytes = [IO.File]::ReadAllBytes($file); $bytes[500] = $bytes[500] -bxor 0xFF; [IO.File]::WriteAllBytes($file, $bytes)
 
-        $results = Import-ModelCache $folder -Path $Target -ErrorVariable failures -ErrorAction SilentlyContinue
+        $results = Import-ModelCache $folder -CachePath $Target -ErrorVariable failures -ErrorAction SilentlyContinue
 
         "$(($results | Where-Object Name -EQ $Yolo).Status)" | Should -Be 'Failed'
         "$(($results | Where-Object Name -EQ $Slim).Status)" | Should -Be 'Imported'
@@ -136,7 +136,7 @@ Describe 'Import-ModelCache' {
             $stream = $entry.Open(); $stream.WriteByte(1); $stream.Dispose()
         } finally { $archive.Dispose() }
 
-        $results = Import-ModelCache $crafted -Path $Target -ErrorVariable refused -ErrorAction SilentlyContinue
+        $results = Import-ModelCache $crafted -CachePath $Target -ErrorVariable refused -ErrorAction SilentlyContinue
 
         $results | Should -BeNullOrEmpty
         $refused[0].FullyQualifiedErrorId | Should -BeLike 'BundleEntryRefused,*'

@@ -174,11 +174,11 @@ Describe 'Clear-ModelCache on a read-only cache' {
     }
 
     It 'says CacheRootNotWritable for each entry at once, not a lock held by another process (<Form>)' -ForEach @(
-        @{ Form = 'piped entries'; Clear = { Get-ModelCache -Path $Disk | Clear-ModelCache -Confirm:$false -ErrorVariable script:failed -ErrorAction SilentlyContinue } }
-        @{ Form = 'names'; Clear = { Clear-ModelCache -Name '*' -Path $Disk -Confirm:$false -ErrorVariable script:failed -ErrorAction SilentlyContinue } }
+        @{ Form = 'piped entries'; Clear = { Get-ModelCache -CachePath $Disk | Clear-ModelCache -Confirm:$false -ErrorVariable script:failed -ErrorAction SilentlyContinue } }
+        @{ Form = 'names'; Clear = { Clear-ModelCache -Name '*' -CachePath $Disk -Confirm:$false -ErrorVariable script:failed -ErrorAction SilentlyContinue } }
     ) {
         if ($WhyNot) { Set-ItResult -Skipped -Because $WhyNot; return }
-        $null = Save-Model $Yolo, $Slim, $Rfb -Path $Disk
+        $null = Save-Model $Yolo, $Slim, $Rfb -CachePath $Disk
         & mount -o remount,ro $Disk
         $LASTEXITCODE | Should -Be 0
 
@@ -195,7 +195,7 @@ Describe 'Clear-ModelCache on a read-only cache' {
             $record.Exception.Message | Should -Not -Match 'another ModelCache process'
             $record.Exception.Message | Should -Match ([regex]::Escape($Disk))
         }
-        @(Get-ModelCache -Path $Disk).Count | Should -Be 3
+        @(Get-ModelCache -CachePath $Disk).Count | Should -Be 3
     }
 }
 
@@ -234,7 +234,7 @@ Describe 'Quotas' {
         (Get-Content -LiteralPath (Join-Path $Sandbox.Cache 'lastSync.json') -Raw | ConvertFrom-Json).models | Should -Be @($Yolo)
         $quota = Set-ModelCacheQuota -MaxSize ($Sizes[$Yolo] + $Sizes[$Rfb]) -PassThru
         $quota.MaxSize | Should -Be ($Sizes[$Yolo] + $Sizes[$Rfb])
-        $quota.Source | Should -BeLike 'Set-ModelCacheQuota -Scope User*'
+        $quota.Source | Should -BeLike 'Set-ModelCacheQuota -Scope CurrentUser*'
         (Get-Content -LiteralPath (Join-Path $Sandbox.Config 'modelcache/settings.json') -Raw | ConvertFrom-Json).maxSize | Should -Be $quota.MaxSize
         $null = Save-Model $Rfb -WarningAction SilentlyContinue
         Get-CachedNames | Should -Be @($Rfb, $Yolo) -Because 'Slim was the only entry neither synced nor just saved'

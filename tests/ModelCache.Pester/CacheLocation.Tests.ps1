@@ -43,46 +43,46 @@ Describe 'Set-ModelCacheLocation' {
 
     It '-Scope Process wins over MODELCACHE_HOME and -Reset goes back' {
         $root = Join-Path $Sandbox.Root 'process-root'
-        $location = Set-ModelCacheLocation $root -PassThru
+        $location = Set-ModelCacheLocation $root -PassThru -Scope Process
         $location | Get-TypeName | Should -BeIn (Get-Command Set-ModelCacheLocation).OutputType.Name
         "$($location.Source)" | Should -Be 'ProcessSetting'
         $location.Path | Should -Be $root
         (Save-Model $Yolo).Path | Should -BeLike "$root*"
 
-        Set-ModelCacheLocation -Reset
+        Set-ModelCacheLocation -Reset -Scope Process
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
     }
 
     It 'without -PassThru writes nothing' {
-        Set-ModelCacheLocation (Join-Path $Sandbox.Root 'quiet') | Should -BeNullOrEmpty
+        Set-ModelCacheLocation (Join-Path $Sandbox.Root 'quiet') -Scope Process | Should -BeNullOrEmpty
     }
 
-    It '-Scope User -WhatIf persists nothing and creates no directory' {
+    It '-Scope CurrentUser -WhatIf persists nothing and creates no directory' {
         $root = Join-Path $Sandbox.Root 'user-root'
-        $out = Set-ModelCacheLocation $root -Scope User -WhatIf
+        $out = Set-ModelCacheLocation $root -Scope CurrentUser -WhatIf
         $out | Should -BeNullOrEmpty
         Test-Path -LiteralPath $SettingsFile | Should -BeFalse
         Test-Path -LiteralPath $root | Should -BeFalse
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
     }
 
-    It '-Scope User -Confirm:$false persists the root in XDG_CONFIG_HOME/modelcache/settings.json, over MODELCACHE_HOME' {
+    It '-Scope CurrentUser -Confirm:$false persists the root in XDG_CONFIG_HOME/modelcache/settings.json, over MODELCACHE_HOME' {
         $root = Join-Path $Sandbox.Root 'user-root'
-        Set-ModelCacheLocation $root -Scope User -Confirm:$false
+        Set-ModelCacheLocation $root -Scope CurrentUser -Confirm:$false
         Test-Path -LiteralPath $SettingsFile | Should -BeTrue
         Get-Content -Raw -LiteralPath $SettingsFile | Should -Match ([regex]::Escape(($root | ConvertTo-Json).Trim('"')))
         $location = Get-ModelCacheLocation
         "$($location.Source)" | Should -Be 'UserSetting'
         $location.Path | Should -Be $root
 
-        Set-ModelCacheLocation -Reset -Scope User -Confirm:$false
+        Set-ModelCacheLocation -Reset -Scope CurrentUser -Confirm:$false
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
     }
 
     It 'a root that cannot be created is a terminating CacheRootNotWritable error' {
         $file = Join-Path $Sandbox.Root 'a-file'
         Set-Content -LiteralPath $file -Value x
-        { Set-ModelCacheLocation (Join-Path $file 'sub') } | Should -Throw -ErrorId 'CacheRootNotWritable,ModelCache.PowerShell.Cmdlets.SetModelCacheLocationCommand'
+        { Set-ModelCacheLocation (Join-Path $file 'sub') -Scope Process } | Should -Throw -ErrorId 'CacheRootNotWritable,ModelCache.PowerShell.Cmdlets.SetModelCacheLocationCommand'
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
     }
 }
@@ -102,9 +102,9 @@ Describe 'Set-ModelCacheLocation -Scope AllUsers' {
         Test-Path -LiteralPath '/etc/modelcache/config.json' | Should -BeFalse -Because 'tests never touch the real machine config'
 
         $userRoot = Join-Path $Sandbox.Root 'user-cache'
-        Set-ModelCacheLocation $userRoot -Scope User -Confirm:$false
+        Set-ModelCacheLocation $userRoot -Scope CurrentUser -Confirm:$false
         (Get-ModelCacheLocation).Path | Should -Be $userRoot
-        Set-ModelCacheLocation -Reset -Scope User -Confirm:$false
+        Set-ModelCacheLocation -Reset -Scope CurrentUser -Confirm:$false
         (Get-ModelCacheLocation).Path | Should -Be $machineRoot
         Set-ModelCacheLocation -Reset -Scope AllUsers -Confirm:$false
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'EnvironmentVariable'
@@ -126,7 +126,7 @@ Describe 'Per-model locations' {
     }
 
     It 'puts the model''s file in its folder, and every cmdlet finds it there' {
-        Set-ModelCacheLocation -Name $Yolo -Path $Own -Scope User -Confirm:$false
+        Set-ModelCacheLocation -Name $Yolo -Path $Own -Scope CurrentUser -Confirm:$false
 
         $saved = Save-Model $Yolo, $Slim
         ($saved | Where-Object Name -eq $Yolo).Path | Should -Be (Join-Path $Own $YoloFile)
@@ -150,12 +150,12 @@ Describe 'Per-model locations' {
     }
 
     It 'is overridden by -Path, and -Reset forgets it without deleting anything' {
-        Set-ModelCacheLocation -Name $Yolo -Path $Own -Confirm:$false
+        Set-ModelCacheLocation -Name $Yolo -Path $Own -Confirm:$false -Scope Process
         $null = Save-Model $Yolo
         $other = Join-Path $Sandbox.Root 'explicit'
-        (Save-Model $Yolo -Path $other).Path | Should -BeLike "$other*"
+        (Save-Model $Yolo -CachePath $other).Path | Should -BeLike "$other*"
 
-        Set-ModelCacheLocation -Name $Yolo -Reset -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue
+        Set-ModelCacheLocation -Name $Yolo -Reset -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue -Scope Process
         Test-Path -LiteralPath (Join-Path $Own $YoloFile) | Should -BeTrue
         "$warned" | Should -BeLike "*$Yolo is cached at*Import-ModelCache -LiteralPath*"
         "$((Get-ModelCacheLocation -Name $Yolo).Source)" | Should -Be 'EnvironmentVariable'
@@ -168,27 +168,27 @@ Describe 'Per-model locations' {
 
     It 'shows the folder and the rule that chose it, per scope, and lists models with their own location' {
         Set-ModelCacheLocation -Name $Yolo -Path (Join-Path $Sandbox.Root 'machine') -Scope AllUsers -Confirm:$false
-        Set-ModelCacheLocation -Name $Yolo -Path (Join-Path $Sandbox.Root 'user') -Scope User -Confirm:$false
-        Set-ModelCacheLocation -Name $Slim -Path (Join-Path $Sandbox.Root 'slim') -Confirm:$false
+        Set-ModelCacheLocation -Name $Yolo -Path (Join-Path $Sandbox.Root 'user') -Scope CurrentUser -Confirm:$false
+        Set-ModelCacheLocation -Name $Slim -Path (Join-Path $Sandbox.Root 'slim') -Confirm:$false -Scope Process
 
         $location = Get-ModelCacheLocation -Name $Yolo
         $location.Model | Should -Be $Yolo
         $location.Path | Should -Be (Join-Path $Sandbox.Root 'user')
         "$($location.Source)" | Should -Be 'UserSetting'
-        $location.Detail | Should -BeLike "Set-ModelCacheLocation -Name $Yolo -Scope User*"
+        $location.Detail | Should -BeLike "Set-ModelCacheLocation -Name $Yolo -Scope CurrentUser*"
 
         $listed = Get-ModelCacheLocation -ListModels
         @($listed.Model) | Should -Be @($Slim, $Yolo)
         "$(($listed | Where-Object Model -eq $Slim).Source)" | Should -Be 'ProcessSetting'
 
-        Set-ModelCacheLocation -Name $Yolo -Reset -Scope User -Confirm:$false
+        Set-ModelCacheLocation -Name $Yolo -Reset -Scope CurrentUser -Confirm:$false
         (Get-ModelCacheLocation -Name $Yolo).Path | Should -Be (Join-Path $Sandbox.Root 'machine')
         $Rfb | Get-ModelCacheLocation | ForEach-Object { "$($_.Source)" } | Should -Be 'EnvironmentVariable'
     }
 
     It 'refuses a name the catalog does not know, and -WhatIf writes nothing' {
-        { Set-ModelCacheLocation -Name 'No/Such' -Path $Own -Confirm:$false } | Should -Throw -ErrorId 'ModelNotFound,ModelCache.PowerShell.Cmdlets.SetModelCacheLocationCommand'
-        Set-ModelCacheLocation -Name $Yolo -Path $Own -Scope User -WhatIf
+        { Set-ModelCacheLocation -Name 'No/Such' -Path $Own -Confirm:$false -Scope Process } | Should -Throw -ErrorId 'ModelNotFound,ModelCache.PowerShell.Cmdlets.SetModelCacheLocationCommand'
+        Set-ModelCacheLocation -Name $Yolo -Path $Own -Scope CurrentUser -WhatIf
         Get-ModelCacheLocation -ListModels | Should -BeNullOrEmpty
         Test-Path -LiteralPath $Own | Should -BeFalse
     }

@@ -248,7 +248,7 @@ Describe 'Register-ModelCatalog and Unregister-ModelCatalog' {
         @{ models = @(@{ family = 'Fleet'; member = 'SLIM'; task = 'face_detection'; fileName = 'other-name.onnx'; sha256 = $RfbSha }) } |
             ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $Fleet
         Register-ModelCatalog $Fleet -Scope AllUsers
-        Register-ModelCatalog $user -Scope User
+        Register-ModelCatalog $user -Scope CurrentUser
         @((Get-Content -Raw -LiteralPath $env:MODELCACHE_MACHINE_CONFIG | ConvertFrom-Json).catalogs) | Should -Be @($Fleet)
         (Get-ModelCatalog Fleet/SLIM).Origin | Should -Be $user
         Unregister-ModelCatalog $user
@@ -261,7 +261,7 @@ Describe 'Register-ModelCatalog and Unregister-ModelCatalog' {
         $env:MODELCACHE_MACHINE_CONFIG = Join-Path $blocker 'config.json'
         try { Register-ModelCatalog $Fleet -Scope AllUsers -ErrorAction Stop } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -Be "SettingsNotWritable,$($CommandIds.Register)"
-        $err.ErrorDetails.RecommendedAction | Should -Match '-Scope User'
+        $err.ErrorDetails.RecommendedAction | Should -Match '-Scope CurrentUser'
     }
 
     It 'unregisters by path, by pipeline from Get-ModelCatalog -Source, and says when a path is not registered' {
@@ -306,7 +306,7 @@ Describe 'Get-ModelCatalog -Source' {
 
     It 'lists the catalogs in merge order, with kind, scope, model count and whether each loaded' {
         @($Sources | ForEach-Object { "$($_.Order) $($_.Kind) $($_.Scope) $($_.ModelCount) $($_.Loaded)" }) | Should -Be @(
-            '1 BuiltIn  65 True', '2 Registered AllUsers 1 True', '3 Registered User 1 True', '4 UserCatalog User 1 True',
+            '1 BuiltIn  65 True', '2 Registered AllUsers 1 True', '3 Registered CurrentUser 1 True', '4 UserCatalog CurrentUser 1 True',
             '5 Environment Process 1 True', '6 Parameter Process 1 True')
         @($Sources.Path) | Should -Be @('built-in', $Machine, $User, (Get-UserCatalogPath), $FromEnv, $FromParameter)
         $Sources | Get-TypeName | Select-Object -Unique | Should -BeIn (Get-Command Get-ModelCatalog).OutputType.Name
@@ -367,7 +367,7 @@ Describe 'Piped entries of a model known only from -CatalogPath' {
         @{ models = @(@{ family = 'Fleet'; member = 'SLIM'; task = 'face_detection'; fileName = 'fleet-slim.onnx'; sha256 = $SlimSha }) } |
             ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $FleetCatalog
         $script:Root = Join-Path $Sandbox.Root 'fleet-cache'
-        $script:Saved = Save-Model Fleet/SLIM -CatalogPath $FleetCatalog -Mirror $Mirror -MirrorOnly -Path $Root -ErrorAction Stop
+        $script:Saved = Save-Model Fleet/SLIM -CatalogPath $FleetCatalog -Mirror $Mirror -MirrorOnly -CachePath $Root -ErrorAction Stop
         $script:Saved.ExpectedSha256 | Should -Be $SlimSha
         # Known nowhere else: the built-in and user catalogs do not list it.
         Get-ModelCatalog Fleet/SLIM -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -380,7 +380,7 @@ Describe 'Piped entries of a model known only from -CatalogPath' {
         $result.Expected | Should -Be $SlimSha
         $Saved | Test-ModelHash -Quiet | Should -BeTrue
         # The design's own idiom, in one pipeline.
-        "$((Save-Model Fleet/SLIM -CatalogPath $FleetCatalog -Mirror $Mirror -Path $Root | Test-ModelHash -ErrorAction Stop).Status)" | Should -Be 'Valid'
+        "$((Save-Model Fleet/SLIM -CatalogPath $FleetCatalog -Mirror $Mirror -CachePath $Root | Test-ModelHash -ErrorAction Stop).Status)" | Should -Be 'Valid'
 
         $bytes = [IO.File]::ReadAllBytes($Saved.Path); $bytes[100] = $bytes[100] -bxor 1; [IO.File]::WriteAllBytes($Saved.Path, $bytes)
         $null = $Saved | Test-ModelHash -ErrorVariable failed -ErrorAction SilentlyContinue
@@ -391,34 +391,34 @@ Describe 'Piped entries of a model known only from -CatalogPath' {
     It 'Set-ModelCacheEntry pins it' {
         $pinned = $Saved | Set-ModelCacheEntry -Pinned $true -PassThru -ErrorAction Stop
         $pinned.Pinned | Should -BeTrue
-        (Get-ModelCache Fleet/SLIM -Path $Root -CatalogPath $FleetCatalog).Pinned | Should -BeTrue
+        (Get-ModelCache Fleet/SLIM -CachePath $Root -CatalogPath $FleetCatalog).Pinned | Should -BeTrue
     }
 
     It 'Clear-ModelCache removes it' {
         $Saved | Clear-ModelCache -Confirm:$false -ErrorAction Stop
         Test-Path -LiteralPath $Saved.Path | Should -BeFalse
-        Get-ModelCache -Path $Root -CatalogPath $FleetCatalog | Should -BeNullOrEmpty
+        Get-ModelCache -CachePath $Root -CatalogPath $FleetCatalog | Should -BeNullOrEmpty
     }
 
     It 'Export-ModelCache exports it, with its entry, from its own root' {
         $zip = Join-Path $Sandbox.Root 'fleet.zip'
-        $result = $Saved | Export-ModelCache -DestinationPath $zip -ErrorAction Stop
+        $result = $Saved | Export-ModelCache -Path $zip -ErrorAction Stop
         @($result.Models) | Should -Be @('Fleet/SLIM')
         # The bundle carries the entry, so a cache that has never seen the catalog imports it.
         $other = Join-Path $Sandbox.Root 'other-cache'
-        $imported = Import-ModelCache -LiteralPath $zip -Path $other -ErrorAction Stop
+        $imported = Import-ModelCache -LiteralPath $zip -CachePath $other -ErrorAction Stop
         @($imported).Count | Should -Be 1
-        "$((Get-ModelCache Fleet/SLIM -Path $other | Test-ModelHash).Status)" | Should -Be 'Valid'
+        "$((Get-ModelCache Fleet/SLIM -CachePath $other | Test-ModelHash).Status)" | Should -Be 'Valid'
     }
 
     It 'Move-ModelCache moves it, verified' {
         $destination = Join-Path $Sandbox.Root 'moved'
         $null = $Saved | Move-ModelCache -Destination $destination -Confirm:$false -ErrorAction Stop
         Test-Path -LiteralPath $Saved.Path | Should -BeFalse
-        "$((Get-ModelCache -Path $destination -CatalogPath $FleetCatalog | Test-ModelHash).Status)" | Should -Be 'Valid'
+        "$((Get-ModelCache -CachePath $destination -CatalogPath $FleetCatalog | Test-ModelHash).Status)" | Should -Be 'Valid'
     }
 
     It 'Get-ModelCache finds it by the name it carries' {
-        (($Saved | Get-ModelCache -Path $Root).Path) | Should -Be $Saved.Path
+        (($Saved | Get-ModelCache -CachePath $Root).Path) | Should -Be $Saved.Path
     }
 }

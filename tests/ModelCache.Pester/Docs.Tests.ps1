@@ -92,7 +92,7 @@ Describe 'Doc markers' {
 
 Describe 'Doc code blocks run' {
     AfterEach {
-        Set-ModelCacheLocation -Reset -Confirm:$false
+        Set-ModelCacheLocation -Reset -Confirm:$false -Scope Process
     }
 
     It '<Name>' -ForEach $PowerShellBlocks -AllowNullOrEmptyForEach {

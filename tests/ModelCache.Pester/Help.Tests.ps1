@@ -60,7 +60,7 @@ BeforeDiscovery {
         'Set-ModelCacheLocation 2' = { param($Output, $Work) "$($Output.Status)" | Should -Be 'Valid'; $Output.Path | Should -BeLike (Join-Path $Work 'artifacts/models/*') }
         'Set-ModelCacheLocation 5' = { param($Output, $Work) Test-Path (Join-Path $env:XDG_CONFIG_HOME 'modelcache/settings.json') | Should -BeFalse }
         'Get-ModelCacheLocation 4' = { param($Output, $Work) $Output.Path | Should -Be (Join-Path $Work 'build/models') }
-        'Import-ModelCache 4'      = { param($Output, $Work) @(Get-ModelCache -Path (Join-Path $Work 'offline-cache') | Sort-Object Name).Name | Should -Be @('UltraFace/SLIM_320', 'YOLOv8Face/YOLOV8_LITE_T') }
+        'Import-ModelCache 4'      = { param($Output, $Work) @(Get-ModelCache -CachePath (Join-Path $Work 'offline-cache') | Sort-Object Name).Name | Should -Be @('UltraFace/SLIM_320', 'YOLOv8Face/YOLOV8_LITE_T') }
     }
 
     $script:Cmdlets = @(Get-Command -Module ModelCache -CommandType Cmdlet | ForEach-Object {
@@ -154,7 +154,7 @@ Describe 'Help examples run' {
     }
 
     AfterEach {
-        Set-ModelCacheLocation -Reset -Confirm:$false
+        Set-ModelCacheLocation -Reset -Confirm:$false -Scope Process
     }
 
     It '<Cmdlet> example <Index>: <Title>' -ForEach $Examples {

@@ -52,7 +52,7 @@ Describe 'Get-ModelCache -Layout HuggingFace' {
         @(Get-ModelCache -Layout HuggingFace -Name 'acme/t*').Count | Should -Be 4
         @(Get-ModelCache -Layout HuggingFace -Name '*:config.json').Count | Should -Be 2
         @(Get-ModelCache -Layout HuggingFace -Name acme/tiny).Count | Should -Be 4
-        $listed = @(Get-ModelCache -Layout HuggingFace -Path $other)
+        $listed = @(Get-ModelCache -Layout HuggingFace -CachePath $other)
         $listed.Repo | Should -Be @('acme/other')
         $listed[0].CacheRoot | Should -Be $other
     }
@@ -267,12 +267,12 @@ Describe 'Export-ModelCache / Import-ModelCache -Layout HuggingFace' {
     }
 
     It 'round-trips the hub cache: the other root lists the same entries, verifies, and a second import skips them all' {
-        $exported = Export-ModelCache -Layout HuggingFace -DestinationPath $BundlePath
+        $exported = Export-ModelCache -Layout HuggingFace -Path $BundlePath
         $exported | Get-TypeName | Should -Be 'ModelCache.Bundles.BundleExportResult'
         $exported.Models.Count | Should -Be 4
         (Get-FileHash -LiteralPath $BundlePath).Hash | Should -Not -BeNullOrEmpty
 
-        $imported = @(Import-ModelCache -Layout HuggingFace -LiteralPath $BundlePath -Path $Other)
+        $imported = @(Import-ModelCache -Layout HuggingFace -LiteralPath $BundlePath -CachePath $Other)
         $imported.Count | Should -Be 4
         $imported | ForEach-Object { $_ | Get-TypeName | Should -Be 'ModelCache.Bundles.ModelImportResult' }
         # config.json's blob is shared by both revisions: placed once, then only linked.
@@ -280,16 +280,16 @@ Describe 'Export-ModelCache / Import-ModelCache -Layout HuggingFace' {
 
         $describe = { process { "$($_.Name)|$($_.Size)|$($_.BlobId)|$($_.Refs -join ',')" } }
         $expected = @(Get-ModelCache -Layout HuggingFace | & $describe | Sort-Object)
-        Get-ModelCache -Layout HuggingFace -Path $Other | & $describe | Sort-Object | Should -Be $expected
-        (Test-ModelHash -Layout HuggingFace -Path $Other).Status | ForEach-Object { "$_" } | Should -Be @('Valid', 'Valid', 'Valid', 'Valid')
+        Get-ModelCache -Layout HuggingFace -CachePath $Other | & $describe | Sort-Object | Should -Be $expected
+        (Test-ModelHash -Layout HuggingFace -CachePath $Other).Status | ForEach-Object { "$_" } | Should -Be @('Valid', 'Valid', 'Valid', 'Valid')
 
-        $again = @(Import-ModelCache -Layout HuggingFace -LiteralPath $BundlePath -Path $Other)
+        $again = @(Import-ModelCache -Layout HuggingFace -LiteralPath $BundlePath -CachePath $Other)
         $again.Status | ForEach-Object { "$_" } | Sort-Object -Unique | Should -Be 'Skipped'
     }
 
     It 'exports what -Name selects, as Get-ModelCache -Layout HuggingFace does, into a folder' {
         $folder = Join-Path $Sandbox.Root 'hub-folder'
-        $exported = Export-ModelCache -Layout HuggingFace -Name '*:config.json' -DestinationPath $folder
+        $exported = Export-ModelCache -Layout HuggingFace -Name '*:config.json' -Path $folder
         $exported.Models | Should -Be @("acme/tiny@${C1}:config.json", "acme/tiny@${C2}:config.json")
         # One blob, stored once under its id, beside manifest.json.
         @(Get-ChildItem -LiteralPath $folder).Name | Sort-Object | Should -Be (@($Repo.First.Blobs['config.json'], 'manifest.json') | Sort-Object)
@@ -303,29 +303,29 @@ Describe 'Export-ModelCache / Import-ModelCache -Layout HuggingFace' {
     }
 
     It '-WhatIf writes nothing on either side' {
-        Export-ModelCache -Layout HuggingFace -DestinationPath $BundlePath -WhatIf | Should -BeNullOrEmpty
+        Export-ModelCache -Layout HuggingFace -Path $BundlePath -WhatIf | Should -BeNullOrEmpty
         Test-Path -LiteralPath $BundlePath | Should -BeFalse
-        $null = Export-ModelCache -Layout HuggingFace -DestinationPath $BundlePath
-        Import-ModelCache -Layout HuggingFace -LiteralPath $BundlePath -Path $Other -WhatIf | Should -BeNullOrEmpty
+        $null = Export-ModelCache -Layout HuggingFace -Path $BundlePath
+        Import-ModelCache -Layout HuggingFace -LiteralPath $BundlePath -CachePath $Other -WhatIf | Should -BeNullOrEmpty
         Test-Path -LiteralPath $Other | Should -BeFalse
     }
 
     It 'refuses a hub bundle imported as a catalog bundle with BundleLayoutMismatch, and -AsMirror with LayoutNotSupported' {
-        $null = Export-ModelCache -Layout HuggingFace -DestinationPath $BundlePath
+        $null = Export-ModelCache -Layout HuggingFace -Path $BundlePath
         $native = Join-Path $Sandbox.Root 'native-root'
-        $result = Import-ModelCache -LiteralPath $BundlePath -Path $native -ErrorVariable failures -ErrorAction SilentlyContinue
+        $result = Import-ModelCache -LiteralPath $BundlePath -CachePath $native -ErrorVariable failures -ErrorAction SilentlyContinue
         $result | Should -BeNullOrEmpty
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'BundleLayoutMismatch,*'
         $failures[0].Exception.Message | Should -BeLike '*Hugging Face*'
         @(Get-ChildItem -LiteralPath $native -Recurse -File -ErrorAction SilentlyContinue).Count | Should -Be 0
 
-        { Export-ModelCache -Layout HuggingFace -AsMirror -DestinationPath (Join-Path $Sandbox.Root 'mirror') -ErrorAction Stop } |
+        { Export-ModelCache -Layout HuggingFace -AsMirror -Path (Join-Path $Sandbox.Root 'mirror') -ErrorAction Stop } |
             Should -Throw -ErrorId 'LayoutNotSupported,*'
     }
 
     It 'stops with HashMismatch and writes no bundle when a blob does not match its id' {
         [IO.File]::WriteAllText((Join-Path $Repo.Folder "blobs/$($Repo.First.Blobs['onnx/model.onnx'])"), 'tampered weights, same name')
-        { Export-ModelCache -Layout HuggingFace -DestinationPath $BundlePath -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
+        { Export-ModelCache -Layout HuggingFace -Path $BundlePath -ErrorAction Stop } | Should -Throw -ErrorId 'HashMismatch,*'
         Test-Path -LiteralPath $BundlePath | Should -BeFalse
         Test-Path -LiteralPath "$BundlePath.partial" | Should -BeFalse
     }

@@ -23,12 +23,12 @@ Describe 'Import-ModelCache from a folder of model files' {
     It 'imports a uniface folder by file name, then skips it' {
         $null = Save-Model $Yolo, $Slim -Layout Uniface
 
-        $first = Import-ModelCache $Sandbox.Uniface -Path $Target
+        $first = Import-ModelCache $Sandbox.Uniface -CachePath $Target
 
         Get-Statuses $first | Should -Be @("$Slim=Imported", "$Yolo=Imported")
         ($first | Where-Object Name -EQ $Yolo).Source | Should -Be (Join-Path $Sandbox.Uniface $YoloFile)
-        Test-ModelHash -Path $Target -Quiet | Should -BeTrue
-        Get-Statuses (Import-ModelCache $Sandbox.Uniface -Path $Target) | Should -Be @("$Slim=Skipped", "$Yolo=Skipped")
+        Test-ModelHash -CachePath $Target -Quiet | Should -BeTrue
+        Get-Statuses (Import-ModelCache $Sandbox.Uniface -CachePath $Target) | Should -Be @("$Slim=Skipped", "$Yolo=Skipped")
     }
 
     It 'imports renamed files by their SHA-256 under the catalog names and reports the files it does not know' {
@@ -37,11 +37,11 @@ Describe 'Import-ModelCache from a folder of model files' {
         Copy-Item (Join-Path $FixtureModels $SlimFile) (Join-Path $plain 'slim (copy).onnx')
         Set-Content -LiteralPath (Join-Path $plain 'readme.txt') -Value 'not a model'
 
-        $results = Import-ModelCache $plain -Path $Target -WarningVariable warned -WarningAction SilentlyContinue -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $results = Import-ModelCache $plain -CachePath $Target -WarningVariable warned -WarningAction SilentlyContinue -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
 
         Get-Statuses $results | Should -Be @("$Slim=Imported", "$Yolo=Imported")
-        Get-Sha (Get-ModelCache $Yolo -Path $Target).Path | Should -Be $YoloSha
-        Split-Path -Leaf (Get-ModelCache $Yolo -Path $Target).Path | Should -Be $YoloFile
+        Get-Sha (Get-ModelCache $Yolo -CachePath $Target).Path | Should -Be $YoloSha
+        Split-Path -Leaf (Get-ModelCache $Yolo -CachePath $Target).Path | Should -Be $YoloFile
         "$warned" | Should -BeLike '*1 files*match no catalog model*'
         @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like '*readme.txt*not imported*' }).Count | Should -Be 1
     }
@@ -56,11 +56,11 @@ Describe 'Import-ModelCache from a folder of model files' {
         $slimCopy = Get-ChildItem -LiteralPath $copy -Recurse -Filter $SlimFile
         $bytes = [IO.File]::ReadAllBytes($slimCopy.FullName); $bytes[200] = $bytes[200] -bxor 1; [IO.File]::WriteAllBytes($slimCopy.FullName, $bytes)
 
-        $results = Import-ModelCache $copy -Path $Target -ErrorVariable failures -ErrorAction SilentlyContinue
+        $results = Import-ModelCache $copy -CachePath $Target -ErrorVariable failures -ErrorAction SilentlyContinue
 
         Get-Statuses $results | Should -Be @("$Slim=Failed", "$Yolo=Imported")
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'HashMismatch,*'
-        @(Get-ModelCache -Path $Target).Name | Should -Be @($Yolo)
+        @(Get-ModelCache -CachePath $Target).Name | Should -Be @($Yolo)
         @(Get-ChildItem -Recurse -File -LiteralPath $Target -Filter '*.partial').Count | Should -Be 0
     }
 
@@ -70,7 +70,7 @@ Describe 'Import-ModelCache from a folder of model files' {
         $bytes = [IO.File]::ReadAllBytes((Join-Path $FixtureModels $YoloFile)); $bytes[1000] = $bytes[1000] -bxor 0xFF
         [IO.File]::WriteAllBytes((Join-Path $folder $YoloFile), $bytes)
 
-        $results = Import-ModelCache $folder -Path $Target -ErrorVariable failures -ErrorAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue
+        $results = Import-ModelCache $folder -CachePath $Target -ErrorVariable failures -ErrorAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue
 
         Get-Statuses $results | Should -Be @("$Yolo=Failed")
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'HashMismatch,*'
@@ -81,9 +81,9 @@ Describe 'Import-ModelCache from a folder of model files' {
     It 'a static mirror written by Export-ModelCache -AsMirror imports like a bundle' {
         $null = Save-Model $Yolo
         $mirror = Join-Path $Sandbox.Root 'mirror'
-        $null = Export-ModelCache -AsMirror -DestinationPath $mirror
+        $null = Export-ModelCache -AsMirror -Path $mirror
 
-        $results = Import-ModelCache $mirror -Path $Target -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $results = Import-ModelCache $mirror -CachePath $Target -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
 
         Get-Statuses $results | Should -Be @("$Yolo=Imported")
         "$($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })" | Should -BeLike '*manifest SHA-256*'
@@ -104,7 +104,7 @@ Describe 'Import-ModelCache of a model the catalog does not know' {
             ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $SiteCatalog
         $null = Save-Model $Custom -CatalogPath $SiteCatalog -Mirror $Served
         $script:Bundle = Join-Path $Sandbox.Root 'site'
-        $null = Export-ModelCache -Name $Custom -CatalogPath $SiteCatalog -DestinationPath $Bundle
+        $null = Export-ModelCache -Name $Custom -CatalogPath $SiteCatalog -Path $Bundle
 
         # The second machine: its own settings folder and cache root, no site catalog.
         $script:Second = Join-Path $Sandbox.Root 'second'

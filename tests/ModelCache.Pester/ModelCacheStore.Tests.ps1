@@ -49,7 +49,7 @@ Describe 'Get-ModelCache' {
 
     It 'lists nothing for an empty root given with -Path' {
         $empty = New-Item -ItemType Directory -Path (Join-Path $Sandbox.Root 'empty')
-        Get-ModelCache -Path $empty.FullName -ErrorVariable failed | Should -BeNullOrEmpty
+        Get-ModelCache -CachePath $empty.FullName -ErrorVariable failed | Should -BeNullOrEmpty
         $failed | Should -BeNullOrEmpty
     }
 
@@ -62,7 +62,7 @@ Describe 'Get-ModelCache' {
     ) {
         $missing = Join-Path $Sandbox.Root 'no/such/root'
 
-        $out = Get-ModelCache -Path $missing @Arguments -ErrorVariable failed -ErrorAction SilentlyContinue
+        $out = Get-ModelCache -CachePath $missing @Arguments -ErrorVariable failed -ErrorAction SilentlyContinue
 
         $out | Should -BeNullOrEmpty
         @($failed).Count | Should -Be 1
@@ -76,7 +76,7 @@ Describe 'Get-ModelCache' {
 
     It 'says it once when several names are piped' {
         $missing = Join-Path $Sandbox.Root 'gone'
-        $null = $Yolo, $Slim | Get-ModelCache -Path $missing -ErrorVariable failed -ErrorAction SilentlyContinue
+        $null = $Yolo, $Slim | Get-ModelCache -CachePath $missing -ErrorVariable failed -ErrorAction SilentlyContinue
         @($failed).Count | Should -Be 1
     }
 }

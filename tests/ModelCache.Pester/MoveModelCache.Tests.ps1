@@ -25,8 +25,8 @@ Describe 'Move-ModelCache' {
         $results.Count | Should -Be 2
         $results | Get-TypeName | Should -BeIn (Get-Command Move-ModelCache).OutputType.Name
         $results | ForEach-Object { "$($_.Status)" | Should -Be 'Moved' }
-        (Get-ModelCache -Path $Target | Test-ModelHash).Status | ForEach-Object { "$_" | Should -Be 'Valid' }
-        (Get-ModelCache -Path $Target | Test-ModelHash).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
+        (Get-ModelCache -CachePath $Target | Test-ModelHash).Status | ForEach-Object { "$_" | Should -Be 'Valid' }
+        (Get-ModelCache -CachePath $Target | Test-ModelHash).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
         Test-Path -LiteralPath $Sandbox.Cache | Should -BeFalse
         # MODELCACHE_HOME named the old root: the session goes on with the new one, and the user is told where to change it for good.
         $env:MODELCACHE_HOME | Should -Be $Target
@@ -43,7 +43,7 @@ Describe 'Move-ModelCache' {
         $env:MODELCACHE_HOME | Should -Be $Sandbox.Cache
         (Get-ModelCacheLocation).Path | Should -Be $Sandbox.Cache
         @($warnings | Where-Object { "$_" -match 'still names the old root' }).Count | Should -Be 1
-        (Get-ModelCache -Path $Target).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
+        (Get-ModelCache -CachePath $Target).Name | Sort-Object | Should -Be @($Slim, $Yolo | Sort-Object)
     }
 
     It 'carries optimized copies (Optimize-ModelCache -Precompile), each verified by its own hash, and Invoke-FaceDetect uses them' {
@@ -96,18 +96,18 @@ Describe 'Move-ModelCache' {
     }
 
     It 'moves only what -Name selects and leaves the setting alone' {
-        Set-ModelCacheLocation $Sandbox.Cache -Scope User -Confirm:$false
+        Set-ModelCacheLocation $Sandbox.Cache -Scope CurrentUser -Confirm:$false
         $result = Move-ModelCache -Destination $Target -Name 'UltraFace/*' -Confirm:$false
 
         $result.Name | Should -Be $Slim
         "$($result.Status)" | Should -Be 'Moved'
-        (Get-ModelCache -Path $Sandbox.Cache).Name | Should -Be $Yolo
-        (Get-ModelCache -Path $Target).Name | Should -Be $Slim
+        (Get-ModelCache -CachePath $Sandbox.Cache).Name | Should -Be $Yolo
+        (Get-ModelCache -CachePath $Target).Name | Should -Be $Slim
         (Get-Content -Raw -LiteralPath $SettingsFile | ConvertFrom-Json).cacheRoot | Should -Be $Sandbox.Cache
     }
 
-    It 'switches an isolated -Scope User setting that named the old root when the whole root moves' {
-        Set-ModelCacheLocation $Sandbox.Cache -Scope User -Confirm:$false
+    It 'switches an isolated -Scope CurrentUser setting that named the old root when the whole root moves' {
+        Set-ModelCacheLocation $Sandbox.Cache -Scope CurrentUser -Confirm:$false
         $env:MODELCACHE_HOME = $null
 
         $null = Move-ModelCache -Destination $Target -Confirm:$false -WarningVariable warnings
@@ -122,7 +122,7 @@ Describe 'Move-ModelCache' {
     }
 
     It 'switches the -Scope Process setting too' {
-        Set-ModelCacheLocation $Sandbox.Cache
+        Set-ModelCacheLocation $Sandbox.Cache -Scope Process
         $null = Move-ModelCache -Destination $Target -Confirm:$false -WarningAction SilentlyContinue
         (Get-ModelCacheLocation).Path | Should -Be $Target
         "$((Get-ModelCacheLocation).Source)" | Should -Be 'ProcessSetting'
@@ -132,7 +132,7 @@ Describe 'Move-ModelCache' {
         $valid = Get-ModelCache $Yolo | Move-ModelCache -Destination $Target -Confirm:$false |
             ForEach-Object { Test-ModelHash -LiteralPath $_.Destination -Sha256 $YoloSha }
         "$($valid.Status)" | Should -Be 'Valid'
-        (Get-ModelCache -Path $Sandbox.Cache).Name | Should -Be $Slim
+        (Get-ModelCache -CachePath $Sandbox.Cache).Name | Should -Be $Slim
     }
 
     It 'a corrupt source model is a non-terminating HashMismatch and nothing is deleted' {

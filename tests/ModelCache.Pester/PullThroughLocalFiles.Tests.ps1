@@ -125,7 +125,7 @@ Describe 'Pull-through and catalog urls that name local files' -Skip:(-not $IsLi
     It 'shows Save-Model the server''s reason once, without retrying an answer the server says will not pass' {
         $target = "GET /models/$($User.Entry.fileName) 502 *"
         $before = @(Get-Content -LiteralPath $ServerOutput | Where-Object { $_ -like $target }).Count
-        $result = Save-Model Local/USER -Path (Join-Path $TestDrive 'client') -Mirror "$($BaseUri)models" -MirrorOnly -Offline:$false -ErrorVariable failures -ErrorAction SilentlyContinue
+        $result = Save-Model Local/USER -CachePath (Join-Path $TestDrive 'client') -Mirror "$($BaseUri)models" -MirrorOnly -Offline:$false -ErrorVariable failures -ErrorAction SilentlyContinue
         $result | Should -BeNullOrEmpty
         $failures.Count | Should -Be 1
         $failures[0].Exception.Message | Should -Match 'UpstreamFailed'

@@ -133,10 +133,10 @@ Describe 'Save-Model' {
 
     It '-Path saves into the given root instead of the configured one' {
         $root = Join-Path $Sandbox.Root 'explicit'
-        $saved = Save-Model $Yolo -Path $root
+        $saved = Save-Model $Yolo -CachePath $root
         $saved.CacheRoot | Should -Be $root
         Get-ModelCache | Should -BeNullOrEmpty
-        (Get-ModelCache -Path $root).Name | Should -Be $Yolo
+        (Get-ModelCache -CachePath $root).Name | Should -Be $Yolo
     }
 
     It '-Force fetches a cached model again' {
@@ -171,7 +171,7 @@ Describe 'Save-Model on a disk that is too small' {
     It 'fails before copying a byte, saying how much space is needed, and leaves nothing behind' {
         if ($WhyNot) { Set-ItResult -Skipped -Because $WhyNot; return }
 
-        $result = Save-Model $Yolo -Path $Disk -ErrorVariable failed -ErrorAction SilentlyContinue
+        $result = Save-Model $Yolo -CachePath $Disk -ErrorVariable failed -ErrorAction SilentlyContinue
 
         $result | Should -BeNullOrEmpty
         $failed[0].FullyQualifiedErrorId | Should -BeLike 'InsufficientDiskSpace,*'

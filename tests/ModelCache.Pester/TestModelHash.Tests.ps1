@@ -16,14 +16,14 @@ Describe 'Test-ModelHash' {
 
     It 'says a -Path root that does not exist does not exist, once, and -Quiet is false' {
         $missing = Join-Path $Sandbox.Root 'no/such/root'
-        $null = Test-ModelHash -Path $missing -ErrorVariable failed -ErrorAction SilentlyContinue
-        $null = Test-ModelHash $Yolo, $Slim -Path $missing -ErrorVariable named -ErrorAction SilentlyContinue
+        $null = Test-ModelHash -CachePath $missing -ErrorVariable failed -ErrorAction SilentlyContinue
+        $null = Test-ModelHash $Yolo, $Slim -CachePath $missing -ErrorVariable named -ErrorAction SilentlyContinue
         foreach ($errors in @(, $failed) + @(, $named)) {
             @($errors).Count | Should -Be 1
             ($errors[0].FullyQualifiedErrorId -split ',')[0] | Should -Be 'CacheRootNotFound'
             $errors[0].Exception.Message | Should -Match ([regex]::Escape($missing))
         }
-        Test-ModelHash -Path $missing -Quiet -ErrorAction SilentlyContinue | Should -BeFalse
+        Test-ModelHash -CachePath $missing -Quiet -ErrorAction SilentlyContinue | Should -BeFalse
     }
 
     It 'checks the entries Save-Model pipes in by value (Save-Model | Test-ModelHash)' {

@@ -71,20 +71,28 @@ function Enter-ModelCacheSandbox {
     $env:UNIFACE_CACHE_DIR = $sandbox.Uniface
     $env:HF_HOME = Join-Path $root 'hf'
     $env:HF_HUB_OFFLINE = '1'
-    Set-ModelCacheLocation -Reset -Confirm:$false
+    Set-ModelCacheLocation -Reset -Confirm:$false -Scope Process
     Reset-ProcessModelLocations
+    Reset-ProcessSettings
     $sandbox
 }
 
 # Per-model locations set with -Scope Process outlive a test like the process root does.
 function Reset-ProcessModelLocations {
     Get-ModelCacheLocation -ListModels | Where-Object { "$($_.Source)" -eq 'ProcessSetting' } |
-        ForEach-Object { Set-ModelCacheLocation -Name $_.Model -Reset -Confirm:$false -WarningAction SilentlyContinue }
+        ForEach-Object { Set-ModelCacheLocation -Name $_.Model -Reset -Confirm:$false -WarningAction SilentlyContinue -Scope Process }
+}
+
+# The quota and catalog registrations made with -Scope Process live as long as the module, like the process root.
+function Reset-ProcessSettings {
+    Set-ModelCacheQuota -Reset -Scope Process -Confirm:$false
+    Unregister-ModelCatalog -Path * -Scope Process -Confirm:$false
 }
 
 function Exit-ModelCacheSandbox {
-    Set-ModelCacheLocation -Reset -Confirm:$false -ErrorAction SilentlyContinue
+    Set-ModelCacheLocation -Reset -Confirm:$false -ErrorAction SilentlyContinue -Scope Process
     Reset-ProcessModelLocations
+    Reset-ProcessSettings
     if ($script:SavedEnvironment) {
         foreach ($pair in $script:SavedEnvironment.GetEnumerator()) { [Environment]::SetEnvironmentVariable($pair.Key, $pair.Value) }
     }

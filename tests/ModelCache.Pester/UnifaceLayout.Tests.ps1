@@ -35,10 +35,10 @@ Describe 'Save-Model -Layout Uniface' {
 
     It 'refuses to write the native layout into a uniface folder, and the uniface layout into a native cache' {
         $null = Save-Model $Yolo -Layout Uniface
-        { Save-Model $Slim -Path $Sandbox.Uniface -ErrorAction Stop } | Should -Throw -ErrorId 'CacheRootIsForeignLayout,*'
+        { Save-Model $Slim -CachePath $Sandbox.Uniface -ErrorAction Stop } | Should -Throw -ErrorId 'CacheRootIsForeignLayout,*'
 
         $null = Save-Model $Slim
-        $err = { Save-Model $Slim -Layout Uniface -Path $Sandbox.Cache -ErrorAction Stop } | Should -Throw -ErrorId 'CacheRootIsForeignLayout,*' -PassThru
+        $err = { Save-Model $Slim -Layout Uniface -CachePath $Sandbox.Cache -ErrorAction Stop } | Should -Throw -ErrorId 'CacheRootIsForeignLayout,*' -PassThru
         $err.ErrorDetails.RecommendedAction | Should -Match '-Layout'
         Test-Path -LiteralPath (Join-Path $Sandbox.Cache 'version-slim-320.onnx') | Should -BeFalse
     }

@@ -53,7 +53,7 @@ Describe 'Default views at 80 columns' {
     }
 
     It 'Get-ModelCacheLocation shows Source and Path whole' {
-        $lines = Get-ModelCacheLocation -Path /srv/models | Format-At80
+        $lines = Get-ModelCacheLocation -CachePath /srv/models | Format-At80
         Assert-Table $lines -Headers Source, Path -Values 'Parameter', '/srv/models'
     }
 
@@ -133,18 +133,18 @@ Describe 'Every table view at 80 columns from 150-character paths' {
 
         $bundlePath = Join-Path $Long.Root 'bundles for the air-gapped site/detectors.zip'
         $null = New-Item -ItemType Directory -Path (Split-Path -Parent $bundlePath)
-        $exported = @(Export-ModelCache -DestinationPath $bundlePath -ErrorAction Stop)
+        $exported = @(Export-ModelCache -Path $bundlePath -ErrorAction Stop)
         Add-Sample 'ModelCache.Bundles.BundleExportResult' $exported -Headers Models, 'Size(MB)', ManifestSha256, Path -Values '2', 'detectors.zip' -PathProperty Path
         $otherRoot = Join-Path $Long.Root 'a second cache for the imported bundle'
-        $imported = @(Import-ModelCache -LiteralPath $bundlePath -Path $otherRoot -ErrorAction Stop)
+        $imported = @(Import-ModelCache -LiteralPath $bundlePath -CachePath $otherRoot -ErrorAction Stop)
         Add-Sample 'ModelCache.Bundles.ModelImportResult' $imported -Headers Name, Status, 'Size(MB)' -Values $Yolo, $Slim, 'Imported' -PathProperty Path
         $movedRoot = Join-Path $Long.Root 'the cache moved to a larger disk'
-        $moved = @(Move-ModelCache -Path $otherRoot -Destination $movedRoot -Confirm:$false -WarningAction SilentlyContinue -ErrorAction Stop)
+        $moved = @(Move-ModelCache -CachePath $otherRoot -Destination $movedRoot -Confirm:$false -WarningAction SilentlyContinue -ErrorAction Stop)
         Add-Sample 'ModelCache.Moves.ModelMoveResult' $moved -Headers Name, Status, 'Size(MB)', Destination -Values $Yolo, $Slim, 'Moved' -PathProperty Destination
 
         $quota = @(Set-ModelCacheQuota -MaxSize 1GB -PassThru)
         Set-ModelCacheQuota -Reset
-        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Size, Source -Values '1073741824', '1,024.0 MiB', 'Set-ModelCacheQuota', 'User', "$(Split-Path -Leaf ($quota[0].Source -replace '^.*\((.*)\)$', '$1')))"
+        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Size, Source -Values '1073741824', '1,024.0 MiB', 'Set-ModelCacheQuota', 'CurrentUser', "$(Split-Path -Leaf ($quota[0].Source -replace '^.*\((.*)\)$', '$1')))"
 
         $partial = Join-Path $Long.Cache 'models/UltraFace/RFB_320/version-RFB-320.onnx.partial'
         $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $partial)

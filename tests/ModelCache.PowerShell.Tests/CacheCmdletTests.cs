@@ -66,7 +66,7 @@ public sealed class CacheCmdletTests : IDisposable
         Assert.Equal(new object[] { moved, moved, 1 }, result.Output.Select(o => o.BaseObject));
         Assert.Contains(result.Warnings, w => w.Contains("this session", StringComparison.Ordinal) && w.Contains(moved, StringComparison.Ordinal));
 
-        var optedOut = _ps.Run($"Move-ModelCache -Destination '{kept}' -NoSessionUpdate -Confirm:$false | Out-Null; $env:MODELCACHE_HOME; @(Get-ModelCache -Path '{kept}').Count").ThrowIfErrors();
+        var optedOut = _ps.Run($"Move-ModelCache -Destination '{kept}' -NoSessionUpdate -Confirm:$false | Out-Null; $env:MODELCACHE_HOME; @(Get-ModelCache -CachePath '{kept}').Count").ThrowIfErrors();
 
         Assert.Equal(new object[] { moved, 1 }, optedOut.Output.Select(o => o.BaseObject));
         Assert.Contains(optedOut.Warnings, w => w.Contains("still names the old root", StringComparison.Ordinal));

@@ -273,7 +273,7 @@ public sealed class MultiProcessTests : IDisposable
                 }
 
                 // ...and the cache as Test-ModelHash sees it holds nothing invalid.
-                var check = shell.Run($"Test-ModelHash -Path {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)}", CommandTimeout);
+                var check = shell.Run($"Test-ModelHash -CachePath {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)}", CommandTimeout);
                 Assert.True(check.Terminating is null && check.Errors.Count == 0, $"Round {round} ({outcome}): Test-ModelHash reported {string.Join(", ", check.ErrorIds)}: {string.Join("; ", check.Errors)}");
                 Assert.All(check.Output, result => Assert.Equal("Valid", result.Properties["Status"].Value.ToString()));
                 Assert.Equal(outcome.FinalAfterKill ? 1 : 0, check.Output.Count);
@@ -281,7 +281,7 @@ public sealed class MultiProcessTests : IDisposable
                 outcome.Timings.Add(("checked", phase.Elapsed));
 
                 // The next Save-Model (in this process) completes, resuming the partial when there is one.
-                var save = shell.Run($"Save-Model {ModelName} -Path {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)} -Mirror {Quote(RoundMirror(nginx, round))} -MirrorOnly", CommandTimeout);
+                var save = shell.Run($"Save-Model {ModelName} -CachePath {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)} -Mirror {Quote(RoundMirror(nginx, round))} -MirrorOnly", CommandTimeout);
                 Assert.True(save.Terminating is null && save.Errors.Count == 0, $"Round {round} ({outcome}): Save-Model failed: {string.Join("; ", save.Errors.Select(e => e.FullyQualifiedErrorId + ": " + e))}{save.Terminating}");
                 var entry = Assert.Single(save.Output);
                 Assert.Equal("Passed", entry.Properties["LastCheck"].Value.ToString());
@@ -296,7 +296,7 @@ public sealed class MultiProcessTests : IDisposable
                 outcome.Timings.Add(("saved", phase.Elapsed));
 
                 // Start the next round from an empty cache.
-                shell.Run($"Clear-ModelCache -Name {ModelName} -Path {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)} -Confirm:$false", CommandTimeout).ThrowIfErrors();
+                shell.Run($"Clear-ModelCache -Name {ModelName} -CachePath {Quote(CacheRoot)} -CatalogPath {Quote(CatalogPath)} -Confirm:$false", CommandTimeout).ThrowIfErrors();
                 Assert.False(File.Exists(FinalPath));
                 outcome.Timings.Add(("cleared", phase.Elapsed));
             }

@@ -87,7 +87,7 @@ public sealed class NonRegularFileTests : IDisposable
         var optimized = Run("Optimize-ModelCache -Confirm:$false");
         AssertNotRegular(optimized, YoloPath);
 
-        var exported = Run($"Export-ModelCache -DestinationPath '{_ps.Temp.Combine("out.zip")}'");
+        var exported = Run($"Export-ModelCache -Path '{_ps.Temp.Combine("out.zip")}'");
         Assert.Equal(new[] { Slim }, exported.Property<string[]>(0, "Models"));
         AssertNotRegular(exported, YoloPath);
 
@@ -222,11 +222,11 @@ public sealed class NonRegularFileTests : IDisposable
         var refs = Path.Combine(repo, "refs", "main");
         SpecialFiles.MakeFifo(refs);
 
-        var listed = Run($"Get-ModelCache -Layout HuggingFace -Path '{hub}'");
+        var listed = Run($"Get-ModelCache -Layout HuggingFace -CachePath '{hub}'");
         Assert.Single(listed.Output);
         AssertNotRegular(listed, refs);
 
-        var hashed = Run($"Test-ModelHash -Layout HuggingFace -Path '{hub}'");
+        var hashed = Run($"Test-ModelHash -Layout HuggingFace -CachePath '{hub}'");
         Assert.Equal("Valid", hashed.Property<string>(0, "Status"));
         AssertNotRegular(hashed, refs);
     }

@@ -99,7 +99,7 @@ public sealed class CatalogRegistry
     /// <summary>The error for a path that is not in this scope's list.</summary>
     public ModelCacheException NotRegistered(string path) => new("CatalogNotRegistered", ModelCacheErrorKind.NotFound,
         $"'{path}' is not a registered catalog in the {Scope} scope ('{SettingsFile}').",
-        $"Run 'Get-ModelCatalog -Source' to list registered catalogs and their scopes{(Scope == SettingsScope.User ? ", and add -Scope AllUsers for machine-wide ones" : string.Empty)}.");
+        $"Run 'Get-ModelCatalog -Source' to list registered catalogs and their scopes{(Scope == SettingsScope.CurrentUser ? ", and add -Scope AllUsers for machine-wide ones" : string.Empty)}.");
 
     private static string RequireFullPath(string path) => Path.IsPathRooted(path)
         ? path

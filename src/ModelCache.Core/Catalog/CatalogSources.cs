@@ -22,8 +22,8 @@ public sealed class CatalogSources
         IReadOnlyList<string> environmentFiles, IReadOnlyList<string> parameterFiles)
     {
         _files = allUsersRegistered.Select(p => (CatalogSourceKind.Registered, (string?)nameof(SettingsScope.AllUsers), p))
-            .Concat(userRegistered.Select(p => (CatalogSourceKind.Registered, (string?)nameof(SettingsScope.User), p)))
-            .Concat(new[] { (CatalogSourceKind.UserCatalog, (string?)nameof(SettingsScope.User), userCatalog) })
+            .Concat(userRegistered.Select(p => (CatalogSourceKind.Registered, (string?)nameof(SettingsScope.CurrentUser), p)))
+            .Concat(new[] { (CatalogSourceKind.UserCatalog, (string?)nameof(SettingsScope.CurrentUser), userCatalog) })
             .Concat(environmentFiles.Select(p => (CatalogSourceKind.Environment, (string?)"Process", p)))
             .Concat(parameterFiles.Select(p => (CatalogSourceKind.Parameter, (string?)"Process", p)))
             .ToList();
@@ -34,7 +34,7 @@ public sealed class CatalogSources
     /// <param name="parameterFiles">-CatalogPath's files, as full paths.</param>
     public static CatalogSources For(IEnvironment environment, IReadOnlyList<string> environmentFiles, IReadOnlyList<string> parameterFiles) => new(
         CatalogRegistry.For(SettingsScope.AllUsers, environment).Paths,
-        CatalogRegistry.For(SettingsScope.User, environment).Paths,
+        CatalogRegistry.For(SettingsScope.CurrentUser, environment).Paths,
         UserCatalogFile.ForEnvironment(environment).FilePath,
         environmentFiles,
         parameterFiles);

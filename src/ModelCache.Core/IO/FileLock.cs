@@ -106,6 +106,6 @@ public sealed class FileLock : IDisposable
 
     private static ModelCacheException NotWritable(string path, Exception inner) => new("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
         $"The folder '{System.IO.Path.GetDirectoryName(path)}' is not writable, so its lock file '{System.IO.Path.GetFileName(path)}' cannot be taken: {inner.Message}",
-        "Point -Path (or Set-ModelCacheLocation, $env:MODELCACHE_HOME) at a writable folder, or make the folder writable (its permissions, or a read-only mount).",
+        "Point -CachePath (or Set-ModelCacheLocation, $env:MODELCACHE_HOME) at a writable folder, or make the folder writable (its permissions, or a read-only mount).",
         inner);
 }

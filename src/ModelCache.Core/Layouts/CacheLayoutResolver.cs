@@ -41,7 +41,7 @@ public sealed class CacheLayoutResolver
             case CacheLayoutKind.Uniface:
                 if (!string.IsNullOrWhiteSpace(explicitPath))
                 {
-                    return new CacheLocation(Path.GetFullPath(explicitPath!.Trim()), CacheLocationSource.Parameter, "-Path parameter");
+                    return new CacheLocation(Path.GetFullPath(explicitPath!.Trim()), CacheLocationSource.Parameter, "-CachePath parameter");
                 }
 
                 var unifaceDir = _environment.GetVariable(EnvironmentVariables.UnifaceCacheDir);

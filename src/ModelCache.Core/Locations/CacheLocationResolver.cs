@@ -35,7 +35,7 @@ public sealed class CacheLocationResolver
     {
         if (!string.IsNullOrWhiteSpace(explicitPath))
         {
-            return new CacheLocation(Normalize(explicitPath!), CacheLocationSource.Parameter, "-Path parameter");
+            return new CacheLocation(Normalize(explicitPath!), CacheLocationSource.Parameter, "-CachePath parameter");
         }
 
         if (!string.IsNullOrWhiteSpace(_processRoot))
@@ -46,7 +46,7 @@ public sealed class CacheLocationResolver
         var userRoot = _userSettings.ReadCacheRoot();
         if (!string.IsNullOrWhiteSpace(userRoot))
         {
-            return new CacheLocation(Normalize(userRoot!), CacheLocationSource.UserSetting, $"Set-ModelCacheLocation -Scope User ({_userSettings.SettingsFile})");
+            return new CacheLocation(Normalize(userRoot!), CacheLocationSource.UserSetting, $"Set-ModelCacheLocation -Scope CurrentUser ({_userSettings.SettingsFile})");
         }
 
         var machineRoot = _machineSettings.ReadCacheRoot();
@@ -76,7 +76,7 @@ public sealed class CacheLocationResolver
 
     /// <summary>
     /// Every model with a location of its own, each from the highest scope that sets it: process, then user, then
-    /// machine (AllUsers). An explicit -Path overrides them all, so callers given one do not ask.
+    /// machine (AllUsers). An explicit -CachePath overrides them all, so callers given one do not ask.
     /// </summary>
     public ModelLocations ResolveModelLocations()
     {
@@ -93,7 +93,7 @@ public sealed class CacheLocationResolver
         }
 
         Add(_processModelLocations, CacheLocationSource.ProcessSetting, "Process");
-        Add(ModelLocationSettings.Read(_userSettings), CacheLocationSource.UserSetting, $"User ({_userSettings.SettingsFile})");
+        Add(ModelLocationSettings.Read(_userSettings), CacheLocationSource.UserSetting, $"CurrentUser ({_userSettings.SettingsFile})");
         Add(ModelLocationSettings.Read(_machineSettings), CacheLocationSource.AllUsersSetting, $"AllUsers ({_machineSettings.SettingsFile})");
         return new ModelLocations(found);
     }

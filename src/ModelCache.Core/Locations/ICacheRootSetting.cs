@@ -6,7 +6,7 @@ namespace ModelCache.Locations;
 /// </summary>
 public interface ICacheRootSetting
 {
-    /// <summary>What the setting is, for messages (e.g. <c>Set-ModelCacheLocation -Scope User (path)</c>).</summary>
+    /// <summary>What the setting is, for messages (e.g. <c>Set-ModelCacheLocation -Scope CurrentUser (path)</c>).</summary>
     string Description { get; }
 
     /// <summary>The root the setting names, as written; null when it names none.</summary>

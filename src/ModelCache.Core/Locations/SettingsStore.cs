@@ -22,7 +22,7 @@ public sealed class SettingsStore : ICacheRootSetting
 
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
 
-    public SettingsStore(string settingsFile, SettingsScope scope = SettingsScope.User)
+    public SettingsStore(string settingsFile, SettingsScope scope = SettingsScope.CurrentUser)
     {
         SettingsFile = settingsFile;
         Scope = scope;
@@ -140,7 +140,7 @@ public sealed class SettingsStore : ICacheRootSetting
             throw new ModelCacheException("SettingsNotWritable", ModelCacheErrorKind.WriteError,
                 $"Cannot write the ModelCache settings file '{SettingsFile}': {ex.Message}",
                 Scope == SettingsScope.AllUsers
-                    ? "The machine-wide file is written by administrators: run elevated (sudo / as Administrator), or use -Scope User."
+                    ? "The machine-wide file is written by administrators: run elevated (sudo / as Administrator), or use -Scope CurrentUser."
                     : "Check that the directory exists and is writable, or use -Scope Process.", ex);
         }
     }

@@ -119,7 +119,7 @@ public sealed class CacheMover
             {
                 copy.Error = new ModelCacheException("ExpectedHashUnknown", ModelCacheErrorKind.NotFound,
                     $"{entry.Name} is in no loaded catalog, so a copy of '{entry.Path}' could not be verified; it was not moved.",
-                    $"Load the catalog that lists it with -CatalogPath, or remove it with 'Clear-ModelCache -Name {entry.Name} -Path {_source.Root}' and run the move again.");
+                    $"Load the catalog that lists it with -CatalogPath, or remove it with 'Clear-ModelCache -Name {entry.Name} -CachePath {_source.Root}' and run the move again.");
                 continue;
             }
 
@@ -140,7 +140,7 @@ public sealed class CacheMover
             {
                 copy.Error = new ModelCacheException("HashMismatch", ModelCacheErrorKind.InvalidData,
                     $"The cached file of {model.Name} at '{entry.Path}' does not verify (expected SHA-256 {model.Sha256}), so it was not moved; it stays where it is.",
-                    $"Repair it with 'Save-Model {model.Name} -Path {_source.Root}' (or remove it with Clear-ModelCache), then run the move again.", ex);
+                    $"Repair it with 'Save-Model {model.Name} -CachePath {_source.Root}' (or remove it with Clear-ModelCache), then run the move again.", ex);
             }
             catch (ModelCacheException ex)
             {
@@ -186,7 +186,7 @@ public sealed class CacheMover
 
         if (problem is not null)
         {
-            options.Warn?.Invoke($"The optimized copy of {model.Name} ('{source}') was not moved: {problem}. Run 'Optimize-ModelCache -Name {model.Name} -Precompile -Path {_destination.Root}' to build it again.");
+            options.Warn?.Invoke($"The optimized copy of {model.Name} ('{source}') was not moved: {problem}. Run 'Optimize-ModelCache -Name {model.Name} -Precompile -CachePath {_destination.Root}' to build it again.");
         }
     }
 
@@ -302,7 +302,7 @@ public sealed class CacheMover
         }
         else if (!switchedAny && !options.Settings.Any(s => Names(s.ReadCacheRoot(), environment, plan.DestinationRoot)))
         {
-            options.Warn?.Invoke($"No ModelCache location setting named '{plan.SourceRoot}', so none was switched. If it was your default cache, run 'Set-ModelCacheLocation -Path {plan.DestinationRoot} -Scope User' to use the moved one.");
+            options.Warn?.Invoke($"No ModelCache location setting named '{plan.SourceRoot}', so none was switched. If it was your default cache, run 'Set-ModelCacheLocation -Path {plan.DestinationRoot} -Scope CurrentUser' to use the moved one.");
         }
     }
 
@@ -359,7 +359,7 @@ public sealed class CacheMover
         {
             throw new ModelCacheException("MoveDestinationInsideSource", ModelCacheErrorKind.InvalidArgument,
                 $"Cannot move the cache '{_source.Root}' to '{_destination.Root}': the destination is that cache root or a folder inside it{Through(destination, _destination.Root)}.",
-                $"Choose a destination outside '{_source.Root}'. To finish a move interrupted after its location setting was switched, run it again with -Path naming the old root.");
+                $"Choose a destination outside '{_source.Root}'. To finish a move interrupted after its location setting was switched, run it again with -CachePath naming the old root.");
         }
 
         if (PathRules.IsSameOrInside(source, destination))

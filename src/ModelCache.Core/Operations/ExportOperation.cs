@@ -36,7 +36,7 @@ public sealed class ExportOperation
     public ModelCacheException? CheckOptions(bool asMirror) => IsHub && asMirror
         ? new ModelCacheException("LayoutNotSupported", ModelCacheErrorKind.InvalidArgument,
             "-AsMirror is not available for the Hugging Face hub cache: a static mirror serves catalog file names, not hub repos.",
-            "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -DestinationPath hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.")
+            "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -Path hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.")
         : null;
 
     /// <summary>What an export with no names takes: every hub file, or every catalog model (a file no catalog knows cannot be verified on the other side).</summary>

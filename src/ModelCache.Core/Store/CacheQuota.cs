@@ -27,15 +27,23 @@ public sealed class CacheQuota
     /// <summary>Where the value came from, for messages.</summary>
     public string Source { get; }
 
-    /// <summary>The quota in force: <paramref name="explicitMaxSize"/> when given, else the User setting, else the AllUsers one.</summary>
-    public static CacheQuota Resolve(long? explicitMaxSize, IEnvironment environment)
+    /// <summary>
+    /// The quota in force: <paramref name="explicitMaxSize"/> when given, else this session's (<paramref name="processMaxSize"/>,
+    /// Set-ModelCacheQuota -Scope Process), else the CurrentUser setting, else the AllUsers one.
+    /// </summary>
+    public static CacheQuota Resolve(long? explicitMaxSize, IEnvironment environment, long? processMaxSize = null)
     {
         if (explicitMaxSize is { } given)
         {
             return new CacheQuota(given, "-MaxSize");
         }
 
-        foreach (var scope in new[] { SettingsScope.User, SettingsScope.AllUsers })
+        if (processMaxSize is { } session)
+        {
+            return new CacheQuota(session, "Set-ModelCacheQuota -Scope Process");
+        }
+
+        foreach (var scope in new[] { SettingsScope.CurrentUser, SettingsScope.AllUsers })
         {
             var settings = SettingsStore.For(scope, environment);
             if (Read(settings) is { } value)
@@ -60,7 +68,7 @@ public sealed class CacheQuota
         MaxSize is { } max && model.Size is { } size && size > max
             ? new ModelCacheException("QuotaTooSmall", ModelCacheErrorKind.InvalidOperation,
                 $"{model.Name} is {ByteSize.Format(size)}, more than the cache's MaxSize of {ByteSize.Format(max)} ({Source}) allows; nothing was downloaded.",
-                "Raise the quota with 'Set-ModelCacheQuota -MaxSize <bytes>' or 'Save-Model -MaxSize <bytes>', or save the model into another cache with -Path.")
+                "Raise the quota with 'Set-ModelCacheQuota -MaxSize <bytes>' or 'Save-Model -MaxSize <bytes>', or save the model into another cache with -CachePath.")
             : null;
 
     public override string ToString() => MaxSize is { } max ? $"{ByteSize.Format(max)} ({Source})" : "no quota";

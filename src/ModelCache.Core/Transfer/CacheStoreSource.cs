@@ -37,7 +37,7 @@ public sealed class CacheStoreSource : IModelSource
         }
 
         return Task.FromResult(DirectorySource.OpenFile(model, path, resume,
-            $"Run 'Get-ModelCache -Path {_store.Root}' to see what that cache holds; another process may have removed {model.Name}.",
+            $"Run 'Get-ModelCache -CachePath {_store.Root}' to see what that cache holds; another process may have removed {model.Name}.",
             "Check the permissions of the cache root being read."));
     }
 }

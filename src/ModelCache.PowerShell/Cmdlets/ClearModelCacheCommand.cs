@@ -86,7 +86,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     /// <summary>Skips the extra confirmation -All asks for; with a plain -Name, also removes a pinned entry.</summary>
     [Parameter]
@@ -124,7 +124,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
-        Clear(OpenBackend(Path, Layout), new RemovalRequest
+        Clear(OpenBackend(CachePath, Layout), new RemovalRequest
         {
             Names = Name,
             Filter = Filter(),

@@ -45,10 +45,10 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
-    /// <summary>A new .zip file, or a new or empty folder.</summary>
+    /// <summary>What is written, as Export-Csv's -Path: a new .zip file, or a new or empty folder.</summary>
     [Parameter(Mandatory = true)]
     [ValidateNotNullOrEmpty]
-    public string DestinationPath { get; set; } = string.Empty;
+    public string Path { get; set; } = string.Empty;
 
     /// <summary>Write a static mirror (files plus index.json) for nginx, IIS, a share or an object store.</summary>
     [Parameter]
@@ -56,7 +56,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
@@ -69,7 +69,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     protected override void Begin()
     {
         _catalog = LoadCatalog(CatalogPath);
-        _backend = OpenBackend(Path, Layout);
+        _backend = OpenBackend(CachePath, Layout);
         _export = new ExportOperation(_backend, _catalog);
         if (_export.CheckOptions(AsMirror) is { } refused)
         {
@@ -106,7 +106,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
-        var destination = GetUnresolvedProviderPathFromPSPath(DestinationPath);
+        var destination = GetUnresolvedProviderPathFromPSPath(Path);
         var files = Name is null && !MyInvocation.ExpectingInput ? _files! : _selected;
         var what = _export!.Unit;
         Export(destination, files.Count, files.Sum(e => e.Size), what, _backend!.Root, (bridge, token) => _export!.ExportAsync(files, destination, Tool, AsMirror,

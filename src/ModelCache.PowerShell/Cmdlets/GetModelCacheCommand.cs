@@ -39,7 +39,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -75,13 +75,13 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
-        if (IsMissingRoot(Path))
+        if (IsMissingRoot(CachePath))
         {
             return;
         }
 
         var catalog = LoadCatalog(CatalogPath);
-        var backend = OpenBackend(Path, Layout);
+        var backend = OpenBackend(CachePath, Layout);
         if (ParameterSetName == SummaryParameterSet)
         {
             WriteSummary(backend, catalog);

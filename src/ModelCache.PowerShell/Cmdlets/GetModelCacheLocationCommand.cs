@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using ModelCache.Locations;
 using ModelCache.PowerShell.Completion;
@@ -17,7 +18,13 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
     [Parameter(Position = 0, ParameterSetName = RootParameterSet)]
     [Parameter(Position = 0, ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
+
+    /// <summary>Whose default root to resolve: Native (the default) or Uniface; a model's location is a Native one.</summary>
+    [Parameter(ParameterSetName = RootParameterSet)]
+    [Parameter(ParameterSetName = ModelParameterSet)]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
 
     /// <summary>Models whose location to show: their own folder when they have one, else their folder under the root.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ModelParameterSet)]
@@ -40,12 +47,17 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
             return;
         }
 
+        if (!string.Equals(Layout, "Native", StringComparison.OrdinalIgnoreCase))
+        {
+            ThrowLayoutNotSupported(Layout, "per-model locations belong to the Native layout.", "Drop -Layout (or use -Layout Native) with -Name; 'Get-ModelCacheLocation -Layout Uniface' shows the uniface root.");
+        }
+
         var catalog = LoadCatalog(CatalogPath);
         foreach (var name in Name)
         {
             if (TryResolve(catalog, name) is { } model)
             {
-                WriteObject(ResolveModelLocation(model, Path));
+                WriteObject(ResolveModelLocation(model, CachePath));
             }
         }
     }
@@ -55,7 +67,14 @@ public sealed class GetModelCacheLocationCommand : ModelCacheCmdlet
         switch (ParameterSetName)
         {
             case RootParameterSet:
-                WriteObject(ResolveLocation(Path));
+                if (IsHubLayout(Layout))
+                {
+                    ThrowLayoutNotSupported(Layout, "the hub cache root is resolved by huggingface_hub's own variables, not by ModelCache settings.", "Run 'Get-ModelCache -Layout HuggingFace' to list that cache; HF_HUB_CACHE, HF_HOME or -CachePath choose its root.");
+                }
+
+                WriteObject(string.Equals(Layout, "Native", StringComparison.OrdinalIgnoreCase)
+                    ? ResolveLocation(CachePath)
+                    : LayoutResolver().ResolveRoot(ParseLayout(Layout), string.IsNullOrEmpty(CachePath) ? null : GetUnresolvedProviderPathFromPSPath(CachePath)));
                 break;
             case ListParameterSet:
                 WriteObject(LayoutResolver().ResolveModelLocations().All, enumerateCollection: true);

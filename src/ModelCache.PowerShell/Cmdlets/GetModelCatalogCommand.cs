@@ -36,7 +36,12 @@ public sealed class GetModelCatalogCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = ModelParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
+
+    /// <summary>The layout of the cache whose copies IsCached reports: Native (the default), Uniface or HuggingFace.</summary>
+    [Parameter(ParameterSetName = ModelParameterSet)]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
 
     /// <summary>Lists the catalogs in merge order (built-in, registered AllUsers then User, catalog.json, MODELCACHE_CATALOG, -CatalogPath), each with whether it loaded.</summary>
     [Parameter(Mandatory = true, ParameterSetName = SourceParameterSet)]
@@ -63,8 +68,13 @@ public sealed class GetModelCatalogCommand : ModelCacheCmdlet
 
     private void WriteModels()
     {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "IsCached is reported for Native and Uniface caches.", "List a hub cache with 'Get-ModelCache -Layout HuggingFace'.");
+        }
+
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path);
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         IEnumerable<ModelDefinition> models = catalog.Models;
         if (Name is not null)
         {

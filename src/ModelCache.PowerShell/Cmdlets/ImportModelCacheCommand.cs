@@ -21,19 +21,28 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// as a download. Idempotent: a model already cached and valid is skipped. With -Layout HuggingFace, a bundle
 /// written by Export-ModelCache -Layout HuggingFace is placed into a hub cache (HubBundleImporter).
 /// </summary>
-[Cmdlet(VerbsData.Import, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.Import, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(ModelImportResult))]
 public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 {
-    /// <summary>What to import: bundle .zip files, bundle or static mirror folders, or any folder of model files.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    private const string PathParameterSet = "Path";
+    private const string LiteralPathParameterSet = "LiteralPath";
+
+    /// <summary>What to import: bundle .zip files, bundle or static mirror folders, or any folder of model files; wildcards are expanded.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary>As -Path, taken literally (FileInfo and DirectoryInfo objects bind here through FullName / PSPath).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+    public string[]? LiteralPath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
@@ -46,24 +55,24 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     protected override void Process()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var backend = OpenBackend(Path, Layout);
-        foreach (var literal in LiteralPath)
+        var backend = OpenBackend(CachePath, Layout);
+        foreach (var (input, location) in ResolveItemPaths(Path, LiteralPath))
         {
             ImportOperation import;
             try
             {
-                import = RunAsync((_, token) => ImportOperation.OpenAsync(backend, GetUnresolvedProviderPathFromPSPath(literal), catalog, UserCatalog, Environment, token));
+                import = RunAsync((_, token) => ImportOperation.OpenAsync(backend, location, catalog, UserCatalog, Environment, token));
             }
             catch (ModelCacheException ex)
             {
                 // A bundle that fails its checks is refused whole: nothing of it is trusted.
-                WriteFailure(ex, literal);
+                WriteFailure(ex, input);
                 continue;
             }
 
             using (import)
             {
-                Import(import, literal);
+                Import(import, input);
             }
         }
     }

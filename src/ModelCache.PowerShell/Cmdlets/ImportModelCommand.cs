@@ -18,18 +18,27 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// path, and keeps its entry in the user's catalog.json. Writes the cache entry, as Save-Model does, so
 /// <c>Import-Model ... | Test-ModelHash</c> needs no glue. Idempotent: the same file again is skipped.
 /// </summary>
-[Cmdlet(VerbsData.Import, "Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.Import, "Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(ModelCacheEntry))]
 public sealed class ImportModelCommand : ModelCacheCmdlet
 {
     // Models imported by this command so far, so a second file piped under the same name is refused before it is placed.
     private readonly List<ModelDefinition> _imported = new();
 
-    /// <summary>The model file; its name becomes the model's file name in the cache.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    private const string PathParameterSet = "Path";
+    private const string LiteralPathParameterSet = "LiteralPath";
+
+    /// <summary>The model file (a wildcard must match one file); its name becomes the model's file name in the cache.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>The model file, taken literally (a FileInfo binds here through FullName / PSPath).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
-    public string LiteralPath { get; set; } = string.Empty;
+    public string? LiteralPath { get; set; }
 
     /// <summary>The model's name, Family/Member. Not taken from the pipeline: a piped file's Name is its file name.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -55,21 +64,40 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    protected override void Begin()
+    {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "a model file is imported into a Native or Uniface cache; a Hugging Face hub cache holds repos, not catalog models.", "Import into -Layout Native or Uniface, or fetch hub files with 'Save-Model -HuggingFaceRepo <org/name> -File <file>'.");
+        }
+    }
+
     protected override void Process()
     {
-        var file = GetUnresolvedProviderPathFromPSPath(LiteralPath);
+        var input = (object?)Path ?? LiteralPath;
+        var files = ResolveItemPaths(Path is null ? null : new[] { Path }, LiteralPath is null ? null : new[] { LiteralPath }).Select(f => f.File).ToList();
+        if (files.Count != 1)
+        {
+            // One name per file: a pattern must pick out exactly one model file.
+            WriteFailure(new ModelCacheException("ModelFileAmbiguous", ModelCacheErrorKind.InvalidArgument,
+                $"-Path '{Path}' matches {files.Count} files; Import-Model imports one file under one name.",
+                "Give a path that names exactly one file, or pipe the files one by one with a name for each."), input);
+            return;
+        }
+
+        var file = files[0];
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var importer = new ModelFileImporter(_imported.Count == 0 ? catalog : new ModelCatalog(catalog.Models.Concat(_imported)), UserCatalog);
         ModelFilePlan plan;
         try
@@ -79,7 +107,7 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
         }
         catch (ModelCacheException ex)
         {
-            WriteFailure(ex, LiteralPath);
+            WriteFailure(ex, input);
             return;
         }
 
@@ -105,7 +133,7 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
         }
         catch (ModelCacheException ex)
         {
-            WriteFailure(ex, LiteralPath);
+            WriteFailure(ex, input);
         }
     }
 

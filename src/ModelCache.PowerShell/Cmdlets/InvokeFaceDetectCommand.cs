@@ -147,6 +147,11 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? CachePath { get; set; }
 
+    /// <summary>How the cache root is arranged: Native (the default), Uniface or HuggingFace; each layout has its own default root.</summary>
+    [Parameter]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? Mirror { get; set; }
@@ -164,7 +169,15 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         Dispose();
     }
 
-    protected override void Begin() => _literalPathArgument = MyInvocation.BoundParameters.ContainsKey(nameof(LiteralPath));
+    protected override void Begin()
+    {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "detector models are catalog models, found in Native or Uniface caches.", "Use -Layout Native or Uniface (or -Model with a file path).");
+        }
+
+        _literalPathArgument = MyInvocation.BoundParameters.ContainsKey(nameof(LiteralPath));
+    }
 
     protected override void Process()
     {
@@ -446,7 +459,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             ThrowTerminatingError(ErrorRecords.From(ex, Model));
         }
 
-        var store = OpenStore(CachePath);
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         if (!System.IO.File.Exists(store.GetModelPath(model)) && !ShouldProcess($"{model.Name} ({store.GetModelPath(model)})", "Save model"))
         {
             return null;

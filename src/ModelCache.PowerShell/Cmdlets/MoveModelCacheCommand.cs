@@ -45,10 +45,10 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -93,10 +93,15 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
 
     private void MoveFromRoot(ModelCatalog catalog)
     {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "moving a Hugging Face hub cache is not supported.", "Move the hub folder with Move-Item and point HF_HUB_CACHE (or HF_HOME) at it; Move-ModelCache moves Native and Uniface caches.");
+        }
+
         var layout = ParseLayout(Layout);
         var destination = OpenStore(Destination, layout);
-        var source = OpenStore(Path, layout);
-        if (string.IsNullOrEmpty(Path))
+        var source = OpenStore(CachePath, layout);
+        if (string.IsNullOrEmpty(CachePath))
         {
             // A move killed after it switched the location setting: the setting names the destination now, the journal the old root.
             var resolved = Journal().ResolveSource(source.Root, destination.Root);

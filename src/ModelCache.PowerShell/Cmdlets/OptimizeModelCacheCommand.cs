@@ -20,7 +20,8 @@ namespace ModelCache.PowerShell.Cmdlets;
 [OutputType(typeof(CacheOptimizeAction))]
 public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
 {
-    private readonly List<string> _names = new();
+    private List<string> _names = new();
+    private readonly List<ModelCacheEntry> _piped = new();
 
     /// <summary>Models to optimize (wildcards match qualified and member names); all when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -29,12 +30,20 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    /// <summary>
+    /// Cache entries from Get-ModelCache or Save-Model: each is optimized in its own root and layout. A piped entry also
+    /// binds -Name by its Name property; the entry wins, since its root may not be this command's.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateNotNullOrEmpty]
+    public string? CachePath { get; set; }
+
+    [Parameter]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -50,9 +59,22 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    protected override void Begin()
+    {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "optimizing (index repair, orphans, precompiled copies) is done for Native and Uniface caches only.", "Check a hub cache with 'Test-ModelHash -Layout HuggingFace', and clear what is broken with 'Clear-ModelCache -Layout HuggingFace'.");
+        }
+    }
+
     protected override void Process()
     {
-        if (Name is not null)
+        if (InputObject.Length > 0)
+        {
+            _piped.AddRange(InputObject);
+            InputObject = Array.Empty<ModelCacheEntry>();
+        }
+        else if (Name is not null)
         {
             _names.AddRange(Name);
         }
@@ -61,7 +83,22 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     protected override void End()
     {
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        if (_piped.Count == 0)
+        {
+            Optimize(OpenStore(CachePath, ParseLayout(Layout)), catalog);
+            return;
+        }
+
+        // Piped entries are optimized root by root, each selecting only the models piped from it.
+        foreach (var group in _piped.GroupBy(e => (e.CacheRoot, e.Layout)))
+        {
+            _names = group.Select(e => e.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            Optimize(StoreOf(group.First()), catalog);
+        }
+    }
+
+    private void Optimize(CacheStore store, ModelCatalog catalog)
+    {
         var optimizer = new CacheOptimizer(store, catalog);
         var options = new CacheOptimizeOptions { Select = Selector(catalog), RemoveOrphans = RemoveOrphans, Quarantine = Quarantine };
         var plan = RunAsync((_, token) => optimizer.PlanAsync(options, token));

@@ -9,8 +9,8 @@ using ModelCache.PowerShell.Hosting;
 namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
-/// Registers catalog files (a fleet's catalog on a share, say) in the User or AllUsers settings file, so every later
-/// session merges them. Each file is checked first; an invalid one is refused (CatalogInvalid) and nothing is registered.
+/// Registers catalog files (a fleet's catalog on a share, say) in the CurrentUser or AllUsers settings file, so every later
+/// session merges them (or, with -Scope Process, for this session only). Each file is checked first; an invalid one is refused (CatalogInvalid) and nothing is registered.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Register, "ModelCatalog", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(ModelCatalogSource))]
@@ -29,17 +29,17 @@ public sealed class RegisterModelCatalogCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
-    /// <summary>User (your settings.json) or AllUsers (the machine-wide config.json, written by administrators).</summary>
+    /// <summary>CurrentUser (your settings.json, the default), AllUsers (the machine-wide config.json, written by administrators), or Process (this session only).</summary>
     [Parameter]
-    [ValidateSet("User", "AllUsers")]
-    public string Scope { get; set; } = "User";
+    public ModelCacheScope Scope { get; set; } = ModelCacheScope.CurrentUser;
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     protected override void Process()
     {
-        var registry = CatalogRegistry.For(ParseSettingsScope(Scope), Environment);
+        var registry = Scope.SettingsFor(Environment) is { } settings ? new CatalogRegistry(settings) : null;
+        var where = registry is null ? "this session (-Scope Process, not persisted)" : $"{registry.Scope} settings '{registry.SettingsFile}'";
         foreach (var (input, file) in Files())
         {
             int count;
@@ -53,14 +53,15 @@ public sealed class RegisterModelCatalogCommand : ModelCacheCmdlet
                 continue;
             }
 
-            if (!ShouldProcess($"'{file}' ({count} models) in {registry.Scope} settings '{registry.SettingsFile}'", "Register model catalog"))
+            if (!ShouldProcess($"'{file}' ({count} models) in {where}", "Register model catalog"))
             {
                 continue;
             }
 
             try
             {
-                WriteVerbose(registry.Register(file) ? $"Registered '{file}' ({count} models) for {registry.Scope}." : $"'{file}' was already registered for {registry.Scope}.");
+                var added = registry is null ? ModuleState.SetProcessCatalog(file, registered: true, CatalogRegistry.PathComparer) : registry.Register(file);
+                WriteVerbose(added ? $"Registered '{file}' ({count} models) in {where}." : $"'{file}' was already registered in {where}.");
             }
             catch (ModelCacheException ex)
             {
@@ -70,7 +71,7 @@ public sealed class RegisterModelCatalogCommand : ModelCacheCmdlet
 
             if (PassThru)
             {
-                WriteObject(new ModelCatalogSource(0, CatalogSourceKind.Registered, registry.Scope.ToString(), file, count, true, null));
+                WriteObject(new ModelCatalogSource(0, CatalogSourceKind.Registered, Scope.ToString(), file, count, true, null));
             }
         }
     }

@@ -57,7 +57,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     /// <summary>Cache root; overrides every other location setting.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -121,15 +121,20 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
     /// <summary>How the root is arranged (Native or Uniface); each layout has its own default root.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     protected override void Begin()
     {
         if (ParameterSetName == NameParameterSet)
         {
-            _store = OpenStore(Path, ParseLayout(Layout));
-            _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment);
+            if (IsHubLayout(Layout))
+            {
+                ThrowLayoutNotSupported(Layout, "catalog models (-Name) are saved into Native or Uniface caches.", "Save hub files into the hub cache with 'Save-Model -HuggingFaceRepo <org/name> -File <file>', or use -Layout Native or Uniface.");
+            }
+
+            _store = OpenStore(CachePath, ParseLayout(Layout));
+            _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment, ModuleState.ProcessMaxSize);
         }
     }
 
@@ -231,7 +236,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     private void ProcessHub()
     {
         var repo = HubRepoId.Parse(HuggingFaceRepo); // HubRepoNameInvalid: nothing can be saved
-        var root = ResolveHubRoot(Path);
+        var root = ResolveHubRoot(CachePath);
         foreach (var path in File)
         {
             HubFileReference file;
@@ -264,7 +269,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
             return;
         }
 
-        var settings = HubSettings.FromEnvironment(Environment, ResolveHubRoot(Path));
+        var settings = HubSettings.FromEnvironment(Environment, ResolveHubRoot(CachePath));
         if (BoundSwitch(nameof(Offline), Offline) is { } offline)
         {
             settings = settings.WithOffline(offline);

@@ -37,11 +37,11 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     /// <summary>How the root is arranged (Native or Uniface); piped entries carry their own.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     [Parameter]
@@ -65,7 +65,12 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
                 break;
             case NameParameterSet:
-                var store = OpenStore(Path, ParseLayout(Layout));
+                if (IsHubLayout(Layout))
+                {
+                    ThrowLayoutNotSupported(Layout, "pinning is kept for Native and Uniface cache entries only.", "Use -Layout Native or Uniface; a hub cache's files are kept until 'Clear-ModelCache -Layout HuggingFace' removes them.");
+                }
+
+                var store = OpenStore(CachePath, ParseLayout(Layout));
                 var entries = ListEntries(store, catalog);
                 foreach (var name in Name)
                 {

@@ -10,19 +10,6 @@ using ModelCache.Layouts;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Where a location setting lives.</summary>
-public enum ModelCacheScope
-{
-    /// <summary>This PowerShell process only.</summary>
-    Process,
-
-    /// <summary>Persisted in the user's settings file for every future session.</summary>
-    User,
-
-    /// <summary>Persisted in the machine-wide config file, for every user and service; written by administrators.</summary>
-    AllUsers,
-}
-
 /// <summary>
 /// Sets (or resets) the cache root, or one model's own folder (-Name), for this process, the user, or the whole
 /// machine. Resetting forgets the setting and deletes nothing.
@@ -48,8 +35,9 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
+    /// <summary>Where the setting is kept: CurrentUser (the default, persisted), AllUsers, or Process (this session only).</summary>
     [Parameter]
-    public ModelCacheScope Scope { get; set; } = ModelCacheScope.Process;
+    public ModelCacheScope Scope { get; set; } = ModelCacheScope.CurrentUser;
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -62,12 +50,7 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     {
         var folder = ParameterSetName == SetParameterSet ? GetUnresolvedProviderPathFromPSPath(Path) : null;
         var model = Name is null ? null : ResolveModel(Name);
-        var settings = Scope switch
-        {
-            ModelCacheScope.User => SettingsStore.ForUser(Environment),
-            ModelCacheScope.AllUsers => SettingsStore.ForAllUsers(Environment),
-            _ => null,
-        };
+        var settings = Scope.SettingsFor(Environment);
         var target = settings?.SettingsFile ?? "this PowerShell process";
         var what = model is null ? "the model cache location" : $"the location of {model.Name}";
         var action = folder is null ? $"Reset {what}" : $"Set {what} to '{folder}'";
@@ -112,6 +95,8 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
         {
             ThrowTerminatingError(ErrorRecords.From(ex, (object?)folder ?? target));
         }
+
+        WriteVerbose(settings is null ? $"{action} for this session only (-Scope Process); nothing was written." : $"{action}: wrote {Scope} settings file '{settings.SettingsFile}'.");
 
         if (PassThru)
         {

@@ -8,7 +8,7 @@ using ModelCache.Store;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Sets (or removes) the most bytes a cache may hold, for the user or for every user of the machine.</summary>
+/// <summary>Sets (or removes) the most bytes a cache may hold, for this session, the user, or every user of the machine.</summary>
 [Cmdlet(VerbsCommon.Set, "ModelCacheQuota", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = SetParameterSet)]
 [OutputType(typeof(CacheQuota))]
 public sealed class SetModelCacheQuotaCommand : ModelCacheCmdlet
@@ -23,10 +23,9 @@ public sealed class SetModelCacheQuotaCommand : ModelCacheCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ResetParameterSet)]
     public SwitchParameter Reset { get; set; }
 
-    /// <summary>Which settings file holds the quota. A string, not the Core enum: see <see cref="ModelCacheCmdlet.ParseLayout"/>.</summary>
+    /// <summary>Where the quota is kept: CurrentUser (the default, persisted), AllUsers, or Process (this session only).</summary>
     [Parameter]
-    [ValidateSet("User", "AllUsers")]
-    public string Scope { get; set; } = "User";
+    public ModelCacheScope Scope { get; set; } = ModelCacheScope.CurrentUser;
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -39,25 +38,36 @@ public sealed class SetModelCacheQuotaCommand : ModelCacheCmdlet
             ResetParameterSet => null,
             _ => throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'."),
         };
-        var settings = SettingsStore.For((SettingsScope)Enum.Parse(typeof(SettingsScope), Scope, ignoreCase: true), Environment);
+        var settings = Scope.SettingsFor(Environment);
+        var target = settings?.SettingsFile ?? "this PowerShell session";
         var action = maxSize is { } bytes ? $"Set the model cache quota (MaxSize) to {bytes} bytes ({ByteSize.Format(bytes)})" : "Remove the model cache quota";
-        if (!ShouldProcess(settings.SettingsFile, action))
+        if (!ShouldProcess(target, action))
         {
             return;
         }
 
-        try
+        if (settings is null)
         {
-            CacheQuota.Write(settings, maxSize);
+            ModuleState.ProcessMaxSize = maxSize;
+            WriteVerbose($"{action} for this session only (-Scope Process); nothing was written.");
         }
-        catch (ModelCacheException ex)
+        else
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, settings.SettingsFile));
+            try
+            {
+                CacheQuota.Write(settings, maxSize);
+            }
+            catch (ModelCacheException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex, settings.SettingsFile));
+            }
+
+            WriteVerbose($"{action}: wrote {Scope} settings file '{settings.SettingsFile}'.");
         }
 
         if (PassThru)
         {
-            WriteObject(CacheQuota.Resolve(null, Environment));
+            WriteObject(CacheQuota.Resolve(null, Environment, ModuleState.ProcessMaxSize));
         }
     }
 }

@@ -24,10 +24,10 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
 
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
-    [ValidateSet("Native", "Uniface")]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     /// <summary>0 picks a free port (the output object says which).</summary>
@@ -82,8 +82,13 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
                 $"'{ListenAddress}' is not an IP address.", "Give an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).", ListenAddress));
         }
 
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "the server serves catalog models from a Native or Uniface cache.", "Serve a Native or Uniface cache; to share hub files, use 'Export-ModelCache -Layout HuggingFace -Path hub.zip' and 'Import-ModelCache -Layout HuggingFace'.");
+        }
+
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(Path, ParseLayout(Layout));
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var options = new ModelCacheServerOptions(store, catalog)
         {
             ListenAddress = address!,

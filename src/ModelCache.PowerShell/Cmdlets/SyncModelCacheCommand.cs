@@ -26,7 +26,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     public SwitchParameter Prune { get; set; }
@@ -45,18 +45,28 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
+    /// <summary>How the cache root is arranged: Native (the default), Uniface or HuggingFace; each layout has its own default root.</summary>
+    [Parameter]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
     protected override void End()
     {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "a manifest names catalog models, which live in Native or Uniface caches; syncing a hub cache against one is not supported.", "Use -Layout Native or Uniface; check a hub cache with 'Test-ModelHash -Layout HuggingFace'.");
+        }
+
         var manifest = SyncManifestFile.Read(this, Manifest);
         var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
-        var store = OpenStore(Path);
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var before = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
         var summary = new SyncSummary { CacheRoot = store.Root, Manifest = manifest.Source, ManifestBytes = models.Sum(m => m.Size ?? 0) };
-        var quota = CacheQuota.Resolve(null, Environment);
+        var quota = CacheQuota.Resolve(null, Environment, ModuleState.ProcessMaxSize);
         if (quota.MaxSize is { } maxSize && summary.ManifestBytes > maxSize)
         {
             summary.QuotaExceeded = true;

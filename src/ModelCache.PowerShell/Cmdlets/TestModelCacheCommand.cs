@@ -23,7 +23,12 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
+
+    /// <summary>How the cache root is arranged: Native (the default), Uniface or HuggingFace; each layout has its own default root.</summary>
+    [Parameter]
+    [ValidateSet("Native", "Uniface", "HuggingFace")]
+    public string Layout { get; set; } = "Native";
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -31,9 +36,14 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
+        if (IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "a manifest names catalog models, which live in Native or Uniface caches; testing a hub cache against one is not supported.", "Use -Layout Native or Uniface; check a hub cache with 'Test-ModelHash -Layout HuggingFace'.");
+        }
+
         var manifest = SyncManifestFile.Read(this, Manifest);
         var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
-        var store = OpenStore(Path);
+        var store = OpenStore(CachePath, ParseLayout(Layout));
         var cached = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
         var inState = true;
         foreach (var model in models)

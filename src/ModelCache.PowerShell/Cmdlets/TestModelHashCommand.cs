@@ -28,6 +28,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 {
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
+    private const string PathParameterSet = "Path";
     private const string LiteralPathParameterSet = "LiteralPath";
     private bool _allValid = true;
     private bool _sawInput;
@@ -43,12 +44,19 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
+    /// <summary>Model files to check, by path; wildcards are expanded as Get-Item does.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PathParameterSet)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Expected hash for files the catalog does not know.</summary>
+    [Parameter(ParameterSetName = PathParameterSet)]
     [Parameter(ParameterSetName = LiteralPathParameterSet)]
     [ValidatePattern("^[0-9a-fA-F]{64}$")]
     public string? Sha256 { get; set; }
@@ -58,7 +66,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
-    public string? Path { get; set; }
+    public string? CachePath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -76,13 +84,13 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         {
             case NameParameterSet when Name is not null:
                 _sawInput = true;
-                if (IsMissingRoot(Path))
+                if (IsMissingRoot(CachePath))
                 {
                     _allValid = false;
                     return;
                 }
 
-                var backend = OpenBackend(Path, Layout);
+                var backend = OpenBackend(CachePath, Layout);
                 IReadOnlyList<CachedFile>? listed = null;
                 foreach (var name in Name)
                 {
@@ -106,11 +114,12 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 break;
+            case PathParameterSet:
             case LiteralPathParameterSet:
                 _sawInput = true;
-                foreach (var literal in LiteralPath)
+                foreach (var (input, file) in ParameterSetName == PathParameterSet ? ResolveItemPaths(Path, null) : ResolveItemPaths(null, LiteralPath))
                 {
-                    CheckFile(catalog, GetUnresolvedProviderPathFromPSPath(literal), literal);
+                    CheckFile(catalog, file, input);
                 }
 
                 break;
@@ -122,14 +131,14 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         // No argument and nothing piped: check the whole cache.
         if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
         {
-            if (IsMissingRoot(Path))
+            if (IsMissingRoot(CachePath))
             {
                 _allValid = false;
             }
             else
             {
                 var catalog = LoadCatalog(CatalogPath);
-                var backend = OpenBackend(Path, Layout);
+                var backend = OpenBackend(CachePath, Layout);
                 foreach (var file in ListFiles(backend, catalog))
                 {
                     Check(backend, catalog, file, file);

@@ -77,7 +77,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// Where <paramref name="model"/>'s file lives and the rule that chose it: its own folder when a per-model location
-    /// is set (and no -Path overrides it), else its folder under the effective root.
+    /// is set (and no -CachePath overrides it), else its folder under the effective root.
     /// </summary>
     protected CacheLocation ResolveModelLocation(Catalog.ModelDefinition model, string? explicitPath = null)
     {
@@ -92,13 +92,13 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// The store over <paramref name="layout"/> at -Path, or at that layout's default root. Without -Path, the native
-    /// layout honours per-model locations (Set-ModelCacheLocation -Name); an explicit -Path overrides them.
+    /// layout honours per-model locations (Set-ModelCacheLocation -Name); an explicit -CachePath overrides them.
     /// </summary>
     protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native) =>
         Backends.OpenStore(layout, string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath), MyInvocation.MyCommand.Name);
 
     /// <summary>
-    /// True when <paramref name="explicitPath"/> (a -Path the user gave) names no folder, after writing one
+    /// True when <paramref name="explicitPath"/> (a -CachePath the user gave) names no folder, after writing one
     /// CacheRootNotFound error for the whole command: a typo is not a cache that happens to be empty.
     /// </summary>
     protected bool IsMissingRoot(string? explicitPath)
@@ -119,7 +119,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             _reportedMissingRoot = true;
             WriteError(ErrorRecords.Create("CacheRootNotFound", ErrorCategory.ObjectNotFound,
                 $"The cache root '{resolved}' does not exist.",
-                "Check the -Path value; 'Get-ModelCacheLocation' shows the cache roots in use.", explicitPath));
+                "Check the -CachePath value; 'Get-ModelCacheLocation' shows the cache roots in use.", explicitPath));
         }
 
         return true;
@@ -132,7 +132,6 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected static CacheLayoutKind ParseLayout(string layout) => (CacheLayoutKind)Enum.Parse(typeof(CacheLayoutKind), layout, ignoreCase: true);
 
     /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
-    protected static SettingsScope ParseSettingsScope(string scope) => (SettingsScope)Enum.Parse(typeof(SettingsScope), scope, ignoreCase: true);
 
     /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
     protected CacheStore StoreOf(ModelCacheEntry entry) => CacheBackends.StoreOf(Backends.For(entry))!;
@@ -182,7 +181,7 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         return selection.Items;
     }
 
-    /// <summary>The backend over -Layout at -Path (a PowerShell path), or at that layout's default root.</summary>
+    /// <summary>The backend over -Layout at -CachePath (a PowerShell path), or at that layout's default root.</summary>
     protected ICacheBackend OpenBackend(string? explicitPath, string layout) =>
         Backends.Open(ParseLayout(layout), string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath));
 
@@ -191,8 +190,48 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     private protected static CacheBackends Backends => new(LayoutResolver(), Environment);
 
-    /// <summary>The hub cache root: -Path when given, else HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME as huggingface_hub resolves it.</summary>
+    /// <summary>The hub cache root: -CachePath when given, else HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME as huggingface_hub resolves it.</summary>
     protected string ResolveHubRoot(string? explicitPath) => OpenBackend(explicitPath, nameof(CacheLayoutKind.HuggingFace)).Root;
+
+    /// <summary>
+    /// The files a -Path/-LiteralPath pair names, as PowerShell's own cmdlets resolve them: -LiteralPath as given, -Path with
+    /// its wildcards expanded. A -Path without wildcards that names nothing is kept, so the cmdlet refuses it with its own
+    /// error id rather than a provider error.
+    /// </summary>
+    protected IEnumerable<(string Input, string File)> ResolveItemPaths(string[]? path, string[]? literalPath)
+    {
+        foreach (var literal in literalPath ?? Array.Empty<string>())
+        {
+            yield return (literal, GetUnresolvedProviderPathFromPSPath(literal));
+        }
+
+        foreach (var input in path ?? Array.Empty<string>())
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(input))
+            {
+                foreach (var file in GetResolvedProviderPathFromPSPath(input, out _))
+                {
+                    yield return (input, file);
+                }
+            }
+            else
+            {
+                yield return (input, GetUnresolvedProviderPathFromPSPath(input));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops the command with LayoutNotSupported: every cache cmdlet takes the same -Layout values, and one a cmdlet cannot
+    /// serve yet is refused up front, saying what to use instead.
+    /// </summary>
+    protected void ThrowLayoutNotSupported(string layout, string what, string instead) =>
+        ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
+            $"{MyInvocation.MyCommand.Name} -Layout {layout}: {what}", instead, layout));
+
+    /// <summary>True when a -Layout value names the Hugging Face hub cache, which the catalog-only cmdlets refuse (see <see cref="ThrowLayoutNotSupported"/>).</summary>
+    protected static bool IsHubLayout(string layout) => string.Equals(layout, "HuggingFace", StringComparison.OrdinalIgnoreCase);
+
 
     /// <summary>
     /// Lists a cache of any layout, writing one non-terminating error for each thing skipped or not trusted on the way
@@ -263,7 +302,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             return _catalog;
         }
 
-        var environmentFiles = EnvironmentOptions.CatalogFiles.Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
+        // Catalogs registered with -Scope Process join MODELCACHE_CATALOG's: both are this session's, listed with Scope Process.
+        var environmentFiles = EnvironmentOptions.CatalogFiles.Select(path => GetUnresolvedProviderPathFromPSPath(path)).Concat(ModuleState.ProcessCatalogs).ToList();
         var parameterFiles = (catalogPaths ?? Array.Empty<string>()).Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
         try
         {
