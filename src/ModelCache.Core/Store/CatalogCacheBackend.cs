@@ -126,7 +126,7 @@ public sealed class CatalogCacheBackend : ICacheBackend
                 foreach (var name in request.Names)
                 {
                     var selection = Select(catalog, files, name);
-                    if (selection.Error is not null)
+                    if (selection.Error is not null && !AlreadyReported(catalog, listingProblems, selection.Error, name))
                     {
                         problems.Add((selection.Error, name));
                     }
@@ -184,6 +184,11 @@ public sealed class CatalogCacheBackend : ICacheBackend
     }
 
     public Task<long> SweepAbandonedAsync(ModelCatalog catalog, CancellationToken cancellationToken) => Store.RemoveAbandonedDownloadsAsync(catalog, cancellationToken);
+
+    /// <summary>A model the listing already reported as unreadable (a folder or FIFO in place of its file) is not "not cached" as well.</summary>
+    private static bool AlreadyReported(ModelCatalog catalog, IEnumerable<ModelCacheException> listingProblems, ModelCacheException error, string name) =>
+        error.ErrorId == "ModelNotCached" && NameSelector.SelectModels(catalog, name).Items is { Count: 1 } models
+        && listingProblems.Any(p => p.Data[CacheStore.ProblemModelKey] is string model && string.Equals(model, models[0].Name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A catalog entry of this store's layout: the store checks its names and root again before touching it.</summary>
     private ModelCacheEntry Own(CachedFile file) => file as ModelCacheEntry
