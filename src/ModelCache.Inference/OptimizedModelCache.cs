@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
@@ -51,7 +50,13 @@ public sealed class OptimizedModelCache
 
     private const long MaxKeyBytes = 64 * 1024;
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
-    private readonly ConcurrentDictionary<string, (FileFingerprint Fingerprint, string Sha256)> _checked = new(StringComparer.Ordinal);
+    private readonly FileVerifier _verifier;
+
+    /// <param name="verifier">The record of files already hashed: <see cref="FileVerifier.Process"/> to share the process's; by default a new one.</param>
+    public OptimizedModelCache(FileVerifier? verifier = null)
+    {
+        _verifier = verifier ?? new FileVerifier();
+    }
 
     /// <summary>Where the key of the copy at <paramref name="optimizedPath"/> is kept.</summary>
     public static string KeyPath(string optimizedPath) => CacheFiles.OptimizedKeyPath(optimizedPath);
@@ -85,21 +90,16 @@ public sealed class OptimizedModelCache
             return Ignored(path, mismatch);
         }
 
-        if (FileIdentity.Read(path) is not { } fingerprint)
+        if (FileIdentity.Read(path) is null)
         {
             return Ignored(path, "its key is there but the copy is not");
         }
 
-        if (!(_checked.TryGetValue(path, out var known) && known.Fingerprint.Equals(fingerprint) && SameHash(known.Sha256, key.Sha256)))
+        // A use: the copy's hash is checked at most once per process while its fingerprint holds.
+        var check = await _verifier.VerifyAsync(null, path, key.Sha256, VerifyPolicy.FingerprintMayVouch, null, null, cancellationToken).ConfigureAwait(false);
+        if (!check.Result.IsValid || check.Fingerprint is null)
         {
-            var actual = await Sha256Hasher.HashFileAsync(path, null, cancellationToken).ConfigureAwait(false);
-            if (!SameHash(actual, key.Sha256) || !(FileIdentity.Read(path) is { } after && after.Equals(fingerprint)))
-            {
-                _checked.TryRemove(path, out _);
-                return Ignored(path, $"its SHA-256 {actual} is not the {key.Sha256} recorded when it was built");
-            }
-
-            _checked[path] = (fingerprint, key.Sha256);
+            return Ignored(path, $"its SHA-256 {check.Result.Actual} is not the {key.Sha256} recorded when it was built");
         }
 
         return new OptimizedModelLookup(path, key.Sha256, $"optimized copy '{path}' (ONNX Runtime {key.OnnxRuntimeVersion}, {key.OptimizationLevel}, SHA-256 {key.Sha256})");
@@ -117,7 +117,7 @@ public sealed class OptimizedModelCache
         using (await store.LockAsync(model.Family, model.Member, LockTimeout, null, cancellationToken).ConfigureAwait(false))
         {
             var source = store.GetModelPath(model);
-            var check = await HashVerifier.VerifyAsync(model.Name, source, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+            var check = (await store.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
             if (CacheFiles.IsLink(source) || check.Status == HashStatus.Missing)
             {
                 throw new ModelCacheException("ModelNotCached", ModelCacheErrorKind.NotFound,
@@ -149,20 +149,20 @@ public sealed class OptimizedModelCache
             }
 
             var clock = Stopwatch.StartNew();
-            var temp = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+            var temp = CacheFiles.TempPathFor(target);
             try
             {
+                // ONNX Runtime writes the copy itself; it comes into the cache the way every file does: hashed, flushed, renamed into place.
                 Optimize(source, temp);
-                var sha256 = await Sha256Hasher.HashFileAsync(temp, null, cancellationToken).ConfigureAwait(false);
+                var (sha256, size, _) = await StagedFile.AdoptAsync(temp, target, null, cancellationToken).ConfigureAwait(false);
                 var key = OptimizedModelKey.Current(check.Actual!, Level);
                 key.Sha256 = sha256;
-                key.Size = new FileInfo(temp).Length;
+                key.Size = size;
                 key.CreatedAt = DateTimeOffset.UtcNow;
 
                 // The copy first, then its key: a reader between the two finds a key whose hash the copy does not match, and ignores it.
-                AtomicFile.Promote(temp, target);
                 AtomicFile.WriteAllText(KeyPath(target), JsonConvert.SerializeObject(key, Formatting.Indented));
-                _checked.TryRemove(target, out _);
+                _verifier.Record(target, sha256);
                 return new CacheOptimizeAction(CacheOptimizeActionKind.Precompiled, model.Name, target, 0,
                     $"ONNX Runtime {key.OnnxRuntimeVersion}, {key.OptimizationLevel}: {key.Size} bytes, SHA-256 {sha256}, from {new FileInfo(source).Length} bytes in {clock.ElapsedMilliseconds} ms");
             }
@@ -228,6 +228,4 @@ public sealed class OptimizedModelCache
     }
 
     private static OptimizedModelLookup Ignored(string path, string why) => new(null, null, $"optimized copy '{path}' ignored: {why}");
-
-    private static bool SameHash(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 }

@@ -7,6 +7,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
+using ModelCache.Integrity;
 using ModelCache.Store;
 
 namespace ModelCache.Server;
@@ -39,7 +40,8 @@ public sealed class ModelCacheServer : IDisposable
         _gate = gate;
         _listener = listener;
         Uri = uri;
-        var opener = new VerifiedModelOpener();
+        // Serving is a use: a file this process saved or hashed (Save-Model, Test-ModelHash in the same session) is not hashed again.
+        var opener = new VerifiedModelOpener(FileVerifier.Process);
         var source = options.ContentSource ?? ServerContentSources.Create(options, opener, options.Fingerprints);
 
         // A source the server made (pull-through: fetches in flight) is the server's to stop; one given in the options is not.

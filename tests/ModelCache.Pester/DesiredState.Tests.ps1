@@ -57,6 +57,56 @@ Describe 'Sync-ModelCache and Test-ModelCache' {
         Test-ModelCache $Manifest | Should -BeTrue
     }
 
+    It 'Test-ModelCache -Detailed writes one drift object per model from the plan Sync executes' {
+        $null = Save-Model $Yolo, $Rfb
+        $path = (Get-ModelCache $Yolo).Path
+        $bytes = [IO.File]::ReadAllBytes($path); $bytes[10] = $bytes[10] -bxor 1; [IO.File]::WriteAllBytes($path, $bytes)
+
+        $drift = @(Test-ModelCache $Manifest -Detailed -ErrorVariable errors)
+
+        $errors | Should -BeNullOrEmpty -Because '-Detailed reports drift as objects'
+        $drift | ForEach-Object { $_.GetType().FullName } | Select-Object -Unique | Should -Be 'ModelCache.Sync.ModelDrift'
+        $byName = @{}; $drift | ForEach-Object { $byName[$_.Name] = $_ }
+        $drift.Count | Should -Be 3
+        $byName[$Yolo].State | Should -Be 'Corrupt'
+        $byName[$Yolo].Path | Should -Be $path
+        $byName[$Yolo].Expected | Should -Be (Get-ModelCatalog $Yolo).Sha256
+        $byName[$Yolo].Actual | Should -Be (Get-FileHash $path).Hash.ToLowerInvariant()
+        $byName[$Yolo].Action | Should -Be 'Repair'
+        $byName[$Slim].State | Should -Be 'Missing'
+        $byName[$Slim].Actual | Should -BeNullOrEmpty
+        $byName[$Slim].Action | Should -Be 'Save'
+        $byName[$Rfb].State | Should -Be 'Extra'
+        $byName[$Rfb].Action | Should -Be 'None'
+
+        $null = Sync-ModelCache $Manifest -WarningAction SilentlyContinue
+        @(Test-ModelCache $Manifest -Detailed | Where-Object State -ne 'Ok').Name | Should -Be @($Rfb)
+        @(Test-ModelCache $Manifest -Detailed | Where-Object State -eq 'Ok').Count | Should -Be 2
+    }
+
+    It 'Test-ModelCache -IgnoreExtra does not count models the manifest does not list' {
+        $null = Save-Model $Yolo, $Slim, $Rfb
+        Test-ModelCache $Manifest -ErrorAction SilentlyContinue | Should -BeFalse
+        Test-ModelCache $Manifest -IgnoreExtra -ErrorVariable errors | Should -BeTrue
+        $errors | Should -BeNullOrEmpty
+        @(Test-ModelCache $Manifest -IgnoreExtra -Detailed).State | Should -Be @('Ok', 'Ok')
+    }
+
+    It 'Sync-ModelCache -WhatIf confirms only the models that need a change' {
+        $null = Save-Model $Yolo, $Rfb
+        $script = Join-Path $Sandbox.Root 'whatif.ps1'
+        Set-Content -LiteralPath $script -Value "Import-Module '$ModuleUnderTest'; `$null = Sync-ModelCache '$Manifest' -Prune -WhatIf"
+        $child = Invoke-ChildPwsh $script
+        $child.ExitCode | Should -Be 0
+        $said = $child.Output -join "`n"
+        $said | Should -Match 'What if: Performing the operation "Save or repair model"'
+        $said | Should -Match 'What if: Performing the operation "Remove model not in the manifest"'
+        $said | Should -Match ([regex]::Escape($Slim))
+        $said | Should -Match ([regex]::Escape($Rfb))
+        $said | Should -Not -Match ([regex]::Escape($Yolo))
+        @(Get-ModelCache).Name | Sort-Object | Should -Be (@($Rfb, $Yolo) | Sort-Object)
+    }
+
     It 'takes custom models as full catalog entries, from a .psd1 manifest' {
         $file = Join-Path $FixtureModels 'version-RFB-320.onnx'
         $psd1 = Join-Path $Sandbox.Root 'models.psd1'

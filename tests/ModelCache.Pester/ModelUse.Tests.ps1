@@ -53,3 +53,25 @@ Describe 'Invoke-FaceDetect opens a cached model without acquiring it' -Skip:(-n
         $third | Should -Contain "CALL 1 Verified by Hash; $YoloSize bytes hashed." -Because ($third -join "`n")
     }
 }
+
+Describe 'A detection after Save-Model | Test-ModelHash in the same session hashes nothing' {
+    BeforeAll {
+        $script:Sandbox = Enter-ModelCacheSandbox 'model-use-after-test'
+        $script:AfterTest = Join-Path $TestDrive 'after-test.ps1'
+        Set-Content -LiteralPath $AfterTest -Value @'
+param([string] $Module, [string] $Image, [string] $Model)
+$ErrorActionPreference = 'Stop'
+Import-Module $Module
+Save-Model $Model | Test-ModelHash | ForEach-Object { "TEST $($_.Status)" }
+Invoke-FaceDetect -LiteralPath $Image -Model $Model -Verbose 4>&1 |
+    Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Verified by *' } |
+    ForEach-Object { "DETECT $($_.Message)" }
+'@
+        $script:Lines = (Invoke-ChildPwsh $AfterTest -Arguments $ModuleUnderTest, (Join-Path $FixtureImages 'portrait.jpg'), $Yolo).Output
+    }
+
+    It 'is vouched for by the fingerprint the save and the test recorded' {
+        $Lines | Should -Contain 'TEST Valid' -Because ($Lines -join "`n")
+        $Lines | Should -Contain 'DETECT Verified by ProcessRecord; 0 bytes hashed.' -Because ($Lines -join "`n")
+    }
+}

@@ -157,6 +157,9 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         $sync = @(Sync-ModelCache -Manifest $manifest -ErrorAction Stop)
         Add-Sample 'ModelCache.Sync.SyncSummary' $sync -Headers Added, Repaired, Removed, Unchanged, Failed, MB, CacheRoot -Values '2', 'cache' -PathProperty CacheRoot
 
+        $drift = @(Test-ModelCache -Manifest $manifest -Detailed -ErrorAction Stop)
+        Add-Sample 'ModelCache.Sync.ModelDrift' $drift -Headers State, Name, Actual, Path -Values 'Ok', $Yolo, $Slim, 'version-slim-320.onnx', $YoloFile -PathProperty Path
+
         $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $partial)
         Set-Content -LiteralPath $partial -Value 'half a model again'
         $optimized = @(Optimize-ModelCache -Confirm:$false -ErrorAction Stop)

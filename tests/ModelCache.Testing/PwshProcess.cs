@@ -81,6 +81,14 @@ public sealed class PwshProcess : IDisposable
         Start(new[] { "-Command", WrapCommand(command) }, "pwsh -Command " + command, environment, workingDirectory);
 
     /// <summary>
+    /// <see cref="StartCommand"/> run under <paramref name="launcher"/> (a program and its arguments, such as
+    /// <c>strace -f -o trace.txt --</c>), which is given the dotnet host and pwsh's arguments to start.
+    /// <see cref="Id"/> is then the launcher's.
+    /// </summary>
+    public static PwshProcess StartCommandUnder(IReadOnlyList<string> launcher, string command, IReadOnlyDictionary<string, string?>? environment = null) =>
+        Start(new[] { "-Command", WrapCommand(command) }, string.Join(" ", launcher) + " pwsh -Command " + command, environment, null, launcher);
+
+    /// <summary>
     /// Runs <c>pwsh -NoProfile -NonInteractive -File &lt;script&gt; &lt;arguments&gt;</c> exactly as a scheduled job
     /// would (arguments as <c>-Name value</c> pairs, switches, positionals; pwsh binds them). Nothing is
     /// wrapped: output and errors are pwsh's own, and the exit code is pwsh's (0, 1 after a terminating
@@ -217,9 +225,10 @@ public sealed class PwshProcess : IDisposable
         exit 0
         """;
 
-    private static PwshProcess Start(IReadOnlyList<string> arguments, string description, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory)
+    private static PwshProcess Start(IReadOnlyList<string> arguments, string description, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory,
+        IReadOnlyList<string>? launcher = null)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : DotnetHost())
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -229,6 +238,16 @@ public sealed class PwshProcess : IDisposable
             StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = workingDirectory ?? Directory.GetCurrentDirectory(),
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var argument in launcher.Skip(1))
+            {
+                info.ArgumentList.Add(argument);
+            }
+
+            info.ArgumentList.Add(DotnetHost());
+        }
+
         info.ArgumentList.Add(PwshAssemblyPath);
         info.ArgumentList.Add("-NoProfile");
         info.ArgumentList.Add("-NonInteractive");

@@ -91,10 +91,8 @@ public static class BundleExporter
         using (input)
         {
             var size = input.Length;
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var done = await writer.AddAsync(model.FileName, size, output => HashingCopy.CopyAsync(input, output, new[] { hash },
-                copied => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, copied, size, file)), cancellationToken)).ConfigureAwait(false);
-            var actual = Sha256Hasher.ToHex(hash.GetHashAndReset());
+            var (done, actual, _) = await writer.AddAsync(model.FileName, size, null, (output, hashes) => HashingCopier.CopyAsync(input, output, hashes, 0, null,
+                copied => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, copied, size, file)), file, cancellationToken), cancellationToken).ConfigureAwait(false);
             if (!string.Equals(actual, model.Sha256, StringComparison.OrdinalIgnoreCase))
             {
                 // The zip entry already holds the bytes; a corrupt model must not travel, so the export fails rather than ship it.

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Threading;
 using System.IO;
 using System.Text;
 using System.Threading.Tasks;
@@ -15,7 +17,7 @@ namespace ModelCache.Bundles;
 
 /// <summary>
 /// The destination of one export: a ZIP of stored entries (ONNX does not compress, and time matters) written under
-/// a temporary name, or a folder of files each written as <c>.partial</c> first; the manifest goes in last. Nothing
+/// a temporary name, or a folder of files each staged as <c>.partial</c> first (<see cref="StagedFile"/>); the manifest goes in last. Nothing
 /// is under the final name until <see cref="Complete"/>, and an export that stops leaves nothing of its own behind.
 /// </summary>
 internal sealed class BundleWriter : IDisposable
@@ -36,7 +38,7 @@ internal sealed class BundleWriter : IDisposable
         _full = full;
         _asMirror = asMirror;
         var zip = !asMirror && full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
-        _staging = zip ? full + CacheFiles.PartialSuffix : full;
+        _staging = zip ? CacheFiles.PartialPathFor(full) : full;
         // A missing folder on the way is created (and removed again if the export stops), for a .zip as for a folder bundle.
         for (var folder = zip ? Path.GetDirectoryName(full) : full; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
         {
@@ -79,32 +81,36 @@ internal sealed class BundleWriter : IDisposable
     }
 
     /// <summary>
-    /// Adds the file <paramref name="fileName"/> of <paramref name="size"/> bytes, written by <paramref name="copy"/>;
-    /// an exception from it stops the export (the entry's bytes are already in the archive).
+    /// Adds the file <paramref name="fileName"/> of <paramref name="size"/> bytes, written by <paramref name="copy"/>, which
+    /// feeds every byte it writes to the hashes it is given (SHA-256, then <paramref name="extraHash"/> if any); in a folder
+    /// bundle the file is staged, flushed and promoted like every file the cache writes. An exception from
+    /// <paramref name="copy"/> stops the export (the entry's bytes are already in the archive).
     /// </summary>
-    public async Task<T> AddAsync<T>(string fileName, long size, Func<Stream, Task<T>> copy)
+    /// <returns>The bytes copied and the hashes of what was written.</returns>
+    public async Task<(long Copied, string Sha256, string? ExtraHash)> AddAsync(string fileName, long size, IncrementalHash? extraHash,
+        Func<Stream, IReadOnlyList<IncrementalHash>, Task<long>> copy, CancellationToken cancellationToken)
     {
         if (_zip is not null)
         {
-            PutEntry(fileName, size);
-            var added = await copy(_zip).ConfigureAwait(false);
-            _zip.CloseEntry();
-            return added;
+            using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using (extraHash)
+            {
+                PutEntry(fileName, size);
+                var added = await copy(_zip, extraHash is null ? new[] { sha256 } : new[] { sha256, extraHash }).ConfigureAwait(false);
+                _zip.CloseEntry();
+                return (added, Sha256Hasher.ToHex(sha256.GetHashAndReset()), extraHash is null ? null : Sha256Hasher.ToHex(extraHash.GetHashAndReset()));
+            }
         }
 
         var target = Path.Combine(_full, fileName);
-        var partial = target + CacheFiles.PartialSuffix;
+        var partial = CacheFiles.PartialPathFor(target);
         _written.Add(partial);
         _written.Add(target);
-        T result;
-        using (var output = RegularFile.Open(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
-        {
-            result = await copy(output).ConfigureAwait(false);
-            output.Flush(true);
-        }
-
-        AtomicFile.Promote(partial, target);
-        return result;
+        using var staged = await StagedFile.OpenAsync(target, partial, 0, extraHash, FileShare.None, cancellationToken).ConfigureAwait(false);
+        var copied = await copy(staged.Stream, staged.Hashes).ConfigureAwait(false);
+        await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        staged.Promote();
+        return (copied, staged.Sha256!, staged.ExtraHash);
     }
 
     /// <summary>Writes the manifest last and gives the bundle its final name.</summary>

@@ -114,13 +114,10 @@ public static class HubBundleExporter
     {
         var path = input.Name;
         var size = input.Length;
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var gitSha1 = HubNames.IsSha256(blobId) ? null : GitBlobHash.Start(size);
-        var hashes = gitSha1 is null ? new[] { sha256 } : new[] { sha256, gitSha1 };
-        var done = await writer.AddAsync(blobId, size, output => HashingCopy.CopyAsync(input, output, hashes,
-            copied => progress?.Report(new TransferProgress(entry.Name, TransferPhase.Downloading, copied, size, path)), cancellationToken)).ConfigureAwait(false);
-        var sha256Hex = Sha256Hasher.ToHex(sha256.GetHashAndReset());
-        var actual = gitSha1 is null ? sha256Hex : Sha256Hasher.ToHex(gitSha1.GetHashAndReset());
+        var gitSha1 = HubNames.IsSha256(blobId) ? null : GitBlobHash.Start(size);
+        var (done, sha256Hex, gitSha1Hex) = await writer.AddAsync(blobId, size, gitSha1, (output, hashes) => HashingCopier.CopyAsync(input, output, hashes, 0, null,
+            copied => progress?.Report(new TransferProgress(entry.Name, TransferPhase.Downloading, copied, size, path)), path, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var actual = gitSha1Hex ?? sha256Hex;
         if (!string.Equals(actual, blobId, StringComparison.Ordinal))
         {
             // The entry already holds the bytes; a corrupt blob must not travel, so the export fails rather than ship it.

@@ -56,7 +56,7 @@ public sealed class HubBundleImporter
                 () => warn?.Invoke($"Waiting for another process that is writing blob {file.BlobId} of {file.RepoId}…"), cancellationToken).ConfigureAwait(false);
             var present = await IsBlobValidAsync(folder, file, warn, cancellationToken).ConfigureAwait(false);
             var copied = present ? 0 : await StageAsync(folder, file, progress, cancellationToken).ConfigureAwait(false);
-            HubSnapshotWriter.WritePointer(folder, file.Commit, file.FilePath, file.BlobId, _disableSymlinks);
+            await HubSnapshotWriter.WritePointerAsync(folder, file.Commit, file.FilePath, file.BlobId, _disableSymlinks, cancellationToken).ConfigureAwait(false);
             foreach (var name in file.Refs)
             {
                 if (HubCacheScanner.ReadRef(folder, name) is { } old && old != file.Commit)
@@ -118,44 +118,41 @@ public sealed class HubBundleImporter
     private async Task<long> StageAsync(HubRepoFolder folder, HubBundleFile file, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
     {
         folder.EnsureDirectory(folder.BlobsPath);
-        var incomplete = folder.Incomplete(file.BlobId);
-        if (CacheFiles.IsLink(incomplete))
-        {
-            File.Delete(incomplete); // a planted link: removed itself, never written through
-        }
-
         var size = file.Entry.Size;
         var source = SourceOf(file);
+        // SHA-256 for the manifest, and the git blob SHA-1 too when that is the blob's id: both from one pass.
+        var staged = await StagedFile.OpenAsync(folder.Blob(file.BlobId), folder.Incomplete(file.BlobId), 0, HubNames.IsSha256(file.BlobId) ? null : GitBlobHash.Start(size),
+            FileShare.None, cancellationToken).ConfigureAwait(false);
         try
         {
-            using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var gitSha1 = HubNames.IsSha256(file.BlobId) ? null : GitBlobHash.Start(size);
             long copied;
             using (var input = _bundle.OpenEntry(file.Entry))
-            using (var output = RegularFile.Open(incomplete, FileMode.Create, FileAccess.Write, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous))
             {
-                copied = await HashingCopy.CopyAsync(input, output, gitSha1 is null ? new[] { sha256 } : new[] { sha256, gitSha1 },
-                    done => progress?.Report(new TransferProgress(file.Name, TransferPhase.Downloading, done, size, source)), cancellationToken).ConfigureAwait(false);
-                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                output.Flush(true);
+                copied = await HashingCopier.CopyAsync(input, staged.Stream, staged.Hashes, 0, null,
+                    done => progress?.Report(new TransferProgress(file.Name, TransferPhase.Downloading, done, size, source)), source, cancellationToken).ConfigureAwait(false);
             }
 
-            var sha256Hex = Sha256Hasher.ToHex(sha256.GetHashAndReset());
-            var idHash = gitSha1 is null ? sha256Hex : Sha256Hasher.ToHex(gitSha1.GetHashAndReset());
+            await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var sha256Hex = staged.Sha256!;
+            var idHash = staged.ExtraHash ?? sha256Hex;
             if (copied != size || sha256Hex != file.Entry.Sha256 || idHash != file.BlobId)
             {
                 throw new ModelCacheException("HashMismatch", ModelCacheErrorKind.InvalidData,
-                    $"{file.Name}: '{source}' holds {copied} bytes hashing to SHA-256 {sha256Hex}{(gitSha1 is null ? string.Empty : $" and git blob SHA-1 {idHash}")}, but the manifest says {size} bytes, SHA-256 {file.Entry.Sha256} and blob id {file.BlobId}; nothing was placed.",
+                    $"{file.Name}: '{source}' holds {copied} bytes hashing to SHA-256 {sha256Hex}{(staged.ExtraHash is null ? string.Empty : $" and git blob SHA-1 {idHash}")}, but the manifest says {size} bytes, SHA-256 {file.Entry.Sha256} and blob id {file.BlobId}; nothing was placed.",
                     "The bundle is damaged or crafted: export it again from a trusted cache, and compare the manifest's SHA-256 with the one Export-ModelCache printed.");
             }
 
-            AtomicFile.Promote(incomplete, folder.Blob(file.BlobId));
+            staged.Promote();
             return copied;
         }
         catch
         {
-            FileCleanup.TryDelete(incomplete);
+            staged.Abort();
             throw;
+        }
+        finally
+        {
+            staged.Dispose();
         }
     }
 

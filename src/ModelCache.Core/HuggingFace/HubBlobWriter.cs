@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Net;
-using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
@@ -35,10 +34,7 @@ internal sealed class HubBlobWriter
     {
         folder.EnsureDirectory(folder.BlobsPath);
         var incomplete = folder.Incomplete(metadata.BlobId);
-        if (CacheFiles.IsLink(incomplete))
-        {
-            File.Delete(incomplete); // a planted link: removed itself, never written through
-        }
+        var blob = folder.Blob(metadata.BlobId);
 
         // Pinned to the commit, so a branch that moves between HEAD and GET cannot mix two files.
         var address = _client.ResolveUri(folder.Repo, metadata.Commit, path);
@@ -48,16 +44,17 @@ internal sealed class HubBlobWriter
             warn?.Invoke($"{failure.Message} Retrying in {delay.TotalSeconds:0.#} s (retry {attempt - 1} of {_network.RetryCount})."));
         await retry.ExecuteAsync(async token =>
         {
-            var (bytes, fromOffset) = await AttemptAsync(address, incomplete, metadata, subject, progress, token).ConfigureAwait(false);
+            var (bytes, fromOffset, staged) = await AttemptAsync(address, blob, incomplete, metadata, subject, progress, token).ConfigureAwait(false);
             transferred += bytes;
             resumed |= fromOffset > 0;
+            staged.Promote();
         }, cancellationToken).ConfigureAwait(false);
 
-        AtomicFile.Promote(incomplete, folder.Blob(metadata.BlobId));
         return (transferred, resumed);
     }
 
-    private async Task<(long Copied, long Offset)> AttemptAsync(Uri address, string incomplete, HubFileMetadata metadata, string subject,
+    /// <returns>The bytes copied, the offset resumed from, and the completed, verified blob to promote.</returns>
+    private async Task<(long Copied, long Offset, StagedFile Staged)> AttemptAsync(Uri address, string blob, string incomplete, HubFileMetadata metadata, string subject,
         IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
     {
         var held = File.Exists(incomplete) ? new FileInfo(incomplete).Length : 0;
@@ -73,8 +70,10 @@ internal sealed class HubBlobWriter
             if (held == metadata.Size && held > 0)
             {
                 // Killed after the last byte but before the rename: verify what is there instead of asking for nothing.
-                await VerifyAsync(incomplete, metadata, subject, fromResume: true, cancellationToken).ConfigureAwait(false);
-                return (0, held);
+                using var complete = await StagedFile.OpenAsync(blob, incomplete, held, HubNames.IsSha256(metadata.BlobId) ? null : GitBlobHash.Start(metadata.Size), FileShare.None, cancellationToken).ConfigureAwait(false);
+                await complete.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                Verify(complete, metadata, subject, incomplete, fromResume: true);
+                return (0, held, complete);
             }
 
             var (response, answered) = await _client.GetAsync(address, held, subject, cancellationToken).ConfigureAwait(false);
@@ -99,36 +98,31 @@ internal sealed class HubBlobWriter
 
                 // The hub's size is the cap (one byte more is ContentTooLong) and is checked against the free space first.
                 var limits = DownloadCaps.For(subject, incomplete, offset, null, metadata.Size, location, _network);
-                using var hash = GitBlobHash.ForBlobId(metadata.BlobId, metadata.Size);
-                using var output = RegularFile.Open(incomplete, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
-                output.SetLength(offset);
-                _network.FileSystem.Preallocate(output, offset, metadata.Size - offset);
-                if (await Sha256Hasher.AppendAsync(output, hash, offset, null, cancellationToken).ConfigureAwait(false) != offset)
+                // The id is a SHA-256 (LFS) or a git blob SHA-1: the staged file hashes both ways in one pass.
+                var staged = await StagedFile.OpenAsync(blob, incomplete, offset, HubNames.IsSha256(metadata.BlobId) ? null : GitBlobHash.Start(metadata.Size), FileShare.None, cancellationToken).ConfigureAwait(false);
+                try
                 {
-                    throw new IOException($"'{incomplete}' is shorter than it was a moment ago.");
-                }
+                    _network.FileSystem.Preallocate(staged.Stream, offset, metadata.Size - offset);
+                    progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, offset, metadata.Size, location));
+                    using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                    copied = await HashingCopier.CopyAsync(body, staged.Stream, staged.Hashes, offset, limits,
+                        bytes => progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, bytes, metadata.Size, location)),
+                        location, cancellationToken).ConfigureAwait(false);
+                    await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                    if (offset + copied < metadata.Size)
+                    {
+                        throw TransferException.Transient("DownloadInterrupted",
+                            $"{location} ended {subject} after {offset + copied} of {metadata.Size} bytes.", "Retry; the partial download is kept and resumed.");
+                    }
 
-                progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, offset, metadata.Size, location));
-                using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-                copied = await HashingCopier.CopyAsync(body, output, hash, offset, limits,
-                    bytes => progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, bytes, metadata.Size, location)),
-                    location, cancellationToken).ConfigureAwait(false);
-                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                output.Flush(true);
-                if (offset + copied < metadata.Size)
-                {
-                    throw TransferException.Transient("DownloadInterrupted",
-                        $"{location} ended {subject} after {offset + copied} of {metadata.Size} bytes.", "Retry; the partial download is kept and resumed.");
+                    Verify(staged, metadata, subject, location, fromResume: offset > 0);
+                    return (copied, offset, staged);
                 }
-
-                var actual = Sha256Hasher.ToHex(hash.GetHashAndReset());
-                if (!string.Equals(actual, metadata.BlobId, StringComparison.Ordinal))
+                finally
                 {
-                    throw Mismatch(subject, location, metadata.BlobId, actual, offset > 0);
+                    staged.Dispose(); // closed; kept for a resume unless deleted below
                 }
             }
-
-            return (copied, offset);
         }
         catch (TransferException ex) when (!ex.KeepPartial)
         {
@@ -151,15 +145,13 @@ internal sealed class HubBlobWriter
         }
     }
 
-    private static async Task VerifyAsync(string file, HubFileMetadata metadata, string subject, bool fromResume, CancellationToken cancellationToken)
+    /// <summary>The blob id is the hash of its content: SHA-256 for LFS files, a git blob SHA-1 for the others.</summary>
+    private static void Verify(StagedFile staged, HubFileMetadata metadata, string subject, string location, bool fromResume)
     {
-        using var stream = RegularFile.Open(file, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        using var hash = GitBlobHash.ForBlobId(metadata.BlobId, stream.Length);
-        await Sha256Hasher.AppendAsync(stream, hash, long.MaxValue, null, cancellationToken).ConfigureAwait(false);
-        var actual = Sha256Hasher.ToHex(hash.GetHashAndReset());
+        var actual = HubNames.IsSha256(metadata.BlobId) ? staged.Sha256! : staged.ExtraHash!;
         if (!string.Equals(actual, metadata.BlobId, StringComparison.Ordinal))
         {
-            throw Mismatch(subject, file, metadata.BlobId, actual, fromResume);
+            throw Mismatch(subject, location, metadata.BlobId, actual, fromResume);
         }
     }
 

@@ -64,7 +64,7 @@ public sealed class HubCacheBackend : ICacheBackend
     /// <summary>The repo id of a file name <c>org/name@commit:path</c> (the name itself when it has no <c>@</c>).</summary>
     private static string RepoPart(string name) => name.IndexOf('@') is var at and > 0 ? name.Substring(0, at) : name;
 
-    public async Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) =>
+    public async Task<CachedFileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) =>
         new(file, await VerifyAsync(Own(file), bytesHashed, cancellationToken).ConfigureAwait(false));
 
     /// <summary>

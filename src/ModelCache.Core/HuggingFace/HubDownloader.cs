@@ -82,7 +82,7 @@ public sealed class HubDownloader : IDisposable
                 transfer = new TransferSummary(TransferSource.Upstream, metadata.Location, bytes, resumed, TimeSpan.Zero);
             }
 
-            HubSnapshotWriter.WritePointer(folder, metadata.Commit, file.File, metadata.BlobId, Settings.DisableSymlinks);
+            await HubSnapshotWriter.WritePointerAsync(folder, metadata.Commit, file.File, metadata.BlobId, Settings.DisableSymlinks, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(file.Revision, metadata.Commit, StringComparison.Ordinal))
             {
                 HubSnapshotWriter.WriteRef(folder, file.Revision, metadata.Commit);

@@ -41,7 +41,7 @@ internal sealed class HubRepoFolder
 
     public string Blob(string blobId) => System.IO.Path.Combine(BlobsPath, Require(blobId, HubNames.IsBlobId, "blob id"));
 
-    public string Incomplete(string blobId) => Blob(blobId) + IncompleteSuffix;
+    public string Incomplete(string blobId) => CacheFiles.PartialPathFor(Blob(blobId), IncompleteSuffix);
 
     public string Snapshot(string commit) => System.IO.Path.Combine(SnapshotsPath, Require(commit, HubNames.IsCommitId, "commit id"));
 

@@ -1,8 +1,14 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Store;
+using ModelCache.Transfer;
 
 namespace ModelCache.HuggingFace;
 
@@ -14,7 +20,7 @@ namespace ModelCache.HuggingFace;
 internal static class HubSnapshotWriter
 {
     /// <returns>True when a link was made (or was already right), false when the file is a copy.</returns>
-    public static bool WritePointer(HubRepoFolder folder, string commit, string repoPath, string blobId, bool disableSymlinks)
+    public static async Task<bool> WritePointerAsync(HubRepoFolder folder, string commit, string repoPath, string blobId, bool disableSymlinks, CancellationToken cancellationToken)
     {
         var pointer = folder.SnapshotFile(commit, repoPath);
         folder.EnsureDirectory(Path.GetDirectoryName(pointer)!);
@@ -43,16 +49,29 @@ internal static class HubSnapshotWriter
             }
         }
 
-        // A copy goes in under a temporary name, so a reader never sees half of it.
-        var temp = pointer + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+        // A copy is staged like every file the cache writes, so a reader never sees half of it, and checked against the blob id.
+        var blob = folder.Blob(blobId);
+        using var input = RegularFile.Open(blob, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var staged = await StagedFile.OpenAsync(pointer, CacheFiles.TempPathFor(pointer), 0, HubNames.IsSha256(blobId) ? null : GitBlobHash.Start(input.Length),
+            FileShare.None, cancellationToken).ConfigureAwait(false);
         try
         {
-            RegularFile.Copy(folder.Blob(blobId), temp);
-            AtomicFile.Promote(temp, pointer);
+            await HashingCopier.CopyAsync(input, staged.Stream, staged.Hashes, 0, null, null, blob, cancellationToken).ConfigureAwait(false);
+            await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var actual = staged.ExtraHash ?? staged.Sha256;
+            if (!string.Equals(actual, blobId, StringComparison.Ordinal))
+            {
+                throw new ModelCacheException("HubBlobHashMismatch", ModelCacheErrorKind.InvalidData,
+                    $"The blob '{blob}' changed while it was copied to '{pointer}': it hashes to {actual}, not its id {blobId}. The copy was not placed.",
+                    "Run the command again; if it persists, something else is writing the hub cache.");
+            }
+
+            staged.Promote();
         }
-        finally
+        catch
         {
-            FileCleanup.TryDelete(temp);
+            staged.Abort();
+            throw;
         }
 
         return false;

@@ -9,7 +9,7 @@ public static class AtomicFile
 {
     public static void WriteAllText(string path, string contents)
     {
-        var temp = path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+        var temp = CacheFiles.TempPathFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

@@ -27,6 +27,19 @@ public static class CacheFiles
     /// <summary>Beside an optimized copy: the key it was built for and the copy's own SHA-256.</summary>
     public const string OptimizedKeySuffix = ".optimized.json";
 
+    /// <summary>
+    /// Where the file that becomes <paramref name="finalPath"/> is staged while it is written (resumable: the same name
+    /// every time). <paramref name="suffix"/> is the layout's convention: <see cref="PartialSuffix"/>, or the hub's <c>.incomplete</c>.
+    /// The one place partial names are built.
+    /// </summary>
+    public static string PartialPathFor(string finalPath, string suffix = PartialSuffix) => finalPath + suffix;
+
+    /// <summary>Beside the partial of <paramref name="finalPath"/>: where it came from, for resuming it.</summary>
+    public static string PartialStatePathFor(string finalPath) => finalPath + PartialStateSuffix;
+
+    /// <summary>A fresh temporary name beside <paramref name="finalPath"/> for a file written whole and then renamed over it.</summary>
+    public static string TempPathFor(string finalPath) => finalPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + TempSuffix;
+
     /// <summary>Where the key of the optimized copy at <paramref name="optimizedPath"/> is kept.</summary>
     public static string OptimizedKeyPath(string optimizedPath) =>
         optimizedPath.Substring(0, optimizedPath.Length - OptimizedSuffix.Length) + OptimizedKeySuffix;

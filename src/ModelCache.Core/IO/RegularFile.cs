@@ -61,14 +61,6 @@ public static class RegularFile
         return reader.ReadToEnd();
     }
 
-    /// <summary>Copies a regular file to a new file (which must not exist).</summary>
-    public static void Copy(string source, string destination)
-    {
-        using var input = OpenRead(source, 1 << 20);
-        using var output = Open(destination, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-        input.CopyTo(output);
-    }
-
     /// <summary>Throws <see cref="NotARegularFileException"/> when <paramref name="path"/> exists and is not a regular file (links followed).</summary>
     public static void Check(string path)
     {

@@ -7,8 +7,8 @@ using ModelCache.Errors;
 
 namespace ModelCache.Integrity;
 
-/// <summary>Checks a file against an expected SHA-256.</summary>
-public static class HashVerifier
+/// <summary>Checks a file against an expected SHA-256 by hashing it: the step under <see cref="FileVerifier"/>, which every caller goes through (it records what it hashed).</summary>
+internal static class HashVerifier
 {
     public static async Task<ModelHashResult> VerifyAsync(string? name, string path, string? expectedSha256, IProgress<long>? bytesHashed = null, CancellationToken cancellationToken = default)
     {

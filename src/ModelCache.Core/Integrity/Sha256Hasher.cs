@@ -23,14 +23,22 @@ public static class Sha256Hasher
 
     /// <summary>Feeds <paramref name="hash"/> from <paramref name="stream"/>'s position, up to <paramref name="limit"/> bytes or the end.</summary>
     /// <returns>The bytes hashed.</returns>
-    internal static async Task<long> AppendAsync(Stream stream, IncrementalHash hash, long limit, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
+    internal static Task<long> AppendAsync(Stream stream, IncrementalHash hash, long limit, IProgress<long>? bytesHashed, CancellationToken cancellationToken) =>
+        AppendAsync(stream, new[] { hash }, limit, bytesHashed, cancellationToken);
+
+    /// <summary>Feeds every one of <paramref name="hashes"/> from one read of <paramref name="stream"/>.</summary>
+    internal static async Task<long> AppendAsync(Stream stream, System.Collections.Generic.IReadOnlyList<IncrementalHash> hashes, long limit, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
     {
         var buffer = new byte[BufferSize];
         long total = 0;
         int read;
         while (total < limit && (read = await stream.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, limit - total), cancellationToken).ConfigureAwait(false)) > 0)
         {
-            hash.AppendData(buffer, 0, read);
+            foreach (var hash in hashes)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+
             total += read;
             bytesHashed?.Report(total);
         }

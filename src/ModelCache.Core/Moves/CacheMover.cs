@@ -209,24 +209,31 @@ public sealed class CacheMover
             var directory = Path.GetDirectoryName(target)!;
             _destination.Layout.EnsureContained(directory, _destination.Layout.StateRoot);
             Directory.CreateDirectory(directory);
-            var temp = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+            // Staged and hashed as it is copied, like every file the cache writes.
+            using var staged = await StagedFile.OpenAsync(target, CacheFiles.TempPathFor(target), 0, null, FileShare.None, cancellationToken).ConfigureAwait(false);
             try
             {
-                RegularFile.Copy(source, temp);
-                var actual = await Sha256Hasher.HashFileAsync(temp, null, cancellationToken).ConfigureAwait(false);
-                if (!string.Equals(actual, key.Sha256, StringComparison.OrdinalIgnoreCase))
+                using (var input = RegularFile.Open(source, FileMode.Open, FileAccess.Read, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan))
                 {
-                    return $"its SHA-256 {actual} is not the {key.Sha256} recorded when it was built";
+                    await HashingCopier.CopyAsync(input, staged.Stream, staged.Hashes, 0, null, null, source, cancellationToken).ConfigureAwait(false);
+                }
+
+                await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                if (!staged.Matches(key.Sha256))
+                {
+                    staged.Abort();
+                    return $"its SHA-256 {staged.Sha256} is not the {key.Sha256} recorded when it was built";
                 }
 
                 // The copy first, then its key, as Optimize-ModelCache writes them: a reader between the two ignores the copy.
-                AtomicFile.Promote(temp, target);
+                staged.Promote();
                 AtomicFile.WriteAllText(CacheFiles.OptimizedKeyPath(target), key.Text);
                 return null;
             }
-            finally
+            catch
             {
-                FileCleanup.TryDelete(temp);
+                staged.Abort();
+                throw;
             }
         }
     }
@@ -317,7 +324,7 @@ public sealed class CacheMover
             {
                 var path = _destination.GetModelPath(model);
                 options.Progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, copy.Entry.Size, path));
-                var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+                var check = (await _destination.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
                 options.Progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, 0, 0, path));
                 if (!check.IsValid)
                 {

@@ -35,8 +35,7 @@ public sealed class CacheBackends
             return new HubCacheBackend(string.IsNullOrEmpty(explicitRoot) ? HubCacheLocation.Resolve(_environment) : explicitRoot!);
         }
 
-        var root = _layouts.ResolveRoot(kind, explicitRoot);
-        return new CatalogCacheBackend(new CacheStore(_layouts.Open(kind, root.Path, root.Source == CacheLocationSource.Parameter ? null : _layouts.ResolveModelLocations())));
+        return new CatalogCacheBackend(new CacheStores(_layouts).Open(explicitRoot, kind));
     }
 
     /// <summary>The backend <paramref name="file"/> belongs to: its own root and layout (with per-model locations when that root is the default native one).</summary>
@@ -47,22 +46,8 @@ public sealed class CacheBackends
             return new HubCacheBackend(file.CacheRoot);
         }
 
-        var isDefaultRoot = file.Layout == CacheLayoutKind.Native
-            && string.Equals(Path.GetFullPath(_layouts.ResolveRoot(file.Layout, null).Path), Path.GetFullPath(file.CacheRoot), StringComparison.Ordinal);
-        return new CatalogCacheBackend(new CacheStore(_layouts.Open(file.Layout, file.CacheRoot, isDefaultRoot ? _layouts.ResolveModelLocations() : null)));
+        return new CatalogCacheBackend(new CacheStores(_layouts).Of((ModelCacheEntry)file));
     }
-
-    /// <summary>
-    /// The store of a catalog cache, for what only a catalog cache does (pins, quotas, moves, optimized copies, detection);
-    /// the hub cache is refused with <c>LayoutNotSupported</c>, saying why.
-    /// </summary>
-    public CacheStore OpenStore(CacheLayoutKind kind, string? explicitRoot, string command) =>
-        StoreOf(kind == CacheLayoutKind.HuggingFace ? throw CatalogOnly(command) : Open(kind, explicitRoot))!;
-
-    /// <summary>The error for a command that works on catalog caches only, given the hub cache.</summary>
-    public static ModelCacheException CatalogOnly(string command) => new("LayoutNotSupported", ModelCacheErrorKind.InvalidArgument,
-        $"{command} works on catalog caches (-Layout Native or Uniface) only: the Hugging Face hub cache keeps files by repo and revision, with no catalog entries, pins, quotas, optimized copies or per-model folders.",
-        "With -Layout HuggingFace use Get-ModelCache, Test-ModelHash, Clear-ModelCache, Export-ModelCache, Import-ModelCache, or Save-Model -HuggingFaceRepo.");
 
     /// <summary>The store under a catalog backend, for what only a catalog cache does; null for the hub cache.</summary>
     public static CacheStore? StoreOf(ICacheBackend backend) => (backend as CatalogCacheBackend)?.Store;

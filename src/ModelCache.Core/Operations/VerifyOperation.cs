@@ -13,7 +13,7 @@ namespace ModelCache.Operations;
 /// <summary>One file checked by <see cref="VerifyOperation"/>: the check, or why the file could not be hashed at all.</summary>
 public sealed class FileVerification
 {
-    public FileVerification(CachedFile file, FileCheck? check, ModelCacheException? failure)
+    public FileVerification(CachedFile file, CachedFileCheck? check, ModelCacheException? failure)
     {
         File = check?.File ?? file;
         Check = check;
@@ -23,7 +23,7 @@ public sealed class FileVerification
     /// <summary>The file as it reads after the check.</summary>
     public CachedFile File { get; }
 
-    public FileCheck? Check { get; }
+    public CachedFileCheck? Check { get; }
 
     /// <summary>Why there is no check (a FIFO in the file's place, a link on the way, an I/O error).</summary>
     public ModelCacheException? Failure { get; }

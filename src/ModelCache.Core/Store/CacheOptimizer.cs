@@ -152,11 +152,18 @@ public sealed class CacheOptimizer
             return null;
         }
 
-        var fingerprint = FileIdentity.Read(path);
+        FileFingerprint? fingerprint;
         string sha256;
         try
         {
-            sha256 = await Sha256Hasher.HashFileAsync(path, null, cancellationToken).ConfigureAwait(false);
+            // The store's one check, always hashing here; it records the fingerprint, which vouches for the file when the step runs.
+            var check = await _store.Verifier.VerifyAsync(slot.Name, path, null, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false);
+            if (check.Result.Actual is null)
+            {
+                return null; // Removed by another process meanwhile.
+            }
+
+            (fingerprint, sha256) = (check.Fingerprint, check.Result.Actual);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -278,7 +285,7 @@ public sealed class CacheOptimizer
         }
 
         // A link made under a temporary name, then renamed over the copy: readers see one file or the other, never neither.
-        var temp = step.Path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + CacheFiles.TempSuffix;
+        var temp = CacheFiles.TempPathFor(step.Path);
         if (!_fileSystem.TryCreateHardLink(keeper.Path, temp))
         {
             warn?.Invoke($"{step.Name} and {keeper.Name} hold the same content ({step.Bytes} bytes), but the file system at '{Layout.Root}' refused a hard link; both copies are kept.");
@@ -311,24 +318,12 @@ public sealed class CacheOptimizer
     }
 
     /// <summary>
-    /// True when the file still holds the hashed content: the same fingerprint where it carries a file id (a
-    /// replacement is a new file), else hashed again.
+    /// True when the file still holds the hashed content: vouched for by the fingerprint recorded when it was hashed for
+    /// the plan (a replacement is a new file), else hashed again.
     /// </summary>
-    private static async Task<bool> StillHashesAsync(CacheOptimizeStep file, string sha256, CancellationToken cancellationToken)
-    {
-        var now = FileIdentity.Read(file.Path);
-        if (now is null)
-        {
-            return false;
-        }
-
-        if (now.Value.FileId != 0 && file.Fingerprint is { } planned && planned.Equals(now.Value))
-        {
-            return true;
-        }
-
-        return string.Equals(await Sha256Hasher.HashFileAsync(file.Path, null, cancellationToken).ConfigureAwait(false), sha256, StringComparison.OrdinalIgnoreCase);
-    }
+    private async Task<bool> StillHashesAsync(CacheOptimizeStep file, string sha256, CancellationToken cancellationToken) =>
+        FileIdentity.Read(file.Path) is not null
+        && (await _store.Verifier.VerifyAsync(file.Name, file.Path, sha256, VerifyPolicy.FingerprintMayVouch, null, null, cancellationToken).ConfigureAwait(false)).Result.IsValid;
 
     /// <summary>The keeper's lock, unless it is the step's own (two names of one model cannot happen, but never lock twice).</summary>
     private async Task<IDisposable?> LockKeeperAsync(CacheOptimizeStep step, CancellationToken cancellationToken)

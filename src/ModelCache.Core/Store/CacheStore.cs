@@ -56,13 +56,19 @@ public sealed class CacheStore
 
     public string GetModelPath(ModelDefinition model) => Layout.GetModelPath(model);
 
-    public string GetPartialPath(ModelDefinition model) => GetModelPath(model) + PartialSuffix;
+    public string GetPartialPath(ModelDefinition model) => CacheFiles.PartialPathFor(GetModelPath(model));
 
     public string GetLockPath(string family, string member) => Layout.GetLockPath(family, member);
 
     /// <summary>Where the ONNX Runtime–optimized copy of <paramref name="model"/> goes (its key beside it, see <see cref="CacheFiles.OptimizedKeySuffix"/>).</summary>
     public string GetOptimizedModelPath(ModelDefinition model) =>
         Path.Combine(Layout.GetDerivedDirectory(model.Family, model.Member), model.FileName + CacheFiles.OptimizedSuffix);
+
+    /// <summary>
+    /// The record of files hashed in this process that checks of this store use and every save and commit adds to
+    /// (<see cref="FileVerifier.Process"/> unless a test plays another process).
+    /// </summary>
+    public FileVerifier Verifier { get; set; } = FileVerifier.Process;
 
     internal CacheSweeper Sweeper => _sweeper;
 
@@ -77,7 +83,7 @@ public sealed class CacheStore
         EnsureContained(model);
         Directory.CreateDirectory(GetModelDirectory(model));
         var partial = GetPartialPath(model);
-        foreach (var workFile in new[] { partial, GetModelPath(model) + PartialStateSuffix })
+        foreach (var workFile in new[] { partial, CacheFiles.PartialStatePathFor(GetModelPath(model)) })
         {
             if (CacheFiles.IsLink(workFile))
             {
@@ -150,15 +156,31 @@ public sealed class CacheStore
     public bool MayRemoveUnnamed(ModelCacheEntry entry) => Layout.MayRemoveUnnamed(entry.InCatalog);
 
     /// <summary>
+    /// The one check of a cached model's file against the catalog's hash: <see cref="VerifyPolicy.HashAlways"/> for saves,
+    /// tests, cache checks and moves (each records the fingerprint it hashed), <see cref="VerifyPolicy.FingerprintMayVouch"/>
+    /// for a use, which an earlier full hash of the same file may answer.
+    /// </summary>
+    public Task<FileCheck> VerifyAsync(ModelDefinition model, VerifyPolicy policy, UserFingerprints? user = null, IProgress<long>? bytesHashed = null,
+        CancellationToken cancellationToken = default) =>
+        Verifier.VerifyAsync(model.Name, GetModelPath(model), model.Sha256, policy, user, bytesHashed, cancellationToken);
+
+    /// <summary>
     /// Moves a fully written and verified partial file under its final name and records its metadata.
     /// The caller holds the model's lock.
     /// </summary>
-    public ModelCacheEntry Commit(ModelDefinition model, string partialPath, string sha256, string? sourceUrl)
+    public ModelCacheEntry Commit(ModelDefinition model, string partialPath, string sha256, string? sourceUrl) =>
+        Commit(model, sha256, sourceUrl, () => AtomicFile.Promote(partialPath, GetModelPath(model)));
+
+    /// <summary>Promotes a completed, verified <paramref name="staged"/> file of <paramref name="model"/> and records its metadata. The caller holds the model's lock.</summary>
+    public ModelCacheEntry Commit(ModelDefinition model, StagedFile staged, string? sourceUrl) =>
+        Commit(model, staged.Sha256 ?? throw new InvalidOperationException($"'{staged.Path}' is committed before it was completed."), sourceUrl, staged.Promote);
+
+    private ModelCacheEntry Commit(ModelDefinition model, string sha256, string? sourceUrl, Action promote)
     {
         var finalPath = GetModelPath(model);
         // A re-save (-Force, a repair) keeps the user's pin: it is a choice about the model, not about these bytes.
         var pinned = ReadMetadata(model)?.Pinned ?? false;
-        AtomicFile.Promote(partialPath, finalPath);
+        promote();
         var now = DateTimeOffset.UtcNow;
         var metadata = CacheEntryFactory.Describe(model.Family, model.Member, model, new FileInfo(finalPath));
         metadata.Pinned = pinned;
@@ -167,6 +189,8 @@ public sealed class CacheStore
         metadata.LastUsed = now;
         CacheEntryFactory.RecordHash(metadata, finalPath, sha256, model);
         TryWriteMetadata(metadata);
+        // Hashed while it was written: a use of it right after needs no hash.
+        Verifier.Record(finalPath, sha256);
         return _entries.Create(finalPath, metadata, model);
     }
 
@@ -294,7 +318,7 @@ public sealed class CacheStore
             if (metadata is null)
             {
                 metadata = CacheEntryFactory.Describe(entry.Family, entry.Member, model, file);
-                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), model);
+                CacheEntryFactory.RecordHash(metadata, file.FullName, await HashAsync(file.FullName, cancellationToken).ConfigureAwait(false), model);
             }
 
             metadata.Pinned = pinned;
@@ -397,7 +421,7 @@ public sealed class CacheStore
             if (reading.MetadataPath is not null)
             {
                 // Metadata was lost (or another tool wrote the file): rebuild it from the file itself, hashing it so the check it records is real.
-                CacheEntryFactory.RecordHash(metadata, file.FullName, await Sha256Hasher.HashFileAsync(file.FullName, null, cancellationToken).ConfigureAwait(false), slot.Model);
+                CacheEntryFactory.RecordHash(metadata, file.FullName, await HashAsync(file.FullName, cancellationToken).ConfigureAwait(false), slot.Model);
                 await TryWriteMetadataIfFreeAsync(metadata, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -565,6 +589,11 @@ public sealed class CacheStore
         {
         }
     }
+
+    /// <summary>A full hash of a file of this store, recorded like every other (a use right after needs none).</summary>
+    private async Task<string> HashAsync(string path, CancellationToken cancellationToken) =>
+        (await Verifier.VerifyAsync(null, path, null, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result.Actual
+        ?? throw new FileNotFoundException($"'{path}' was removed while it was hashed.", path);
 
     private static void DeleteIfPresent(string path)
     {

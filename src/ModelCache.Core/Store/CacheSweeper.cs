@@ -134,7 +134,7 @@ internal sealed class CacheSweeper
     public async Task<long?> RemovePartialAsync(PartialFile partial, CancellationToken cancellationToken)
     {
         var directory = Layout.GetSlotDirectory(partial.Family, partial.Member);
-        var path = System.IO.Path.Combine(directory, partial.FileName + CacheFiles.PartialSuffix);
+        var path = CacheFiles.PartialPathFor(System.IO.Path.Combine(directory, partial.FileName));
         if (!CacheFiles.IsPlainFileName(partial.FileName) || !string.Equals(System.IO.Path.GetFullPath(partial.Path), path, StringComparison.Ordinal) || !Layout.IsContained(path))
         {
             throw CacheLayout.LinkRefused(partial.Path);
@@ -144,7 +144,7 @@ internal sealed class CacheSweeper
         {
             using (await _store.LockAsync(partial.Family, partial.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
             {
-                var freed = FileCleanup.TryDelete(path) + FileCleanup.TryDelete(System.IO.Path.Combine(directory, partial.FileName + CacheFiles.PartialStateSuffix));
+                var freed = FileCleanup.TryDelete(path) + FileCleanup.TryDelete(CacheFiles.PartialStatePathFor(System.IO.Path.Combine(directory, partial.FileName)));
                 DeleteEmptyFolders(partial.Family, partial.Member);
                 return freed;
             }

@@ -87,7 +87,8 @@ public sealed class CacheVerifier
         ModelHashResult result;
         try
         {
-            result = await HashVerifier.VerifyAsync(entry.Name, entry.Path, model?.Sha256, bytes, cancellationToken).ConfigureAwait(false);
+            // Always hashed (that is what -Verify is for), and recorded, so a use of the file after it needs no hash.
+            result = (await _store.Verifier.VerifyAsync(entry.Name, entry.Path, model?.Sha256, VerifyPolicy.HashAlways, null, bytes, cancellationToken).ConfigureAwait(false)).Result;
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !cancellationToken.IsCancellationRequested)
         {

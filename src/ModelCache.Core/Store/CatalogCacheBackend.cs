@@ -55,7 +55,7 @@ public sealed class CatalogCacheBackend : ICacheBackend
         return Task.FromResult(models.Error is not null ? NameSelector.Failed(models.Error) : new Selection<CachedFile>(models.Items.Select(Expected).ToList(), null));
     }
 
-    public async Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
+    public async Task<CachedFileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken)
     {
         var entry = Own(file);
         var model = catalog.DefinitionOf(entry);
@@ -64,15 +64,16 @@ public sealed class CatalogCacheBackend : ICacheBackend
             Store.EnsureContained(model);
         }
 
-        var result = await HashVerifier.VerifyAsync(entry.Name, entry.Path, model?.Sha256, bytesHashed, cancellationToken).ConfigureAwait(false);
+        // Always hashed (that is what a check is for), and recorded, so a use of the file after it needs no hash.
+        var result = (await Store.Verifier.VerifyAsync(entry.Name, entry.Path, model?.Sha256, VerifyPolicy.HashAlways, null, bytesHashed, cancellationToken).ConfigureAwait(false)).Result;
         if (model is null || result.Status == HashStatus.Missing)
         {
-            return new FileCheck(entry, result);
+            return new CachedFileCheck(entry, result);
         }
 
         // Best-effort: a read-only cache is checked all the same.
         var recorded = await Store.TryRecordCheckAsync(model, result, cancellationToken).ConfigureAwait(false);
-        return new FileCheck(recorded ?? Store.DescribeCheck(model, result), result);
+        return new CachedFileCheck(recorded ?? Store.DescribeCheck(model, result), result);
     }
 
     public string? RepairCommand(CachedFile file) => null;

@@ -37,7 +37,7 @@ public interface ICacheBackend
     /// where this cache records checks. An I/O failure (a FIFO in the file's place) is thrown as it is.
     /// </summary>
     /// <exception cref="ModelCacheException">The file is not this cache's to read (a link on the way).</exception>
-    Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken);
+    Task<CachedFileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken);
 
     /// <summary>The command that fetches a good copy of <paramref name="file"/>; null when it is <c>Save-Model &lt;Name&gt;</c>.</summary>
     string? RepairCommand(CachedFile file);
@@ -57,9 +57,9 @@ public interface ICacheBackend
 }
 
 /// <summary>One file checked: what the check found, and the file as it reads now (a catalog entry shows the check it recorded).</summary>
-public sealed class FileCheck
+public sealed class CachedFileCheck
 {
-    public FileCheck(CachedFile file, ModelHashResult result)
+    public CachedFileCheck(CachedFile file, ModelHashResult result)
     {
         File = file;
         Result = result;

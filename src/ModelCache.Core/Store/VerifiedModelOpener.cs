@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
@@ -7,19 +6,6 @@ using ModelCache.Integrity;
 using ModelCache.IO;
 
 namespace ModelCache.Store;
-
-/// <summary>How a cached model file was found to match the catalog when it was opened for use.</summary>
-public enum VerifiedBy
-{
-    /// <summary>This process hashed the same file (same size, write time, file id and change time) before.</summary>
-    ProcessRecord,
-
-    /// <summary>This user hashed it in an earlier process, and only this user can write the cache root.</summary>
-    UserFingerprint,
-
-    /// <summary>Hashed now.</summary>
-    Hash,
-}
 
 /// <summary>A cached model opened for use.</summary>
 public sealed class OpenedModel
@@ -63,14 +49,21 @@ public sealed class VerifiedFile
 /// <summary>
 /// Using a model is not acquiring it: opens a cached model file for a consumer (face detection) after
 /// making sure it matches the catalog, without re-hashing it on every call and writing nothing but a
-/// best-effort LastUsed. A fingerprint kept inside a root that others can write is attacker data, so:
-/// the file is hashed at most once per process (a record keyed by path, size, write time, file id and
-/// change time); across processes the hash is skipped only with a fingerprint from this user's own
-/// <see cref="FingerprintStore"/>, and only for a root that only this user can write; otherwise it is hashed.
+/// best-effort LastUsed. The check is <see cref="FileVerifier"/>'s with <see cref="VerifyPolicy.FingerprintMayVouch"/>:
+/// a file hashed by this process (a save, a test, an earlier use) is not hashed again while its fingerprint
+/// holds; across processes the hash is skipped only with a fingerprint from this user's own
+/// <see cref="FingerprintStore"/>, and only for a root that only this user can write (a fingerprint kept
+/// inside a root that others can write is attacker data); otherwise it is hashed.
 /// </summary>
 public sealed class VerifiedModelOpener
 {
-    private readonly ConcurrentDictionary<string, (FileFingerprint Fingerprint, string Sha256)> _hashedInThisProcess = new(StringComparer.Ordinal);
+    private readonly FileVerifier _verifier;
+
+    /// <param name="verifier">The record of files already hashed: <see cref="FileVerifier.Process"/> to share the process's; by default a new one.</param>
+    public VerifiedModelOpener(FileVerifier? verifier = null)
+    {
+        _verifier = verifier ?? new FileVerifier();
+    }
 
     /// <summary>
     /// The model's cached file, verified; null when it is absent, a link, or does not match the catalog
@@ -95,40 +88,19 @@ public sealed class VerifiedModelOpener
     {
         store.EnsureContained(model);
         var path = store.GetModelPath(model);
-        if (CacheFiles.IsLink(path) || FileIdentity.Read(path) is not { } fingerprint)
+        if (CacheFiles.IsLink(path) || FileIdentity.Read(path) is null)
         {
             return null;
         }
 
-        if (_hashedInThisProcess.TryGetValue(path, out var known) && known.Fingerprint.Equals(fingerprint) && SameHash(known.Sha256, model.Sha256))
+        var user = userFingerprints is null ? null : new UserFingerprints(userFingerprints, FileIdentity.IsWritableOnlyByCurrentUser(store.Root, path));
+        var check = await _verifier.VerifyAsync(model.Name, path, model.Sha256, VerifyPolicy.FingerprintMayVouch, user, null, cancellationToken).ConfigureAwait(false);
+        if (!check.Result.IsValid || check.Fingerprint is not { } fingerprint)
         {
-            return new VerifiedFile(path, fingerprint, VerifiedBy.ProcessRecord, null);
-        }
-
-        // File ids exist only where the OS tells them; without one a fingerprint proves too little.
-        var trusted = userFingerprints is not null && fingerprint.FileId != 0 && FileIdentity.IsWritableOnlyByCurrentUser(store.Root, path);
-        if (trusted && userFingerprints!.Find(path, fingerprint) is { } recorded && SameHash(recorded, model.Sha256))
-        {
-            _hashedInThisProcess[path] = (fingerprint, model.Sha256);
-            return new VerifiedFile(path, fingerprint, VerifiedBy.UserFingerprint, null);
-        }
-
-        var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
-        if (!check.IsValid || !(FileIdentity.Read(path) is { } after && after.Equals(fingerprint)))
-        {
-            // Wrong bytes, or changed while it was hashed: nothing is remembered.
-            _hashedInThisProcess.TryRemove(path, out _);
+            // Wrong bytes, or changed while it was hashed.
             return null;
         }
 
-        _hashedInThisProcess[path] = (fingerprint, model.Sha256);
-        if (trusted)
-        {
-            userFingerprints!.Record(path, fingerprint, check.Actual!);
-        }
-
-        return new VerifiedFile(path, fingerprint, VerifiedBy.Hash, check);
+        return new VerifiedFile(path, fingerprint, check.By, check.Hashed ? check.Result : null);
     }
-
-    private static bool SameHash(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,7 +11,8 @@ using ModelCache.IO;
 namespace ModelCache.Transfer;
 
 /// <summary>
-/// Copies a body to disk, hashing every byte as it is written. Each read has a stall timeout and the
+/// The one hash-while-copy: copies a stream into a file (a <see cref="StagedFile"/>) or another stream (a bundle's entry),
+/// feeding every byte to each hash as it is written, the hashing overlapping the write. With download limits, each read has a stall timeout and the
 /// average rate over a window has a floor (a slow drip is a stall too); a body that grows past its cap
 /// or starts like an HTML page is stopped at once. Written ranges are handed to the OS for write-back
 /// as the copy goes (<see cref="WriteBehind"/>), so the fsync before promotion has little left to do.
@@ -24,16 +26,16 @@ internal static class HashingCopier
     private static readonly TimeSpan FillTime = TimeSpan.FromMilliseconds(250);
 
     /// <param name="source">The body.</param>
-    /// <param name="destination">The partial file, positioned at <paramref name="startOffset"/>.</param>
-    /// <param name="hash">Already fed with the bytes before <paramref name="startOffset"/>.</param>
+    /// <param name="destination">The partial file, positioned at <paramref name="startOffset"/>, or any stream.</param>
+    /// <param name="hashes">Already fed with the bytes before <paramref name="startOffset"/>.</param>
     /// <param name="startOffset">Bytes already in the partial file.</param>
-    /// <param name="limits">Size cap, stall timeout, minimum rate and the file-system calls for write-back.</param>
+    /// <param name="limits">For a download: size cap, stall timeout, minimum rate and the file-system calls for write-back. Null for a local copy.</param>
     /// <param name="onProgress">Receives the file's total bytes so far.</param>
     /// <param name="location">Where the body comes from, for messages.</param>
     /// <param name="cancellationToken">Stops the copy.</param>
     /// <returns>Bytes copied by this call.</returns>
-    public static async Task<long> CopyAsync(Stream source, FileStream destination, IncrementalHash hash, long startOffset, CopyLimits limits,
-        Action<long> onProgress, string location, CancellationToken cancellationToken)
+    public static async Task<long> CopyAsync(Stream source, Stream destination, IReadOnlyList<IncrementalHash> hashes, long startOffset, CopyLimits? limits,
+        Action<long>? onProgress, string location, CancellationToken cancellationToken)
     {
         // Two buffers: the next chunk is received while the previous one is hashed and written,
         // and hashing runs beside the write, so one core is not left to do all three in turn.
@@ -41,8 +43,9 @@ internal static class HashingCopier
         var current = 0;
         long copied = 0;
         Task? pending = null;
-        var flusher = new WriteBehind(destination, limits.FileSystem, startOffset);
-        var rate = new RateWatch(limits, location);
+        onProgress ??= _ => { };
+        var flusher = limits is not null && destination is FileStream file ? new WriteBehind(file, limits.FileSystem, startOffset) : null;
+        var rate = limits is null ? null : new RateWatch(limits, location);
         try
         {
             while (true)
@@ -57,13 +60,15 @@ internal static class HashingCopier
                 {
                     while (filled < want && (filled == 0 || fillClock.Elapsed < FillTime))
                     {
-                        var read = await ReadAsync(source, buffers[current], filled, want - filled, limits.StallTimeout, location, position + filled, cancellationToken).ConfigureAwait(false);
+                        var read = limits is null
+                            ? await source.ReadAsync(buffers[current], filled, want - filled, cancellationToken).ConfigureAwait(false)
+                            : await ReadAsync(source, buffers[current], filled, want - filled, limits.StallTimeout, location, position + filled, cancellationToken).ConfigureAwait(false);
                         if (read == 0)
                         {
                             break;
                         }
 
-                        if (position == 0 && filled == 0 && LooksLikeHtml(buffers[current], read))
+                        if (limits is not null && position == 0 && filled == 0 && LooksLikeHtml(buffers[current], read))
                         {
                             throw TransferException.BadContent("UnexpectedContent",
                                 $"{location} sent an HTML page instead of the model.",
@@ -71,14 +76,14 @@ internal static class HashingCopier
                         }
 
                         filled += read;
-                        if (position + filled > limits.MaxTotal)
+                        if (limits is not null && position + filled > limits.MaxTotal)
                         {
                             throw TransferException.BadContent("ContentTooLong",
                                 $"{location} sent more than {limits.MaxTotal} bytes, {limits.CapReason}; the download was stopped and the partial file deleted.",
                                 limits.CapAction);
                         }
 
-                        rate.Observe(position + filled);
+                        rate?.Observe(position + filled);
                     }
                 }
                 catch (Exception ex) when (filled > 0 && ex is TransferException { KeepPartial: true } or OperationCanceledException)
@@ -110,7 +115,7 @@ internal static class HashingCopier
                     return copied;
                 }
 
-                pending = HashAndWriteAsync(destination, hash, buffers[current], filled, flusher, cancellationToken);
+                pending = HashAndWriteAsync(destination, hashes, buffers[current], filled, flusher, cancellationToken);
                 copied += filled;
                 current ^= 1;
             }
@@ -133,13 +138,21 @@ internal static class HashingCopier
     }
 
     /// <remarks>A full disk surfaces as an IOException; <see cref="ModelSaver"/> maps it for every write to the partial.</remarks>
-    private static async Task HashAndWriteAsync(FileStream destination, IncrementalHash hash, byte[] buffer, int count, WriteBehind flusher, CancellationToken cancellationToken)
+    private static async Task HashAndWriteAsync(Stream destination, IReadOnlyList<IncrementalHash> hashes, byte[] buffer, int count, WriteBehind? flusher, CancellationToken cancellationToken)
     {
-        var hashing = Task.Run(() => hash.AppendData(buffer, 0, count), cancellationToken);
+        var hashing = Task.Run(
+            () =>
+            {
+                foreach (var hash in hashes)
+                {
+                    hash.AppendData(buffer, 0, count);
+                }
+            },
+            cancellationToken);
         try
         {
             await destination.WriteAsync(buffer, 0, count, cancellationToken).ConfigureAwait(false);
-            flusher.Written(count);
+            flusher?.Written(count);
         }
         finally
         {

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
@@ -118,7 +117,7 @@ public sealed class ModelSaver
         {
             // Another process may have just saved it while we waited for the lock: this is where it is picked up.
             progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, new FileInfo(finalPath).Length, finalPath));
-            var check = await HashVerifier.VerifyAsync(model.Name, finalPath, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+            var check = (await _store.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
             if (check.IsValid)
             {
                 _store.RemoveWorkFiles(model);
@@ -183,7 +182,7 @@ public sealed class ModelSaver
         }
 
         progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, 0, new FileInfo(path).Length, path));
-        var check = await HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
+        var check = (await _store.VerifyAsync(model, VerifyPolicy.HashAlways, null, null, cancellationToken).ConfigureAwait(false)).Result;
         if (!check.IsValid)
         {
             throw new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
@@ -220,6 +219,7 @@ public sealed class ModelSaver
 
         string actual;
         long fileLength;
+        StagedFile? staged = null;
         try
         {
             using var content = await source.OpenAsync(model, partial.ResumePointFor(location), cancellationToken).ConfigureAwait(false);
@@ -234,29 +234,26 @@ public sealed class ModelSaver
             var limits = DownloadCaps.For(model.Name, partial.Path, content.Offset, model.Size, content.TotalLength, content.Location, Network);
             partial.Describe(location, content.Validator);
             tally.Resumed |= content.Offset > 0;
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var output = OpenPartial(partial.Path, content.Offset))
+            // Shared for reading: the site server's pull-through streams the partial to clients while it grows. Other
+            // writers are kept out by the model lock, not by the share mode.
+            staged = await StagedFile.OpenAsync(_store.GetModelPath(model), partial.Path, content.Offset, null, FileShare.Read, cancellationToken).ConfigureAwait(false);
+            if (expectedLength is { } size)
             {
-                await HashPrefixAsync(output, partial.Path, hash, content.Offset, cancellationToken).ConfigureAwait(false);
-                if (expectedLength is { } size)
-                {
-                    Network.FileSystem.Preallocate(output, content.Offset, size - content.Offset);
-                }
-
-                progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, content.Offset, expectedLength, content.Location));
-                // Counted as bytes arrive, so attempts that fail half-way still show in the total.
-                var before = tally.Transferred;
-                var copied = await HashingCopier.CopyAsync(content.Content, output, hash, content.Offset, limits,
-                    bytes =>
-                    {
-                        tally.Transferred = before + (bytes - content.Offset);
-                        progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, content.Location));
-                    },
-                    content.Location, cancellationToken).ConfigureAwait(false);
-                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                output.Flush(true);
-                fileLength = content.Offset + copied;
+                Network.FileSystem.Preallocate(staged.Stream, content.Offset, size - content.Offset);
             }
+
+            progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, content.Offset, expectedLength, content.Location));
+            // Counted as bytes arrive, so attempts that fail half-way still show in the total.
+            var before = tally.Transferred;
+            var copied = await HashingCopier.CopyAsync(content.Content, staged.Stream, staged.Hashes, content.Offset, limits,
+                bytes =>
+                {
+                    tally.Transferred = before + (bytes - content.Offset);
+                    progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, bytes, expectedLength, content.Location));
+                },
+                content.Location, cancellationToken).ConfigureAwait(false);
+            await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            fileLength = content.Offset + copied;
 
             if (expectedLength is { } expected && fileLength < expected)
             {
@@ -265,8 +262,8 @@ public sealed class ModelSaver
                     "Retry; the partial download is kept and resumed.");
             }
 
-            actual = Sha256Hasher.ToHex(hash.GetHashAndReset());
-            if (!string.Equals(actual, model.Sha256, StringComparison.Ordinal))
+            actual = staged.Sha256!;
+            if (!staged.Matches(model.Sha256))
             {
                 if (content.Offset > 0)
                 {
@@ -282,6 +279,7 @@ public sealed class ModelSaver
         }
         catch (TransferException ex)
         {
+            staged?.Dispose();
             if (!ex.KeepPartial)
             {
                 partial.Delete();
@@ -291,23 +289,31 @@ public sealed class ModelSaver
         }
         catch (IOException ex) when (TransferException.IsDiskFull(ex))
         {
+            staged?.Dispose();
             partial.Delete();
             throw TransferException.DiskFull(partial.Path, ex);
         }
         catch (NotARegularFileException ex)
         {
+            staged?.Dispose();
             partial.Delete();
             throw CacheIOFailure.NotARegularFile(ex, model.Name);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            staged?.Dispose();
             partial.Delete();
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
                 $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -Path.", ex);
         }
+        finally
+        {
+            // Closed, and kept for a resume unless deleted above.
+            staged?.Dispose();
+        }
 
         partial.DeleteState();
-        var entry = _store.Commit(model, partial.Path, actual, location);
+        var entry = _store.Commit(model, staged!, location);
         progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, fileLength, fileLength, location));
         return entry.WithTransfer(new TransferSummary(source.Kind, location, tally.Transferred, tally.Resumed, clock.Elapsed));
     }
@@ -323,39 +329,16 @@ public sealed class ModelSaver
             return null;
         }
 
-        var check = await HashVerifier.VerifyAsync(model.Name, partial.Path, model.Sha256, null, cancellationToken).ConfigureAwait(false);
-        if (!check.IsValid)
+        using var staged = await StagedFile.OpenAsync(_store.GetModelPath(model), partial.Path, size, null, FileShare.Read, cancellationToken).ConfigureAwait(false);
+        await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        if (!staged.Matches(model.Sha256))
         {
             partial.Delete();
             return null;
         }
 
         partial.DeleteState();
-        return _store.Commit(model, partial.Path, check.Actual!, location);
-    }
-
-    /// <summary>Opens the partial file for writing at <paramref name="offset"/>, dropping anything past it.</summary>
-    /// <remarks>
-    /// Shared for reading: the site server's pull-through streams the partial to clients while it grows. Other writers
-    /// are kept out by the model lock, not by the share mode.
-    /// </remarks>
-    private static FileStream OpenPartial(string path, long offset)
-    {
-        var stream = RegularFile.Open(path, offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.Read, Sha256Hasher.BufferSize, FileOptions.Asynchronous);
-        stream.SetLength(offset);
-        return stream;
-    }
-
-    /// <summary>Feeds the bytes already on disk to the hash, so the whole file is hashed before promotion.</summary>
-    private static async Task HashPrefixAsync(FileStream file, string path, IncrementalHash hash, long length, CancellationToken cancellationToken)
-    {
-        file.Seek(0, SeekOrigin.Begin);
-        if (await Sha256Hasher.AppendAsync(file, hash, length, null, cancellationToken).ConfigureAwait(false) != length)
-        {
-            throw new IOException($"The partial file '{path}' is shorter than recorded.");
-        }
-
-        file.Seek(length, SeekOrigin.Begin);
+        return _store.Commit(model, staged, location);
     }
 
     private ModelCacheException OfflineUnavailable(ModelDefinition model, string? corruptHash) => new(

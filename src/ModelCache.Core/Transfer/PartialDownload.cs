@@ -17,7 +17,7 @@ internal sealed class PartialDownload
     public PartialDownload(string path)
     {
         Path = path;
-        _statePath = path.Substring(0, path.Length - CacheStore.PartialSuffix.Length) + CacheStore.PartialStateSuffix;
+        _statePath = CacheFiles.PartialStatePathFor(path.Substring(0, path.Length - CacheFiles.PartialSuffix.Length));
     }
 
     public string Path { get; }

@@ -6,6 +6,7 @@ using System.Net;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
+using ModelCache.Operations;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Primitives;
@@ -30,7 +31,6 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     private readonly HashSet<string> _hubSeen = new(StringComparer.Ordinal);
     private readonly List<(ModelDefinition Model, string Input)> _pending = new();
     private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
-    private readonly List<string> _saved = new();
     private CacheStore? _store;
     private CacheQuota? _quota;
 
@@ -50,79 +50,48 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     public string[] File { get; set; } = Array.Empty<string>();
 
     /// <summary>Branch, tag or 40-hex commit id.</summary>
-    [Parameter(ParameterSetName = HuggingFaceParameterSet)]
-    [ValidateNotNullOrEmpty]
-    public string Revision { get; set; } = "main";
+    [Parameter(ParameterSetName = HuggingFaceParameterSet), ValidateNotNullOrEmpty] public string Revision { get; set; } = "main";
 
     /// <summary>Cache root; overrides every other location setting.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? CachePath { get; set; }
+    [Parameter, ValidateNotNullOrEmpty] public string? CachePath { get; set; }
 
-    [Parameter]
-    public SwitchParameter Force { get; set; }
+    [Parameter] public SwitchParameter Force { get; set; }
 
-    [Parameter]
-    public SwitchParameter Offline { get; set; }
+    [Parameter] public SwitchParameter Offline { get; set; }
 
-    [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateNotNullOrEmpty]
-    public string[]? Mirror { get; set; }
+    [Parameter(ParameterSetName = NameParameterSet), ValidateNotNullOrEmpty] public string[]? Mirror { get; set; }
 
-    [Parameter(ParameterSetName = NameParameterSet)]
-    public SwitchParameter MirrorOnly { get; set; }
+    [Parameter(ParameterSetName = NameParameterSet)] public SwitchParameter MirrorOnly { get; set; }
 
-    [Parameter]
-    [ValidateRange(1, 64)]
-    public int ThrottleLimit { get; set; } = 4;
+    [Parameter, ValidateRange(1, 64)] public int ThrottleLimit { get; set; } = 4;
 
-    [Parameter]
-    [ValidateRange(0, 20)]
-    public int RetryCount { get; set; } = 3;
+    [Parameter, ValidateRange(0, 20)] public int RetryCount { get; set; } = 3;
 
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; } = 60;
+    [Parameter, ValidateRange(1, 3600)] public int TimeoutSec { get; set; } = 60;
 
     /// <summary>
     /// Largest download, in bytes, for a model without a catalog size: a declared size above it is refused, and a
     /// body without Content-Length is cut here (ContentTooLong). Also bounds hub files.
     /// </summary>
-    [Parameter]
-    [ValidateRange(1, long.MaxValue)]
-    public long MaxDownloadSize { get; set; } = Transfer.NetworkOptions.DefaultMaxDownloadSize;
+    [Parameter, ValidateRange(1, long.MaxValue)] public long MaxDownloadSize { get; set; } = Transfer.NetworkOptions.DefaultMaxDownloadSize;
 
-    [Parameter]
-    [ValidateNotNull]
-    public Uri? Proxy { get; set; }
+    [Parameter, ValidateNotNull] public Uri? Proxy { get; set; }
 
-    [Parameter]
-    [Credential]
-    [ValidateNotNull]
-    public PSCredential? ProxyCredential { get; set; }
+    [Parameter, Credential, ValidateNotNull] public PSCredential? ProxyCredential { get; set; }
 
     /// <summary>For private mirrors; sent only to the mirror hosts. $env:MODELCACHE_TOKEN is the bearer-token alternative.</summary>
-    [Parameter(ParameterSetName = NameParameterSet)]
-    [Credential]
-    [ValidateNotNull]
-    public PSCredential? Credential { get; set; }
+    [Parameter(ParameterSetName = NameParameterSet), Credential, ValidateNotNull] public PSCredential? Credential { get; set; }
 
-    [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateNotNullOrEmpty]
-    public string[]? CatalogPath { get; set; }
+    [Parameter(ParameterSetName = NameParameterSet), ValidateNotNullOrEmpty] public string[]? CatalogPath { get; set; }
 
     /// <summary>
     /// The most bytes the cache may hold after this call, overriding the Set-ModelCacheQuota setting: a model bigger than this
     /// is refused (QuotaTooSmall), and least recently used unpinned entries are evicted after the saves.
     /// </summary>
-    [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateRange(1, long.MaxValue)]
-    public long MaxSize { get; set; }
+    [Parameter(ParameterSetName = NameParameterSet), ValidateRange(1, long.MaxValue)] public long MaxSize { get; set; }
 
     /// <summary>How the root is arranged (Native or Uniface); each layout has its own default root.</summary>
-    [Parameter(ParameterSetName = NameParameterSet)]
-    [ValidateSet("Native", "Uniface", "HuggingFace")]
-    public string Layout { get; set; } = "Native";
+    [Parameter(ParameterSetName = NameParameterSet), ValidateSet("Native", "Uniface", "HuggingFace")] public string Layout { get; set; } = "Native";
 
     protected override void Begin()
     {
@@ -182,45 +151,30 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
         WriteVerbose($"Cache root: {_store!.Root}");
         using var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), NetworkOptions());
-        var saver = new ModelSaver(_store, planner);
         var inputs = _pending.ToDictionary(p => p.Model.Name, p => p.Input, StringComparer.OrdinalIgnoreCase);
-        var done = 0;
+        var catalog = LoadCatalog(CatalogPath);
         RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Saving models");
-            progress.ReportBatch(0, _pending.Count);
-            return saver.SaveAllAsync(_pending.Select(p => p.Model).ToList(), ThrottleLimit, Force, progress,
-                message => bridge.Post(() => WriteWarning(message)),
-                (model, entry, failure) =>
-                {
-                    progress.ReportBatch(System.Threading.Interlocked.Increment(ref done), _pending.Count);
-                    bridge.Post(() =>
-                    {
-                        if (entry is not null)
-                        {
-                            _saved.Add(entry.Name);
-                            WriteObject(entry);
-                        }
-                        else
-                        {
-                            WriteFailure(failure!, inputs[model.Name]);
-                        }
-                    });
-                },
-                token);
+            var execution = new SaveExecution { ThrottleLimit = ThrottleLimit, Force = Force, Progress = progress, BatchProgress = progress.ReportBatch };
+            return ModelSaves.SaveAsync(_store, catalog, _quota!, _pending.Select(p => p.Model).ToList(), planner, execution,
+                (model, entry, failure) => bridge.Post(() => WriteSaved(entry, failure, inputs[model.Name])), Reporter(bridge), token);
         });
-        EnforceQuota();
     }
 
-    /// <summary>
-    /// After the saves: evicts least recently used entries until the cache is within its quota, never a pinned entry, one
-    /// saved by this call, or one the last Sync-ModelCache manifest listed. Each eviction is a verbose line, and the total a warning.
-    /// </summary>
-    private void EnforceQuota()
+    private void WriteSaved(object? output, Exception? failure, string input)
     {
-        if (_saved.Count > 0 && EnforceQuota(_store!, LoadCatalog(CatalogPath), _quota!, _saved) is { StillOver: true } result)
+        if (output is not null)
         {
-            WriteWarning($"The cache holds {ByteSize.Format(result.BytesAfter)}, over its MaxSize {_quota}: what is left is pinned, was just saved or is listed by the last Sync-ModelCache manifest.");
+            WriteObject(output);
+        }
+        else if (failure is ModelCacheException known)
+        {
+            WriteFailure(known, input);
+        }
+        else
+        {
+            WriteError(ErrorRecords.Unexpected(failure!, MyInvocation.MyCommand.Name));
         }
     }
 
@@ -277,34 +231,13 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
         WriteVerbose($"Hub: {settings}");
         using var downloader = new HubDownloader(settings, NetworkOptions(), Environment);
-        var done = 0;
-        RunAsync(async (bridge, token) =>
+        var inputs = _hubPending.ToDictionary(p => p.File, p => p.Input);
+        RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Saving Hugging Face hub files");
-            progress.ReportBatch(0, _hubPending.Count);
-            using var throttle = new System.Threading.SemaphoreSlim(ThrottleLimit);
-            await System.Threading.Tasks.Task.WhenAll(_hubPending.Select(async pending =>
-            {
-                await throttle.WaitAsync(token).ConfigureAwait(false);
-                try
-                {
-                    var result = await downloader.DownloadAsync(pending.File, Force, progress, message => bridge.Post(() => WriteWarning(message)), token).ConfigureAwait(false);
-                    bridge.Post(() => WriteObject(WithTransfer(result)));
-                }
-                catch (ModelCacheException ex)
-                {
-                    bridge.Post(() => WriteFailure(ex, pending.Input));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException && ex is not OutOfMemoryException)
-                {
-                    bridge.Post(() => WriteError(ErrorRecords.Unexpected(ex, MyInvocation.MyCommand.Name)));
-                }
-                finally
-                {
-                    throttle.Release();
-                    progress.ReportBatch(System.Threading.Interlocked.Increment(ref done), _hubPending.Count);
-                }
-            })).ConfigureAwait(false);
+            var execution = new SaveExecution { ThrottleLimit = ThrottleLimit, Force = Force, Progress = progress, BatchProgress = progress.ReportBatch };
+            return ModelSaves.SaveHubFilesAsync(downloader, _hubPending.Select(p => p.File).ToList(), execution,
+                (file, result, failure) => bridge.Post(() => WriteSaved(result is null ? null : WithTransfer(result), failure, inputs[file])), Reporter(bridge), token);
         });
     }
 

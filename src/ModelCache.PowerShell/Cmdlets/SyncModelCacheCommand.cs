@@ -1,12 +1,8 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Threading;
-using ModelCache.Errors;
-using ModelCache.Primitives;
 using ModelCache.PowerShell.Hosting;
-using ModelCache.Store;
+using ModelCache.Operations;
 using ModelCache.Sync;
 
 namespace ModelCache.PowerShell.Cmdlets;
@@ -62,113 +58,26 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
         }
 
         var manifest = SyncManifestFile.Read(this, Manifest);
-        var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
+        var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(CachePath, ParseLayout(Layout));
-        var before = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
-        var summary = new SyncSummary { CacheRoot = store.Root, Manifest = manifest.Source, ManifestBytes = models.Sum(m => m.Size ?? 0) };
-        var quota = CacheQuota.Resolve(null, Environment, ModuleState.ProcessMaxSize);
-        if (quota.MaxSize is { } maxSize && summary.ManifestBytes > maxSize)
+        var plan = RunAsync((bridge, token) => new CacheSync(store, Environment, Reporter(bridge)).PlanAsync(manifest, catalog, new SyncPlanOptions { Prune = Prune }, token));
+
+        // The plan says what each model needs; each change is confirmed on its own.
+        var confirmed = plan.Items.Where(item => item.Action switch
         {
-            summary.QuotaExceeded = true;
-            WriteWarning($"The manifest's {models.Count} models take {ByteSize.Format(summary.ManifestBytes)}, more than the cache's MaxSize {quota}. They are all kept, so the cache stays over its quota; raise it with Set-ModelCacheQuota.");
-        }
-
-        if (!WhatIfMode)
+            SyncAction.Save or SyncAction.Repair => ShouldProcess($"{item.Name} ({item.Path})", "Save or repair model"),
+            SyncAction.Remove => ShouldProcess($"{item.Name} ({item.Path})", "Remove model not in the manifest"),
+            _ => false,
+        }).ToList();
+        using var sources = confirmed.Any(i => i.Action != SyncAction.Remove)
+            ? CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly))
+            : null;
+        var summary = RunAsync((bridge, token) =>
         {
-            RecordSync(store, manifest.Source, models.Select(m => m.Name));
-        }
-
-        var toSave = models.Where(m => ShouldProcess($"{m.Name} ({store.GetModelPath(m)})", "Save or repair model")).ToList();
-        if (toSave.Count > 0)
-        {
-            using var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly));
-            var saver = new Transfer.ModelSaver(store, planner);
-            var done = 0;
-            RunAsync((bridge, token) =>
-            {
-                var progress = new ProgressWriter(this, bridge, "Syncing models");
-                progress.ReportBatch(0, toSave.Count);
-                return saver.SaveAllAsync(toSave, ThrottleLimit, false, progress, message => bridge.Post(() => WriteWarning(message)),
-                    (model, entry, failure) =>
-                    {
-                        progress.ReportBatch(Interlocked.Increment(ref done), toSave.Count);
-                        bridge.Post(() => Count(summary, model.Name, before.ContainsKey(model.Name), entry, failure));
-                    },
-                    token);
-            });
-        }
-
-        if (Prune)
-        {
-            var listed = new HashSet<string>(models.Select(m => m.Name), StringComparer.OrdinalIgnoreCase);
-            foreach (var extra in before.Values.Where(e => !listed.Contains(e.Name)))
-            {
-                if (!ShouldProcess($"{extra.Name} ({extra.Path})", "Remove model not in the manifest"))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    if (RunAsync((_, token) => store.RemoveUnlessPinnedAsync(extra, token)))
-                    {
-                        summary.Removed++;
-                    }
-                    else
-                    {
-                        WriteVerbose($"Keeping {extra.Name}: it is pinned.");
-                    }
-                }
-                catch (ModelCacheException ex)
-                {
-                    summary.Failed++;
-                    WriteFailure(ex, extra);
-                }
-            }
-        }
-
-        if (toSave.Count > 0)
-        {
-            summary.Evicted = EnforceQuota(store, catalog, quota, models.Select(m => m.Name))?.Evicted.Count ?? 0;
-        }
-
+            var progress = new ProgressWriter(this, bridge, "Syncing models");
+            var execution = new SyncExecution { ThrottleLimit = ThrottleLimit, RecordSync = !WhatIfMode, Sources = sources, Progress = progress, BatchProgress = progress.ReportBatch };
+            return new CacheSync(store, Environment, Reporter(bridge)).ExecuteAsync(plan, confirmed, execution, token);
+        });
         WriteObject(summary);
-    }
-
-    /// <summary>Remembers the manifest's models for quota eviction; a cache that cannot be written is said, not fatal.</summary>
-    private void RecordSync(CacheStore store, string manifest, IEnumerable<string> names)
-    {
-        try
-        {
-            LastSyncRecord.Write(store.Layout, manifest, names);
-        }
-        catch (ModelCacheException ex)
-        {
-            WriteFailure(ex, store.Root);
-        }
-    }
-
-    private void Count(SyncSummary summary, string name, bool wasCached, ModelCacheEntry? entry, ModelCacheException? failure)
-    {
-        if (entry is null)
-        {
-            summary.Failed++;
-            WriteFailure(failure!, name);
-            return;
-        }
-
-        summary.BytesTransferred += entry.Transfer?.BytesTransferred ?? 0;
-        if (entry.Source == TransferSource.Cache)
-        {
-            summary.Unchanged++;
-        }
-        else if (wasCached)
-        {
-            summary.Repaired++;
-        }
-        else
-        {
-            summary.Added++;
-        }
     }
 }

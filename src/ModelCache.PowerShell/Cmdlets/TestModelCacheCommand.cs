@@ -1,20 +1,18 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
-using ModelCache.Errors;
-using ModelCache.Integrity;
+using ModelCache.Operations;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Sync;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
 /// <summary>
-/// Reports how a cache drifts from a manifest (missing, corrupt, extra) without changing anything: $true when it
-/// matches, otherwise $false and one error per drifted model.
+/// Reports how a cache drifts from a manifest (missing, corrupt, extra) without changing anything, from the plan
+/// Sync-ModelCache executes: $true when it matches, otherwise $false and one error per drifted model; with -Detailed,
+/// one object per model instead.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "ModelCache")]
 [OutputType(typeof(bool))]
+[OutputType(typeof(ModelDrift))]
 public sealed class TestModelCacheCommand : ModelCacheCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
@@ -34,6 +32,14 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    /// <summary>One object per model (Name, State, Path, Expected, Actual) instead of $true/$false and errors.</summary>
+    [Parameter]
+    public SwitchParameter Detailed { get; set; }
+
+    /// <summary>Cached models the manifest does not list are not drift.</summary>
+    [Parameter]
+    public SwitchParameter IgnoreExtra { get; set; }
+
     protected override void End()
     {
         if (IsHubLayout(Layout))
@@ -42,36 +48,39 @@ public sealed class TestModelCacheCommand : ModelCacheCmdlet
         }
 
         var manifest = SyncManifestFile.Read(this, Manifest);
-        var (catalog, models) = manifest.Resolve(LoadCatalog(CatalogPath));
+        var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(CachePath, ParseLayout(Layout));
-        var cached = ListEntries(store, catalog).ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
-        var inState = true;
-        foreach (var model in models)
+        var options = new SyncPlanOptions { IgnoreExtra = IgnoreExtra };
+        var plan = RunAsync((bridge, token) => new CacheSync(store, Environment, Reporter(bridge)).PlanAsync(manifest, catalog, options, token));
+        foreach (var item in plan.Items)
         {
-            var path = store.GetModelPath(model);
-            var check = RunAsync((_, token) => HashVerifier.VerifyAsync(model.Name, path, model.Sha256, null, token));
-            if (check.IsValid)
+            if (Detailed)
             {
-                WriteVerbose($"{model.Name}: present and valid.");
-                continue;
+                WriteObject(item);
             }
-
-            inState = false;
-            WriteError(check.Status == HashStatus.Missing
-                ? ErrorRecords.Create("ModelMissing", ErrorCategory.ObjectNotFound, $"{model.Name} is listed by '{manifest.Source}' but not cached at '{path}'.",
-                    $"Run 'Sync-ModelCache {Manifest}' to add it.", model.Name)
-                : ErrorRecords.Create("ModelCorrupt", ErrorCategory.InvalidData, $"{model.Name} at '{path}' hashes to {check.Actual}, expected {model.Sha256}.",
-                    $"Run 'Sync-ModelCache {Manifest}' to repair it.", model.Name));
+            else if (item.State == DriftState.Ok)
+            {
+                WriteVerbose($"{item.Name}: present and valid.");
+            }
+            else
+            {
+                WriteError(Drift(item, plan.Manifest));
+            }
         }
 
-        var listed = new HashSet<string>(models.Select(m => m.Name), StringComparer.OrdinalIgnoreCase);
-        foreach (var extra in cached.Values.Where(e => !listed.Contains(e.Name)))
+        if (!Detailed)
         {
-            inState = false;
-            WriteError(ErrorRecords.Create("ModelExtra", ErrorCategory.InvalidData, $"{extra.Name} is cached at '{extra.Path}' but not listed by '{manifest.Source}'.",
-                $"Run 'Sync-ModelCache {Manifest} -Prune' to remove it, or add it to the manifest.", extra));
+            WriteObject(plan.InDesiredState);
         }
-
-        WriteObject(inState);
     }
+
+    private ErrorRecord Drift(ModelDrift item, string source) => item.State switch
+    {
+        DriftState.Missing => ErrorRecords.Create("ModelMissing", ErrorCategory.ObjectNotFound, $"{item.Name} is listed by '{source}' but not cached at '{item.Path}'.",
+            $"Run 'Sync-ModelCache {Manifest}' to add it.", item.Name),
+        DriftState.Corrupt => ErrorRecords.Create("ModelCorrupt", ErrorCategory.InvalidData, $"{item.Name} at '{item.Path}' hashes to {item.Actual}, expected {item.Expected}.",
+            $"Run 'Sync-ModelCache {Manifest}' to repair it.", item.Name),
+        _ => ErrorRecords.Create("ModelExtra", ErrorCategory.InvalidData, $"{item.Name} is cached at '{item.Path}' but not listed by '{source}'.",
+            $"Run 'Sync-ModelCache {Manifest} -Prune' to remove it, add it to the manifest, or add -IgnoreExtra.", item.Entry),
+    };
 }

@@ -18,9 +18,11 @@ using ModelCache.Transfer;
 namespace ModelCache.PowerShell.Hosting;
 
 /// <summary>
-/// What every ModelCache cmdlet shares: cache-root and catalog resolution, Core exception to
-/// ErrorRecord mapping, and the bridge that runs async Core work while writing streams on the
-/// pipeline thread. Nothing else.
+/// What every ModelCache cmdlet shares: binding the common parameters (cache root, layout, catalog files, mirrors,
+/// names) to the Core operations that resolve them (<see cref="CacheStores"/>, <see cref="CatalogLoader"/>,
+/// <see cref="SourcePolicy"/>, <see cref="CacheQuery"/>), Core exception to ErrorRecord mapping, confirmations, and
+/// the bridge that runs async Core work while writing streams (and operation events) on the pipeline thread.
+/// Nothing else. (The hub helpers go with the backend seam.)
 /// </summary>
 public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 {
@@ -28,8 +30,8 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     private bool _reportedMissingRoot;
     private CatalogLoad? _catalog;
 
-    /// <summary>Models a listing already reported as unreadable (a FIFO or folder in place of their file): not "not cached" as well.</summary>
-    private readonly HashSet<string> _reportedModels = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>This command's listings and name selections (a model reported unreadable is not "not cached" as well).</summary>
+    private readonly CacheQuery _query = new();
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -69,33 +71,20 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>The effective cache root; <paramref name="explicitPath"/> is a PowerShell path from -Path.</summary>
-    protected CacheLocation ResolveLocation(string? explicitPath)
-    {
-        var resolved = string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath);
-        return LayoutResolver().ResolveRoot(CacheLayoutKind.Native, resolved);
-    }
+    protected CacheLocation ResolveLocation(string? explicitPath) => Stores.ResolveRoot(FullPath(explicitPath));
 
-    /// <summary>
-    /// Where <paramref name="model"/>'s file lives and the rule that chose it: its own folder when a per-model location
-    /// is set (and no -CachePath overrides it), else its folder under the effective root.
-    /// </summary>
-    protected CacheLocation ResolveModelLocation(Catalog.ModelDefinition model, string? explicitPath = null)
-    {
-        var root = ResolveLocation(explicitPath);
-        if (root.Source != CacheLocationSource.Parameter && LayoutResolver().ResolveModelLocations().Find(model.Family, model.Member) is { } own)
-        {
-            return own;
-        }
+    /// <summary>Where <paramref name="model"/>'s file lives and the rule that chose it (see <see cref="CacheStores"/>).</summary>
+    protected CacheLocation ResolveModelLocation(ModelDefinition model, string? explicitPath = null) => Stores.ResolveModelLocation(model, FullPath(explicitPath));
 
-        return new CacheLocation(new NativeLayout(root.Path).GetEntryDirectory(model.Family, model.Member), root.Source, root.Detail + ", the model's folder under the cache root", model.Name);
-    }
+    /// <summary>The store over <paramref name="layout"/> at -Path, or at that layout's default root (see <see cref="CacheStores"/>).</summary>
+    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native) => Stores.Open(FullPath(explicitPath), layout);
 
-    /// <summary>
-    /// The store over <paramref name="layout"/> at -Path, or at that layout's default root. Without -Path, the native
-    /// layout honours per-model locations (Set-ModelCacheLocation -Name); an explicit -CachePath overrides them.
-    /// </summary>
-    protected CacheStore OpenStore(string? explicitPath, CacheLayoutKind layout = CacheLayoutKind.Native) =>
-        Backends.OpenStore(layout, string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath), MyInvocation.MyCommand.Name);
+    /// <summary>The store a piped entry belongs to.</summary>
+    protected CacheStore StoreOf(ModelCacheEntry entry) => Stores.Of(entry);
+
+    private CacheStores Stores => new(LayoutResolver());
+
+    private string? FullPath(string? path) => string.IsNullOrEmpty(path) ? null : GetUnresolvedProviderPathFromPSPath(path);
 
     /// <summary>
     /// True when <paramref name="explicitPath"/> (a -CachePath the user gave) names no folder, after writing one
@@ -126,6 +115,30 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>
+    /// The file-system paths a wildcard <paramref name="path"/> matches. Matching nothing is one <paramref name="notFoundId"/>
+    /// error ("No <paramref name="noun"/> matches ..."), another provider's path one NotAFileSystemPath error; both give no paths.
+    /// </summary>
+    protected IReadOnlyList<string> ResolveWildcardPath(string path, string notFoundId, string noun)
+    {
+        try
+        {
+            var files = GetResolvedProviderPathFromPSPath(path, out var provider);
+            if (provider.Name == "FileSystem")
+            {
+                return files;
+            }
+
+            WriteError(ErrorRecords.Create("NotAFileSystemPath", ErrorCategory.InvalidArgument, $"'{path}' is not a file-system path.", null, path));
+        }
+        catch (Exception ex) when (ex is ItemNotFoundException or DriveNotFoundException or ProviderNotFoundException)
+        {
+            WriteError(ErrorRecords.Create(notFoundId, ErrorCategory.ObjectNotFound, $"No {noun} matches '{path}'.", "Check the path.", path, ex));
+        }
+
+        return Array.Empty<string>();
+    }
+
+    /// <summary>
     /// A -Layout value. Cmdlets take the layout as a validated string: a property of a Core enum type would make
     /// PowerShell load the Core assembly while it reflects over the cmdlets, before the module's resolver is set.
     /// </summary>
@@ -133,53 +146,16 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
 
-    /// <summary>The store a piped entry belongs to: its own root and layout (with per-model locations when that root is the default one).</summary>
-    protected CacheStore StoreOf(ModelCacheEntry entry) => CacheBackends.StoreOf(Backends.For(entry))!;
+    /// <summary>Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (see <see cref="CacheQuery"/>).</summary>
+    protected IReadOnlyList<ModelCacheEntry> ListEntries(CacheStore store, ModelCatalog catalog) =>
+        RunAsync((bridge, token) => _query.ListAsync(store, catalog, Reporter(bridge), token));
 
-    /// <summary>
-    /// Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (a
-    /// link, tampered metadata), so a cache copied from a stranger says what was wrong and the listing goes on.
-    /// </summary>
-    protected IReadOnlyList<ModelCacheEntry> ListEntries(CacheStore store, ModelCatalog catalog)
-    {
-        var problems = new List<ModelCacheException>();
-        var entries = RunAsync((_, token) => store.ListAsync(catalog, problems, token));
-        foreach (var problem in problems)
-        {
-            if (problem.Data[CacheStore.ProblemModelKey] is string model)
-            {
-                _reportedModels.Add(model);
-            }
-
-            WriteFailure(problem, store.Root);
-        }
-
-        return entries;
-    }
-
-    /// <summary>Catalog models a user-typed name selects (see <see cref="NameSelector"/>); writes the error when a plain name selects nothing.</summary>
-    protected IReadOnlyList<ModelDefinition> SelectModels(ModelCatalog catalog, string name)
-    {
-        var selection = NameSelector.SelectModels(catalog, name);
-        if (selection.Error is not null)
-        {
-            WriteError(ErrorRecords.From(selection.Error, name));
-        }
-
-        return selection.Items;
-    }
+    /// <summary>Catalog models a user-typed name selects; writes the error when a plain name selects nothing.</summary>
+    protected IReadOnlyList<ModelDefinition> SelectModels(ModelCatalog catalog, string name) => _query.SelectModels(catalog, name, Reporter());
 
     /// <summary>Cached entries a user-typed name selects; writes the error when a plain name selects nothing.</summary>
-    protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot)
-    {
-        var selection = NameSelector.SelectEntries(catalog, entries, name, cacheRoot);
-        if (selection.Error is not null && !IsReported(catalog, selection.Error, name))
-        {
-            WriteError(ErrorRecords.From(selection.Error, name));
-        }
-
-        return selection.Items;
-    }
+    protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot) =>
+        _query.SelectEntries(catalog, entries, name, cacheRoot, Reporter());
 
     /// <summary>The backend over -Layout at -CachePath (a PowerShell path), or at that layout's default root.</summary>
     protected ICacheBackend OpenBackend(string? explicitPath, string layout) =>
@@ -237,49 +213,16 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// Lists a cache of any layout, writing one non-terminating error for each thing skipped or not trusted on the way
     /// (a link, tampered metadata, a hub file in a bad place), targeting its path when known; the listing goes on.
     /// </summary>
-    protected IReadOnlyList<CachedFile> ListFiles(ICacheBackend backend, ModelCatalog catalog)
-    {
-        var problems = new List<ModelCacheException>();
-        var files = RunAsync((_, token) => backend.ListAsync(catalog, problems, token));
-        foreach (var problem in problems)
-        {
-            if (problem.Data[CacheStore.ProblemModelKey] is string model)
-            {
-                _reportedModels.Add(model);
-            }
-
-            WriteFailure(problem, problem.Data["Path"] as string ?? backend.Root);
-        }
-
-        return files;
-    }
+    protected IReadOnlyList<CachedFile> ListFiles(ICacheBackend backend, ModelCatalog catalog) =>
+        RunAsync((bridge, token) => _query.ListFilesAsync(backend, catalog, Reporter(bridge), token));
 
     /// <summary>Cached files a user-typed name selects (the one rule, <see cref="NameSelector.SelectFiles"/>); writes the error when a plain name selects nothing.</summary>
     protected IReadOnlyList<CachedFile> SelectFiles(ICacheBackend backend, ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) =>
-        Selected(catalog, backend.Select(catalog, files, name), name);
+        _query.SelectFiles(backend, catalog, files, name, Reporter());
 
     /// <summary>The files a plain name selects, found without listing the whole cache (<see cref="ICacheBackend.FindAsync"/>); writes the error when it selects nothing.</summary>
-    protected IReadOnlyList<CachedFile> FindFiles(ICacheBackend backend, ModelCatalog catalog, string name)
-    {
-        var problems = new List<ModelCacheException>();
-        var selection = RunAsync((_, token) => backend.FindAsync(catalog, name, problems, token));
-        problems.ForEach(problem => WriteFailure(problem, problem.Data["Path"] as string ?? backend.Root));
-        return Selected(catalog, selection, name);
-    }
-
-    private IReadOnlyList<CachedFile> Selected(ModelCatalog catalog, Selection<CachedFile> selection, string name)
-    {
-        if (selection.Error is not null && !IsReported(catalog, selection.Error, name))
-        {
-            WriteError(ErrorRecords.From(selection.Error, name));
-        }
-
-        return selection.Items;
-    }
-
-    /// <summary>A model not cached because the listing already said its file is unreadable is not reported twice.</summary>
-    private bool IsReported(ModelCatalog catalog, ModelCacheException error, string name) =>
-        error.ErrorId == "ModelNotCached" && NameSelector.SelectModels(catalog, name).Items is { Count: 1 } models && _reportedModels.Contains(models[0].Name);
+    protected IReadOnlyList<CachedFile> FindFiles(ICacheBackend backend, ModelCatalog catalog, string name) =>
+        RunAsync((bridge, token) => _query.FindFilesAsync(backend, catalog, name, Reporter(bridge), token));
 
     private protected static CacheLayoutResolver LayoutResolver() =>
         new(Environment, SettingsStore.ForUser(Environment), ModuleState.ProcessCacheRoot, SettingsStore.ForAllUsers(Environment), ModuleState.ProcessModelLocations);
@@ -302,21 +245,13 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             return _catalog;
         }
 
-        // Catalogs registered with -Scope Process join MODELCACHE_CATALOG's: both are this session's, listed with Scope Process.
-        var environmentFiles = EnvironmentOptions.CatalogFiles.Select(path => GetUnresolvedProviderPathFromPSPath(path)).Concat(ModuleState.ProcessCatalogs).ToList();
-        var parameterFiles = (catalogPaths ?? Array.Empty<string>()).Select(path => GetUnresolvedProviderPathFromPSPath(path)).ToList();
         try
         {
-            _catalog = CatalogSources.For(Environment, environmentFiles, parameterFiles).Load(skipAnyUnreadable: listing);
+            _catalog = CatalogLoader.Load(Environment, GetUnresolvedProviderPathFromPSPath, catalogPaths, listing, Reporter(), ModuleState.ProcessCatalogs);
         }
         catch (ModelCacheException ex)
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, environmentFiles.Concat(parameterFiles).ToList()));
-        }
-
-        foreach (var skipped in listing ? Array.Empty<CatalogFormatException>() : _catalog!.Skipped)
-        {
-            WriteWarning($"{skipped.Message} Its models are left out. Fix or restore the file, or remove it with 'Unregister-ModelCatalog -Path {skipped.File}' (with -Scope AllUsers if it is registered for all users).");
+            ThrowTerminatingError(ErrorRecords.From(ex, CatalogLoader.NamedFiles(Environment, GetUnresolvedProviderPathFromPSPath, catalogPaths, ModuleState.ProcessCatalogs)));
         }
 
         return _catalog!;
@@ -341,69 +276,19 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// and <paramref name="mirrorOnly"/> are null when not bound), from the environment otherwise;
     /// MODELCACHE_TOKEN becomes the mirror credential unless one is given.
     /// </summary>
-    protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null)
-    {
-        var environment = EnvironmentOptions;
-        // -Mirror 'a;b' is split like $env:MODELCACHE_MIRROR, so one string copied from the variable works as a parameter too.
-        var listed = mirrors?.SelectMany(m => ModelCacheOptions.SplitList(m, ';')).ToArray() ?? environment.Mirrors.ToArray();
-        var resolved = listed.Select(ResolveMirror).ToList();
-        network ??= new NetworkOptions();
-        var token = Environment.GetVariable(EnvironmentVariables.Token);
-        if (network.MirrorCredential is null && !string.IsNullOrEmpty(token))
-        {
-            network.MirrorCredential = MirrorCredential.Bearer(token!);
-        }
+    protected SourcePlanner CreateSourcePlanner(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null) =>
+        ResolveSources(mirrors, offline, mirrorOnly, network).CreatePlanner(Reporter());
 
-        var planner = new SourcePlanner(resolved, mirrorOnly ?? environment.MirrorOnly, offline ?? environment.Offline, network, hubSource: HubSource.Factory());
-        foreach (var folder in planner.MissingMirrorFolders())
-        {
-            WriteWarning($"The mirror folder '{folder}' does not exist; no model is read from it.");
-        }
-
-        WriteVerbose($"Mirrors: {(resolved.Count == 0 ? "none" : string.Join(", ", resolved.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
-        return planner;
-    }
+    /// <summary>The source settings of <see cref="CreateSourcePlanner"/>, for an operation that creates the planner when it needs one.</summary>
+    protected SourcePolicy ResolveSources(string[]? mirrors, bool? offline, bool? mirrorOnly, NetworkOptions? network = null) =>
+        SourcePolicy.Resolve(Environment, mirrors, GetUnresolvedProviderPathFromPSPath, offline, mirrorOnly, network);
 
     /// <summary>A switch's value when the user bound it, null when left to the environment.</summary>
     protected bool? BoundSwitch(string parameterName, SwitchParameter value) =>
         MyInvocation.BoundParameters.ContainsKey(parameterName) ? value.IsPresent : null;
 
-    /// <summary>
-    /// Quota eviction after saves (Save-Model, Sync-ModelCache): least recently used unpinned entries go until the cache is within
-    /// <paramref name="quota"/>, never one of <paramref name="justSaved"/> or of the last sync manifest. A verbose line per eviction,
-    /// a warning for the total, an error per failure; null when no quota applies or the cache cannot be written.
-    /// </summary>
-    protected EvictionResult? EnforceQuota(CacheStore store, ModelCatalog catalog, CacheQuota quota, IEnumerable<string> justSaved)
-    {
-        if (quota.MaxSize is not { } maxSize || store.CheckWritable() is not null)
-        {
-            return null;
-        }
-
-        var problems = new List<ModelCacheException>();
-        EvictionResult? result = null;
-        try
-        {
-            result = RunAsync((bridge, token) => new CacheEvictor(store).EnforceAsync(catalog, maxSize, justSaved,
-                evicted => bridge.Post(() => WriteVerbose($"Evicted {evicted.Name} ({ByteSize.Format(evicted.Size)}) to stay under MaxSize {ByteSize.Format(maxSize)}.")),
-                problems, token));
-            if (result.Evicted.Count > 0)
-            {
-                WriteWarning($"Evicted {result.Evicted.Count} least recently used models ({ByteSize.Format(result.BytesFreed)}) to stay under MaxSize {quota}: {string.Join(", ", result.Evicted.Select(e => e.Name))}.");
-            }
-        }
-        catch (ModelCacheException ex)
-        {
-            problems.Add(ex);
-        }
-
-        foreach (var problem in problems)
-        {
-            WriteFailure(problem, store.Root);
-        }
-
-        return result;
-    }
+    /// <summary>An operation's events written to this cmdlet's streams: at once, or through <paramref name="bridge"/> from async work.</summary>
+    private protected IOperationEvents Reporter(PipelineBridge? bridge = null) => new CmdletEvents(this, bridge);
 
     /// <summary>True under -WhatIf (or $WhatIfPreference), when ShouldProcess only says what would happen.</summary>
     protected bool WhatIfMode => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)
@@ -450,15 +335,6 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
             throw; // not reached: ThrowTerminatingError always throws
         }
     }
-
-    /// <summary>URLs stay as they are; anything else is a PowerShell path, relative to the current location.</summary>
-    private string ResolveMirror(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile)
-            ? mirror
-            : GetUnresolvedProviderPathFromPSPath(mirror);
-
-    private static string Shown(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
 
     /// <summary>
     /// Runs async Core work. Anything the work posts to the bridge (progress, warnings, output)

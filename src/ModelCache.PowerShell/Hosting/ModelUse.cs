@@ -13,10 +13,17 @@ namespace ModelCache.PowerShell.Hosting;
 /// </summary>
 internal static class ModelUse
 {
-    public static VerifiedModelOpener Opener { get; } = new();
+    public static VerifiedModelOpener Opener { get; } = new(FileVerifier.Process);
 
     /// <summary>Optimized copies, whose hashes are likewise checked at most once per process.</summary>
-    public static OptimizedModelCache OptimizedCopies { get; } = new();
+    public static OptimizedModelCache OptimizedCopies { get; } = new(FileVerifier.Process);
+
+    /// <summary>What Invoke-FaceDetect provisions detectors with: the process's pool and records, and the module's native libraries.</summary>
+    public static DetectorResources DetectorResources(IEnvironment environment) => new(FaceDetection.Pool, Opener, OptimizedCopies, UserFingerprints(environment))
+    {
+        EnsureNativeRuntime = NativeLibraryLoader.EnsureLoaded,
+        NativeLoadFailure = ex => NativeLibraryLoader.IsNativeLoadFailure(ex) ? NativeLibraryLoader.Missing(ex) : null,
+    };
 
     /// <summary>This user's fingerprints, beside their settings.json (never inside a cache root).</summary>
     public static FingerprintStore UserFingerprints(IEnvironment environment) =>

@@ -214,7 +214,7 @@ public sealed class AdminClearOperationTests
 
         public Task<Selection<CachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.FindAsync(catalog, name, problems, cancellationToken);
 
-        public Task<FileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) => _inner.VerifyAsync(file, catalog, bytesHashed, cancellationToken);
+        public Task<CachedFileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) => _inner.VerifyAsync(file, catalog, bytesHashed, cancellationToken);
 
         public string? RepairCommand(CachedFile file) => _inner.RepairCommand(file);
 

@@ -1,0 +1,73 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelCache.Configuration;
+using ModelCache.HuggingFace;
+using ModelCache.Transfer;
+
+namespace ModelCache.Operations;
+
+/// <summary>
+/// Where models are saved from, resolved: each setting from the caller where given, from the environment otherwise;
+/// MODELCACHE_TOKEN becomes the mirror credential unless one is given. Plain data, so a host resolves it on its own
+/// thread (paths relative to its current location) and an operation creates the planner when it needs one.
+/// </summary>
+public sealed class SourcePolicy
+{
+    private SourcePolicy(IReadOnlyList<string> mirrors, bool offline, bool mirrorOnly, NetworkOptions network)
+    {
+        Mirrors = mirrors;
+        Offline = offline;
+        MirrorOnly = mirrorOnly;
+        Network = network;
+    }
+
+    /// <summary>Mirror URLs and full paths, in order.</summary>
+    public IReadOnlyList<string> Mirrors { get; }
+
+    public bool Offline { get; }
+
+    public bool MirrorOnly { get; }
+
+    public NetworkOptions Network { get; }
+
+    /// <param name="environment">Supplies MODELCACHE_MIRROR, _OFFLINE, _MIRRORONLY and _TOKEN.</param>
+    /// <param name="mirrors">Mirrors as given ('a;b' is split like $env:MODELCACHE_MIRROR); null for the environment's.</param>
+    /// <param name="resolvePath">Turns a mirror that is not a URL into a full path.</param>
+    /// <param name="offline">Null when not given.</param>
+    /// <param name="mirrorOnly">Null when not given.</param>
+    /// <param name="network">Timeouts and credentials; null for the defaults.</param>
+    public static SourcePolicy Resolve(IEnvironment environment, IEnumerable<string>? mirrors, Func<string, string> resolvePath, bool? offline, bool? mirrorOnly, NetworkOptions? network)
+    {
+        var options = ModelCacheOptions.FromEnvironment(environment);
+        var listed = mirrors?.SelectMany(m => ModelCacheOptions.SplitList(m, ';')).ToArray() ?? options.Mirrors.ToArray();
+        var resolved = listed.Select(m => IsUrl(m) ? m : resolvePath(m)).ToList();
+        network ??= new NetworkOptions();
+        var token = environment.GetVariable(EnvironmentVariables.Token);
+        if (network.MirrorCredential is null && !string.IsNullOrEmpty(token))
+        {
+            network.MirrorCredential = MirrorCredential.Bearer(token!);
+        }
+
+        return new SourcePolicy(resolved, offline ?? options.Offline, mirrorOnly ?? options.MirrorOnly, network);
+    }
+
+    /// <summary>The planner; a warning per missing mirror folder and a verbose line with the policy. The caller disposes it.</summary>
+    public SourcePlanner CreatePlanner(IOperationEvents events)
+    {
+        var planner = new SourcePlanner(Mirrors, MirrorOnly, Offline, Network, hubSource: HubSource.Factory());
+        foreach (var folder in planner.MissingMirrorFolders())
+        {
+            events.Warning($"The mirror folder '{folder}' does not exist; no model is read from it.");
+        }
+
+        events.Verbose($"Mirrors: {(Mirrors.Count == 0 ? "none" : string.Join(", ", Mirrors.Select(Shown)))}; offline: {planner.Offline}; mirror-only: {planner.MirrorOnly}");
+        return planner;
+    }
+
+    private static bool IsUrl(string mirror) =>
+        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile);
+
+    private static string Shown(string mirror) =>
+        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
+}
