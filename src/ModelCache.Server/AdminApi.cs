@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Operations;
 using ModelCache.Store;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -107,50 +108,9 @@ internal sealed class AdminApi
     /// </summary>
     public Task<object> ClearAsync(IReadOnlyList<string> names, CancellationToken cancellationToken) => Exclusive(async () =>
     {
-        var problems = new List<ModelCacheException>();
-        var entries = await Store.ListAsync(Catalog, problems, cancellationToken).ConfigureAwait(false);
-        var selected = new List<ModelCacheEntry>();
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        if (names.Count == 0)
-        {
-            selected.AddRange(entries.Where(Store.MayRemoveUnnamed));
-        }
-        else
-        {
-            foreach (var name in names)
-            {
-                var selection = NameSelector.SelectEntries(Catalog, entries, name, Store.Root);
-                if (selection.Error is not null)
-                {
-                    problems.Add(selection.Error);
-                }
-
-                selected.AddRange(selection.Items.Where(e => seen.Add(e.Name)));
-            }
-        }
-
-        var removed = new List<object>();
-        var keptPinned = new List<string>();
-        foreach (var entry in selected)
-        {
-            try
-            {
-                if (entry.Pinned || !await Store.RemoveUnlessPinnedAsync(entry, cancellationToken).ConfigureAwait(false))
-                {
-                    keptPinned.Add(entry.Name);
-                    continue;
-                }
-
-                removed.Add(new { name = entry.Name, path = entry.Path, bytes = entry.Size });
-            }
-            catch (ModelCacheException ex)
-            {
-                problems.Add(ex);
-            }
-        }
-
-        var partialBytes = names.Count == 0 ? await Store.RemoveAbandonedDownloadsAsync(Catalog, cancellationToken).ConfigureAwait(false) : 0;
-        return (object)new { removed, keptPinned, partialBytesRemoved = partialBytes, problems = Problems(problems) };
+        var report = await new ClearOperation(_options.Backend, Catalog).RunAsync(new RemovalRequest { Names = names, All = names.Count == 0 }, cancellationToken).ConfigureAwait(false);
+        var removed = report.Removed.Select(o => o.Removed).OfType<CachedFile>().Select(f => (object)new { name = f.Name, path = f.Path, bytes = f.Size }).ToList();
+        return (object)new { removed, keptPinned = report.KeptPinned, partialBytesRemoved = report.SweptBytes, problems = Problems(report.Problems) };
     }, cancellationToken);
 
     /// <summary>

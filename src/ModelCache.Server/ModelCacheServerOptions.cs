@@ -24,6 +24,15 @@ public sealed class ModelCacheServerOptions
     /// <summary>The cache root (and its layout) served and managed.</summary>
     public CacheStore Store { get; }
 
+    /// <summary>The store seen through the backend seam, as Clear-ModelCache sees it: what the admin API's clear plans and removes through.</summary>
+    public ICacheBackend Backend
+    {
+        get => _backend ??= new CatalogCacheBackend(Store);
+        set => _backend = value;
+    }
+
+    private ICacheBackend? _backend;
+
     public ModelCatalog Catalog { get; }
 
     /// <summary>Loopback unless told otherwise; <see cref="IPAddress.Any"/> or <see cref="IPAddress.IPv6Any"/> listen on every address.</summary>

@@ -118,7 +118,7 @@ public sealed class BundleTests : IDisposable
         });
 
         var error = Assert.Throws<ModelCacheException>(() => Bundle.Open(path, Catalog));
-        Assert.Equal("BundleEntryIsLink", error.ErrorId);
+        Assert.Equal("CacheFolderIsLink", error.ErrorId);
         Assert.Equal(ModelCacheErrorKind.SecurityError, error.Kind);
     }
 

@@ -284,7 +284,7 @@ public sealed class HostileCacheTests : IDisposable
 
         var refused = await Assert.ThrowsAnyAsync<ModelCacheException>(() => saver.SaveAsync(Model, false, null, null, default));
 
-        Assert.Equal("SourceFileIsLink", refused.ErrorId);
+        Assert.Equal("CacheFolderIsLink", refused.ErrorId);
         Assert.Equal(ModelCacheErrorKind.SecurityError, refused.Kind);
         Assert.False(File.Exists(_store.GetModelPath(Model)));
     }

@@ -74,7 +74,7 @@ public sealed class HubBundleTests : IAsyncLifetime
         Assert.Equal(disableSymlinks ? 0 : 3, scan.Entries.Count(e => e.IsLink));
         foreach (var entry in scan.Entries)
         {
-            Assert.Equal(HashStatus.Valid, (await HubCacheVerifier.VerifyAsync(entry)).Status);
+            Assert.Equal(HashStatus.Valid, (await HubCacheBackend.VerifyAsync(entry)).Status);
         }
 
         Assert.Empty(Directory.GetFiles(Path.Combine(Target, "models--acme--detector", "blobs"), "*.incomplete"));
@@ -232,7 +232,7 @@ public sealed class HubBundleTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<ModelCacheException>(() => importer.ImportAsync(bundle.HubFiles[0], null, null, default));
 
-        Assert.Equal("HubCacheLinkRefused", error.ErrorId);
+        Assert.Equal("CacheFolderIsLink", error.ErrorId);
         Assert.Empty(Directory.GetFileSystemEntries(outside));
     }
 

@@ -140,7 +140,7 @@ public sealed class ImportModelTests : IDisposable
         var link = _temp.Combine("link.onnx");
         File.CreateSymbolicLink(link, real);
 
-        Assert.Equal("SourceFileIsLink", (await Assert.ThrowsAsync<ModelCacheException>(() => Importer().PlanAsync(link, "Site/X", null, null, null, default))).ErrorId);
+        Assert.Equal("CacheFolderIsLink", (await Assert.ThrowsAsync<ModelCacheException>(() => Importer().PlanAsync(link, "Site/X", null, null, null, default))).ErrorId);
         Assert.Equal("ImportSourceNotFound", (await Assert.ThrowsAsync<ModelCacheException>(() => Importer().PlanAsync(_temp.Combine("absent.onnx"), "Site/X", null, null, null, default))).ErrorId);
         Assert.Equal("ModelUrlInvalid", (await Assert.ThrowsAsync<ModelCacheException>(() => Importer().PlanAsync(real, "Site/X", null, new Uri("ftp://example.invalid/x.onnx"), null, default))).ErrorId);
 

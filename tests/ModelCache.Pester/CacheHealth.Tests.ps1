@@ -114,8 +114,11 @@ Describe 'Get-ModelCache -Summary' {
         ($lines -join "`n") | Should -Match 'Entries\s+: 2 \('
     }
 
-    It 'refuses the Hugging Face layout with a hint' {
-        { Get-ModelCache -Summary -Layout HuggingFace -ErrorAction Stop } | Should -Throw -ErrorId 'LayoutNotSupported,ModelCache.PowerShell.Cmdlets.GetModelCacheCommand'
+    It 'sums up the Hugging Face hub cache too (issue 19: it was refused with LayoutNotSupported)' {
+        $summary = Get-ModelCache -Summary -Layout HuggingFace -ErrorAction Stop
+        "$($summary.Layout)" | Should -Be 'HuggingFace'
+        $summary.EntryCount | Should -Be 0
+        "$($summary.Health)" | Should -Be 'Good'
     }
 }
 

@@ -68,7 +68,47 @@ Describe 'Get-ModelCache -Layout HuggingFace' {
         $entry = Get-ModelCache -Layout HuggingFace -Name acme/copied
         $entry.IsLink | Should -BeFalse
         $entry.BlobId | Should -BeNullOrEmpty
-        (Test-ModelHash -HubEntry $entry).Status | Should -Be 'Valid'
+        (Test-ModelHash -InputObject $entry).Status | Should -Be 'Valid'
+    }
+
+    It '-Summary sums the hub cache up: files, repos, bytes (each blob once) and a health verdict' {
+        $summary = Get-ModelCache -Layout HuggingFace -Summary
+        $summary | Get-TypeName | Should -Be 'ModelCache.Store.CacheSummary'
+        "$($summary.Layout)" | Should -Be 'HuggingFace'
+        $summary.Root | Should -Be $Sandbox.HubCache
+        $summary.EntryCount | Should -Be 4
+        # config.json's blob is shared by both revisions: 3 blobs on disk.
+        $summary.FileCount | Should -Be 3
+        $bytes = [Text.Encoding]::UTF8.GetByteCount('{"hidden":8}') + [Text.Encoding]::UTF8.GetByteCount('weights of revision one') + [Text.Encoding]::UTF8.GetByteCount('weights of revision two!')
+        $summary.TotalBytes | Should -Be $bytes
+        $summary.ByFamily['acme/tiny'] | Should -Be 4
+        "$($summary.Health)" | Should -Be 'Good'
+        (Get-ModelCache -Layout HuggingFace -Summary -SizeThreshold 10).Health | Should -Be 'Large'
+    }
+
+    It '-Verify hashes every hub file, writes the files, and a HashMismatch error for a corrupt blob' {
+        $blob = Join-Path $Repo.Folder "blobs/$($Repo.First.Blobs['onnx/model.onnx'])"
+        [IO.File]::WriteAllText($blob, 'weights of revision 0ne')
+        $verified = @(Get-ModelCache -Layout HuggingFace -Verify -ErrorVariable failures -ErrorAction SilentlyContinue)
+        $verified.Count | Should -Be 4
+        $verified | ForEach-Object { $_ | Get-TypeName | Should -Be 'ModelCache.HuggingFace.HubCacheEntry' }
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'HashMismatch,*'
+        $failures[0].ErrorDetails.RecommendedAction | Should -BeLike '*Save-Model -HuggingFaceRepo acme/tiny*'
+    }
+
+    It 'pipes hub files to Test-ModelHash and Clear-ModelCache by -InputObject, the cached-file type every layout shares' {
+        foreach ($cmdlet in 'Test-ModelHash', 'Clear-ModelCache', 'Export-ModelCache') {
+            $parameter = (Get-Command $cmdlet).Parameters['InputObject']
+            $parameter.ParameterType.GetElementType().FullName | Should -Be 'ModelCache.Store.CachedFile'
+            (Get-Command $cmdlet).Parameters.Keys | Should -Not -Contain 'HubEntry'
+        }
+
+        $entry = Get-ModelCache -Layout HuggingFace -Name "acme/tiny@$C1`:config.json"
+        (Test-ModelHash -InputObject $entry).Status | Should -Be 'Valid'
+        ($entry | Test-ModelHash).Status | Should -Be 'Valid'
+        Clear-ModelCache -InputObject $entry -Confirm:$false
+        @(Get-ModelCache -Layout HuggingFace).Revision | Sort-Object -Unique | Should -Be $C2
     }
 
     It 'shows Repo, Revision (short, with refs), Size and FilePath in 80 columns' {
@@ -90,7 +130,7 @@ Describe 'Get-ModelCache -Layout HuggingFace' {
         $entries.Count | Should -Be 4
         $entries.FilePath | Should -Not -Contain 'stolen.txt'
         $failures.Count | Should -Be 1
-        $failures[0].FullyQualifiedErrorId | Should -BeLike 'HubCacheLinkSkipped,*'
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'CacheFolderIsLink,*'
         "$($failures[0].CategoryInfo.Category)" | Should -Be 'SecurityError'
         $failures[0].TargetObject | Should -Be $hostile
         $failures[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
@@ -138,7 +178,7 @@ Describe 'Test-ModelHash on a hub cache' {
         @(Test-ModelHash -Layout HuggingFace -Name '*:config.json').Count | Should -Be 2
         $entry = Get-ModelCache -Layout HuggingFace -Name "acme/tiny@$C2`:onnx/model.onnx"
         Remove-Item -LiteralPath (Join-Path $Repo.Folder "blobs/$($entry.BlobId)")
-        $result = Test-ModelHash -HubEntry $entry -ErrorVariable failures -ErrorAction SilentlyContinue
+        $result = Test-ModelHash -InputObject $entry -ErrorVariable failures -ErrorAction SilentlyContinue
         "$($result.Status)" | Should -Be 'Missing'
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'ModelFileMissing,*'
     }

@@ -17,9 +17,7 @@ BeforeDiscovery {
         'Clear-ModelCache CatalogPath Name String[] - -'
         'Clear-ModelCache Family Name String[] - -'
         'Clear-ModelCache Force __AllParameterSets SwitchParameter - -'
-        'Clear-ModelCache HubEntry HubEntry HubCacheEntry[] - ByValue'
-        'Clear-ModelCache HubEntry Name HubCacheEntry[] - ByValue'
-        'Clear-ModelCache InputObject InputObject ModelCacheEntry[] - Mandatory,ByValue'
+        'Clear-ModelCache InputObject InputObject CachedFile[] - Mandatory,ByValue'
         'Clear-ModelCache Layout All String - -'
         'Clear-ModelCache Layout Name String - -'
         'Clear-ModelCache Name Name String[] 0 ByValue,ByPropertyName'
@@ -33,7 +31,7 @@ BeforeDiscovery {
         'Export-ModelCache AsMirror __AllParameterSets SwitchParameter - -'
         'Export-ModelCache CachePath __AllParameterSets String - -'
         'Export-ModelCache CatalogPath __AllParameterSets String[] - -'
-        'Export-ModelCache InputObject __AllParameterSets ModelCacheEntry[] - ByValue'
+        'Export-ModelCache InputObject __AllParameterSets CachedFile[] - ByValue'
         'Export-ModelCache Layout __AllParameterSets String - -'
         'Export-ModelCache Name __AllParameterSets String[] 0 ByValue,ByPropertyName'
         'Export-ModelCache Path __AllParameterSets String - Mandatory'
@@ -183,8 +181,7 @@ BeforeDiscovery {
         'Test-ModelCache Manifest __AllParameterSets String 0 Mandatory'
         'Test-ModelHash CachePath Name String - -'
         'Test-ModelHash CatalogPath __AllParameterSets String[] - -'
-        'Test-ModelHash HubEntry HubEntry HubCacheEntry[] - Mandatory,ByValue'
-        'Test-ModelHash InputObject InputObject ModelCacheEntry[] - Mandatory,ByValue'
+        'Test-ModelHash InputObject InputObject CachedFile[] - Mandatory,ByValue'
         'Test-ModelHash Layout Name String - -'
         'Test-ModelHash LiteralPath LiteralPath String[] - Mandatory,ByPropertyName'
         'Test-ModelHash Name Name String[] 0 ByValue'
@@ -202,7 +199,7 @@ BeforeDiscovery {
     $script:AllCmdlets = @{ Names = @($CmdletContracts | ForEach-Object { $_.Cmdlet }) }
 
     $script:SetContract = @(
-        @{ Cmdlet = 'Clear-ModelCache'; Sets = 'All,HubEntry,InputObject,Name'; Default = 'Name' }
+        @{ Cmdlet = 'Clear-ModelCache'; Sets = 'All,InputObject,Name'; Default = 'Name' }
         @{ Cmdlet = 'Export-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
         @{ Cmdlet = 'Get-ModelCache'; Sets = 'List,Summary,Verify'; Default = 'List' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = 'ListModels,Model,Root'; Default = 'Root' }
@@ -220,7 +217,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Start-ModelCacheServer'; Sets = '__AllParameterSets'; Default = '' }
         @{ Cmdlet = 'Sync-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
         @{ Cmdlet = 'Test-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
-        @{ Cmdlet = 'Test-ModelHash'; Sets = 'HubEntry,InputObject,LiteralPath,Name,Path'; Default = 'Name' }
+        @{ Cmdlet = 'Test-ModelHash'; Sets = 'InputObject,LiteralPath,Name,Path'; Default = 'Name' }
         @{ Cmdlet = 'Unregister-ModelCatalog'; Sets = '__AllParameterSets'; Default = '' }
     )
 
@@ -331,9 +328,11 @@ Describe 'Vocabulary rules, for every cmdlet' {
         }
     }
 
-    It '-InputObject takes cache entries from the pipeline by value, wherever a cmdlet has it' {
+    It '-InputObject takes cached files from the pipeline by value, wherever a cmdlet has it: any layout''s (CachedFile) where the cmdlet serves every layout, catalog entries where it serves catalog caches only' {
+        $catalogOnly = 'Move-ModelCache', 'Optimize-ModelCache', 'Set-ModelCacheEntry'
         foreach ($command in Get-Command -Module ModelCache -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('InputObject') }) {
-            $command.Parameters['InputObject'].ParameterType.Name | Should -Be 'ModelCacheEntry[]' -Because $command.Name
+            $expected = if ($command.Name -in $catalogOnly) { 'ModelCacheEntry[]' } else { 'CachedFile[]' }
+            $command.Parameters['InputObject'].ParameterType.Name | Should -Be $expected -Because $command.Name
             $command.Parameters['InputObject'].ParameterSets.Values.ValueFromPipeline | Should -Not -Contain $false -Because $command.Name
         }
     }

@@ -84,7 +84,7 @@ public class ArchitectureTests
         var calls = Graph.Value.Calls
             .Where(c => c.CallerNamespace.StartsWith("ModelCache.PowerShell", StringComparison.Ordinal))
             .Where(c => engine.Contains(ModuleGraph.NamespaceOf(c.Callee.DeclaringType)))
-            .Where(c => !IsDataAccess(c.Callee))
+            .Where(c => !IsDataAccess(c.Callee) && !BackendSeam.Contains(c.Callee.DeclaringType.Name))
             .Select(c => c.Caller.Split('/')[0].Split('.').Last() + " -> " + c.Callee.DeclaringType.Name + "::" + c.Callee.Name)
             .Distinct()
             .OrderBy(c => c, StringComparer.Ordinal)
@@ -99,34 +99,12 @@ public class ArchitectureTests
     // only shrink; the test fails when a call is added, and when one listed here is gone.
     private static readonly string[] KnownEngineCalls =
     {
-        "ClearModelCacheCommand -> CacheStore::ListPartials",
-        "ClearModelCacheCommand -> CacheStore::MayRemoveUnnamed",
-        "ClearModelCacheCommand -> CacheStore::RemoveAbandonedDownloadsAsync",
-        "ClearModelCacheCommand -> CacheStore::RemoveAsync",
-        "ClearModelCacheCommand -> CacheStore::RemovePartialAsync",
-        "ClearModelCacheCommand -> CacheStore::RemoveUnlessPinnedAsync",
         "ClearModelCacheCommand -> EntryFilter::.ctor",
-        "ClearModelCacheCommand -> EntryFilter::Matches",
-        "ClearModelCacheCommand -> HubCacheRemover::ExecuteAsync",
-        "ClearModelCacheCommand -> HubCacheRemover::Plan",
-        "ClearModelCacheCommand -> HubRemovalPlan::Describe",
-        "ClearModelCacheCommand -> NameSelector::SelectModels",
-        "ExportModelCacheCommand -> CatalogEntries::DefinitionOf",
         "GetModelCacheCommand -> CacheHealthThresholds::.ctor",
-        "GetModelCacheCommand -> CacheInspector::.ctor",
-        "GetModelCacheCommand -> CacheInspector::Summarize",
-        "GetModelCacheCommand -> CacheVerifier::.ctor",
-        "GetModelCacheCommand -> CacheVerifier::VerifyAsync",
         "GetModelCatalogCommand -> CacheStore::GetModelPath",
-        "ImportModelCacheCommand -> CacheStore::GetModelPath",
-        "ImportModelCacheCommand -> IModelSource::Locate",
-        "ImportModelCacheCommand -> ModelSaver::.ctor",
-        "ImportModelCacheCommand -> ModelSaver::SaveFromAsync",
-        "ImportModelCacheCommand -> SourcePlanner::.ctor",
         "ImportModelCommand -> CacheStore::GetModelPath",
         "ImportModelCommand -> ModelSaver::.ctor",
         "ImportModelCommand -> SourcePlanner::.ctor",
-        "ModelCacheCmdlet -> HubCacheScanner::Scan",
         "ModelUse -> VerifiedModelOpener::.ctor",
         "OptimizeModelCacheCommand -> CacheOptimizer::.ctor",
         "OptimizeModelCacheCommand -> CacheOptimizer::ExecuteAsync",
@@ -145,15 +123,15 @@ public class ArchitectureTests
         "SetModelCacheQuotaCommand -> CacheQuota::Write",
         "SyncManifestFile -> RegularFile::Check",
         "SyncManifestFile -> RegularFile::ReadAllText",
-        "TestModelHashCommand -> CacheStore::EnsureContained",
-        "TestModelHashCommand -> CacheStore::GetModelPath",
-        "TestModelHashCommand -> CacheStore::TryRecordCheckAsync",
-        "TestModelHashCommand -> CatalogEntries::DefinitionOf",
-        "TestModelHashCommand -> HubCacheVerifier::VerifyAsync",
         "TestModelHashCommand -> TransferProgress::.ctor",
     };
 
     // Reading or setting a property of a result or options object is data access, not a call into the engine.
+    // The backend seam (issue 19, item 2) is what cmdlets are meant to call: the interface every cache implements and the
+    // types it speaks. It lives low (Store) so that the hub cache above can implement it.
+    private static readonly string[] BackendSeam =
+        { "ICacheBackend", "CachedFile", "RemovalRequest", "RemovalPlan", "RemovalItem", "RemovalOutcome", "CachedFileCheck", "Selection`1" };
+
     private static bool IsDataAccess(MemberReference member) =>
         member is FieldReference || member.Name.StartsWith("get_", StringComparison.Ordinal) || member.Name.StartsWith("set_", StringComparison.Ordinal)
         || (member is MethodReference { Name: ".ctor" } ctor && ctor.DeclaringType.Resolve() is { } type && (type.IsValueType || IsPlainData(type)));

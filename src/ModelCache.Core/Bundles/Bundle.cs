@@ -129,7 +129,7 @@ public sealed class Bundle : IDisposable
 
             if (!new FlatMirrorLayout(Location).IsContained(file))
             {
-                throw new ModelCacheException("BundleEntryIsLink", ModelCacheErrorKind.SecurityError, $"{what} is reached through a link; it is not read.",
+                throw new ModelCacheException(RootGuard.LinkErrorId, ModelCacheErrorKind.SecurityError, $"{what} is reached through a link; it is not read.",
                     "Put the file itself in the bundle folder, or export the bundle again.");
             }
 
@@ -191,7 +191,7 @@ public sealed class Bundle : IDisposable
 
             if (entry.HostSystem == UnixHost && ((entry.ExternalFileAttributes >> 16) & UnixFileTypeMask) == UnixSymlink)
             {
-                throw EntryRefused(entry, "it is a symbolic link", "BundleEntryIsLink", ModelCacheErrorKind.SecurityError);
+                throw EntryRefused(entry, "it is a symbolic link", RootGuard.LinkErrorId, ModelCacheErrorKind.SecurityError);
             }
 
             if (entry.IsCrypted || !entry.IsFile)

@@ -45,7 +45,7 @@ public sealed class FolderFileSource : IModelSource
         var match = _matches[model.Name];
         if (!_root.IsContained(match.File))
         {
-            throw TransferException.Permanent("SourceFileIsLink", ModelCacheErrorKind.SecurityError,
+            throw TransferException.Permanent(RootGuard.LinkErrorId, ModelCacheErrorKind.SecurityError,
                 $"'{match.File}' in '{_root.Root}' is reached through a link, so {model.Name} is not read from it.",
                 $"Put the file '{model.FileName}' itself in the folder.");
         }

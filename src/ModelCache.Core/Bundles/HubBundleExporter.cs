@@ -88,7 +88,7 @@ public static class HubBundleExporter
     /// <summary>A snapshot file that is a copy names no blob: its id is the blob of the repo its bytes hash to, or null when none does.</summary>
     private static async Task<string?> IdentifyCopyAsync(HubCacheEntry entry, CancellationToken cancellationToken)
     {
-        var check = await HubCacheVerifier.VerifyAsync(entry, null, cancellationToken).ConfigureAwait(false);
+        var check = await HubCacheBackend.VerifyAsync(entry, null, cancellationToken).ConfigureAwait(false);
         return check.Status == HashStatus.Valid && HubNames.IsBlobId(check.Actual) ? check.Actual : null;
     }
 

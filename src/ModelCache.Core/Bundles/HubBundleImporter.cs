@@ -104,7 +104,7 @@ public sealed class HubBundleImporter
             return false;
         }
 
-        var actual = await HubCacheVerifier.HashBlobAsync(blob, file.BlobId, cancellationToken).ConfigureAwait(false);
+        var actual = await GitBlobHash.HashFileAsync(blob, file.BlobId, cancellationToken).ConfigureAwait(false);
         if (actual == file.BlobId)
         {
             return true;

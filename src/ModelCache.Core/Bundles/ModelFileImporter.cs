@@ -35,7 +35,7 @@ public sealed class ModelFileImporter
 
     /// <summary>Hashes <paramref name="file"/> and decides what importing it as <paramref name="name"/> means, changing nothing.</summary>
     /// <exception cref="ModelCacheException">
-    /// ModelNameInvalid, ModelFileNameInvalid, ModelUrlInvalid, ImportSourceNotFound, SourceFileIsLink, ModelNameConflict, ModelFileNameConflict.
+    /// ModelNameInvalid, ModelFileNameInvalid, ModelUrlInvalid, ImportSourceNotFound, CacheFolderIsLink, ModelNameConflict, ModelFileNameConflict.
     /// </exception>
     public async Task<ModelFilePlan> PlanAsync(string file, string name, string? task, Uri? url, string? license, CancellationToken cancellationToken)
     {
@@ -62,7 +62,7 @@ public sealed class ModelFileImporter
 
         if (CacheFiles.IsLink(file))
         {
-            throw new ModelCacheException("SourceFileIsLink", ModelCacheErrorKind.SecurityError,
+            throw new ModelCacheException(RootGuard.LinkErrorId, ModelCacheErrorKind.SecurityError,
                 $"'{file}' is a link; models are imported from the file itself, never through a link.", "Import the file the link points to.");
         }
 

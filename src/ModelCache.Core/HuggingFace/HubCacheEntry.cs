@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Generic;
 using ModelCache.Catalog;
+using ModelCache.Layouts;
+using ModelCache.Store;
 
 namespace ModelCache.HuggingFace;
 
 /// <summary>One file of one cached revision of a hub repo, as the hub's clients lay it out.</summary>
-public sealed class HubCacheEntry
+public sealed class HubCacheEntry : CachedFile
 {
     internal HubCacheEntry(HubRepoId repoId, string cacheRoot, string commit, IReadOnlyList<string> refs, string filePath, long size,
         string? blobId, string blobPath, string snapshotPath, DateTimeOffset lastModified, bool isLink)
@@ -24,7 +26,7 @@ public sealed class HubCacheEntry
     }
 
     /// <summary><c>org/name@commit:path</c>: unique within a cache root.</summary>
-    public string Name => $"{Repo}@{Revision}:{FilePath}";
+    public override string Name => $"{Repo}@{Revision}:{FilePath}";
 
     /// <summary>The repository id, <c>org/name</c>.</summary>
     public string Repo => RepoId.Id;
@@ -43,7 +45,7 @@ public sealed class HubCacheEntry
     public string FilePath { get; }
 
     /// <summary>Bytes of the blob (0 when a link's blob is missing).</summary>
-    public long Size { get; }
+    public override long Size { get; }
 
     /// <summary>
     /// The blob's name: SHA-256 for LFS files, git blob SHA-1 for small ones. Null for a snapshot file that is
@@ -61,10 +63,21 @@ public sealed class HubCacheEntry
     public DateTimeOffset LastModified { get; }
 
     /// <summary>The hub cache root this entry was listed from.</summary>
-    public string CacheRoot { get; }
+    public override string CacheRoot { get; }
 
     /// <summary>True when the snapshot file is a symbolic link to its blob; false for a copy.</summary>
     public bool IsLink { get; }
+
+    [Newtonsoft.Json.JsonIgnore]
+    public override string ShortName => Repo;
+
+    /// <summary>What a hub client opens: the snapshot file.</summary>
+    public override string Path => SnapshotPath;
+
+    [Newtonsoft.Json.JsonIgnore]
+    public override string? ExpectedHash => BlobId;
+
+    public override CacheLayoutKind Layout => CacheLayoutKind.HuggingFace;
 
     public override string ToString() => Name;
 }

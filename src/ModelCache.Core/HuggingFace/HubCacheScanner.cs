@@ -313,15 +313,9 @@ public static class HubCacheScanner
                 return $"is larger than {HubNames.MaxRefFileBytes} bytes";
             }
 
-            var buffer = new byte[HubNames.MaxRefFileBytes + 1];
-            int read;
-            using (var stream = RegularFile.Open(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-            {
-                read = stream.Read(buffer, 0, buffer.Length);
-            }
-
-            var text = Encoding.ASCII.GetString(buffer, 0, Math.Min(read, HubNames.MaxRefFileBytes)).Trim();
-            if (read > HubNames.MaxRefFileBytes || !HubNames.IsCommitId(text))
+            var bytes = RootGuard.ReadBounded(path, HubNames.MaxRefFileBytes);
+            var text = bytes is null ? string.Empty : Encoding.ASCII.GetString(bytes).Trim();
+            if (!HubNames.IsCommitId(text))
             {
                 return "does not hold a 40-hex commit id";
             }

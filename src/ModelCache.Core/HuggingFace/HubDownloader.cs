@@ -132,7 +132,7 @@ public sealed class HubDownloader : IDisposable
         }
 
         progress?.Report(new TransferProgress(subject, TransferPhase.Verifying, 0, metadata.Size, blob));
-        var actual = await HubCacheVerifier.HashBlobAsync(blob, metadata.BlobId, cancellationToken).ConfigureAwait(false);
+        var actual = await GitBlobHash.HashFileAsync(blob, metadata.BlobId, cancellationToken).ConfigureAwait(false);
         if (actual == metadata.BlobId)
         {
             return true;
@@ -158,7 +158,7 @@ public sealed class HubDownloader : IDisposable
         }
 
         progress?.Report(new TransferProgress(subject, TransferPhase.Verifying, 0, entry.Size, entry.BlobPath));
-        var check = await HubCacheVerifier.VerifyAsync(entry, null, cancellationToken).ConfigureAwait(false);
+        var check = await HubCacheBackend.VerifyAsync(entry, null, cancellationToken).ConfigureAwait(false);
         if (check.Status is HashStatus.Mismatch or HashStatus.Missing)
         {
             throw new ModelCacheException("HubCachedFileCorrupt", ModelCacheErrorKind.InvalidData,

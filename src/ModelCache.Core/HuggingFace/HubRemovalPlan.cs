@@ -6,7 +6,7 @@ namespace ModelCache.HuggingFace;
 
 /// <summary>
 /// What removing a hub repo or some of its revisions would delete, worked out before anything is
-/// touched: shown by <c>-WhatIf</c>, then carried out by <see cref="HubCacheRemover.ExecuteAsync"/>.
+/// touched: shown by <c>-WhatIf</c>, then carried out by <see cref="HubCacheBackend.ExecuteAsync"/>.
 /// </summary>
 public sealed class HubRemovalPlan
 {

@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 using ModelCache.Errors;
+using ModelCache.IO;
 using ModelCache.Store;
 using ModelCache.Catalog;
-using ModelCache.IO;
 
 namespace ModelCache.HuggingFace;
 
@@ -87,38 +87,31 @@ internal sealed class HubRepoFolder
         }
     }
 
-    /// <summary>Throws <c>HubCacheLinkRefused</c> when <paramref name="path"/> is a link.</summary>
+    /// <summary>Throws <c>CacheFolderIsLink</c> (<see cref="RootGuard.LinkErrorId"/>) when <paramref name="path"/> is a link.</summary>
     public static void RefuseLink(string path)
     {
-        if (CacheFiles.IsLink(path))
+        if (RootGuard.IsLink(path))
         {
-            throw new ModelCacheException("HubCacheLinkRefused", ModelCacheErrorKind.SecurityError,
+            throw new ModelCacheException(RootGuard.LinkErrorId, ModelCacheErrorKind.SecurityError,
                 $"'{path}' is a link; the hub cache is not read or written through links other than snapshot files pointing into their repo's blobs folder.",
                 "Remove the link (the cache root may be a copy from another machine), or choose another hub cache root.");
         }
     }
 
     /// <summary>The full path of a cache root, without a trailing separator.</summary>
-    public static string FullRoot(string cacheRoot)
-    {
-        var full = System.IO.Path.GetFullPath(cacheRoot);
-        var trimmed = full.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar);
-        return trimmed.Length == 0 || trimmed.EndsWith(":", StringComparison.Ordinal) ? full : trimmed;
-    }
+    public static string FullRoot(string cacheRoot) => RootGuard.FullRoot(cacheRoot);
 
-    /// <summary>True when <paramref name="path"/> lies inside this repo's folder.</summary>
-    public bool Contains(string path)
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        return full.StartsWith(Path + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal);
-    }
+    /// <summary>True when <paramref name="path"/> lies inside this repo's folder (compared as the OS compares paths).</summary>
+    public bool Contains(string path) => RootGuard.IsInside(path, Path);
+
+    /// <summary>Throws <c>CacheFolderIsLink</c> unless <paramref name="path"/> is this repo's folder or lies inside it with no link on the way.</summary>
+    public void EnsureContained(string path) => new RootGuard(Path).EnsureContained(path);
 
     private string RelativeToRoot(string full)
     {
-        if (!full.StartsWith(CacheRoot + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal) && full != CacheRoot)
+        if (!PathRules.IsSameOrInside(full, CacheRoot))
         {
-            throw new ModelCacheException("HubPathOutsideCache", ModelCacheErrorKind.SecurityError,
-                $"'{full}' is outside the hub cache root '{CacheRoot}'.", "This is a bug in ModelCache: report it.");
+            throw RootGuard.LinkRefused(full);
         }
 
         return full.Substring(CacheRoot.Length);

@@ -66,15 +66,5 @@ public static class CacheFiles
     /// True when <paramref name="path"/> is a symbolic link, junction or other reparse point (checked on the
     /// link itself, not its target), so that nothing is read, written or deleted through it.
     /// </summary>
-    public static bool IsLink(string path)
-    {
-        try
-        {
-            return (File.GetAttributes(path) & FileAttributes.ReparsePoint) != 0;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return false; // Absent (or unreadable): nothing to follow.
-        }
-    }
+    public static bool IsLink(string path) => IO.RootGuard.IsLink(path);
 }

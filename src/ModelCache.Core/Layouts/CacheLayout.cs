@@ -131,31 +131,8 @@ public abstract class CacheLayout
     /// True when <paramref name="path"/> lies under <paramref name="containingRoot"/> (the root by default) and
     /// no folder between them, nor the path itself, is a link.
     /// </summary>
-    public bool IsContained(string path, string? containingRoot = null)
-    {
-        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        var root = containingRoot ?? ContainingRootOf(full);
-        if (string.Equals(full, root.TrimEnd(Path.DirectorySeparatorChar), PathComparison))
-        {
-            return true; // The root itself may be a link: where the user keeps the cache is the user's choice.
-        }
-
-        var prefix = root.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? root : root + Path.DirectorySeparatorChar;
-        if (!full.StartsWith(prefix, PathComparison))
-        {
-            return false;
-        }
-
-        for (var current = full; current.Length > prefix.Length; current = Path.GetDirectoryName(current)!)
-        {
-            if (CacheFiles.IsLink(current))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public bool IsContained(string path, string? containingRoot = null) =>
+        new RootGuard(containingRoot ?? ContainingRootOf(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar))).IsContained(path);
 
     /// <summary>Throws CacheFolderIsLink unless <paramref name="path"/> is contained (see <see cref="IsContained"/>).</summary>
     public void EnsureContained(string path, string? containingRoot = null)
@@ -166,14 +143,10 @@ public abstract class CacheLayout
         }
     }
 
-    internal static ModelCacheException LinkRefused(string path) => new("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
-        $"'{path}' or a folder above it in the cache is a link, or lies outside the cache root; the cache reads and writes nothing through links.",
-        "Replace the link with a real folder, or choose another cache root.");
+    internal static ModelCacheException LinkRefused(string path) => RootGuard.LinkRefused(path);
 
     /// <summary>A link found while walking the root: skipped, and said.</summary>
-    protected static ModelCacheException LinkSkipped(string path) => new("CacheFolderIsLink", ModelCacheErrorKind.SecurityError,
-        $"'{path}' is a link; the cache lists, reads and removes nothing through links, so it was skipped.",
-        "Replace the link with the real folder or file if it belongs in the cache, or remove it by hand after checking where it points.");
+    protected static ModelCacheException LinkSkipped(string path) => RootGuard.LinkSkipped(path);
 
     /// <summary>Sub-folders that are real folders, not links (which would lead out of the root); empty when it vanished.</summary>
     protected static IEnumerable<string> RealDirectories(string directory, ICollection<ModelCacheException>? problems)
@@ -203,15 +176,9 @@ public abstract class CacheLayout
     }
 
     /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies under it, compared as this OS compares paths (no link resolved).</summary>
-    internal static bool IsSameOrInside(string path, string folder)
-    {
-        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        var outer = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
-        return string.Equals(full, outer, PathComparison) || full.StartsWith(outer + Path.DirectorySeparatorChar, PathComparison);
-    }
+    internal static bool IsSameOrInside(string path, string folder) => PathRules.IsSameOrInside(path, folder);
 
-    protected static StringComparison PathComparison =>
-        Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+    protected static StringComparison PathComparison => PathRules.Comparison;
 
     public override string ToString() => $"{Kind} layout at {Root}";
 }

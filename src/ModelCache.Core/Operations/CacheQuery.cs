@@ -63,6 +63,54 @@ public sealed class CacheQuery
         return selection.Items;
     }
 
+    /// <summary>The files of a cache of any layout; each thing skipped on the way is a failure targeting its path when known.</summary>
+    public async Task<IReadOnlyList<CachedFile>> ListFilesAsync(ICacheBackend backend, ModelCatalog catalog, IOperationEvents events, CancellationToken cancellationToken)
+    {
+        var problems = new List<ModelCacheException>();
+        var files = await backend.ListAsync(catalog, problems, cancellationToken).ConfigureAwait(false);
+        Report(backend, problems, events);
+        return files;
+    }
+
+    /// <summary>Cached files a name selects (the one rule, <see cref="NameSelector.SelectFiles"/>); a plain name that selects nothing is a failure, unless already reported.</summary>
+    public IReadOnlyList<CachedFile> SelectFiles(ICacheBackend backend, ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name, IOperationEvents events) =>
+        Selected(catalog, backend.Select(catalog, files, name), name, events);
+
+    /// <summary>The files a plain name selects, found without listing the whole cache (<see cref="ICacheBackend.FindAsync"/>).</summary>
+    public async Task<IReadOnlyList<CachedFile>> FindFilesAsync(ICacheBackend backend, ModelCatalog catalog, string name, IOperationEvents events, CancellationToken cancellationToken)
+    {
+        var problems = new List<ModelCacheException>();
+        var selection = await backend.FindAsync(catalog, name, problems, cancellationToken).ConfigureAwait(false);
+        Report(backend, problems, events);
+        return Selected(catalog, selection, name, events);
+    }
+
+    private IReadOnlyList<CachedFile> Selected(ModelCatalog catalog, Selection<CachedFile> selection, string name, IOperationEvents events)
+    {
+        if (selection.Error is not null && !AlreadyReported(catalog, name, selection.Error))
+        {
+            events.Failed(selection.Error, name);
+        }
+
+        return selection.Items;
+    }
+
+    private void Report(ICacheBackend backend, IEnumerable<ModelCacheException> problems, IOperationEvents events)
+    {
+        foreach (var problem in problems)
+        {
+            if (problem.Data[CacheStore.ProblemModelKey] is string model)
+            {
+                lock (_gate)
+                {
+                    _reportedModels.Add(model);
+                }
+            }
+
+            events.Failed(problem, problem.Data["Path"] as string ?? backend.Root);
+        }
+    }
+
     private bool AlreadyReported(ModelCatalog catalog, string name, ModelCacheException error)
     {
         if (error.ErrorId != "ModelNotCached" || NameSelector.SelectModels(catalog, name).Items is not { Count: 1 } models)

@@ -116,7 +116,7 @@ public sealed class CacheInspector
         return summary;
     }
 
-    private static void Judge(CacheSummary summary, CacheHealthThresholds thresholds, int stalePartials)
+    internal static void Judge(CacheSummary summary, CacheHealthThresholds thresholds, int stalePartials)
     {
         var reasons = new List<(CacheHealth Health, string Reason)>();
         if (summary.FailedChecks > 0)

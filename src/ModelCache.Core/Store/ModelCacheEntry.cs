@@ -6,7 +6,7 @@ using ModelCache.Layouts;
 namespace ModelCache.Store;
 
 /// <summary>A model file in a cache root, with what is known about it.</summary>
-public sealed class ModelCacheEntry
+public sealed class ModelCacheEntry : CachedFile
 {
     public ModelCacheEntry(string family, string member, string task, string fileName, string path, string cacheRoot, long size,
         string? sha256, string? expectedSha256, string? sourceUrl, DateTimeOffset? savedAt, DateTimeOffset? lastUsed,
@@ -35,7 +35,7 @@ public sealed class ModelCacheEntry
     }
 
     /// <summary>Qualified <c>Family/Member</c> name; the file name for an orphan a flat layout cannot tie to a family.</summary>
-    public string Name => Family.Length == 0 ? Member : Family + "/" + Member;
+    public override string Name => Family.Length == 0 ? Member : Family + "/" + Member;
 
     public string Family { get; }
 
@@ -46,15 +46,15 @@ public sealed class ModelCacheEntry
     public string FileName { get; }
 
     /// <summary>Full path of the model file.</summary>
-    public string Path { get; }
+    public override string Path { get; }
 
     /// <summary>The cache root holding this entry, so piped entries act on the right cache.</summary>
-    public string CacheRoot { get; }
+    public override string CacheRoot { get; }
 
     /// <summary>The layout of <see cref="CacheRoot"/>, so piped entries act on it the right way.</summary>
-    public CacheLayoutKind Layout { get; }
+    public override CacheLayoutKind Layout { get; }
 
-    public long Size { get; }
+    public override long Size { get; }
 
     /// <summary>SHA-256 recorded the last time the file was hashed.</summary>
     public string? Sha256 { get; }
@@ -119,6 +119,12 @@ public sealed class ModelCacheEntry
 
     public ModelCacheEntry WithTransfer(TransferSummary transfer) => new(Family, Member, Task, FileName, Path, CacheRoot, Size, Sha256,
         ExpectedSha256, SourceUrl, SavedAt, LastUsed, LastCheck, ChangedSinceCheck, VerifiedAt, InCatalog, Layout, transfer, Pinned);
+
+    [Newtonsoft.Json.JsonIgnore]
+    public override string ShortName => Member;
+
+    [Newtonsoft.Json.JsonIgnore]
+    public override string? ExpectedHash => ExpectedSha256;
 
     public override string ToString() => Name;
 }

@@ -9,7 +9,7 @@ namespace ModelCache.Store;
 /// <summary>What a user-typed name selected, or why it selected nothing.</summary>
 public sealed class Selection<T>
 {
-    internal Selection(IReadOnlyList<T> items, ModelCacheException? error)
+    public Selection(IReadOnlyList<T> items, ModelCacheException? error)
     {
         Items = items;
         Error = error;
@@ -73,4 +73,27 @@ public static class NameSelector
         return new Selection<ModelCacheEntry>(match, match.Count > 0 ? null : new ModelCacheException("ModelNotCached", ModelCacheErrorKind.NotFound,
             $"{model.Name} is not in the cache at '{cacheRoot}'.", $"Run 'Save-Model {model.Name}' to add it."));
     }
+
+    /// <summary>
+    /// The one rule for cached files of any layout: a wildcard matches the full or short name (<see cref="CachedFile.ShortName"/>)
+    /// silently; a plain name selects the file of exactly that name, else what <paramref name="resolvePlain"/> makes of it
+    /// (the catalog's resolution, or a hub repo id), which says why when it selects nothing.
+    /// </summary>
+    public static Selection<CachedFile> SelectFiles(IReadOnlyList<CachedFile> files, string name, Func<string, Selection<CachedFile>> resolvePlain)
+    {
+        if (WildcardMatcher.HasWildcard(name))
+        {
+            var pattern = new WildcardMatcher(name);
+            return new Selection<CachedFile>(files.Where(f => pattern.IsMatch(f.Name) || pattern.IsMatch(f.ShortName)).ToList(), null);
+        }
+
+        var exact = files.Where(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        return exact.Count > 0 ? new Selection<CachedFile>(exact, null) : resolvePlain(name);
+    }
+
+    /// <summary>A selection of <paramref name="items"/>, or of nothing with <paramref name="error"/> when there are none.</summary>
+    public static Selection<CachedFile> Selected(IReadOnlyList<CachedFile> items, Func<ModelCacheException> error) =>
+        new(items, items.Count > 0 ? null : error());
+
+    public static Selection<CachedFile> Failed(ModelCacheException error) => new(Array.Empty<CachedFile>(), error);
 }

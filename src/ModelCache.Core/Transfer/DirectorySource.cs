@@ -59,7 +59,7 @@ public sealed class DirectorySource : IModelSource
     {
         if (_directory is not null && !new FlatMirrorLayout(_directory).IsContained(path))
         {
-            throw TransferException.Permanent("SourceFileIsLink", ModelCacheErrorKind.SecurityError,
+            throw TransferException.Permanent(RootGuard.LinkErrorId, ModelCacheErrorKind.SecurityError,
                 $"'{path}' in the mirror '{_directory}' is reached through a link, so {model.Name} is not read from it.",
                 $"Put the file '{model.FileName}' itself in the mirror directory, or use another mirror.");
         }

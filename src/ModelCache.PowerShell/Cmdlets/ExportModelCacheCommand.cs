@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
-using ModelCache.HuggingFace;
+using ModelCache.Operations;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -23,14 +23,12 @@ namespace ModelCache.PowerShell.Cmdlets;
 [OutputType(typeof(BundleExportResult))]
 public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 {
-    private readonly List<ModelCacheEntry> _selected = new();
+    private readonly List<CachedFile> _selected = new();
     private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
     private ModelCatalog? _catalog;
-    private CacheStore? _store;
-    private IReadOnlyList<ModelCacheEntry>? _entries;
-    private readonly List<HubCacheEntry> _hubSelected = new();
-    private string? _hubRoot;
-    private IReadOnlyList<HubCacheEntry>? _hubEntries;
+    private ICacheBackend? _backend;
+    private ExportOperation? _export;
+    private IReadOnlyList<CachedFile>? _files;
 
     /// <summary>Models to export (wildcards); every cached catalog model when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -45,7 +43,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     /// </summary>
     [Parameter(ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     /// <summary>What is written, as Export-Csv's -Path: a new .zip file, or a new or empty folder.</summary>
     [Parameter(Mandatory = true)]
@@ -70,51 +68,30 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Begin()
     {
-        if (IsHubLayout(Layout))
+        _catalog = LoadCatalog(CatalogPath);
+        _backend = OpenBackend(CachePath, Layout);
+        _export = new ExportOperation(_backend, _catalog);
+        if (_export.CheckOptions(AsMirror) is { } refused)
         {
-            if (AsMirror)
-            {
-                // A static mirror serves catalog file names; a hub cache's files are named by repo, commit and path.
-                ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
-                    "-AsMirror is not available for the Hugging Face hub cache: a static mirror serves catalog file names, not hub repos.",
-                    "Export a bundle instead ('Export-ModelCache -Layout HuggingFace -Path hub.zip') and import it with 'Import-ModelCache -Layout HuggingFace'.", Layout));
-            }
-
-            _hubRoot = ResolveHubRoot(CachePath);
-            _hubEntries = ScanHub(_hubRoot);
-            return;
+            ThrowTerminatingError(ErrorRecords.From(refused, Layout));
         }
 
-        _catalog = LoadCatalog(CatalogPath);
-        _store = OpenStore(CachePath, ParseLayout(Layout));
-        _entries = ListEntries(_store, _catalog).Where(e => e.InCatalog).ToList();
+        _files = _export.Exportable(ListFiles(_backend, _catalog));
     }
 
     protected override void Process()
     {
-        if (_hubEntries is not null)
-        {
-            foreach (var name in Name ?? Array.Empty<string>())
-            {
-                _hubSelected.AddRange(SelectHubEntries(_hubEntries, name, _hubRoot!).Where(e => _seen.Add(e.Name)));
-            }
-
-            return;
-        }
-
         if (InputObject.Length > 0)
         {
-            foreach (var entry in InputObject)
+            foreach (var file in InputObject)
             {
-                if (_catalog!.DefinitionOf(entry) is null)
+                if (_export!.Refuse(file) is { } refused)
                 {
-                    WriteFailure(new ModelCacheException("ExpectedHashUnknown", ModelCacheErrorKind.NotFound,
-                        $"{entry.Name} at '{entry.Path}' is in no loaded catalog, so its bytes cannot be verified; it is not exported.",
-                        "Load the catalog that lists it with -CatalogPath."), entry);
+                    WriteFailure(refused, file);
                 }
-                else if (_seen.Add(entry.Name))
+                else if (_seen.Add(file.Name))
                 {
-                    _selected.Add(entry);
+                    _selected.Add(file);
                 }
             }
 
@@ -123,25 +100,17 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
 
         foreach (var name in Name ?? Array.Empty<string>())
         {
-            _selected.AddRange(SelectEntries(_catalog!, _entries!, name, _store!.Root).Where(e => _seen.Add(e.Name)));
+            _selected.AddRange(SelectFiles(_backend!, _catalog!, _files!, name).Where(f => _seen.Add(f.Name)));
         }
     }
 
     protected override void End()
     {
         var destination = GetUnresolvedProviderPathFromPSPath(Path);
-        if (_hubEntries is not null)
-        {
-            var files = Name is null && !MyInvocation.ExpectingInput ? _hubEntries : _hubSelected;
-            Export(destination, files.Count, files.Sum(e => e.Size), "hub files", _hubRoot!, (bridge, token) => HubBundleExporter.ExportAsync(files, destination, Tool,
-                new ProgressWriter(this, bridge, "Exporting hub files"), (entry, failure) => bridge.Post(() => WriteFailure(failure, entry)), token));
-            return;
-        }
-
-        var selected = Name is null && !MyInvocation.ExpectingInput ? _entries!.ToList() : _selected;
-        var models = selected.Select(e => (e.Path, Model: Resolve(e))).ToList();
-        Export(destination, selected.Count, selected.Sum(e => e.Size), "models", _store!.Root, (bridge, token) => BundleExporter.ExportAsync(models, destination, Tool,
-            new ProgressWriter(this, bridge, "Exporting models"), (model, failure) => bridge.Post(() => WriteFailure(failure, model.Name)), token, AsMirror));
+        var files = Name is null && !MyInvocation.ExpectingInput ? _files! : _selected;
+        var what = _export!.Unit;
+        Export(destination, files.Count, files.Sum(e => e.Size), what, _backend!.Root, (bridge, token) => _export!.ExportAsync(files, destination, Tool, AsMirror,
+            new ProgressWriter(this, bridge, $"Exporting {what}"), (file, failure) => bridge.Post(() => WriteFailure(failure, file)), token));
     }
 
     /// <summary>One ShouldProcess for the whole bundle, then the export and its result.</summary>
@@ -164,6 +133,4 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
     }
 
     private string Tool => "ModelCache " + (MyInvocation.MyCommand.Module?.Version?.ToString() ?? "unknown");
-
-    private ModelDefinition Resolve(ModelCacheEntry entry) => _catalog!.DefinitionOf(entry)!;
 }

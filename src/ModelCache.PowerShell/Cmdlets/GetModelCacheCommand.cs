@@ -5,7 +5,9 @@ using System.Linq;
 using System.Management.Automation;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
+using ModelCache.Catalog;
 using ModelCache.Integrity;
+using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -16,7 +18,7 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// <summary>Lists the models held in a cache root, sums it up with its health (-Summary), or hashes every entry (-Verify).</summary>
 [Cmdlet(VerbsCommon.Get, "ModelCache", DefaultParameterSetName = ListParameterSet)]
 [OutputType(typeof(ModelCacheEntry), ParameterSetName = new[] { ListParameterSet, VerifyParameterSet })]
-[OutputType(typeof(HubCacheEntry), ParameterSetName = new[] { ListParameterSet })]
+[OutputType(typeof(HubCacheEntry), ParameterSetName = new[] { ListParameterSet, VerifyParameterSet })]
 [OutputType(typeof(CacheSummary), ParameterSetName = new[] { SummaryParameterSet })]
 public sealed class GetModelCacheCommand : ModelCacheCmdlet
 {
@@ -25,8 +27,8 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     private const string VerifyParameterSet = "Verify";
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
     private readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
-    private readonly List<ModelCacheEntry> _toVerify = new();
-    private CacheStore? _verifyStore;
+    private readonly List<CachedFile> _toVerify = new();
+    private ICacheBackend? _verifyBackend;
 
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ListParameterSet)]
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = VerifyParameterSet)]
@@ -78,68 +80,53 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
-        if (IsHubLayout(Layout))
-        {
-            if (ParameterSetName != ListParameterSet)
-            {
-                ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
-                    $"-{ParameterSetName} is not available for the Hugging Face hub cache.",
-                    "Use 'Get-ModelCache -Layout HuggingFace' to list it and 'Test-ModelHash -Layout HuggingFace' to verify it.", Layout));
-            }
-
-            ProcessHub();
-            return;
-        }
-
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(CachePath, ParseLayout(Layout));
+        var backend = OpenBackend(CachePath, Layout);
         if (ParameterSetName == SummaryParameterSet)
         {
-            WriteSummary(store, catalog);
+            WriteSummary(backend, catalog);
             return;
         }
 
-        var entries = ListEntries(store, catalog);
-        var selected = Name is null
-            ? entries.Where(e => _written.Add(e.Name))
-            : Name.SelectMany(name => SelectEntries(catalog, entries, name, store.Root)).Where(e => _written.Add(e.Name));
+        var files = ListFiles(backend, catalog);
 
-        // Names piped in several records still list each entry once.
+        // Names piped in several records still list each file once.
+        var selected = (Name is null ? files : Name.SelectMany(name => SelectFiles(backend, catalog, files, name))).Where(f => _written.Add(f.Name));
         if (ParameterSetName == VerifyParameterSet)
         {
-            _verifyStore = store;
+            _verifyBackend = backend;
             _toVerify.AddRange(selected);
             return;
         }
 
-        foreach (var entry in selected)
+        foreach (var file in selected)
         {
-            WriteObject(entry);
+            WriteObject(file);
         }
     }
 
     protected override void End()
     {
-        if (_verifyStore is not null && _toVerify.Count > 0)
+        if (_verifyBackend is not null && _toVerify.Count > 0)
         {
-            VerifyAll(_verifyStore, LoadCatalog(CatalogPath));
+            VerifyAll(_verifyBackend, LoadCatalog(CatalogPath));
         }
     }
 
-    private void WriteSummary(CacheStore store, Catalog.ModelCatalog catalog)
+    private void WriteSummary(ICacheBackend backend, ModelCatalog catalog)
     {
         var problems = new List<ModelCacheException>();
-        var summary = new CacheInspector(store).Summarize(catalog, new CacheHealthThresholds(SizeThreshold, FileCountThreshold), problems, StopToken);
+        var summary = backend.Summarize(catalog, new CacheHealthThresholds(SizeThreshold, FileCountThreshold), problems, StopToken);
         foreach (var problem in problems)
         {
-            WriteFailure(problem, store.Root);
+            WriteFailure(problem, problem.Data["Path"] as string ?? backend.Root);
         }
 
         WriteObject(summary);
     }
 
-    /// <summary>-Verify: one progress bar over the total bytes; entries written as their checks end.</summary>
-    private void VerifyAll(CacheStore store, Catalog.ModelCatalog catalog)
+    /// <summary>-Verify: one progress bar over the total bytes; files written as their checks end.</summary>
+    private void VerifyAll(ICacheBackend backend, ModelCatalog catalog)
     {
         var totalBytes = _toVerify.Sum(e => e.Size);
         var activity = $"Verifying {_toVerify.Count} models ({ByteSize.Format(totalBytes)})";
@@ -166,39 +153,27 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
                 };
                 bridge.Post(() => WriteProgress(record));
             });
-            return new CacheVerifier(store, catalog).VerifyAsync(_toVerify, ThrottleLimit, progress, verified => bridge.Post(() => WriteVerified(verified)), token);
+            return new VerifyOperation(backend, catalog).VerifyAllAsync(_toVerify, ThrottleLimit, progress, verified => bridge.Post(() => WriteVerified(backend, verified)), token);
         });
         WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    private void WriteVerified(EntryVerification verified)
+    private void WriteVerified(ICacheBackend backend, FileVerification verified)
     {
-        if (verified.Result is null)
+        if (verified.Check is not { } check)
         {
-            WriteError(ErrorRecords.From(verified.Failure!, verified.Entry));
+            WriteError(ErrorRecords.From(verified.Failure!, verified.File));
             return;
         }
 
-        WriteObject(verified.Entry);
-        if (verified.Result.Status == HashStatus.Unknown)
+        WriteObject(verified.File);
+        if (check.Result.Status == HashStatus.Unknown && backend.RepairCommand(verified.File) is null)
         {
-            WriteWarning($"{verified.Entry.Name} is in no catalog, so there is nothing to verify '{verified.Entry.Path}' against.");
+            WriteWarning($"{verified.File.Name} is in no catalog, so there is nothing to verify '{verified.File.Path}' against.");
         }
-        else if (ErrorRecords.ForHashResult(verified.Result, verified.Entry) is { } error)
+        else if (ErrorRecords.ForHashResult(check.Result, verified.File, backend.RepairCommand(verified.File)) is { } error)
         {
             WriteError(error);
-        }
-    }
-
-    /// <summary>-Layout HuggingFace: the files of every cached revision, each listed once however many names select it.</summary>
-    private void ProcessHub()
-    {
-        var root = ResolveHubRoot(CachePath);
-        var entries = ScanHub(root);
-        var selected = Name is null ? entries : Name.SelectMany(name => SelectHubEntries(entries, name, root));
-        foreach (var entry in selected.Where(e => _written.Add(e.CacheRoot + "|" + e.Name)))
-        {
-            WriteObject(entry);
         }
     }
 }

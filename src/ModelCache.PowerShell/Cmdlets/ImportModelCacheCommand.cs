@@ -6,7 +6,7 @@ using System.Management.Automation;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
-using ModelCache.HuggingFace;
+using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.Store;
 using ModelCache.PowerShell.Hosting;
@@ -54,173 +54,67 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 
     protected override void Process()
     {
-        if (IsHubLayout(Layout))
-        {
-            var root = ResolveHubRoot(CachePath);
-            foreach (var (input, bundle) in ResolveItemPaths(Path, LiteralPath))
-            {
-                ImportHub(bundle, root, input);
-            }
-
-            return;
-        }
-
         var catalog = LoadCatalog(CatalogPath);
-        var store = OpenStore(CachePath, ParseLayout(Layout));
-        foreach (var (literal, location) in ResolveItemPaths(Path, LiteralPath))
+        var backend = OpenBackend(CachePath, Layout);
+        foreach (var (input, location) in ResolveItemPaths(Path, LiteralPath))
         {
-            if (Directory.Exists(location) && !Bundle.IsBundleFolder(location))
-            {
-                ImportFolder(location, catalog, store, literal);
-                continue;
-            }
-
-            Bundle bundle;
+            ImportOperation import;
             try
             {
-                bundle = Bundle.Open(location, catalog);
+                import = RunAsync((_, token) => ImportOperation.OpenAsync(backend, location, catalog, UserCatalog, Environment, token));
             }
             catch (ModelCacheException ex)
             {
                 // A bundle that fails its checks is refused whole: nothing of it is trusted.
-                WriteFailure(ex, literal);
+                WriteFailure(ex, input);
                 continue;
             }
 
-            using (bundle)
+            using (import)
             {
-                WriteVerbose($"Bundle '{bundle.Location}': {bundle.Models.Count} models, manifest SHA-256 {bundle.ManifestSha256}.");
-                Import(bundle.Models.Select(m => m.Model).ToList(), new BundleSource(bundle), bundle.NewModels, store, bundle.Location, literal);
+                Import(import, input);
             }
         }
     }
 
-    /// <summary>A hub bundle: checked whole first, then each file through the importer, one result per file.</summary>
-    private void ImportHub(string location, string root, string input)
+    /// <summary>Each item confirmed, then placed through the cache's own write path; one result per item.</summary>
+    private void Import(ImportOperation import, string input)
     {
-        Bundle bundle;
-        try
+        var noted = 0;
+        void WriteNotes()
         {
-            bundle = Directory.Exists(location) && !Bundle.IsBundleFolder(location)
-                ? throw new ModelCacheException("BundleLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
-                    $"'{location}' is a folder without a bundle manifest; -Layout HuggingFace imports only bundles written by 'Export-ModelCache -Layout HuggingFace'. Nothing was imported from it.",
-                    "Import a plain folder of models with -Layout Native (or Uniface), or copy a hub cache folder as it is and point HF_HUB_CACHE at it.")
-                : Bundle.OpenHub(location);
-        }
-        catch (ModelCacheException ex)
-        {
-            // A bundle that fails its checks is refused whole: nothing of it is trusted.
-            WriteFailure(ex, input);
-            return;
-        }
-
-        using (bundle)
-        {
-            WriteVerbose($"Bundle '{bundle.Location}': {bundle.HubFiles.Count} hub files, manifest SHA-256 {bundle.ManifestSha256}.");
-            var importer = new HubBundleImporter(bundle, root, HubSettings.FromEnvironment(Environment, root).DisableSymlinks);
-            var done = 0;
-            foreach (var file in bundle.HubFiles)
+            for (; noted < import.Notes.Count; noted++)
             {
-                if (ShouldProcess($"{file.Name} ({importer.TargetOf(file)})", $"Import from '{bundle.Location}'"))
-                {
-                    try
-                    {
-                        WriteObject(RunAsync((bridge, token) =>
-                        {
-                            var progress = new ProgressWriter(this, bridge, "Importing hub cache files");
-                            progress.ReportBatch(done, bundle.HubFiles.Count);
-                            return importer.ImportAsync(file, progress, message => bridge.Post(() => WriteWarning(message)), token);
-                        }));
-                    }
-                    catch (ModelCacheException ex)
-                    {
-                        WriteObject(new ModelImportResult(file.Name, ModelImportStatus.Failed, null, 0, ex.Message, bundle.Location, importer.SourceOf(file)));
-                        WriteFailure(ex, input);
-                    }
-                }
-
-                done++;
+                WriteVerbose(import.Notes[noted]);
             }
         }
-    }
 
-    /// <summary>Any other folder: its files matched to the catalog (by name and size, else by hash), then imported like a bundle's.</summary>
-    private void ImportFolder(string location, ModelCatalog catalog, CacheStore store, string input)
-    {
-        var scan = RunAsync((_, token) => new FolderScanner(catalog).ScanAsync(location, token));
-        foreach (var link in scan.Links)
+        import.Warnings.ForEach(WriteWarning);
+        WriteNotes();
+        for (var done = 0; done < import.Items.Count; done++)
         {
-            WriteWarning($"'{link}' is a link; it was not followed or read.");
-        }
-
-        foreach (var (file, why) in scan.Unmatched)
-        {
-            WriteVerbose($"'{file}' is not imported: {why}.");
-        }
-
-        if (scan.Unmatched.Count > 0)
-        {
-            WriteWarning($"{scan.Unmatched.Count} files in '{scan.Root}' match no catalog model and were not imported (-Verbose lists them).");
-        }
-
-        if (scan.LimitReached)
-        {
-            WriteWarning($"'{scan.Root}' holds more than {FolderScanner.MaxEntries} files and folders; the rest were not looked at. Import its model folder itself.");
-        }
-
-        foreach (var match in scan.Matches)
-        {
-            WriteVerbose($"'{match.File}' is a candidate for {match.Model.Name} by its {(match.ByHash ? "SHA-256" : "file name and size")}.");
-        }
-
-        Import(scan.Matches.Select(m => m.Model).ToList(), new FolderFileSource(scan), Array.Empty<ModelDefinition>(), store, scan.Root, input);
-    }
-
-    /// <summary>
-    /// Each model through the saver (stage, verify, promote); a model the local catalog did not know gets its entry
-    /// in the user's catalog.json once its bytes are verified and placed, under the same ShouldProcess, so it stays usable by name afterwards.
-    /// </summary>
-    private void Import(IReadOnlyList<ModelDefinition> models, IModelSource source, IReadOnlyList<ModelDefinition> newModels, CacheStore store, string from, string input)
-    {
-        using var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: true, offline: true);
-        var saver = new ModelSaver(store, planner);
-        var userCatalog = UserCatalog;
-        var done = 0;
-        foreach (var model in models)
-        {
-            var isNew = newModels.Contains(model);
-            var target = $"{model.Name} ({store.GetModelPath(model)}{(isNew ? $"; catalog entry in '{userCatalog.FilePath}'" : string.Empty)})";
-            if (!ShouldProcess(target, $"Import from '{from}'"))
+            var item = import.Items[done];
+            if (!ShouldProcess(item.Target, $"Import from '{import.From}'"))
             {
                 continue;
             }
 
             try
             {
-                var saved = RunAsync((bridge, token) =>
+                WriteObject(RunAsync((bridge, token) =>
                 {
                     var progress = new ProgressWriter(this, bridge, "Importing models");
-                    progress.ReportBatch(done, models.Count);
-                    return saver.SaveFromAsync(model, new[] { source }, false, progress, message => bridge.Post(() => WriteWarning(message)), token);
-                });
-
-                // Only once the bytes matched it: an entry from a bundle whose file failed is never kept.
-                if (isNew)
-                {
-                    RunAsync((_, token) => userCatalog.AddAsync(new[] { model }, token));
-                    WriteVerbose($"{model.Name}: catalog entry written to '{userCatalog.FilePath}'.");
-                }
-                var skipped = saved.Source == TransferSource.Cache;
-                WriteObject(new ModelImportResult(model.Name, skipped ? ModelImportStatus.Skipped : ModelImportStatus.Imported, saved.Path,
-                    saved.Transfer?.BytesTransferred ?? 0, skipped ? "already cached and valid" : null, from, source.Locate(model)));
+                    progress.ReportBatch(done, import.Items.Count);
+                    return import.ImportAsync(item, progress, message => bridge.Post(() => WriteWarning(message)), token);
+                }));
             }
             catch (ModelCacheException ex)
             {
-                WriteObject(new ModelImportResult(model.Name, ModelImportStatus.Failed, null, 0, ex.Message, from, source.Locate(model)));
+                WriteObject(import.Failed(item, ex));
                 WriteFailure(ex, input);
             }
 
-            done++;
+            WriteNotes();
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -7,6 +8,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Integrity;
+using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -28,7 +30,6 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     private const string InputObjectParameterSet = "InputObject";
     private const string PathParameterSet = "Path";
     private const string LiteralPathParameterSet = "LiteralPath";
-    private const string HubEntryParameterSet = "HubEntry";
     private bool _allValid = true;
     private bool _sawInput;
 
@@ -38,14 +39,10 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
+    /// <summary>Cached files of any layout, as Get-ModelCache and Save-Model write them; each is checked in its own cache.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [ValidateNotNull]
-    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
-
-    /// <summary>Hugging Face hub cache entries, as Get-ModelCache -Layout HuggingFace and Save-Model -HuggingFaceRepo write them.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = HubEntryParameterSet)]
-    [ValidateNotNull]
-    public HubCacheEntry[] HubEntry { get; set; } = Array.Empty<HubCacheEntry>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     /// <summary>Model files to check, by path; wildcards are expanded as Get-Item does.</summary>
     [Parameter(Mandatory = true, ParameterSetName = PathParameterSet)]
@@ -85,12 +82,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         var catalog = LoadCatalog(CatalogPath);
         switch (ParameterSetName)
         {
-            case NameParameterSet:
-                if (Name is null)
-                {
-                    return;
-                }
-
+            case NameParameterSet when Name is not null:
                 _sawInput = true;
                 if (IsMissingRoot(CachePath))
                 {
@@ -98,47 +90,27 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                     return;
                 }
 
-                if (IsHubLayout(Layout))
-                {
-                    CheckHubNames(Name);
-                    break;
-                }
-
-                var store = OpenStore(CachePath, ParseLayout(Layout));
-                var entries = Name.Any(WildcardMatcher.HasWildcard) ? ListEntries(store, catalog) : Array.Empty<ModelCacheEntry>();
+                var backend = OpenBackend(CachePath, Layout);
+                IReadOnlyList<CachedFile>? listed = null;
                 foreach (var name in Name)
                 {
-                    if (WildcardMatcher.HasWildcard(name))
+                    // A wildcard matches what is cached; a plain name is found without listing the whole cache.
+                    var selected = WildcardMatcher.HasWildcard(name)
+                        ? SelectFiles(backend, catalog, listed ??= ListFiles(backend, catalog), name)
+                        : FindFiles(backend, catalog, name);
+                    _allValid &= selected.Count > 0 || WildcardMatcher.HasWildcard(name);
+                    foreach (var file in selected)
                     {
-                        foreach (var entry in SelectEntries(catalog, entries, name, store.Root))
-                        {
-                            CheckEntry(catalog, entry, name);
-                        }
-                    }
-                    else if (TryResolve(catalog, name) is { } model)
-                    {
-                        CheckCached(store, model.Name, store.GetModelPath(model), model, name);
-                    }
-                    else
-                    {
-                        _allValid = false;
+                        Check(backend, catalog, file, name);
                     }
                 }
 
                 break;
             case InputObjectParameterSet:
                 _sawInput = true;
-                foreach (var entry in InputObject)
+                foreach (var file in InputObject)
                 {
-                    CheckEntry(catalog, entry, entry);
-                }
-
-                break;
-            case HubEntryParameterSet:
-                _sawInput = true;
-                foreach (var entry in HubEntry)
-                {
-                    CheckHubEntry(entry, entry);
+                    Check(BackendOf(file), catalog, file, file);
                 }
 
                 break;
@@ -151,32 +123,26 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
                 }
 
                 break;
-            default:
-                throw new PSInvalidOperationException($"Unknown parameter set '{ParameterSetName}'.");
         }
     }
 
     protected override void End()
     {
-        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsMissingRoot(CachePath))
-        {
-            _allValid = false;
-        }
         // No argument and nothing piped: check the whole cache.
-        else if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet && IsHubLayout(Layout))
+        if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
         {
-            foreach (var entry in ScanHub(ResolveHubRoot(CachePath)))
+            if (IsMissingRoot(CachePath))
             {
-                CheckHubEntry(entry, entry);
+                _allValid = false;
             }
-        }
-        else if (!_sawInput && !MyInvocation.ExpectingInput && ParameterSetName == NameParameterSet)
-        {
-            var catalog = LoadCatalog(CatalogPath);
-            var store = OpenStore(CachePath, ParseLayout(Layout));
-            foreach (var entry in ListEntries(store, catalog))
+            else
             {
-                CheckEntry(catalog, entry, entry);
+                var catalog = LoadCatalog(CatalogPath);
+                var backend = OpenBackend(CachePath, Layout);
+                foreach (var file in ListFiles(backend, catalog))
+                {
+                    Check(backend, catalog, file, file);
+                }
             }
         }
 
@@ -186,88 +152,23 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         }
     }
 
-    private void CheckEntry(ModelCatalog catalog, ModelCacheEntry entry, object target)
+    /// <summary>Hashes a cached file in its own cache, which records the outcome where it records checks (a catalog entry's metadata).</summary>
+    private void Check(ICacheBackend backend, ModelCatalog catalog, CachedFile file, object target)
     {
-        CheckCached(StoreOf(entry), entry.Name, entry.Path, catalog.DefinitionOf(entry), target);
-    }
-
-    /// <summary>Checks a cached file and records the outcome in its metadata, so Get-ModelCache shows it.</summary>
-    private void CheckCached(CacheStore store, string name, string path, ModelDefinition? model, object target)
-    {
-        if (model is not null)
+        var verified = RunAsync((bridge, token) =>
         {
-            try
-            {
-                store.EnsureContained(model);
-            }
-            catch (ModelCacheException ex)
-            {
-                _allValid = false;
-                WriteFailure(ex, target);
-                return;
-            }
-        }
-
-        if (Verify(name, path, model?.Sha256, target) is not { } result)
+            var progress = new ProgressWriter(this, bridge, "Checking model hashes");
+            var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(file.Name, TransferPhase.Verifying, done, file.Size, file.Path)));
+            return new VerifyOperation(backend, catalog).VerifyOneAsync(file, bytes, token);
+        });
+        if (verified.Check is { } check)
         {
+            Emit(check.Result, target, backend.RepairCommand(file));
             return;
         }
 
-        if (model is not null && result.Status != HashStatus.Missing)
-        {
-            // Best-effort: a read-only cache is checked all the same.
-            RunAsync((_, token) => store.TryRecordCheckAsync(model, result, token));
-        }
-
-        Emit(result, target);
-    }
-
-    private void CheckHubNames(string[] names)
-    {
-        var root = ResolveHubRoot(CachePath);
-        var entries = ScanHub(root);
-        foreach (var name in names)
-        {
-            var selected = SelectHubEntries(entries, name, root);
-            if (selected.Count == 0 && !WildcardMatcher.HasWildcard(name))
-            {
-                _allValid = false;
-            }
-
-            foreach (var entry in selected)
-            {
-                CheckHubEntry(entry, name);
-            }
-        }
-    }
-
-    /// <summary>Hashes a hub blob against its name (SHA-256, or git blob SHA-1 for small files). Nothing is written to the hub cache.</summary>
-    private void CheckHubEntry(HubCacheEntry entry, object target)
-    {
-        ModelHashResult result;
-        try
-        {
-            result = RunAsync((bridge, token) =>
-            {
-                var progress = new ProgressWriter(this, bridge, "Checking model hashes");
-                var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(entry.Name, TransferPhase.Verifying, done, entry.Size, entry.BlobPath)));
-                return HubCacheVerifier.VerifyAsync(entry, bytes, token);
-            });
-        }
-        catch (ModelCacheException ex)
-        {
-            _allValid = false;
-            WriteFailure(ex, target);
-            return;
-        }
-        catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !StopToken.IsCancellationRequested)
-        {
-            _allValid = false;
-            WriteFailure(CacheIOFailure.From(ex, entry.Name), target);
-            return;
-        }
-
-        Emit(result, target, $"Save-Model -HuggingFaceRepo {entry.Repo} -File '{entry.FilePath}' -Revision {entry.Revision} -Force");
+        _allValid = false;
+        WriteFailure(verified.Failure!, target);
     }
 
     private void CheckFile(ModelCatalog catalog, string path, object target)

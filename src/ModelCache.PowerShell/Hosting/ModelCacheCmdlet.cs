@@ -157,6 +157,18 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     protected IReadOnlyList<ModelCacheEntry> SelectEntries(ModelCatalog catalog, IReadOnlyList<ModelCacheEntry> entries, string name, string cacheRoot) =>
         _query.SelectEntries(catalog, entries, name, cacheRoot, Reporter());
 
+    /// <summary>The backend over -Layout at -CachePath (a PowerShell path), or at that layout's default root.</summary>
+    protected ICacheBackend OpenBackend(string? explicitPath, string layout) =>
+        Backends.Open(ParseLayout(layout), string.IsNullOrEmpty(explicitPath) ? null : GetUnresolvedProviderPathFromPSPath(explicitPath));
+
+    /// <summary>The backend a piped file came from: its own root and layout.</summary>
+    protected ICacheBackend BackendOf(CachedFile file) => Backends.For(file);
+
+    private protected static CacheBackends Backends => new(LayoutResolver(), Environment);
+
+    /// <summary>The hub cache root: -CachePath when given, else HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME as huggingface_hub resolves it.</summary>
+    protected string ResolveHubRoot(string? explicitPath) => OpenBackend(explicitPath, nameof(CacheLayoutKind.HuggingFace)).Root;
+
     /// <summary>
     /// The files a -Path/-LiteralPath pair names, as PowerShell's own cmdlets resolve them: -LiteralPath as given, -Path with
     /// its wildcards expanded. A -Path without wildcards that names nothing is kept, so the cmdlet refuses it with its own
@@ -193,71 +205,24 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
         ThrowTerminatingError(ErrorRecords.Create("LayoutNotSupported", ErrorCategory.InvalidArgument,
             $"{MyInvocation.MyCommand.Name} -Layout {layout}: {what}", instead, layout));
 
-    /// <summary>True when a -Layout value names the Hugging Face hub cache, which has its own cmdlet paths (not a CacheStore).</summary>
+    /// <summary>True when a -Layout value names the Hugging Face hub cache, which the catalog-only cmdlets refuse (see <see cref="ThrowLayoutNotSupported"/>).</summary>
     protected static bool IsHubLayout(string layout) => string.Equals(layout, "HuggingFace", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The hub cache root: -CachePath when given, else HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME as huggingface_hub resolves it.</summary>
-    protected string ResolveHubRoot(string? explicitPath) =>
-        string.IsNullOrEmpty(explicitPath) ? HubCacheLocation.Resolve(Environment) : GetUnresolvedProviderPathFromPSPath(explicitPath);
 
     /// <summary>
-    /// Lists a hub cache (or one repo of it). Whatever the scanner refused to read (a link out of the repo, a bad
-    /// name, a missing blob) becomes one non-terminating error each, targeting its path; the listing goes on.
+    /// Lists a cache of any layout, writing one non-terminating error for each thing skipped or not trusted on the way
+    /// (a link, tampered metadata, a hub file in a bad place), targeting its path when known; the listing goes on.
     /// </summary>
-    protected IReadOnlyList<HubCacheEntry> ScanHub(string root, HubRepoId? repo = null)
-    {
-        var scan = HubCacheScanner.Scan(root, repo, StopToken);
-        foreach (var warning in scan.Warnings)
-        {
-            WriteError(HubWarningRecord(warning));
-        }
+    protected IReadOnlyList<CachedFile> ListFiles(ICacheBackend backend, ModelCatalog catalog) =>
+        RunAsync((bridge, token) => _query.ListFilesAsync(backend, catalog, Reporter(bridge), token));
 
-        return scan.Entries;
-    }
+    /// <summary>Cached files a user-typed name selects (the one rule, <see cref="NameSelector.SelectFiles"/>); writes the error when a plain name selects nothing.</summary>
+    protected IReadOnlyList<CachedFile> SelectFiles(ICacheBackend backend, ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) =>
+        _query.SelectFiles(backend, catalog, files, name, Reporter());
 
-    /// <summary>
-    /// Hub entries a user-typed name selects: a wildcard matches the repo id (<c>org/name</c>) or the entry name
-    /// (<c>org/name@commit:path</c>), case-insensitively, and matching nothing is not an error; a plain name must
-    /// equal one of them, else a HubRepoNotCached error is written.
-    /// </summary>
-    protected IReadOnlyList<HubCacheEntry> SelectHubEntries(IReadOnlyList<HubCacheEntry> entries, string name, string root)
-    {
-        if (WildcardMatcher.HasWildcard(name))
-        {
-            var matcher = new WildcardMatcher(name);
-            return entries.Where(e => matcher.IsMatch(e.Repo) || matcher.IsMatch(e.Name)).ToList();
-        }
-
-        var selected = entries.Where(e => string.Equals(e.Repo, name, StringComparison.OrdinalIgnoreCase) || string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (selected.Count == 0)
-        {
-            WriteFailure(new ModelCacheException("HubRepoNotCached", ModelCacheErrorKind.NotFound,
-                $"'{name}' is not in the hub cache '{root}'.", "Run 'Get-ModelCache -Layout HuggingFace' to list what is cached, or save it with 'Save-Model -HuggingFaceRepo'."), name);
-        }
-
-        return selected;
-    }
-
-    // A link refused by the scanner (out of the repo, or planted in place of a folder or blob) is a security
-    // matter; anything else is malformed data. Both are skipped, never read through.
-    private static ErrorRecord HubWarningRecord(HubCacheWarning warning)
-    {
-        if (warning.IsNotRegularFile)
-        {
-            return ErrorRecords.Create("NotARegularFile", ErrorCategory.InvalidData, warning.Message,
-                $"Remove '{warning.Path}' (or move it away); ModelCache reads and writes only regular files there.", warning.Path);
-        }
-
-        var isLink = warning.IsLink;
-        return ErrorRecords.Create(
-            isLink ? "HubCacheLinkSkipped" : "HubCacheEntrySkipped",
-            isLink ? ErrorCategory.SecurityError : ErrorCategory.InvalidData,
-            warning.Message,
-            isLink
-                ? "The hub cache holds a link that does not stay inside its repo; it was not followed. Remove it (or the repo, with Clear-ModelCache -Layout HuggingFace) if you did not put it there."
-                : "The hub cache holds something its layout does not allow; it was skipped. Remove it, or save the file again with Save-Model -HuggingFaceRepo.",
-            warning.Path);
-    }
+    /// <summary>The files a plain name selects, found without listing the whole cache (<see cref="ICacheBackend.FindAsync"/>); writes the error when it selects nothing.</summary>
+    protected IReadOnlyList<CachedFile> FindFiles(ICacheBackend backend, ModelCatalog catalog, string name) =>
+        RunAsync((bridge, token) => _query.FindFilesAsync(backend, catalog, name, Reporter(bridge), token));
 
     private protected static CacheLayoutResolver LayoutResolver() =>
         new(Environment, SettingsStore.ForUser(Environment), ModuleState.ProcessCacheRoot, SettingsStore.ForAllUsers(Environment), ModuleState.ProcessModelLocations);
@@ -341,6 +306,16 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
 
     protected new bool ShouldProcess(string verboseDescription, string? verboseWarning, string? caption) =>
         Confirming(() => base.ShouldProcess(verboseDescription, verboseWarning, caption), verboseDescription, null, "-Confirm:$false");
+
+    /// <summary>
+    /// The extra question before a high-impact step (clearing everything), asked even though the cmdlet's own impact is lower:
+    /// unless <paramref name="force"/>, -Confirm (bound either way) or $ConfirmPreference of None answers it in advance.
+    /// </summary>
+    protected bool ConfirmHighImpact(string query, string caption, bool force)
+    {
+        var confirmPreference = GetVariableValue("ConfirmPreference") is ConfirmImpact preference ? preference : ConfirmImpact.High;
+        return force || MyInvocation.BoundParameters.ContainsKey("Confirm") || confirmPreference == ConfirmImpact.None || ShouldContinue(query, caption);
+    }
 
     /// <summary>The extra question before a high-impact step, which -Force (or -Confirm:$false) answers in advance.</summary>
     protected new bool ShouldContinue(string query, string caption) => Confirming(() => base.ShouldContinue(query, caption), query, null, "-Force or -Confirm:$false");

@@ -41,7 +41,7 @@ public sealed class HubCacheRemoverTests : IDisposable
     public async Task Removing_a_revision_keeps_blobs_another_revision_links_to_and_drops_its_refs()
     {
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
-        var plan = HubCacheRemover.Plan(_tree.Root, Repo, new[] { "v1" });
+        var plan = new HubCacheBackend(_tree.Root).Plan(Repo, new[] { "v1" });
 
         Assert.False(plan.WholeRepo);
         Assert.Equal(new[] { CommitA }, plan.Revisions);
@@ -52,7 +52,7 @@ public sealed class HubCacheRemoverTests : IDisposable
         Assert.Contains("acme/detector@", plan.Describe());
         Assert.True(Directory.Exists(Path.Combine(_tree.RepoPath, "snapshots", CommitA)), "planning deletes nothing");
 
-        var result = await HubCacheRemover.ExecuteAsync(plan);
+        var result = await new HubCacheBackend(_tree.Root).ExecuteAsync(plan);
 
         Assert.Equal(Bytes(2).Length, result.BytesFreed);
         Assert.False(Directory.Exists(Path.Combine(_tree.RepoPath, "snapshots", CommitA)));
@@ -68,15 +68,15 @@ public sealed class HubCacheRemoverTests : IDisposable
     public async Task Removing_every_revision_or_none_named_removes_the_repo_folder()
     {
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
-        var byCommit = HubCacheRemover.Plan(_tree.Root, Repo, new[] { CommitA, "main" });
-        var whole = HubCacheRemover.Plan(_tree.Root, Repo);
+        var byCommit = new HubCacheBackend(_tree.Root).Plan(Repo, new[] { CommitA, "main" });
+        var whole = new HubCacheBackend(_tree.Root).Plan(Repo);
 
         Assert.True(byCommit.WholeRepo);
         Assert.True(whole.WholeRepo);
         Assert.Equal(Bytes(1).Length + Bytes(2).Length + Bytes(3).Length + 2 * 40, whole.Bytes);
         Assert.Equal(3, whole.Blobs.Count);
 
-        await HubCacheRemover.ExecuteAsync(whole);
+        await new HubCacheBackend(_tree.Root).ExecuteAsync(whole);
 
         Assert.False(Directory.Exists(_tree.RepoPath));
         Assert.Empty(HubCacheScanner.Scan(_tree.Root).Entries);
@@ -86,10 +86,10 @@ public sealed class HubCacheRemoverTests : IDisposable
     public void Unknown_repos_and_revisions_are_not_found()
     {
         Skip.If(OperatingSystem.IsWindows(), "symbolic links need a privilege on Windows");
-        Assert.Equal("HubRepoNotCached", Assert.Throws<ModelCacheException>(() => HubCacheRemover.Plan(_tree.Root, HubRepoId.Parse("acme/other"))).ErrorId);
-        Assert.Equal("HubRevisionNotCached", Assert.Throws<ModelCacheException>(() => HubCacheRemover.Plan(_tree.Root, Repo, new[] { "v2" })).ErrorId);
-        Assert.Equal("HubRevisionNotCached", Assert.Throws<ModelCacheException>(() => HubCacheRemover.Plan(_tree.Root, Repo, new[] { new string('c', 40) })).ErrorId);
-        Assert.Equal("HubRevisionInvalid", Assert.Throws<ModelCacheException>(() => HubCacheRemover.Plan(_tree.Root, Repo, new[] { "../../x" })).ErrorId);
+        Assert.Equal("HubRepoNotCached", Assert.Throws<ModelCacheException>(() => new HubCacheBackend(_tree.Root).Plan(HubRepoId.Parse("acme/other"))).ErrorId);
+        Assert.Equal("HubRevisionNotCached", Assert.Throws<ModelCacheException>(() => new HubCacheBackend(_tree.Root).Plan(Repo, new[] { "v2" })).ErrorId);
+        Assert.Equal("HubRevisionNotCached", Assert.Throws<ModelCacheException>(() => new HubCacheBackend(_tree.Root).Plan(Repo, new[] { new string('c', 40) })).ErrorId);
+        Assert.Equal("HubRevisionInvalid", Assert.Throws<ModelCacheException>(() => new HubCacheBackend(_tree.Root).Plan(Repo, new[] { "../../x" })).ErrorId);
     }
 
     [SkippableFact]
@@ -104,10 +104,10 @@ public sealed class HubCacheRemoverTests : IDisposable
         Directory.CreateSymbolicLink(Path.Combine(snapshot, "to-dir"), Path.Combine(Outside, "dir"));
         File.CreateSymbolicLink(Path.Combine(_tree.RepoPath, "blobs", "to-file"), Path.Combine(Outside, "file"));
 
-        await HubCacheRemover.ExecuteAsync(HubCacheRemover.Plan(_tree.Root, Repo, new[] { CommitA }));
+        await new HubCacheBackend(_tree.Root).ExecuteAsync(new HubCacheBackend(_tree.Root).Plan(Repo, new[] { CommitA }));
         Assert.False(Directory.Exists(snapshot));
 
-        await HubCacheRemover.ExecuteAsync(HubCacheRemover.Plan(_tree.Root, Repo));
+        await new HubCacheBackend(_tree.Root).ExecuteAsync(new HubCacheBackend(_tree.Root).Plan(Repo));
         Assert.False(Directory.Exists(_tree.RepoPath));
 
         Assert.Equal("keep", File.ReadAllText(Path.Combine(Outside, "file")));
@@ -123,8 +123,8 @@ public sealed class HubCacheRemoverTests : IDisposable
         var linked = Path.Combine(_tree.Root, "models--acme--linked");
         Directory.CreateSymbolicLink(linked, Outside);
 
-        var plan = HubCacheRemover.Plan(_tree.Root, HubRepoId.Parse("acme/linked"));
-        await HubCacheRemover.ExecuteAsync(plan);
+        var plan = new HubCacheBackend(_tree.Root).Plan(HubRepoId.Parse("acme/linked"));
+        await new HubCacheBackend(_tree.Root).ExecuteAsync(plan);
 
         Assert.Equal(0, plan.Bytes);
         Assert.False(Directory.Exists(linked));

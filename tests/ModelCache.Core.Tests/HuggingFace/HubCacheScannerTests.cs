@@ -109,7 +109,7 @@ public sealed class HubCacheScannerTests : IDisposable
         _tree.SmallFile(CommitA, "config.json", Encoding.UTF8.GetBytes("{}"));
         var entries = HubCacheScanner.Scan(_tree.Root).Entries;
 
-        var results = await Task.WhenAll(entries.Select(e => HubCacheVerifier.VerifyAsync(e)));
+        var results = await Task.WhenAll(entries.Select(e => HubCacheBackend.VerifyAsync(e)));
         Assert.All(results, r => Assert.Equal(HashStatus.Valid, r.Status));
         var lfs = entries.Single(e => e.FilePath == "model.onnx");
         Assert.Equal(lfs.Name, results.Single(r => r.Expected == lfs.BlobId).Name);
@@ -118,7 +118,7 @@ public sealed class HubCacheScannerTests : IDisposable
         var flipped = Bytes(1);
         flipped[100] ^= 1;
         File.WriteAllBytes(lfs.BlobPath, flipped);
-        var check = await HubCacheVerifier.VerifyAsync(lfs);
+        var check = await HubCacheBackend.VerifyAsync(lfs);
         Assert.Equal(HashStatus.Mismatch, check.Status);
         Assert.Equal(TestModels.Sha256Of(flipped), check.Actual);
     }

@@ -78,7 +78,7 @@ public sealed class HubDownloaderTests : IAsyncLifetime
         Assert.Equal("../../../../blobs/" + TestModels.Sha256Of(Weights), new FileInfo(nested.Path).LinkTarget);
         Assert.Equal(Weights, File.ReadAllBytes(nested.Path));
         Assert.Equal("onnx/deep/model.onnx", nested.Entry.FilePath);
-        Assert.Equal(HashStatus.Valid, (await HubCacheVerifier.VerifyAsync(small.Entry)).Status);
+        Assert.Equal(HashStatus.Valid, (await HubCacheBackend.VerifyAsync(small.Entry)).Status);
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public sealed class HubDownloaderTests : IAsyncLifetime
         Assert.Null(new FileInfo(result.Path).LinkTarget);
         Assert.Equal(Weights, File.ReadAllBytes(result.Path));
         Assert.False(result.Entry.IsLink);
-        var check = await HubCacheVerifier.VerifyAsync(result.Entry);
+        var check = await HubCacheBackend.VerifyAsync(result.Entry);
         Assert.Equal(HashStatus.Valid, check.Status);
         Assert.Equal(TestModels.Sha256Of(Weights), check.Expected);
     }

@@ -141,7 +141,7 @@ public sealed class HubHostileInputTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<ModelCacheException>(() => Download());
 
-        Assert.Equal("HubCacheLinkRefused", error.ErrorId);
+        Assert.Equal("CacheFolderIsLink", error.ErrorId);
         Assert.Equal(ModelCacheErrorKind.SecurityError, error.Kind);
         Assert.Equal(new[] { "precious.txt" }, Directory.GetFileSystemEntries(Outside).Select(Path.GetFileName));
     }
@@ -155,7 +155,7 @@ public sealed class HubHostileInputTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<ModelCacheException>(() => Download());
 
-        Assert.Equal("HubCacheLinkRefused", error.ErrorId);
+        Assert.Equal("CacheFolderIsLink", error.ErrorId);
         Assert.Equal(new[] { "precious.txt" }, Directory.GetFileSystemEntries(Outside).Select(Path.GetFileName));
     }
 

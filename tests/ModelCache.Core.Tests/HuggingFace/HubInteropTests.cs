@@ -93,7 +93,7 @@ public sealed class HubInteropTests : IAsyncLifetime
         Assert.Equal(HubTestFile.Small("config.json", Config).GitSha1, config.BlobId);
         foreach (var entry in scan.Entries)
         {
-            Assert.Equal(HashStatus.Valid, (await HubCacheVerifier.VerifyAsync(entry)).Status);
+            Assert.Equal(HashStatus.Valid, (await HubCacheBackend.VerifyAsync(entry)).Status);
         }
     }
 

@@ -1,9 +1,14 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
+using System.Threading;
 using System.Threading.Tasks;
+using ModelCache.Catalog;
+using ModelCache.Errors;
+using ModelCache.Store;
 using Newtonsoft.Json.Linq;
 
 namespace ModelCache.Core.Tests.Server;
@@ -167,5 +172,66 @@ public sealed class AdminApiTests
         Assert.Equal(new[] { "Test/A", "Test/B" }, status["entries"]!.Select(e => (string)e["Name"]!).OrderBy(n => n));
         using var post = await fixture.Http.PostAsync("api/models/cache/info", new StringContent(""));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
+}
+
+/// <summary>The admin API's clear is Clear-ModelCache's operation: it plans and removes through the server's cache backend, nothing of its own.</summary>
+public sealed class AdminClearOperationTests
+{
+    [Fact]
+    public async Task Clear_plans_and_removes_through_the_cache_backend_seam()
+    {
+        RecordingBackend? recording = null;
+        using var fixture = new ServerFixture(options => options.Backend = recording = new RecordingBackend(new CatalogCacheBackend(options.Store)));
+
+        using var named = await fixture.Http.SendAsync(fixture.Post("api/models/cache/clear", "{\"confirm\": true, \"names\": [\"Test/A\"]}"));
+        var result = JObject.Parse(await named.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, named.StatusCode);
+        Assert.Equal(new[] { "Test/A" }, recording!.Planned.Single().Names);
+        Assert.Equal(new[] { "Test/A" }, recording.Removed);
+        Assert.Equal(new[] { "Test/A" }, result["removed"]!.Select(r => (string)r["name"]!));
+        Assert.False(File.Exists(fixture.Store.GetModelPath(ServerFixture.ModelA)));
+    }
+
+    private sealed class RecordingBackend : ICacheBackend
+    {
+        private readonly ICacheBackend _inner;
+
+        public RecordingBackend(ICacheBackend inner) => _inner = inner;
+
+        public List<RemovalRequest> Planned { get; } = new();
+
+        public List<string> Removed { get; } = new();
+
+        public ModelCache.Layouts.CacheLayoutKind Kind => _inner.Kind;
+
+        public string Root => _inner.Root;
+
+        public Task<IReadOnlyList<CachedFile>> ListAsync(ModelCatalog catalog, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.ListAsync(catalog, problems, cancellationToken);
+
+        public Selection<CachedFile> Select(ModelCatalog catalog, IReadOnlyList<CachedFile> files, string name) => _inner.Select(catalog, files, name);
+
+        public Task<Selection<CachedFile>> FindAsync(ModelCatalog catalog, string name, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.FindAsync(catalog, name, problems, cancellationToken);
+
+        public Task<CachedFileCheck> VerifyAsync(CachedFile file, ModelCatalog catalog, IProgress<long>? bytesHashed, CancellationToken cancellationToken) => _inner.VerifyAsync(file, catalog, bytesHashed, cancellationToken);
+
+        public string? RepairCommand(CachedFile file) => _inner.RepairCommand(file);
+
+        public CacheSummary Summarize(ModelCatalog catalog, CacheHealthThresholds thresholds, ICollection<ModelCacheException> problems, CancellationToken cancellationToken) => _inner.Summarize(catalog, thresholds, problems, cancellationToken);
+
+        public Task<RemovalPlan> PlanRemovalAsync(ModelCatalog catalog, RemovalRequest request, CancellationToken cancellationToken)
+        {
+            Planned.Add(request);
+            return _inner.PlanRemovalAsync(catalog, request, cancellationToken);
+        }
+
+        public Task<RemovalOutcome> RemoveAsync(RemovalItem item, CancellationToken cancellationToken)
+        {
+            Removed.Add(((CachedFile)item.Subject).Name);
+            return _inner.RemoveAsync(item, cancellationToken);
+        }
+
+        public Task<long> SweepAbandonedAsync(ModelCatalog catalog, CancellationToken cancellationToken) => _inner.SweepAbandonedAsync(catalog, cancellationToken);
     }
 }
