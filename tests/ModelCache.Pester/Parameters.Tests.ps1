@@ -105,7 +105,7 @@ BeforeDiscovery {
         'Move-ModelCache NoSessionUpdate Name SwitchParameter - -'
         'Optimize-ModelCache CachePath __AllParameterSets String - -'
         'Optimize-ModelCache CatalogPath __AllParameterSets String[] - -'
-        'Optimize-ModelCache InputObject __AllParameterSets ModelCacheEntry[] - ByValue'
+        'Optimize-ModelCache InputObject __AllParameterSets CachedFile[] - ByValue'
         'Optimize-ModelCache Layout __AllParameterSets String - -'
         'Optimize-ModelCache Name __AllParameterSets String[] 0 ByPropertyName'
         'Optimize-ModelCache Precompile __AllParameterSets SwitchParameter - -'
@@ -329,7 +329,7 @@ Describe 'Vocabulary rules, for every cmdlet' {
     }
 
     It '-InputObject takes cached files from the pipeline by value, wherever a cmdlet has it: any layout''s (CachedFile) where the cmdlet serves every layout, catalog entries where it serves catalog caches only' {
-        $catalogOnly = 'Move-ModelCache', 'Optimize-ModelCache', 'Set-ModelCacheEntry'
+        $catalogOnly = 'Move-ModelCache', 'Set-ModelCacheEntry'
         foreach ($command in Get-Command -Module ModelCache -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('InputObject') }) {
             $expected = if ($command.Name -in $catalogOnly) { 'ModelCacheEntry[]' } else { 'CachedFile[]' }
             $command.Parameters['InputObject'].ParameterType.Name | Should -Be $expected -Because $command.Name

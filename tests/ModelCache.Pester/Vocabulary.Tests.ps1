@@ -33,6 +33,18 @@ Describe 'LayoutNotSupported' {
         $failure.ErrorDetails.RecommendedAction + $failure.CategoryInfo.Reason | Should -Not -BeNullOrEmpty
     }
 
+    It 'Optimize-ModelCache refuses a piped hub file with LayoutNotSupported, not a parameter binding failure' {
+        $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo 'org/model' -Commit ('a' * 40) -Files @{ 'model.onnx' = 'weights' }
+        $hubFile = @(Get-ModelCache -Layout HuggingFace)[0]
+        $hubFile | Get-TypeName | Should -Be 'ModelCache.HuggingFace.HubCacheEntry'
+        $failure = $null
+        try { $hubFile | Optimize-ModelCache -Confirm:$false -ErrorAction Stop } catch { $failure = $_ }
+        $failure | Should -Not -BeNullOrEmpty
+        $failure.FullyQualifiedErrorId | Should -BeLike 'LayoutNotSupported,*'
+        $failure.Exception.Message | Should -BeLike 'Optimize-ModelCache -Layout HuggingFace*'
+        $failure.ErrorDetails.RecommendedAction + $failure.CategoryInfo.Reason | Should -Not -BeNullOrEmpty
+    }
+
     It 'Get-ModelCacheLocation -Layout Uniface names the uniface root' {
         (Get-ModelCacheLocation -Layout Uniface).Path | Should -Be $Sandbox.Uniface
         (Get-ModelCacheLocation -Layout Uniface -CachePath $Sandbox.Root).Path | Should -Be $Sandbox.Root

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
+using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Primitives;
@@ -33,6 +34,10 @@ public sealed class SaveExecution
 /// </summary>
 public static class ModelSaves
 {
+    /// <summary>Where <paramref name="model"/> is saved in <paramref name="store"/>, or why <paramref name="quota"/> refuses it (QuotaTooSmall).</summary>
+    public static SaveTarget Admit(CacheStore store, CacheQuota quota, ModelDefinition model) =>
+        new(model, store.GetModelPath(model), quota.CheckFits(model));
+
     /// <summary>
     /// Saves <paramref name="models"/>; <paramref name="onSaved"/> gets each entry or failure as it completes (on a worker
     /// thread). Then least recently used entries are evicted until the cache fits <paramref name="quota"/>, never a pinned
@@ -65,6 +70,14 @@ public static class ModelSaves
         }
     }
 
+    /// <summary>Saves hub files by repository through a downloader made from <paramref name="settings"/> and disposed afterwards.</summary>
+    public static async Task SaveHubFilesAsync(HubSettings settings, NetworkOptions network, IEnvironment environment, IReadOnlyList<HubFileReference> files,
+        SaveExecution execution, Action<HubFileReference, HubDownloadResult?, Exception?> onSaved, IOperationEvents events, CancellationToken cancellationToken)
+    {
+        using var downloader = new HubDownloader(settings, network, environment);
+        await SaveHubFilesAsync(downloader, files, execution, onSaved, events, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Downloads (or, offline, serves from the hub cache) each file, at most ThrottleLimit at once; <paramref name="onSaved"/>
     /// gets each result or failure (any exception but cancellation) as it completes, on a worker thread.
@@ -93,4 +106,22 @@ public static class ModelSaves
             }
         })).ConfigureAwait(false);
     }
+}
+
+/// <summary>A model a host may confirm for saving: where it goes, or why the quota refuses it.</summary>
+public sealed class SaveTarget
+{
+    public SaveTarget(ModelDefinition model, string path, ModelCacheException? refusal)
+    {
+        Model = model;
+        Path = path;
+        Refusal = refusal;
+    }
+
+    public ModelDefinition Model { get; }
+
+    public string Path { get; }
+
+    /// <summary>QuotaTooSmall when the model alone is bigger than the quota; null when it may be saved.</summary>
+    public ModelCacheException? Refusal { get; }
 }

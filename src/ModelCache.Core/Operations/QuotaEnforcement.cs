@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Catalog;
+using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.Primitives;
 using ModelCache.Store;
@@ -15,6 +16,10 @@ namespace ModelCache.Operations;
 /// </summary>
 public static class QuotaEnforcement
 {
+    /// <summary>The quota a command applies: its own -MaxSize, else the process's, else the environment's or the setting.</summary>
+    public static CacheQuota Resolve(long? explicitMaxSize, IEnvironment environment, long? processMaxSize) =>
+        CacheQuota.Resolve(explicitMaxSize, environment, processMaxSize);
+
     /// <summary>
     /// A verbose line per eviction, a warning for the total, a failure per problem; null when no quota applies or the
     /// cache cannot be written.

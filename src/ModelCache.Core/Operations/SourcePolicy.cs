@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Net;
 using ModelCache.Configuration;
 using ModelCache.HuggingFace;
 using ModelCache.Transfer;
@@ -51,6 +52,16 @@ public sealed class SourcePolicy
 
         return new SourcePolicy(resolved, offline ?? options.Offline, mirrorOnly ?? options.MirrorOnly, network);
     }
+
+    /// <summary>Network settings for a transfer; <paramref name="mirrorCredential"/> is sent to mirror hosts only, as Basic authentication.</summary>
+    public static NetworkOptions CreateNetwork(IWebProxy? proxy, NetworkCredential? mirrorCredential, int retryCount, TimeSpan timeout, long maxDownloadSize) => new()
+    {
+        Proxy = proxy,
+        MirrorCredential = mirrorCredential is null ? null : MirrorCredential.Basic(mirrorCredential.UserName, mirrorCredential.Password),
+        RetryCount = retryCount,
+        Timeout = timeout,
+        MaxDownloadSize = maxDownloadSize,
+    };
 
     /// <summary>The planner; a warning per missing mirror folder and a verbose line with the policy. The caller disposes it.</summary>
     public SourcePlanner CreatePlanner(IOperationEvents events)

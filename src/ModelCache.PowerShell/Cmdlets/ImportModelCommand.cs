@@ -5,6 +5,7 @@ using System.Management.Automation;
 using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
+using ModelCache.Operations;
 using ModelCache.Primitives;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -98,7 +99,7 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
         var file = files[0];
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(CachePath, ParseLayout(Layout));
-        var importer = new ModelFileImporter(_imported.Count == 0 ? catalog : new ModelCatalog(catalog.Models.Concat(_imported)), UserCatalog);
+        var importer = new ModelFileImport(_imported.Count == 0 ? catalog : new ModelCatalog(catalog.Models.Concat(_imported)), UserCatalog, store);
         ModelFilePlan plan;
         try
         {
@@ -113,7 +114,7 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
 
         var model = plan.Model;
 
-        var target = $"{model.Name} ('{file}' to {store.GetModelPath(model)}{(plan.WritesCatalogEntry ? $"; catalog entry in '{plan.UserCatalogPath}'" : string.Empty)})";
+        var target = $"{model.Name} ('{file}' to {importer.TargetPath(plan)}{(plan.WritesCatalogEntry ? $"; catalog entry in '{plan.UserCatalogPath}'" : string.Empty)})";
         if (!ShouldProcess(target, "Import model"))
         {
             return;
@@ -121,10 +122,7 @@ public sealed class ImportModelCommand : ModelCacheCmdlet
 
         try
         {
-            using var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: true, offline: true);
-            var saver = new ModelSaver(store, planner);
-            var entry = RunAsync((bridge, token) => importer.ImportAsync(plan, saver, new ProgressWriter(this, bridge, "Importing models"),
-                message => bridge.Post(() => WriteWarning(message)), token));
+            var entry = RunAsync((bridge, token) => importer.ImportAsync(plan, new ProgressWriter(this, bridge, "Importing models"), Reporter(bridge), token));
             _imported.Add(model);
             WriteVerbose(entry.Transfer?.Source == TransferSource.Cache
                 ? $"{model.Name}: Skipped, already cached and valid at '{entry.Path}'."

@@ -197,30 +197,15 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
 
     private void Write(FaceDetectionOutcome outcome)
     {
-        if (outcome.Result is { } result)
-        {
-            WriteObject(AsFace ? result.Faces : (object)result, enumerateCollection: AsFace);
-        }
-        else if (outcome.Error is ModelCacheException failure)
-        {
-            WriteFailure(failure, outcome.Item.Tag);
-        }
-        else if (outcome.Error is { } ex)
-        {
-            WriteError(ErrorRecords.Create("FaceDetectionFailed", ErrorCategory.InvalidResult, $"Face detection failed on '{outcome.Item.Path}': {ex.Message}", null, outcome.Item.Tag, ex));
-        }
-
+        FaceDetectionOutput.Write(this, outcome, AsFace);
         WriteProgressRecord(force: false);
     }
 
     private void WriteProgressRecord(bool force)
     {
-        if (_run is { } run && run.Progress(_inputEnded, force) is { } progress)
+        if (_run is { } run && FaceDetectionOutput.Progress(run, _inputEnded, force) is { } record)
         {
-            WriteProgress(new ProgressRecord(1, "Detecting faces (" + run.ModelName + ")", progress.Status)
-            {
-                PercentComplete = progress.PercentComplete, RecordType = progress.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-            });
+            WriteProgress(record);
         }
     }
 

@@ -5,6 +5,7 @@ using System.Management.Automation;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Inference;
+using ModelCache.Operations;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Store;
@@ -31,12 +32,13 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     public string[]? Name { get; set; }
 
     /// <summary>
-    /// Cache entries from Get-ModelCache or Save-Model: each is optimized in its own root and layout. A piped entry also
-    /// binds -Name by its Name property; the entry wins, since its root may not be this command's.
+    /// Cached files from Get-ModelCache or Save-Model: each is optimized in its own root and layout. A piped file also
+    /// binds -Name by its Name property; the file wins, since its root may not be this command's. A hub cache's file is
+    /// refused (LayoutNotSupported).
     /// </summary>
     [Parameter(ValueFromPipeline = true)]
     [ValidateNotNull]
-    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -63,16 +65,23 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
     {
         if (IsHubLayout(Layout))
         {
-            ThrowLayoutNotSupported(Layout, "optimizing (index repair, orphans, precompiled copies) is done for Native and Uniface caches only.", "Check a hub cache with 'Test-ModelHash -Layout HuggingFace', and clear what is broken with 'Clear-ModelCache -Layout HuggingFace'.");
+            RefuseLayout(Layout);
         }
     }
+
+    private void RefuseLayout(string layout) =>
+        ThrowLayoutNotSupported(layout, "optimizing (index repair, orphans, precompiled copies) is done for Native and Uniface caches only.", "Check a hub cache with 'Test-ModelHash -Layout HuggingFace', and clear what is broken with 'Clear-ModelCache -Layout HuggingFace'.");
 
     protected override void Process()
     {
         if (InputObject.Length > 0)
         {
-            _piped.AddRange(InputObject);
-            InputObject = Array.Empty<ModelCacheEntry>();
+            foreach (var file in InputObject)
+            {
+                _piped.Add(file as ModelCacheEntry ?? RefusedFile(file));
+            }
+
+            InputObject = Array.Empty<CachedFile>();
         }
         else if (Name is not null)
         {
@@ -97,20 +106,18 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
         }
     }
 
+    // Only a hub cache's file is not a catalog entry; the command stops there.
+    private ModelCacheEntry RefusedFile(CachedFile file)
+    {
+        RefuseLayout(file.Layout.ToString());
+        throw new InvalidOperationException("unreachable: ThrowTerminatingError throws");
+    }
+
     private void Optimize(CacheStore store, ModelCatalog catalog)
     {
-        var optimizer = new CacheOptimizer(store, catalog);
-        var options = new CacheOptimizeOptions { Select = Selector(catalog), RemoveOrphans = RemoveOrphans, Quarantine = Quarantine };
-        var plan = RunAsync((_, token) => optimizer.PlanAsync(options, token));
-        foreach (var problem in plan.Problems)
-        {
-            WriteFailure(problem, store.Root);
-        }
-
-        foreach (var note in plan.Notes)
-        {
-            WriteVerbose(note);
-        }
+        var optimizer = new OptimizeOperation(store, catalog);
+        var options = new CacheOptimizeOptions { Select = OptimizeOperation.Selector(catalog, _names), RemoveOrphans = RemoveOrphans, Quarantine = Quarantine };
+        var plan = RunAsync((bridge, token) => optimizer.PlanAsync(options, Reporter(bridge), token));
 
         long freed = 0;
         var done = 0;
@@ -124,14 +131,14 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
 
             try
             {
-                var action = RunAsync((bridge, token) => optimizer.ExecuteAsync(step, message => bridge.Post(() => WriteWarning(message)), token));
+                var action = RunAsync((bridge, token) => optimizer.ExecuteAsync(step, Reporter(bridge), token));
                 if (action is null)
                 {
                     WriteVerbose($"{step.Name}: left as it is; what the plan found ({step.Detail}) no longer holds.");
                     continue;
                 }
 
-                if (action.Action is CacheOptimizeActionKind.RemovedCorrupt or CacheOptimizeActionKind.Quarantined or CacheOptimizeActionKind.RemovedOrphan)
+                if (OptimizeOperation.Removes(action))
                 {
                     removed.Add(action.Name);
                 }
@@ -148,19 +155,17 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
 
         if (Precompile)
         {
-            done += PrecompileModels(store, catalog, options, removed);
+            done += PrecompileModels(optimizer, options, removed);
         }
 
         WriteVerbose($"Optimized '{store.Root}': {done} action(s), {freed} bytes ({freed / 1048576.0:0.0} MiB) freed.");
     }
 
     /// <summary>Writes an optimized copy of each selected, cached face detector that lacks an up-to-date one.</summary>
-    private int PrecompileModels(CacheStore store, ModelCatalog catalog, CacheOptimizeOptions options, ISet<string> removed)
+    private int PrecompileModels(OptimizeOperation optimizer, CacheOptimizeOptions options, ISet<string> removed)
     {
-        var models = catalog.Models
-            .Where(m => string.Equals(m.Task, "face_detection", StringComparison.OrdinalIgnoreCase) && options.Select!(m.Family, m.Member) && !removed.Contains(m.Name))
-            .Where(m => System.IO.File.Exists(store.GetModelPath(m)))
-            .ToList();
+        var store = optimizer.Store;
+        var models = optimizer.PrecompileCandidates(options, removed);
         if (models.Count == 0)
         {
             WriteVerbose("-Precompile: no cached face-detection model is selected.");
@@ -177,9 +182,9 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
         }
 
         var done = 0;
-        foreach (var model in models)
+        foreach (var (model, optimizedPath) in models.Select(c => (c.Model, c.OptimizedPath)))
         {
-            if (!ShouldProcess($"{model.Name} ({store.GetOptimizedModelPath(model)})", "Write ONNX Runtime-optimized copy"))
+            if (!ShouldProcess($"{model.Name} ({optimizedPath})", "Write ONNX Runtime-optimized copy"))
             {
                 continue;
             }
@@ -207,49 +212,5 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
         }
 
         return done;
-    }
-
-    /// <summary>
-    /// No names select everything. A wildcard matches qualified or member names; a plain name selects the catalog
-    /// model it resolves to, or else the orphan of exactly that name.
-    /// </summary>
-    private Func<string, string, bool> Selector(ModelCatalog catalog)
-    {
-        if (_names.Count == 0)
-        {
-            return (_, _) => true;
-        }
-
-        var patterns = new List<WildcardMatcher>();
-        var exact = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var name in _names)
-        {
-            if (WildcardMatcher.HasWildcard(name))
-            {
-                patterns.Add(new WildcardMatcher(name));
-            }
-            else
-            {
-                exact.Add(ResolveOrSelf(catalog, name));
-            }
-        }
-
-        return (family, member) =>
-        {
-            var qualified = family.Length == 0 ? member : family + "/" + member;
-            return exact.Contains(qualified) || patterns.Any(p => p.IsMatch(qualified) || p.IsMatch(member));
-        };
-    }
-
-    private static string ResolveOrSelf(ModelCatalog catalog, string name)
-    {
-        try
-        {
-            return catalog.Resolve(name).Name;
-        }
-        catch (ModelNameException)
-        {
-            return name; // Not a catalog model: an orphan's own name.
-        }
     }
 }

@@ -103,7 +103,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
             }
 
             _store = OpenStore(CachePath, ParseLayout(Layout));
-            _quota = CacheQuota.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment, ModuleState.ProcessMaxSize);
+            _quota = QuotaEnforcement.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment, ModuleState.ProcessMaxSize);
         }
     }
 
@@ -123,13 +123,14 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
                 continue;
             }
 
-            if (_quota!.CheckFits(model) is { } tooBig)
+            var target = ModelSaves.Admit(_store!, _quota!, model);
+            if (target.Refusal is { } tooBig)
             {
                 WriteFailure(tooBig, name);
                 continue;
             }
 
-            if (ShouldProcess($"{model.Name} ({_store!.GetModelPath(model)})", "Save model"))
+            if (ShouldProcess($"{model.Name} ({target.Path})", "Save model"))
             {
                 _pending.Add((model, name));
             }
@@ -178,14 +179,8 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         }
     }
 
-    private NetworkOptions NetworkOptions() => new()
-    {
-        Proxy = Proxy is null ? null : new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() },
-        MirrorCredential = Credential is null ? null : MirrorCredential.Basic(Credential.UserName, Credential.GetNetworkCredential().Password),
-        RetryCount = RetryCount,
-        Timeout = TimeSpan.FromSeconds(TimeoutSec),
-        MaxDownloadSize = MaxDownloadSize,
-    };
+    private NetworkOptions NetworkOptions() => SourcePolicy.CreateNetwork(Proxy is null ? null : new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() },
+        Credential?.GetNetworkCredential(), RetryCount, TimeSpan.FromSeconds(TimeoutSec), MaxDownloadSize);
 
     private void ProcessHub()
     {
@@ -230,13 +225,12 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         }
 
         WriteVerbose($"Hub: {settings}");
-        using var downloader = new HubDownloader(settings, NetworkOptions(), Environment);
         var inputs = _hubPending.ToDictionary(p => p.File, p => p.Input);
         RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Saving Hugging Face hub files");
             var execution = new SaveExecution { ThrottleLimit = ThrottleLimit, Force = Force, Progress = progress, BatchProgress = progress.ReportBatch };
-            return ModelSaves.SaveHubFilesAsync(downloader, _hubPending.Select(p => p.File).ToList(), execution,
+            return ModelSaves.SaveHubFilesAsync(settings, NetworkOptions(), Environment, _hubPending.Select(p => p.File).ToList(), execution,
                 (file, result, failure) => bridge.Post(() => WriteSaved(result is null ? null : WithTransfer(result), failure, inputs[file])), Reporter(bridge), token);
         });
     }
