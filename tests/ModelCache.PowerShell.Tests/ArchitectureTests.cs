@@ -99,13 +99,9 @@ public class ArchitectureTests
     // only shrink; the test fails when a call is added, and when one listed here is gone.
     private static readonly string[] KnownEngineCalls =
     {
-        "ClearModelCacheCommand -> EntryFilter::.ctor",
-        "GetModelCacheCommand -> CacheHealthThresholds::.ctor",
-        "GetModelCatalogCommand -> CacheStore::GetModelPath",
         "ImportModelCommand -> CacheStore::GetModelPath",
         "ImportModelCommand -> ModelSaver::.ctor",
         "ImportModelCommand -> SourcePlanner::.ctor",
-        "ModelUse -> VerifiedModelOpener::.ctor",
         "OptimizeModelCacheCommand -> CacheOptimizer::.ctor",
         "OptimizeModelCacheCommand -> CacheOptimizer::ExecuteAsync",
         "OptimizeModelCacheCommand -> CacheOptimizer::PlanAsync",
@@ -116,14 +112,6 @@ public class ArchitectureTests
         "SaveModelCommand -> CacheStore::GetModelPath",
         "SaveModelCommand -> HubDownloader::.ctor",
         "SaveModelCommand -> MirrorCredential::Basic",
-        "SetModelCacheEntryCommand -> CacheStore::SetPinnedAsync",
-        "SetModelCacheEntryCommand -> CatalogEntries::DefinitionOf",
-        "SetModelCacheLocationCommand -> CacheStore::GetModelPath",
-        "SetModelCacheQuotaCommand -> CacheQuota::Resolve",
-        "SetModelCacheQuotaCommand -> CacheQuota::Write",
-        "SyncManifestFile -> RegularFile::Check",
-        "SyncManifestFile -> RegularFile::ReadAllText",
-        "TestModelHashCommand -> TransferProgress::.ctor",
     };
 
     // Reading or setting a property of a result or options object is data access, not a call into the engine.
@@ -136,8 +124,10 @@ public class ArchitectureTests
         member is FieldReference || member.Name.StartsWith("get_", StringComparison.Ordinal) || member.Name.StartsWith("set_", StringComparison.Ordinal)
         || (member is MethodReference { Name: ".ctor" } ctor && ctor.DeclaringType.Resolve() is { } type && (type.IsValueType || IsPlainData(type)));
 
+    // A record, an options bag, or a class of constructors and accessors only (thresholds and the like): nothing to call.
     private static bool IsPlainData(TypeDefinition type) =>
-        type.Methods.Any(m => m.Name == "<Clone>$") || type.Name.EndsWith("Options", StringComparison.Ordinal);
+        type.Methods.Any(m => m.Name == "<Clone>$") || type.Name.EndsWith("Options", StringComparison.Ordinal)
+        || type.Methods.All(m => m.IsConstructor || m.IsGetter || m.IsSetter);
 
     private static class ArchitecturePage
     {

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using ModelCache.Operations;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.PowerShell.Completion;
@@ -105,8 +106,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
         try
         {
-            var model = catalog.DefinitionOf(entry);
-            var updated = RunAsync((_, token) => store.SetPinnedAsync(entry, Pinned, model, token));
+            var updated = RunAsync((_, token) => EntryPinning.SetAsync(store, catalog, entry, Pinned, token));
             WriteVerbose($"{(Pinned ? "Pinned" : "Unpinned")} {entry.Name} in '{store.Root}'.");
             if (PassThru)
             {
