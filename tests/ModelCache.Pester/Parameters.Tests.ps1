@@ -99,7 +99,7 @@ BeforeDiscovery {
         'Move-ModelCache CachePath Name String - -'
         'Move-ModelCache CatalogPath __AllParameterSets String[] - -'
         'Move-ModelCache Destination __AllParameterSets String 0 Mandatory'
-        'Move-ModelCache InputObject InputObject ModelCacheEntry[] - Mandatory,ByValue'
+        'Move-ModelCache InputObject InputObject CachedFile[] - Mandatory,ByValue'
         'Move-ModelCache Layout Name String - -'
         'Move-ModelCache Name Name String[] - -'
         'Move-ModelCache NoSessionUpdate Name SwitchParameter - -'
@@ -136,8 +136,8 @@ BeforeDiscovery {
         'Save-Model TimeoutSec __AllParameterSets Int32 - -'
         'Set-ModelCacheEntry CachePath Name String - -'
         'Set-ModelCacheEntry CatalogPath __AllParameterSets String[] - -'
-        'Set-ModelCacheEntry InputObject InputObject ModelCacheEntry[] - ByValue'
-        'Set-ModelCacheEntry InputObject Name ModelCacheEntry[] - ByValue'
+        'Set-ModelCacheEntry InputObject InputObject CachedFile[] - ByValue'
+        'Set-ModelCacheEntry InputObject Name CachedFile[] - ByValue'
         'Set-ModelCacheEntry Layout Name String - -'
         'Set-ModelCacheEntry Name Name String[] 0 Mandatory,ByValue,ByPropertyName'
         'Set-ModelCacheEntry PassThru __AllParameterSets SwitchParameter - -'
@@ -328,11 +328,9 @@ Describe 'Vocabulary rules, for every cmdlet' {
         }
     }
 
-    It '-InputObject takes cached files from the pipeline by value, wherever a cmdlet has it: any layout''s (CachedFile) where the cmdlet serves every layout, catalog entries where it serves catalog caches only' {
-        $catalogOnly = 'Move-ModelCache', 'Set-ModelCacheEntry'
+    It '-InputObject takes cached files (CachedFile, any layout''s) from the pipeline by value, wherever a cmdlet has it; a cmdlet that serves catalog caches only refuses a hub file with LayoutNotSupported' {
         foreach ($command in Get-Command -Module ModelCache -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('InputObject') }) {
-            $expected = if ($command.Name -in $catalogOnly) { 'ModelCacheEntry[]' } else { 'CachedFile[]' }
-            $command.Parameters['InputObject'].ParameterType.Name | Should -Be $expected -Because $command.Name
+            $command.Parameters['InputObject'].ParameterType.Name | Should -Be 'CachedFile[]' -Because $command.Name
             $command.Parameters['InputObject'].ParameterSets.Values.ValueFromPipeline | Should -Not -Contain $false -Because $command.Name
         }
     }

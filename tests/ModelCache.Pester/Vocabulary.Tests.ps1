@@ -45,6 +45,22 @@ Describe 'LayoutNotSupported' {
         $failure.ErrorDetails.RecommendedAction + $failure.CategoryInfo.Reason | Should -Not -BeNullOrEmpty
     }
 
+    It '<Cmdlet> refuses a piped hub file with LayoutNotSupported, not with a binding failure' -ForEach @(
+        @{ Cmdlet = 'Move-ModelCache'; Run = { $HubFile | Move-ModelCache -Destination (Join-Path $Sandbox.Root 'moved') -Confirm:$false -ErrorAction Stop } }
+        @{ Cmdlet = 'Set-ModelCacheEntry'; Run = { $HubFile | Set-ModelCacheEntry -Pinned $true -Confirm:$false -ErrorAction Stop } }
+    ) {
+        $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo acme/piped -Commit ('a' * 40) -Files @{ 'model.onnx' = 'hub bytes' } -Copy
+        $script:HubFile = Get-ModelCache -Layout HuggingFace -Name acme/piped
+        $HubFile | Should -Not -BeNullOrEmpty
+        $failure = $null
+        try { & $Run } catch { $failure = $_ }
+        $failure | Should -Not -BeNullOrEmpty
+        $failure.FullyQualifiedErrorId | Should -BeLike 'LayoutNotSupported,*'
+        $failure.Exception.Message | Should -BeLike "$Cmdlet -Layout HuggingFace*acme/piped*"
+        $failure.ErrorDetails.RecommendedAction + $failure.CategoryInfo.Reason | Should -Not -BeNullOrEmpty
+        Test-Path (Join-Path $Sandbox.Root 'moved') | Should -BeFalse
+    }
+
     It 'Get-ModelCacheLocation -Layout Uniface names the uniface root' {
         (Get-ModelCacheLocation -Layout Uniface).Path | Should -Be $Sandbox.Uniface
         (Get-ModelCacheLocation -Layout Uniface -CachePath $Sandbox.Root).Path | Should -Be $Sandbox.Root

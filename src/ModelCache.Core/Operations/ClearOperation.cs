@@ -26,6 +26,23 @@ public sealed class ClearOperation
 
     public ICacheBackend Backend => _backend;
 
+    /// <summary>
+    /// The filter a clear's criteria make (Clear-ModelCache -OlderThan, -NotUsedSince, -Task, -Family, -Orphaned), or null when
+    /// none is given; <paramref name="notUsedSince"/> is taken as universal time.
+    /// </summary>
+    public static EntryFilter? Filter(TimeSpan? olderThan, DateTime? notUsedSince, IReadOnlyList<string>? tasks, IReadOnlyList<string>? families, bool orphansOnly)
+    {
+        var filter = new EntryFilter
+        {
+            OlderThan = olderThan,
+            NotUsedSince = notUsedSince is { } since ? new DateTimeOffset(since.ToUniversalTime(), TimeSpan.Zero) : null,
+            Tasks = tasks,
+            Families = families,
+            OrphansOnly = orphansOnly,
+        };
+        return filter.IsEmpty ? null : filter;
+    }
+
     /// <exception cref="ModelCacheException">The request asks for what this cache cannot select by.</exception>
     public Task<RemovalPlan> PlanAsync(RemovalRequest request, CancellationToken cancellationToken) => _backend.PlanRemovalAsync(_catalog, request, cancellationToken);
 

@@ -6,7 +6,9 @@ using System.Threading.Tasks;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Primitives;
+using ModelCache.Integrity;
 using ModelCache.Store;
+using ModelCache.Transfer;
 
 namespace ModelCache.Operations;
 
@@ -59,6 +61,22 @@ public sealed class VerifyOperation
         {
             return new FileVerification(file, null, CacheIOFailure.From(ex, file.Name));
         }
+    }
+
+    /// <summary>Checks one file, reporting the bytes hashed as <see cref="TransferPhase.Verifying"/> progress of that file.</summary>
+    public Task<FileVerification> VerifyOneAsync(CachedFile file, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
+        VerifyOneAsync(file, new ActionProgress<long>(done => progress.Report(new TransferProgress(file.Name, TransferPhase.Verifying, done, file.Size, file.Path))), cancellationToken);
+
+    /// <summary>
+    /// Hashes a file outside any cache in full (a check is what Test-ModelHash -LiteralPath is for) against <paramref name="expected"/>,
+    /// recording the outcome in the process's record so that a use of the file after it needs no hash.
+    /// </summary>
+    /// <param name="name">The catalog model the file is checked as, when known; progress names the path otherwise.</param>
+    public static async Task<ModelHashResult> HashFileAsync(string? name, string path, string? expected, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    {
+        var total = System.IO.File.Exists(path) ? new System.IO.FileInfo(path).Length : 0;
+        var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(name ?? path, TransferPhase.Verifying, done, total, path)));
+        return (await FileVerifier.Process.VerifyAsync(name, path, expected, VerifyPolicy.HashAlways, null, bytes, cancellationToken).ConfigureAwait(false)).Result;
     }
 
     /// <param name="parallelism">Files hashed at once.</param>

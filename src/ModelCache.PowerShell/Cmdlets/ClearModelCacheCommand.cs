@@ -158,15 +158,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private EntryFilter? Filter()
     {
         var bound = MyInvocation.BoundParameters;
-        var filter = new EntryFilter
-        {
-            OlderThan = bound.ContainsKey(nameof(OlderThan)) ? OlderThan : null,
-            NotUsedSince = bound.ContainsKey(nameof(NotUsedSince)) ? new DateTimeOffset(NotUsedSince.ToUniversalTime(), TimeSpan.Zero) : null,
-            Tasks = Task,
-            Families = Family,
-            OrphansOnly = Orphaned,
-        };
-        return filter.IsEmpty ? null : filter;
+        return ClearOperation.Filter(bound.ContainsKey(nameof(OlderThan)) ? OlderThan : null, bound.ContainsKey(nameof(NotUsedSince)) ? NotUsedSince : null, Task, Family, Orphaned);
     }
 
     /// <summary>Plans the removal (nothing touched), confirms each item (with -All, the whole plan, and once more), then removes.</summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ModelCache.Operations;
 using ModelCache.Catalog;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
@@ -94,7 +95,7 @@ public sealed class GetModelCatalogCommand : ModelCacheCmdlet
 
         foreach (var model in models.Where(m => _written.Add(m.Name)))
         {
-            WriteObject(new ModelCatalogEntry(model, File.Exists(store.GetModelPath(model))));
+            WriteObject(new ModelCatalogEntry(model, ModelFiles.IsCached(store, model)));
         }
     }
 }

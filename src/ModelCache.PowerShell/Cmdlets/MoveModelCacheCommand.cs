@@ -25,6 +25,8 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
     private readonly List<ModelCacheEntry> _piped = new();
+    private const string HubNotMoved = "moving a Hugging Face hub cache is not supported.";
+    private const string MoveHubInstead = "Move the hub folder with Move-Item and point HF_HUB_CACHE (or HF_HOME) at it; Move-ModelCache moves Native and Uniface caches.";
 
     /// <summary>The new cache root: a new or empty folder, or a cache root of the same layout to merge into.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -41,7 +43,7 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     /// <summary>Cache entries from Get-ModelCache; each moves from its own root.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [ValidateNotNull]
-    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [ValidateNotNullOrEmpty]
@@ -66,7 +68,17 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     {
         if (ParameterSetName == InputObjectParameterSet)
         {
-            _piped.AddRange(InputObject);
+            foreach (var file in InputObject)
+            {
+                // A cached file of any layout binds, so that a hub file is refused by name rather than by a binding failure.
+                if (file is not ModelCacheEntry entry)
+                {
+                    ThrowLayoutNotSupported(file.Layout.ToString(), $"'{file.Name}' is in a Hugging Face hub cache; {HubNotMoved}", MoveHubInstead);
+                    return;
+                }
+
+                _piped.Add(entry);
+            }
         }
     }
 
@@ -95,7 +107,7 @@ public sealed class MoveModelCacheCommand : ModelCacheCmdlet
     {
         if (IsHubLayout(Layout))
         {
-            ThrowLayoutNotSupported(Layout, "moving a Hugging Face hub cache is not supported.", "Move the hub folder with Move-Item and point HF_HUB_CACHE (or HF_HOME) at it; Move-ModelCache moves Native and Uniface caches.");
+            ThrowLayoutNotSupported(Layout, HubNotMoved, MoveHubInstead);
         }
 
         var layout = ParseLayout(Layout);

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using ModelCache.Operations;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.PowerShell.Completion;
@@ -15,6 +16,8 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 {
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
+    private const string NotPinnable = "pinning is kept for Native and Uniface cache entries only.";
+    private const string PinInstead = "Use -Layout Native or Uniface; a hub cache's files are kept until 'Clear-ModelCache -Layout HuggingFace' removes them.";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [SupportsWildcards]
@@ -29,7 +32,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
     [Parameter(ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
     [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
     [ValidateNotNull]
-    public ModelCacheEntry[] InputObject { get; set; } = Array.Empty<ModelCacheEntry>();
+    public CachedFile[] InputObject { get; set; } = Array.Empty<CachedFile>();
 
     /// <summary>True pins the entry, false unpins it; left out, the entry is not changed.</summary>
     [Parameter]
@@ -58,8 +61,15 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
         {
             case InputObjectParameterSet:
             case NameParameterSet when InputObject.Length > 0:
-                foreach (var entry in InputObject)
+                foreach (var file in InputObject)
                 {
+                    // A cached file of any layout binds, so that a hub file is refused by name rather than by a binding failure.
+                    if (file is not ModelCacheEntry entry)
+                    {
+                        ThrowLayoutNotSupported(file.Layout.ToString(), $"'{file.Name}' is in a Hugging Face hub cache; {NotPinnable}", PinInstead);
+                        return;
+                    }
+
                     Apply(StoreOf(entry), catalog, entry, entry);
                 }
 
@@ -67,7 +77,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
             case NameParameterSet:
                 if (IsHubLayout(Layout))
                 {
-                    ThrowLayoutNotSupported(Layout, "pinning is kept for Native and Uniface cache entries only.", "Use -Layout Native or Uniface; a hub cache's files are kept until 'Clear-ModelCache -Layout HuggingFace' removes them.");
+                    ThrowLayoutNotSupported(Layout, NotPinnable, PinInstead);
                 }
 
                 var store = OpenStore(CachePath, ParseLayout(Layout));
@@ -105,8 +115,7 @@ public sealed class SetModelCacheEntryCommand : ModelCacheCmdlet
 
         try
         {
-            var model = catalog.DefinitionOf(entry);
-            var updated = RunAsync((_, token) => store.SetPinnedAsync(entry, Pinned, model, token));
+            var updated = RunAsync((_, token) => EntryPinning.SetAsync(store, catalog, entry, Pinned, token));
             WriteVerbose($"{(Pinned ? "Pinned" : "Unpinned")} {entry.Name} in '{store.Root}'.");
             if (PassThru)
             {

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using ModelCache.Operations;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Locations;
@@ -120,7 +121,7 @@ public sealed class SetModelCacheLocationCommand : ModelCacheCmdlet
     /// <summary>A copy already cached where the model was kept stays there, unused: say so, and how to bring it along.</summary>
     private void WarnAboutExistingCopy(ModelDefinition model, string? newFolder)
     {
-        var current = OpenStore(null).GetModelPath(model);
+        var current = ModelFiles.PathIn(OpenStore(null), model);
         var next = newFolder is null ? null : System.IO.Path.Combine(newFolder, model.FileName);
         if (File.Exists(current) && !string.Equals(current, next, StringComparison.Ordinal) && (next is null || !File.Exists(next)))
         {

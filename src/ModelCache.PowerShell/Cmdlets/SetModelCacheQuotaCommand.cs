@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using ModelCache.Operations;
 using ModelCache.Errors;
 using ModelCache.Locations;
 using ModelCache.PowerShell.Hosting;
@@ -55,7 +56,7 @@ public sealed class SetModelCacheQuotaCommand : ModelCacheCmdlet
         {
             try
             {
-                CacheQuota.Write(settings, maxSize);
+                QuotaSettings.Write(settings, maxSize);
             }
             catch (ModelCacheException ex)
             {
@@ -67,7 +68,7 @@ public sealed class SetModelCacheQuotaCommand : ModelCacheCmdlet
 
         if (PassThru)
         {
-            WriteObject(CacheQuota.Resolve(null, Environment, ModuleState.ProcessMaxSize));
+            WriteObject(QuotaSettings.Effective(Environment, ModuleState.ProcessMaxSize));
         }
     }
 }

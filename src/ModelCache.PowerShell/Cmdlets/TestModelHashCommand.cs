@@ -158,8 +158,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
         var verified = RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Checking model hashes");
-            var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(file.Name, TransferPhase.Verifying, done, file.Size, file.Path)));
-            return new VerifyOperation(backend, catalog).VerifyOneAsync(file, bytes, token);
+            return new VerifyOperation(backend, catalog).VerifyOneAsync(file, progress, token);
         });
         if (verified.Check is { } check)
         {
@@ -208,9 +207,7 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
             return RunAsync((bridge, token) =>
             {
                 var progress = new ProgressWriter(this, bridge, "Checking model hashes");
-                var total = System.IO.File.Exists(path) ? new System.IO.FileInfo(path).Length : 0;
-                var bytes = new ActionProgress<long>(done => progress.Report(new TransferProgress(name ?? path, TransferPhase.Verifying, done, total, path)));
-                return VerifyWithRecordAsync(name, path, expected, bytes, token);
+                return VerifyOperation.HashFileAsync(name, path, expected, progress, token);
             });
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex) && !StopToken.IsCancellationRequested)
@@ -220,10 +217,6 @@ public sealed class TestModelHashCommand : ModelCacheCmdlet
             return null;
         }
     }
-
-    /// <summary>Always a full hash (that is what Test-ModelHash is for), recorded so a use of the file after it needs none.</summary>
-    private static async System.Threading.Tasks.Task<ModelHashResult> VerifyWithRecordAsync(string? name, string path, string? expected, IProgress<long> bytes, System.Threading.CancellationToken token) =>
-        (await FileVerifier.Process.VerifyAsync(name, path, expected, VerifyPolicy.HashAlways, null, bytes, token).ConfigureAwait(false)).Result;
 
     /// <param name="result">The check's outcome.</param>
     /// <param name="target">The user's input, the error records' target.</param>

@@ -144,8 +144,6 @@ public abstract class ModelCacheCmdlet : PSCmdlet, IDisposable
     /// </summary>
     protected static CacheLayoutKind ParseLayout(string layout) => (CacheLayoutKind)Enum.Parse(typeof(CacheLayoutKind), layout, ignoreCase: true);
 
-    /// <summary>A -Scope value of User or AllUsers, taken as a validated string for the same reason as <see cref="ParseLayout"/>.</summary>
-
     /// <summary>Lists a cache, writing one non-terminating error for each thing skipped or not trusted on the way (see <see cref="CacheQuery"/>).</summary>
     protected IReadOnlyList<ModelCacheEntry> ListEntries(CacheStore store, ModelCatalog catalog) =>
         RunAsync((bridge, token) => _query.ListAsync(store, catalog, Reporter(bridge), token));

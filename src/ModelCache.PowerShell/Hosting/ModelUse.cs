@@ -3,6 +3,7 @@ using ModelCache.Configuration;
 using ModelCache.Inference;
 using ModelCache.Integrity;
 using ModelCache.Locations;
+using ModelCache.Operations;
 using ModelCache.Store;
 
 namespace ModelCache.PowerShell.Hosting;
@@ -13,7 +14,7 @@ namespace ModelCache.PowerShell.Hosting;
 /// </summary>
 internal static class ModelUse
 {
-    public static VerifiedModelOpener Opener { get; } = new(FileVerifier.Process);
+    public static VerifiedModelOpener Opener => ProcessVerification.Opener;
 
     /// <summary>Optimized copies, whose hashes are likewise checked at most once per process.</summary>
     public static OptimizedModelCache OptimizedCopies { get; } = new(FileVerifier.Process);

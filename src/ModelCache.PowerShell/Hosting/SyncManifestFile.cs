@@ -1,41 +1,25 @@
 using System;
-using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using ModelCache.Errors;
-using ModelCache.IO;
 using ModelCache.Sync;
 
 namespace ModelCache.PowerShell.Hosting;
 
-/// <summary>Reads a desired-state manifest: a .json file, or a .psd1 data file (read as data by Import-PowerShellDataFile, never run).</summary>
+/// <summary>The host's part of reading a desired-state manifest (see <see cref="SyncManifestReader"/>): a .psd1 data file, read as data by Import-PowerShellDataFile, never run.</summary>
 internal static class SyncManifestFile
 {
-    public static SyncManifest Read(PSCmdlet cmdlet, string path)
+    public static SyncManifest Read(PSCmdlet cmdlet, string path) =>
+        SyncManifestReader.Read(cmdlet.GetUnresolvedProviderPathFromPSPath(path), full => ReadDataFile(cmdlet, full));
+
+    private static string? ReadDataFile(PSCmdlet cmdlet, string full)
     {
-        var full = cmdlet.GetUnresolvedProviderPathFromPSPath(path);
         try
         {
-            RegularFile.Check(full); // Import-PowerShellDataFile would block on a FIFO.
-            if (new FileInfo(full).Length > SyncManifest.MaxBytes)
-            {
-                throw new ModelCacheException("SyncManifestInvalid", ModelCacheErrorKind.InvalidData, $"The manifest '{full}' is over {SyncManifest.MaxBytes} bytes.", "Check the file.");
-            }
-
-            if (!full.EndsWith(".psd1", StringComparison.OrdinalIgnoreCase))
-            {
-                return SyncManifest.Parse(RegularFile.ReadAllText(full), full);
-            }
-
             RequireDataOnly(full);
-            var json = cmdlet.InvokeCommand.NewScriptBlock("param($p) Import-PowerShellDataFile -LiteralPath $p | ConvertTo-Json -Depth 8 -Compress")
+            return cmdlet.InvokeCommand.NewScriptBlock("param($p) Import-PowerShellDataFile -LiteralPath $p | ConvertTo-Json -Depth 8 -Compress")
                 .Invoke(full).Select(o => o?.ToString()).FirstOrDefault();
-            return SyncManifest.Parse(json ?? string.Empty, full);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelCacheException("SyncManifestUnreadable", ModelCacheErrorKind.ReadError, $"Cannot read the manifest '{full}': {ex.Message}", "Check the path and permissions.", ex);
         }
         catch (RuntimeException ex)
         {
