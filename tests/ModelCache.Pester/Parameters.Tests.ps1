@@ -372,7 +372,7 @@ Describe 'Parameter details' {
     It 'Save-Model validates -MaxDownloadSize (at least 1 byte) and takes size suffixes' {
         { Save-Model $Yolo -MaxDownloadSize 0 -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ModelCache.PowerShell.Cmdlets.SaveModelCommand'
         (Get-Command Save-Model).Parameters['MaxDownloadSize'].ParameterType | Should -Be ([long])
-        { Save-Model $Yolo -MaxDownloadSize 8GB -WhatIf } | Should -Not -Throw
+        { Save-Model $Yolo -MaxDownloadSize 8GB -CachePath (Join-Path $TestDrive 'cache') -WhatIf } | Should -Not -Throw
     }
 
     It 'Test-ModelHash -Sha256 rejects a value that is not 64 hex digits' {
