@@ -91,6 +91,23 @@ public class SyncPlanTests : IDisposable
         Assert.Empty(events.Failures);
     }
 
+    [Fact]
+    public async Task Sync_sweeps_the_leftover_partial_of_a_model_already_in_its_desired_state()
+    {
+        // As Save-Model does for a valid cached model: a partial left by a download that another process finished is waste.
+        Save(_models[0]);
+        var partial = _store.PreparePartial(_models[0]);
+        File.WriteAllBytes(partial, new byte[10]);
+        var sync = new CacheSync(_store, new FakeEnvironment(_temp.Path), new RecordedEvents());
+        var plan = await sync.PlanAsync(Manifest("Test/A"), _catalog, new SyncPlanOptions(), default);
+
+        var summary = await sync.ExecuteAsync(plan, Array.Empty<ModelDrift>(), new SyncExecution(), default);
+
+        Assert.Equal(1, summary.Unchanged);
+        Assert.False(File.Exists(partial));
+        Assert.True(File.Exists(_store.GetModelPath(_models[0])));
+    }
+
     private static SyncManifest Manifest(params string[] names) =>
         SyncManifest.Parse("{ \"formatVersion\": 1, \"models\": [" + string.Join(",", names.Select(n => "\"" + n + "\"")) + "] }", "m.json");
 

@@ -195,6 +195,8 @@ public sealed class CacheSync
         {
             using (await _store.LockAsync(ok.Model!.Family, ok.Model.Member, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
             {
+                // As a save of a valid cached model does: a partial another process left behind is waste.
+                _store.RemoveWorkFiles(ok.Model);
                 _store.RecordVerification(ok.Model, ok.Check!, used: true);
             }
         }
