@@ -94,11 +94,11 @@ public sealed class OptimizeOperationTests : IDisposable
     [Fact]
     public void A_save_is_admitted_with_its_path_or_refused_when_the_model_alone_exceeds_the_quota()
     {
-        var fits = ModelSaves.Admit(_store, QuotaEnforcement.Resolve(Bytes.Length, new FakeEnvironment(_temp.Path), null), Detector);
+        var fits = ModelSaves.Admit(_store, QuotaSettings.Effective(new FakeEnvironment(_temp.Path), null, Bytes.Length), Detector);
         Assert.Null(fits.Refusal);
         Assert.Equal(_store.GetModelPath(Detector), fits.Path);
 
-        var tooBig = ModelSaves.Admit(_store, QuotaEnforcement.Resolve(Bytes.Length - 1, new FakeEnvironment(_temp.Path), null), Detector);
+        var tooBig = ModelSaves.Admit(_store, QuotaSettings.Effective(new FakeEnvironment(_temp.Path), null, Bytes.Length - 1), Detector);
         Assert.Equal("QuotaTooSmall", tooBig.Refusal!.ErrorId);
     }
 

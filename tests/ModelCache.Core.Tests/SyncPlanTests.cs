@@ -108,6 +108,19 @@ public class SyncPlanTests : IDisposable
         Assert.True(File.Exists(_store.GetModelPath(_models[0])));
     }
 
+    [Fact]
+    public async Task Sync_applies_the_session_quota()
+    {
+        // Set-ModelCacheQuota -Scope Process: a quota no settings file holds, which the sync must still see.
+        Save(_models[0]);
+        var sync = new CacheSync(_store, new FakeEnvironment(_temp.Path), new RecordedEvents());
+        var plan = await sync.PlanAsync(Manifest("Test/A"), _catalog, new SyncPlanOptions(), default);
+
+        var summary = await sync.ExecuteAsync(plan, Array.Empty<ModelDrift>(), new SyncExecution { SessionMaxSize = 10 }, default);
+
+        Assert.True(summary.QuotaExceeded);
+    }
+
     private static SyncManifest Manifest(params string[] names) =>
         SyncManifest.Parse("{ \"formatVersion\": 1, \"models\": [" + string.Join(",", names.Select(n => "\"" + n + "\"")) + "] }", "m.json");
 

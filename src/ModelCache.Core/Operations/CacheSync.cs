@@ -30,6 +30,9 @@ public sealed class SyncExecution
 
     /// <summary>(done, total) of the models to save.</summary>
     public Action<int, int>? BatchProgress { get; set; }
+
+    /// <summary>This session's quota (Set-ModelCacheQuota -Scope Process), which no settings file holds.</summary>
+    public long? SessionMaxSize { get; set; }
 }
 
 /// <summary>
@@ -64,9 +67,9 @@ public sealed class CacheSync
     }
 
     /// <summary>The quota that applies, after warning when the manifest alone is bigger than it (its models are kept regardless).</summary>
-    public CacheQuota CheckQuota(SyncPlan plan, SyncSummary summary)
+    public CacheQuota CheckQuota(SyncPlan plan, SyncSummary summary, long? sessionMaxSize = null)
     {
-        var quota = CacheQuota.Resolve(null, _environment);
+        var quota = QuotaSettings.Effective(_environment, sessionMaxSize);
         summary.ManifestBytes = plan.ManifestBytes;
         if (quota.MaxSize is { } maxSize && plan.ManifestBytes > maxSize)
         {
@@ -81,7 +84,7 @@ public sealed class CacheSync
     public async Task<SyncSummary> ExecuteAsync(SyncPlan plan, IReadOnlyCollection<ModelDrift> confirmed, SyncExecution execution, CancellationToken cancellationToken)
     {
         var summary = new SyncSummary { CacheRoot = plan.CacheRoot, Manifest = plan.Manifest };
-        var quota = CheckQuota(plan, summary);
+        var quota = CheckQuota(plan, summary, execution.SessionMaxSize);
         if (execution.RecordSync)
         {
             RecordSync(plan);

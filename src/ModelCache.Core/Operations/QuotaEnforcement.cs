@@ -16,10 +16,6 @@ namespace ModelCache.Operations;
 /// </summary>
 public static class QuotaEnforcement
 {
-    /// <summary>The quota a command applies: its own -MaxSize, else the process's, else the environment's or the setting.</summary>
-    public static CacheQuota Resolve(long? explicitMaxSize, IEnvironment environment, long? processMaxSize) =>
-        CacheQuota.Resolve(explicitMaxSize, environment, processMaxSize);
-
     /// <summary>
     /// A verbose line per eviction, a warning for the total, a failure per problem; null when no quota applies or the
     /// cache cannot be written.

@@ -103,7 +103,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
             }
 
             _store = OpenStore(CachePath, ParseLayout(Layout));
-            _quota = QuotaEnforcement.Resolve(MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null, Environment, ModuleState.ProcessMaxSize);
+            _quota = QuotaSettings.Effective(Environment, ModuleState.ProcessMaxSize, MyInvocation.BoundParameters.ContainsKey(nameof(MaxSize)) ? MaxSize : null);
         }
     }
 

@@ -75,7 +75,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
         var summary = RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Syncing models");
-            var execution = new SyncExecution { ThrottleLimit = ThrottleLimit, RecordSync = !WhatIfMode, Sources = sources, Progress = progress, BatchProgress = progress.ReportBatch };
+            var execution = new SyncExecution { SessionMaxSize = ModuleState.ProcessMaxSize, ThrottleLimit = ThrottleLimit, RecordSync = !WhatIfMode, Sources = sources, Progress = progress, BatchProgress = progress.ReportBatch };
             return new CacheSync(store, Environment, Reporter(bridge)).ExecuteAsync(plan, confirmed, execution, token);
         });
         WriteObject(summary);
