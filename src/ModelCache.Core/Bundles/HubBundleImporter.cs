@@ -31,7 +31,7 @@ public sealed class HubBundleImporter
     public HubBundleImporter(Bundle bundle, string cacheRoot, bool disableSymlinks)
     {
         _bundle = bundle;
-        _cacheRoot = HubRepoFolder.FullRoot(cacheRoot);
+        _cacheRoot = PathRules.FullPath(cacheRoot);
         _disableSymlinks = disableSymlinks;
     }
 

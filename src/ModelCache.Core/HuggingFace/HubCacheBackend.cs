@@ -32,7 +32,7 @@ public sealed class HubCacheBackend : ICacheBackend
 
     public HubCacheBackend(string root)
     {
-        Root = HubRepoFolder.FullRoot(root);
+        Root = PathRules.FullPath(root);
     }
 
     public CacheLayoutKind Kind => CacheLayoutKind.HuggingFace;
@@ -416,7 +416,7 @@ public sealed class HubCacheBackend : ICacheBackend
         }
 
         var blobs = files.Where(f => string.Equals(Path.GetDirectoryName(f), folder.BlobsPath, PathRules.Comparison)).ToList();
-        var snapshotFiles = files.Where(f => RootGuard.IsInside(f, folder.SnapshotsPath)).ToList();
+        var snapshotFiles = files.Where(f => PathRules.IsInside(f, folder.SnapshotsPath)).ToList();
         return new HubRemovalPlan(folder.CacheRoot, folder.Repo, folder.Path, true, revisions, refs.SelectMany(r => r.Value).OrderBy(n => n, StringComparer.Ordinal).ToList(),
             snapshotFiles, blobs, bytes);
     }
@@ -538,7 +538,7 @@ public sealed class HubCacheBackend : ICacheBackend
     }
 
     /// <summary>A link itself is deleted, so only the folders above it must be real: the link is the last thing checked.</summary>
-    private static void Contained(RootGuard repo, string link) => repo.EnsureContained(Path.GetDirectoryName(RootGuard.FullRoot(link))!);
+    private static void Contained(RootGuard repo, string link) => repo.EnsureContained(Path.GetDirectoryName(PathRules.FullPath(link))!);
 
     /// <summary>Removes the link itself: unlink on Unix; on Windows a folder link or junction needs RemoveDirectory.</summary>
     private static void DeleteLink(string path)

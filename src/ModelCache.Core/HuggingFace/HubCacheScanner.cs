@@ -25,7 +25,7 @@ public static class HubCacheScanner
     /// <summary>Lists every repo under <paramref name="cacheRoot"/>, or only <paramref name="repo"/>. A missing root lists nothing.</summary>
     public static HubCacheScan Scan(string cacheRoot, HubRepoId? repo = null, CancellationToken cancellationToken = default)
     {
-        var root = HubRepoFolder.FullRoot(cacheRoot);
+        var root = PathRules.FullPath(cacheRoot);
         var entries = new List<HubCacheEntry>();
         var warnings = new List<HubCacheWarning>();
         if (repo is not null)

@@ -22,7 +22,7 @@ internal sealed class HubRepoFolder
 
     public HubRepoFolder(string cacheRoot, HubRepoId repo)
     {
-        CacheRoot = FullRoot(cacheRoot);
+        CacheRoot = PathRules.FullPath(cacheRoot);
         Repo = repo;
         Path = System.IO.Path.Combine(CacheRoot, repo.FolderName);
     }
@@ -98,11 +98,9 @@ internal sealed class HubRepoFolder
         }
     }
 
-    /// <summary>The full path of a cache root, without a trailing separator.</summary>
-    public static string FullRoot(string cacheRoot) => RootGuard.FullRoot(cacheRoot);
 
     /// <summary>True when <paramref name="path"/> lies inside this repo's folder (compared as the OS compares paths).</summary>
-    public bool Contains(string path) => RootGuard.IsInside(path, Path);
+    public bool Contains(string path) => PathRules.IsInside(path, Path);
 
     /// <summary>Throws <c>CacheFolderIsLink</c> unless <paramref name="path"/> is this repo's folder or lies inside it with no link on the way.</summary>
     public void EnsureContained(string path) => new RootGuard(Path).EnsureContained(path);

@@ -18,7 +18,7 @@ public sealed class RootGuard
 
     public RootGuard(string root)
     {
-        Root = FullRoot(root);
+        Root = PathRules.FullPath(root);
     }
 
     /// <summary>The root's full path, without a trailing separator.</summary>
@@ -40,27 +40,16 @@ public sealed class RootGuard
         }
     }
 
-    /// <summary>The full path of a root, without a trailing separator (a drive root keeps its own).</summary>
-    public static string FullRoot(string root)
-    {
-        var full = Path.GetFullPath(root);
-        var trimmed = full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
-        return trimmed.Length == 0 || trimmed.EndsWith(":", StringComparison.Ordinal) ? full : trimmed;
-    }
-
-    /// <summary>True when <paramref name="path"/> lies strictly under <paramref name="folder"/>, lexically.</summary>
-    public static bool IsInside(string path, string folder) => FullRoot(path).StartsWith(WithSeparator(FullRoot(folder)), PathRules.Comparison);
-
     /// <summary>True when <paramref name="path"/> is the root or lies under it and no folder between them, nor the path itself, is a link.</summary>
     public bool IsContained(string path)
     {
-        var full = FullRoot(path);
+        var full = PathRules.FullPath(path);
         if (string.Equals(full, Root, PathRules.Comparison))
         {
             return true;
         }
 
-        var prefix = WithSeparator(Root);
+        var prefix = PathRules.WithSeparator(Root);
         if (!full.StartsWith(prefix, PathRules.Comparison))
         {
             return false;
@@ -122,6 +111,4 @@ public sealed class RootGuard
         return buffer;
     }
 
-    private static string WithSeparator(string folder) =>
-        folder.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? folder : folder + Path.DirectorySeparatorChar;
 }

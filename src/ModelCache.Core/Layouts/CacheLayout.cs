@@ -175,8 +175,6 @@ public abstract class CacheLayout
         }
     }
 
-    /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies under it, compared as this OS compares paths (no link resolved).</summary>
-    internal static bool IsSameOrInside(string path, string folder) => PathRules.IsSameOrInside(path, folder);
 
     protected static StringComparison PathComparison => PathRules.Comparison;
 

@@ -52,7 +52,7 @@ public sealed class NativeLayout : CacheLayout
     public override bool SlotDirectoryIsExclusive(string family, string member) => _modelLocations.Find(family, member) is null;
 
     /// <summary>A relocated model's file is contained by its own folder, as the root contains the others.</summary>
-    protected override string ContainingRootOf(string fullPath) => _modelLocations.FolderContaining(fullPath, PathComparison) ?? Root;
+    protected override string ContainingRootOf(string fullPath) => _modelLocations.FolderContaining(fullPath) ?? Root;
 
     public override string GetLockPath(string family, string member) => Path.Combine(LockRoot, family, member + ".lock");
 

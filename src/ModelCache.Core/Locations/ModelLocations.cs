@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using ModelCache.IO;
 
 namespace ModelCache.Locations;
 
@@ -36,12 +37,11 @@ public sealed class ModelLocations
     public CacheLocation? Find(string family, string member) => _byModel.TryGetValue(family + "/" + member, out var location) ? location : null;
 
     /// <summary>The folder among these that <paramref name="fullPath"/> is, or lies under; null when none.</summary>
-    public string? FolderContaining(string fullPath, StringComparison comparison)
+    public string? FolderContaining(string fullPath)
     {
         foreach (var folder in _byModel.Values.Select(l => l.Path))
         {
-            var trimmed = folder.TrimEnd(Path.DirectorySeparatorChar);
-            if (string.Equals(fullPath.TrimEnd(Path.DirectorySeparatorChar), trimmed, comparison) || fullPath.StartsWith(trimmed + Path.DirectorySeparatorChar, comparison))
+            if (PathRules.IsSameOrInside(fullPath, folder))
             {
                 return folder;
             }
