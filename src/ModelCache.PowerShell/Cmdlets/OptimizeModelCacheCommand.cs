@@ -155,7 +155,7 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
         }
 
         var (precompiled, upToDate, candidates) = Precompile ? PrecompileModels(optimizer, options, removed) : (0, 0, 0);
-        Conclude(store.Root, plan.Steps.Count, candidates, plan.Steps.Sum(s => s.Bytes), done + precompiled, upToDate, freed);
+        Conclude(store.Root, plan.Steps.Count, candidates, plan.Steps.Where(s => OptimizeOperation.Frees(s.Kind)).Sum(s => s.Bytes), done + precompiled, upToDate, freed);
     }
 
     // The last line says what was (or, under -WhatIf, would be) done, "nothing to do" included, so a clean run is not silent.
