@@ -200,17 +200,6 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         Exit-ModelCacheSandbox
     }
 
-    BeforeAll {
-        # What a person sees in a default list: no type name where a value should be, no '{[key, value]}' dictionary
-        # dump, no 00:00:08.7877215 duration.
-        function Assert-ReadableList([object[]] $Objects) {
-            $text = ($Objects | Format-List | Out-String -Width 80)
-            $text | Should -Not -Match '\bModelCache\.[A-Z]\w*\.[A-Z]\w*' -Because "no raw type name should show:`n$text"
-            $text | Should -Not -Match '\{\[' -Because "no raw dictionary should show:`n$text"
-            $text | Should -Not -Match '\d\d:\d\d:\d\d\.\d{4,}' -Because "durations should read for people:`n$text"
-        }
-    }
-
     It 'has a sample for every table view the module defines' {
         $TableViews.Count | Should -BeGreaterThan 0
         $missing = @($TableViews | Where-Object { -not $Samples.ContainsKey($_.TypeName) } | ForEach-Object { "$($_.View) ($($_.TypeName))" })
@@ -246,12 +235,12 @@ Describe 'Every table view at 80 columns from 150-character paths' {
     It '<View> (<File>): the default list of its objects names no .NET type, raw collection or raw duration' -ForEach $TableViews {
         $objects = @($Samples[$TypeName].Objects)
         if ($Lists.ContainsKey($TypeName)) { $objects += $Lists[$TypeName] }
-        Assert-ReadableList $objects
+        Assert-ReadableOutput $objects -List -Context $View
     }
 
     It 'the cache summary reads the same way, and leads with its verdict' {
         $summary = $Lists['ModelCache.Store.CacheSummary']
-        Assert-ReadableList $summary
+        Assert-ReadableOutput $summary -List -Context 'summary'
         $lines = @(($summary | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
         $lines[0] | Should -Match '^Health\s+: (Good|Large|Cluttered|Corrupt) — \d+ models?, \d+(\.\d)? [KMG]?i?B'
         $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
