@@ -34,13 +34,14 @@ internal sealed class ErrorIdScanner
     private readonly Dictionary<string, List<ValueSet>> _returns = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ValueSet>> _outStores = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _overriddenBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _bases = new(StringComparer.Ordinal);
     private readonly List<(ValueSet Value, Site Site, string Sink)> _sinks = new();
     private readonly Dictionary<Atom, Resolution> _memo = new();
     private readonly HashSet<Atom> _resolving = new();
 
-    private ErrorIdScanner()
-    {
-    }
+    private readonly HashSet<string> _scanned;
+
+    private ErrorIdScanner(IEnumerable<string> scannedAssemblies) => _scanned = new HashSet<string>(scannedAssemblies, StringComparer.Ordinal);
 
     /// <summary>Each id and the places (file:line, method) its literal comes from.</summary>
     public SortedDictionary<string, SortedSet<string>> Ids { get; } = new(StringComparer.Ordinal);
@@ -48,7 +49,15 @@ internal sealed class ErrorIdScanner
     /// <summary>Values reaching an id sink that could not be traced to literals: "why — where".</summary>
     public SortedSet<string> Unresolved { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The module's four assemblies, as built into module/bin.</summary>
     public static ErrorIdScanner Scan()
+    {
+        var bin = Path.Combine(TestPaths.RepoRoot, "module", "bin");
+        return Scan(AssemblyNames.Select(name => File.Exists(Path.Combine(bin, name + ".dll")) ? Path.Combine(bin, name + ".dll") : Path.Combine(bin, "dependencies", name + ".dll")));
+    }
+
+    /// <summary>The given assemblies; calls into any other assembly are not followed.</summary>
+    public static ErrorIdScanner Scan(IEnumerable<string> files)
     {
         var bin = Path.Combine(TestPaths.RepoRoot, "module", "bin");
         var resolver = new DefaultAssemblyResolver();
@@ -56,22 +65,17 @@ internal sealed class ErrorIdScanner
         resolver.AddSearchDirectory(Path.Combine(bin, "dependencies"));
         resolver.AddSearchDirectory(Path.GetDirectoryName(typeof(object).Assembly.Location)!);
         resolver.AddSearchDirectory(Path.GetDirectoryName(typeof(System.Management.Automation.PSCmdlet).Assembly.Location)!);
-        var scanner = new ErrorIdScanner();
         var modules = new List<ModuleDefinition>();
         try
         {
-            foreach (var name in AssemblyNames)
+            foreach (var file in files)
             {
-                var file = Path.Combine(bin, name + ".dll");
-                if (!File.Exists(file))
-                {
-                    file = Path.Combine(bin, "dependencies", name + ".dll");
-                }
-
+                resolver.AddSearchDirectory(Path.GetDirectoryName(file)!);
                 var hasSymbols = File.Exists(Path.ChangeExtension(file, ".pdb"));
                 modules.Add(ModuleDefinition.ReadModule(file, new ReaderParameters { AssemblyResolver = resolver, ReadSymbols = hasSymbols }));
             }
 
+            var scanner = new ErrorIdScanner(modules.Select(m => m.Assembly.Name.Name));
             foreach (var method in modules.SelectMany(m => m.GetTypes()).SelectMany(t => t.Methods))
             {
                 scanner.IndexOverrides(method);
@@ -82,6 +86,7 @@ internal sealed class ErrorIdScanner
             }
 
             scanner.ResolveSinks();
+            return scanner;
         }
         finally
         {
@@ -92,8 +97,6 @@ internal sealed class ErrorIdScanner
 
             resolver.Dispose();
         }
-
-        return scanner;
     }
 
     private static string Key(MethodReference method) => (method.Resolve() ?? (MemberReference)method).FullName;
@@ -127,6 +130,7 @@ internal sealed class ErrorIdScanner
         foreach (var b in bases)
         {
             Add(_overriddenBy, Key(b), Key(method));
+            Add(_bases, Key(method), Key(b));
         }
     }
 
@@ -218,7 +222,7 @@ internal sealed class ErrorIdScanner
             case Null or Forwarded:
                 return new Resolution();
             case Unknown u:
-                return Resolution.Fail(u.Why + " at " + u.Site);
+                return Resolution.Fail(u.Why);
             case Concat cc:
             {
                 var left = Resolve(cc.Left);
@@ -290,9 +294,9 @@ internal sealed class ErrorIdScanner
                     }
 
                     // Calls through the base or interface method this one implements.
-                    foreach (var (baseKey, overrides) in _overriddenBy)
+                    if (_bases.TryGetValue(m, out var bases))
                     {
-                        if (overrides.Contains(m))
+                        foreach (var baseKey in bases)
                         {
                             methods.Enqueue(baseKey);
                         }
@@ -687,12 +691,12 @@ internal sealed class ErrorIdScanner
             }
 
             var definition = callee.Resolve();
-            if (definition is not null && definition.HasBody && AssemblyNames.Contains(definition.Module.Assembly.Name.Name))
+            if (definition is not null && definition.HasBody && _scanner._scanned.Contains(definition.Module.Assembly.Name.Name))
             {
                 return new ValueSet(new Returned(Key(definition)));
             }
 
-            if (definition is not null && definition.IsAbstract && AssemblyNames.Contains(definition.Module.Assembly.Name.Name))
+            if (definition is not null && definition.IsAbstract && _scanner._scanned.Contains(definition.Module.Assembly.Name.Name))
             {
                 return new ValueSet(new Returned(Key(definition)));
             }
@@ -911,9 +915,10 @@ internal sealed class ErrorIdScanner
 
     private sealed record Forwarded(string Type) : Atom;
 
-    private sealed record Unknown(string Why, Site Site) : Atom
+    /// <summary>A value that is no string literal. Without its site, so that one unknown per cause keeps the sets small.</summary>
+    private sealed record Unknown(string Why) : Atom
     {
-        public static ValueSet At(string why, MethodDefinition method, Instruction ins) => new(new Unknown(why, new Site(method, ins)));
+        public static ValueSet At(string why, MethodDefinition method, Instruction ins) => new(new Unknown(why + " in " + method.DeclaringType.Name + "." + method.Name));
     }
 
     private sealed record Param(string Method, int Index) : Atom;
