@@ -72,7 +72,7 @@ Describe 'Start-ModelCacheServer in a child process' -Skip:(-not $IsLinux) {
             "$($response.Headers.ETag)" | Should -Be "`"$YoloSha`""
 
             (Invoke-RestMethod "$($server.Uri)index.json").models.fileName | Should -Contain $YoloFile
-            (Invoke-RestMethod "$($server.Uri)api/models/cache/info").EntryCount | Should -Be 2
+            (Invoke-RestMethod "$($server.Uri)api/models/cache/info").entryCount | Should -Be 2
             (Invoke-WebRequest "$($server.Uri)api/models/export" -Method Post -Body '{}' -SkipHttpErrorCheck).StatusCode | Should -Be 401
             $export = Invoke-RestMethod "$($server.Uri)api/models/export" -Method Post -Body '{}' -ContentType application/json -Headers @{ Authorization = "Bearer $Token" }
             Test-Path -LiteralPath $export.path | Should -BeTrue
