@@ -49,7 +49,7 @@ public sealed class ServerHostileClientTests : IDisposable
 
             var info = Curl($"curl http://{host}/api/models/cache/info");
             Assert.True(info.Status == 200, info.Body);
-            Assert.Equal(1, JsonDocument.Parse(info.Body).RootElement.GetProperty("EntryCount").GetInt32());
+            Assert.Equal(1, JsonDocument.Parse(info.Body).RootElement.GetProperty("entryCount").GetInt32());
             var status = Curl($"curl http://{host}/api/models/status");
             Assert.True(status.Status == 200, status.Body);
 
