@@ -256,6 +256,32 @@ public sealed class ServerApiTests
         Assert.Contains(fixture.Warnings, w => w.Contains("boom", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Clear_names_that_are_paths_or_unknown_remove_nothing_and_say_why()
+    {
+        using var fixture = new ServerFixture();
+
+        using var response = await fixture.Http.SendAsync(fixture.Post("api/models/cache/clear", "{\"confirm\": true, \"names\": [\"../../etc/passwd\", \"/tmp\", \"SCRFD/*\"]}"));
+        var result = JObject.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(result["removed"]!);
+        Assert.Contains(result["problems"]!, p => (string)p["errorId"]! == "ModelNotFound");
+        Assert.True(File.Exists(fixture.Store.GetModelPath(ServerFixture.ModelA)));
+        Assert.True(File.Exists(fixture.Store.GetModelPath(ServerFixture.ModelB)));
+    }
+
+    [Fact]
+    public void A_short_admin_token_is_refused_with_a_cryptographic_generator_as_the_fix()
+    {
+        var refused = Assert.Throws<ModelCache.Errors.ModelCacheException>(() => AdminToken.FromString("short"));
+
+        Assert.Equal("AdminTokenTooShort", refused.ErrorId);
+        Assert.Contains("RandomNumberGenerator]::Create().GetBytes(", refused.RecommendedAction!, StringComparison.Ordinal);
+        Assert.Contains("openssl rand -base64 32", refused.RecommendedAction!, StringComparison.Ordinal);
+        Assert.DoesNotContain("Get-Random", refused.RecommendedAction!, StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Every member name in <paramref name="token"/>, except inside members whose names are data.</summary>
     internal static IEnumerable<string> Members(JToken token)
     {
