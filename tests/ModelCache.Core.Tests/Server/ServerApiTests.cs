@@ -137,6 +137,24 @@ public sealed class ServerApiTests
     }
 
     [Fact]
+    public async Task A_chunked_body_without_a_length_is_cut_off_at_the_limit_with_413()
+    {
+        using var fixture = new ServerFixture(o => o.MaxRequestBodyBytes = 4096);
+        var request = fixture.Post("api/models/pull");
+        var huge = Encoding.UTF8.GetBytes("{\"names\": [\"" + new string('x', 64 * 1024) + "\"]}");
+        request.Content = new StreamContent(new NoLengthStream(huge));
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await fixture.Http.SendAsync(request);
+
+        Assert.True(request.Headers.TransferEncodingChunked == true || request.Content.Headers.ContentLength is null);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("RequestBodyTooLarge", (string)JObject.Parse(await response.Content.ReadAsStringAsync())["errorId"]!);
+        using var next = await fixture.Http.GetAsync("api/models");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
     public async Task Export_names_select_by_the_Clear_ModelCache_rule()
     {
         using var fixture = new ServerFixture();
@@ -309,5 +327,16 @@ public sealed class ServerApiTests
 
                 break;
         }
+    }
+
+    /// <summary>A readable stream that does not tell its length, so the client sends it chunked.</summary>
+    private sealed class NoLengthStream : MemoryStream
+    {
+        public NoLengthStream(byte[] bytes)
+            : base(bytes)
+        {
+        }
+
+        public override bool CanSeek => false;
     }
 }
