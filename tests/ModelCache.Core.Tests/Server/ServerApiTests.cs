@@ -18,7 +18,7 @@ namespace ModelCache.Core.Tests.Server;
 public sealed class ServerApiTests
 {
     /// <summary>Members whose names are data (task and family names), or a catalog file's own format.</summary>
-    private static readonly HashSet<string> DataKeyed = new() { "byTask", "bytesByTask", "byFamily", "catalogEntry" };
+    private static readonly HashSet<string> DataKeyed = new() { "byTask", "bytesByTask", "byFamily", "bytesByFamily", "catalogEntry" };
 
     [Theory]
     [InlineData("")]
