@@ -102,10 +102,11 @@ public class ArchitectureTests
         member is FieldReference || member.Name.StartsWith("get_", StringComparison.Ordinal) || member.Name.StartsWith("set_", StringComparison.Ordinal)
         || (member is MethodReference { Name: ".ctor" } ctor && ctor.DeclaringType.Resolve() is { } type && (type.IsValueType || IsPlainData(type)));
 
-    // A record, an options bag, or a class of constructors and accessors only (thresholds and the like): nothing to call.
+    // A record, an options bag, or a class of constructors and accessors only (thresholds and the like; a ToString for
+    // display included): nothing to call.
     private static bool IsPlainData(TypeDefinition type) =>
         type.Methods.Any(m => m.Name == "<Clone>$") || type.Name.EndsWith("Options", StringComparison.Ordinal)
-        || type.Methods.All(m => m.IsConstructor || m.IsGetter || m.IsSetter);
+        || type.Methods.All(m => m.IsConstructor || m.IsGetter || m.IsSetter || (m.Name == "ToString" && m.IsVirtual && !m.HasParameters));
 
     private static class ArchitecturePage
     {
