@@ -138,9 +138,9 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
                 "Use 'Get-ModelCache -Layout HuggingFace -Repository', or 'Get-ModelCache -Summary' for this cache.");
         }
 
-        var backend = (HubCacheBackend)OpenBackend(CachePath, Layout);
+        var listing = new HubRepoListing(OpenBackend(CachePath, Layout));
         var problems = new List<(ModelCacheException Error, object Input)>();
-        var repos = RunAsync((_, token) => System.Threading.Tasks.Task.Run(() => backend.ListRepos(Name, problems, token), token));
+        var repos = RunAsync((_, token) => listing.ListAsync(Name, problems, token));
         foreach (var (error, input) in problems)
         {
             WriteFailure(error, input);
