@@ -136,7 +136,8 @@ public sealed class HubCacheBackend : ICacheBackend
             byRepo[entry.Repo] = (byRepo.TryGetValue(entry.Repo, out var count) ? count : 0) + 1;
         }
 
-        var blobs = entries.GroupBy(e => e.BlobPath, PathRules.Comparer).Select(g => g.First()).ToList();
+        // A link whose blob is missing takes no space: counted as the repo summary (hf cache scan) counts, not at all.
+        var blobs = entries.GroupBy(e => e.BlobPath, PathRules.Comparer).Select(g => g.First()).Where(e => !e.IsLink || File.Exists(e.BlobPath)).ToList();
         summary.EntryCount = entries.Count;
         summary.TotalBytes = blobs.Sum(b => b.Size);
         summary.NeverVerified = entries.Count;

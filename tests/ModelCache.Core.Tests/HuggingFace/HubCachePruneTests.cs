@@ -242,6 +242,23 @@ public sealed class HubCachePruneTests : IDisposable
         Assert.DoesNotContain(Backend.ListRepos(null, new List<(ModelCacheException, object)>(), CancellationToken.None), r => r.Repo != "acme/detector");
     }
 
+    [SkippableFact]
+    public void A_link_whose_blob_is_missing_counts_for_nothing_in_the_repo_summary_or_the_health_summary()
+    {
+        SkipOnWindows();
+        _tree.LfsFile(CommitA, "model.onnx", Bytes(1));
+        var gone = _tree.LfsFile(CommitA, "gone.onnx", Bytes(2));
+        _tree.Ref("main", CommitA);
+        File.Delete(Path.Combine(_tree.RepoPath, "blobs", gone));
+
+        var repo = Assert.Single(Backend.ListRepos(null, new List<(ModelCacheException, object)>(), CancellationToken.None));
+        var summary = Backend.Summarize(new ModelCatalog(Array.Empty<ModelDefinition>()), new CacheHealthThresholds(), new List<ModelCacheException>(), CancellationToken.None);
+
+        Assert.Equal((1, (long)Bytes(1).Length), (repo.FileCount, repo.SizeOnDisk));
+        Assert.Equal(2, repo.Revisions[0].FileCount); // the revision still names both paths
+        Assert.Equal((1, (long)Bytes(1).Length), (summary.FileCount, summary.TotalBytes));
+    }
+
     [Fact]
     public void A_missing_root_has_no_repos_and_nothing_to_prune()
     {

@@ -5,8 +5,10 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
+using ModelCache.Store;
 using ModelCache.Testing;
 using static ModelCache.Core.Tests.HuggingFace.HubCacheScannerTests;
 
@@ -140,6 +142,10 @@ public sealed class HubScanInteropTests : IDisposable
             }
         }
 
+        // The health summary (Get-ModelCache -Summary) counts the same bytes and blobs (no interrupted download here).
+        var summary = new HubCacheBackend(Root).Summarize(new ModelCatalog(Array.Empty<ModelDefinition>()), new CacheHealthThresholds(), new List<ModelCacheException>(), CancellationToken.None);
+        Assert.Equal(js.RootElement.GetProperty("size").GetInt64(), summary.TotalBytes);
+        Assert.Equal(theirs.Values.Sum(r => r.GetProperty("filesCount").GetInt32()), summary.FileCount);
         return ours;
     }
 
