@@ -290,6 +290,8 @@ Describe 'Get-ModelCache -Layout HuggingFace -Repository (hf cache scan)' {
         @(Get-ModelCache -Layout HuggingFace -Repository).Repo | Should -Be @('acme/tiny', 'other/thing')
         @(Get-ModelCache -Layout HuggingFace -Repository -Name 'oth*').Repo | Should -Be @('other/thing')
         @('acme/tiny', 'acme/tiny' | Get-ModelCache -Layout HuggingFace -Repository).Count | Should -Be 1
+        # Piped hub files stand for their repo, each repo written once.
+        @(Get-ModelCache -Layout HuggingFace -Name 'acme/*' | Get-ModelCache -Layout HuggingFace -Repository).Repo | Should -Be @('acme/tiny')
         $null = Get-ModelCache -Layout HuggingFace -Repository acme/absent -ErrorVariable failures -ErrorAction SilentlyContinue
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'HubRepoNotCached,*'
         { Get-ModelCache -Repository -ErrorAction Stop } | Should -Throw -ErrorId 'LayoutNotSupported,*'
