@@ -122,7 +122,7 @@ public static class ModelAdmission
             catch (OnnxRuntimeException ex)
             {
                 // Without the capped arena no session is built: an unbounded one is what this class exists to prevent.
-                throw new Errors.ModelCacheException("ModelLoadFailed", Errors.ModelCacheErrorKind.ResourceUnavailable,
+                throw new Errors.ModelCacheException("OnnxRuntimeSetupFailed", Errors.ModelCacheErrorKind.ResourceUnavailable,
                     $"ONNX Runtime's memory-capped arena cannot be set up in this process: {ex.Message}",
                     "Start a new PowerShell session and import ModelCache before other modules that use ONNX Runtime.", ex);
             }

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Bundles;
@@ -11,7 +10,6 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Operations;
 using ModelCache.Store;
-using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
 namespace ModelCache.Server;
@@ -43,9 +41,9 @@ internal sealed class AdminApi
     /// </summary>
     public object Info(CancellationToken cancellationToken)
     {
-        var info = JObject.FromObject(Summarize(cancellationToken), PublicJson);
-        info.Remove(nameof(CacheSummary.Root));
-        Redact(info[nameof(CacheSummary.Reasons)]);
+        var info = JObject.FromObject(Summarize(cancellationToken), ApiJson.Serializer);
+        info.Remove("root");
+        Redact(info["reasons"]);
         return info;
     }
 
@@ -57,17 +55,17 @@ internal sealed class AdminApi
         var shown = new JArray();
         foreach (var entry in entries)
         {
-            var item = JObject.FromObject(entry, PublicJson);
-            item.Remove(nameof(ModelCacheEntry.Path));
-            item.Remove(nameof(ModelCacheEntry.CacheRoot));
+            var item = JObject.FromObject(entry, ApiJson.Serializer);
+            item.Remove("path");
+            item.Remove("cacheRoot");
             if (!IsHttp(entry.SourceUrl))
             {
-                item[nameof(ModelCacheEntry.SourceUrl)] = null;
+                item["sourceUrl"] = null;
             }
 
-            if (item["Transfer"] is JObject transfer && !IsHttp((string?)transfer["SourceUrl"]))
+            if (item["transfer"] is JObject transfer && !IsHttp((string?)transfer["sourceUrl"]))
             {
-                transfer["SourceUrl"] = null;
+                transfer["sourceUrl"] = null;
             }
 
             shown.Add(item);
@@ -75,6 +73,35 @@ internal sealed class AdminApi
 
         return new { layout = Store.Layout.Kind, entries = shown, problems = Problems(problems) };
     }
+
+    /// <summary>
+    /// <c>GET /api/models</c>, asked without a token: each cached entry as a client needs it — name, file name, size,
+    /// SHA-256 and state — and nothing of where it lies.
+    /// </summary>
+    public async Task<object> ListAsync(CancellationToken cancellationToken)
+    {
+        var problems = new List<ModelCacheException>();
+        var entries = await Store.ListAsync(Catalog, problems, cancellationToken).ConfigureAwait(false);
+        var models = entries.OrderBy(e => e.Name, StringComparer.OrdinalIgnoreCase).Select(e => new
+        {
+            name = e.Name,
+            file = e.FileName,
+            size = e.Size,
+            sha256 = (e.Sha256 ?? e.ExpectedSha256)?.ToLowerInvariant(),
+            state = StateOf(e),
+        }).ToList();
+        return new { models, problems = Problems(problems) };
+    }
+
+    /// <summary>
+    /// <c>verified</c>: the last hash check matched and the file has not changed since; <c>corrupt</c>: it did not match;
+    /// <c>unverified</c>: never hashed, or changed since; <c>orphan</c>: not a catalog model.
+    /// </summary>
+    internal static string StateOf(ModelCacheEntry entry) =>
+        !entry.InCatalog ? "orphan"
+        : entry.LastCheck == EntryCheckResult.Failed ? "corrupt"
+        : entry.LastCheck == EntryCheckResult.Passed && entry.ChangedSinceCheck != true ? "verified"
+        : "unverified";
 
     /// <summary>Optimize-ModelCache with its non-destructive defaults: corrupt files quarantined, not deleted; orphans kept.</summary>
     public Task<object> OptimizeAsync(CancellationToken cancellationToken) => Exclusive(async () =>
@@ -126,20 +153,10 @@ internal sealed class AdminApi
         var problems = new List<ModelCacheException>();
         var entries = await Store.ListAsync(Catalog, problems, cancellationToken).ConfigureAwait(false);
         IEnumerable<ModelCacheEntry> chosen = entries;
-        if (name is not null)
+        var names = name is not null ? new[] { name } : request.Names;
+        if (names is not null)
         {
-            var selection = NameSelector.SelectEntries(Catalog, entries, name, Store.Root);
-            if (selection.Error is not null)
-            {
-                throw selection.Error;
-            }
-
-            if (selection.Items.Count == 0)
-            {
-                throw new ModelCacheException("ModelNotCached", ModelCacheErrorKind.NotFound, $"No cached model matches '{name}'.");
-            }
-
-            chosen = selection.Items;
+            chosen = Select(entries, names);
         }
 
         var models = new List<(string File, ModelDefinition Model)>();
@@ -166,40 +183,56 @@ internal sealed class AdminApi
         return new { path = result.Path, manifestSha256 = result.ManifestSha256, models = result.Models, bytes = result.Bytes, problems = Problems(problems) };
     }, cancellationToken);
 
-    /// <summary>An export request's body, in the model manager's names: <c>{"export_path": "x.zip", "format": "zip"}</c>.</summary>
+    /// <summary>
+    /// The entries <paramref name="names"/> select, each by Clear-ModelCache's rule (<see cref="NameSelector.SelectEntries"/>:
+    /// a wildcard matches names or members silently, a plain name must resolve); ModelNotCached when none is selected.
+    /// </summary>
+    private List<ModelCacheEntry> Select(IReadOnlyList<ModelCacheEntry> entries, IReadOnlyList<string> names)
+    {
+        var chosen = new List<ModelCacheEntry>();
+        foreach (var name in names)
+        {
+            var selection = NameSelector.SelectEntries(Catalog, entries, name, Store.Root);
+            if (selection.Error is not null)
+            {
+                throw selection.Error;
+            }
+
+            chosen.AddRange(selection.Items.Where(e => !chosen.Contains(e)));
+        }
+
+        if (chosen.Count == 0)
+        {
+            throw new ModelCacheException("ModelNotCached", ModelCacheErrorKind.NotFound, $"No cached model matches {string.Join(", ", names.Select(n => "'" + n + "'"))}.",
+                "See GET /api/models for the cached models.");
+        }
+
+        return chosen;
+    }
+
+    /// <summary>An export request's body, in the model manager's names: <c>{"names": ["Test/*"], "export_path": "x.zip", "format": "zip"}</c>.</summary>
     internal sealed class ExportRequest
     {
         public string? RelativePath { get; set; }
 
         public bool Folder { get; set; }
+
+        /// <summary>Names as Clear-ModelCache takes them (wildcards match silently); null exports every verified catalog entry.</summary>
+        public IReadOnlyList<string>? Names { get; set; }
     }
 
+    public static readonly string[] ExportMembers = { "names", "export_path", "format" };
+
+    public const string ExportExample = "{\"names\": [\"Family/*\"], \"export_path\": \"name.zip\", \"format\": \"zip\"}";
+
     /// <summary>
-    /// Parses an export body (empty is every default); null with the error id and reason when <c>export_path</c> is not a
-    /// relative name inside <paramref name="exportPath"/> (absolute, <c>..</c>, a backslash, or through a link) or
-    /// <c>format</c> is not <c>zip</c> or <c>folder</c>.
+    /// Reads an export body (empty is every default); throws RequestBodyInvalid, ExportFormatInvalid (<c>format</c> not
+    /// <c>zip</c> or <c>folder</c>) or ExportPathInvalid (<c>export_path</c> not a relative name inside
+    /// <paramref name="exportPath"/>: absolute, <c>..</c>, a backslash, or through a link).
     /// </summary>
-    public static ExportRequest? ParseExport(byte[] body, string exportPath, out string? errorId, out string? rejection)
+    public static ExportRequest ParseExport(JObject json, string exportPath)
     {
-        errorId = "RequestBodyInvalid";
-        rejection = null;
-        var request = new ExportRequest();
-        if (body.Length == 0)
-        {
-            return request;
-        }
-
-        JObject json;
-        try
-        {
-            json = JObject.Parse(Encoding.UTF8.GetString(body));
-        }
-        catch (JsonException)
-        {
-            rejection = "The body must be a JSON object: {\"export_path\": \"name.zip\", \"format\": \"zip\"}.";
-            return null;
-        }
-
+        var request = new ExportRequest { Names = RequestBody.Names(json) };
         switch (json["format"])
         {
             case null or { Type: JTokenType.Null }:
@@ -208,40 +241,35 @@ internal sealed class AdminApi
                 request.Folder = (string)format! == "folder";
                 break;
             default:
-                errorId = "ExportFormatInvalid";
-                rejection = "\"format\" must be \"zip\" or \"folder\".";
-                return null;
+                throw new ModelCacheException("ExportFormatInvalid", ModelCacheErrorKind.InvalidArgument, "\"format\" must be \"zip\" or \"folder\".", "Send \"format\": \"zip\" or \"folder\", or leave it out (zip).");
         }
 
         switch (json["export_path"])
         {
             case null or { Type: JTokenType.Null }:
                 return request;
-            case JValue { Type: JTokenType.String } path when ((string)path!).Length > 0:
+            case JValue { Type: JTokenType.String } path when ((string)path!).Length is > 0 and <= 1024:
                 request.RelativePath = (string)path!;
                 break;
             default:
-                errorId = "ExportPathInvalid";
-                rejection = "\"export_path\" must be a file name relative to the server's export folder.";
-                return null;
+                throw ExportPathInvalid("must be a file name relative to the server's export folder");
         }
 
-        errorId = "ExportPathInvalid";
         if (ExportPathProblem(exportPath, request.RelativePath) is { } problem)
         {
-            rejection = $"\"export_path\" {problem}.";
-            return null;
+            throw ExportPathInvalid(problem);
         }
 
         if (request.RelativePath.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) == request.Folder)
         {
-            rejection = request.Folder ? "A folder export's \"export_path\" must not end in .zip." : "A zip export's \"export_path\" must end in .zip.";
-            return null;
+            throw ExportPathInvalid(request.Folder ? "must not end in .zip for a folder export" : "must end in .zip for a zip export");
         }
 
-        errorId = null;
         return request;
     }
+
+    private static ModelCacheException ExportPathInvalid(string problem) => new("ExportPathInvalid", ModelCacheErrorKind.InvalidArgument,
+        $"\"export_path\" {problem}.", "Give a relative name such as \"site/models.zip\" (a folder name without .zip for \"format\": \"folder\"), or leave it out.");
 
     /// <summary>Why <paramref name="relative"/> may not name a bundle under <paramref name="root"/>, or null when it may.</summary>
     private static string? ExportPathProblem(string root, string relative)
@@ -288,41 +316,20 @@ internal sealed class AdminApi
 
     private static string ResolveUnder(string root, string relative) => Path.Combine(Path.GetFullPath(root), relative.Replace('/', Path.DirectorySeparatorChar));
 
-    /// <summary>Parses a clear request: <c>{"confirm": true, "names": [...]}</c>; null with the reason when it is not one.</summary>
-    public static IReadOnlyList<string>? ParseClear(byte[] body, out string? rejection)
-    {
-        rejection = null;
-        JObject request;
-        try
-        {
-            request = JObject.Parse(Encoding.UTF8.GetString(body));
-        }
-        catch (JsonException)
-        {
-            rejection = "The body must be a JSON object: {\"confirm\": true, \"names\": [\"Family/Member\"]}.";
-            return null;
-        }
+    public static readonly string[] ClearMembers = { "confirm", "names" };
 
+    public const string ClearExample = "{\"confirm\": true, \"names\": [\"Family/Member\"]}";
+
+    /// <summary>Reads a clear request, <c>{"confirm": true, "names": [...]}</c>: the names (none: every entry), or ConfirmationRequired.</summary>
+    public static IReadOnlyList<string> ParseClear(JObject request)
+    {
         if (request["confirm"] is not JValue { Type: JTokenType.Boolean } confirm || !(bool)confirm)
         {
-            rejection = "Clearing needs \"confirm\": true in the body.";
-            return null;
+            throw new ModelCacheException("ConfirmationRequired", ModelCacheErrorKind.InvalidArgument, "Clearing needs \"confirm\": true in the body.",
+                "Send " + ClearExample + "; without \"names\" every entry that is not pinned is removed.");
         }
 
-        var names = new List<string>();
-        switch (request["names"])
-        {
-            case null or { Type: JTokenType.Null }:
-                break;
-            case JArray array when array.All(n => n.Type == JTokenType.String && ((string)n!).Length > 0):
-                names.AddRange(array.Select(n => (string)n!));
-                break;
-            default:
-                rejection = "\"names\" must be an array of model names.";
-                return null;
-        }
-
-        return names;
+        return RequestBody.Names(request) ?? Array.Empty<string>();
     }
 
     private async Task<object> Exclusive(Func<Task<object>> change, CancellationToken cancellationToken)
@@ -341,12 +348,6 @@ internal sealed class AdminApi
     /// <summary>Problems as every error is shown to a client: the id and the message without local paths.</summary>
     private static IEnumerable<object> Problems(IEnumerable<ModelCacheException> problems) =>
         problems.Select(p => new { errorId = p.ErrorId, message = ErrorBody.RedactLocalPaths(p.Message) }).ToList();
-
-    private static readonly JsonSerializer PublicJson = JsonSerializer.Create(new JsonSerializerSettings
-    {
-        Converters = { new Newtonsoft.Json.Converters.StringEnumConverter() },
-        DateParseHandling = DateParseHandling.None,
-    });
 
     private static bool IsHttp(string? url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

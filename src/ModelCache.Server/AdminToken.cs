@@ -28,7 +28,7 @@ public sealed class AdminToken
         {
             throw new ModelCacheException("AdminTokenTooShort", ModelCacheErrorKind.InvalidArgument,
                 $"The admin token must be at least {MinLength} characters long.",
-                "Generate one, e.g. [Convert]::ToBase64String((1..32 | ForEach-Object { Get-Random -Maximum 256 }) -as [byte[]]), and keep it in a secret store.");
+                "Generate one with a cryptographic generator, e.g. in PowerShell (5.1 and 7): $b = [byte[]]::new(32); [Security.Cryptography.RandomNumberGenerator]::Create().GetBytes($b); [Convert]::ToBase64String($b) — or: openssl rand -base64 32. Keep it in a secret store.");
         }
 
         return new AdminToken(Digest(token));

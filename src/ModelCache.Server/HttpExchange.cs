@@ -6,8 +6,6 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Errors;
-using Newtonsoft.Json;
-using Newtonsoft.Json.Converters;
 
 namespace ModelCache.Server;
 
@@ -19,13 +17,6 @@ namespace ModelCache.Server;
 internal sealed class HttpExchange : IDisposable
 {
     private const int CopyBufferSize = 81920;
-
-    private static readonly JsonSerializerSettings Json = new()
-    {
-        Formatting = Formatting.Indented,
-        Converters = { new StringEnumConverter() },
-        NullValueHandling = NullValueHandling.Include,
-    };
 
     private readonly HttpListenerContext _context;
     private readonly CancellationTokenSource _timer = new();
@@ -92,7 +83,16 @@ internal sealed class HttpExchange : IDisposable
         }
     }
 
-    public Task SendJsonAsync(int status, object value, string method) => SendTextAsync(status, "application/json; charset=utf-8", JsonConvert.SerializeObject(value, Json) + "\n", method);
+    /// <summary>Starts a response whose length is not known: chunked, each <see cref="WriteAsync"/> sent as it is written.</summary>
+    public void BeginStream(int status, string contentType)
+    {
+        Status = status;
+        Response.StatusCode = status;
+        Response.SendChunked = true;
+        Response.ContentType = contentType;
+    }
+
+    public Task SendJsonAsync(int status, object value, string method) => SendTextAsync(status, "application/json; charset=utf-8", ApiJson.Serialize(value), method);
 
     /// <summary>
     /// The one way the server answers a failure: <c>{errorId, message, retryable}</c> (<see cref="ErrorBody"/>), local

@@ -127,6 +127,7 @@ internal sealed class ModelFileEndpoint
     {
         "UpstreamFailed" => 502,
         "CachedFileNotVerified" => 500,
+        "RequestBodyNotJson" => 415,
         _ => ex.Kind switch
         {
             ModelCacheErrorKind.NotFound => 404,

@@ -97,6 +97,35 @@ public sealed class PullThroughContentSource : IModelContentSource, IUpstreamSta
         return await ServeAsync(fetch, offset, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// <c>POST /api/models/pull</c>'s start: joins the running fetch of <paramref name="model"/>, or starts one unless its
+    /// cached file verifies (null then) — the same single flight and saver as a request for the file. The fetch runs
+    /// under the server's stop only: a caller that goes away does not cancel it.
+    /// </summary>
+    internal async Task<InFlightFetch?> PullAsync(ModelDefinition model, CancellationToken cancellationToken)
+    {
+        ThrowIfStopped(model);
+        var key = _store.GetModelPath(model);
+        if (_fetches.Find(key) is { } running)
+        {
+            return running;
+        }
+
+        try
+        {
+            using (await _cached.OpenAsync(model, 0, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+        catch (ModelCacheException ex) when (ex.ErrorId is NotCachedErrorId or CorruptErrorId)
+        {
+        }
+
+        ThrowIfStopped(model);
+        return _fetches.GetOrStart(key, () => Start(model, key));
+    }
+
     /// <summary>Stops: cancels running fetches (each keeps its partial for a later resume, as a cancelled Save-Model does) and waits for them to end.</summary>
     public void Dispose()
     {

@@ -10,7 +10,8 @@ namespace ModelCache.Server;
 /// <summary>
 /// Maps a request to its endpoint. The path was judged by <see cref="RequestTarget"/> already; a model file name is
 /// looked up in the catalog by exact name and nothing else is ever turned into a path. POSTs pass the bearer token
-/// (401), then ReadOnly (403), then the body limit (413) before any change runs.
+/// (401), then ReadOnly (403), then the body limit (413), then the body's own checks (<see cref="RequestBody"/>: 400/415)
+/// before any change runs.
 /// </summary>
 internal sealed class ServerRouter
 {
@@ -18,6 +19,7 @@ internal sealed class ServerRouter
     private readonly ModelFileEndpoint _files;
     private readonly MirrorIndex _index;
     private readonly AdminApi _admin;
+    private readonly ModelPull _pull;
     private readonly ServerMetrics _metrics;
     private readonly IModelContentSource _source;
 
@@ -28,81 +30,123 @@ internal sealed class ServerRouter
         _files = new ModelFileEndpoint(source, options);
         _index = new MirrorIndex(options, opener);
         _admin = new AdminApi(options);
+        _pull = new ModelPull(options, source);
         _metrics = metrics;
     }
+
+    /// <summary>Every route the router serves, in the order GET / lists them; /openapi.json describes exactly these (a test holds them equal).</summary>
+    internal static readonly IReadOnlyList<ApiRoute> Routes = new[]
+    {
+        new ApiRoute("/", "GET", "The endpoints this server answers, and where its OpenAPI document is."),
+        new ApiRoute("/openapi.json", "GET", "The OpenAPI 3 document describing every endpoint."),
+        new ApiRoute("/models/", "GET", "Points to the mirror's index (/models/index.json)."),
+        new ApiRoute("/models/index.json", "GET", "The static mirror's index of the models served."),
+        new ApiRoute("/index.json", "GET", "The same index, at the root."),
+        new ApiRoute("/models/{fileName}", "GET", "A catalog model's verified bytes (ranges, ETag, Last-Modified); fetched first with pull-through."),
+        new ApiRoute("/metrics", "GET", "Prometheus metrics."),
+        new ApiRoute("/api/models", "GET", "The cached models: name, file, size, SHA-256, state."),
+        new ApiRoute("/api/models/cache/info", "GET", "The cache's summary and health, without local paths."),
+        new ApiRoute("/api/models/status", "GET", "Every cache entry, without local paths."),
+        new ApiRoute("/api/models/pull", "POST", "Fetches catalog models into the cache, streaming progress as NDJSON.", admin: true),
+        new ApiRoute("/api/models/cache/optimize", "POST", "Optimize-ModelCache with its non-destructive defaults.", admin: true),
+        new ApiRoute("/api/models/cache/clear", "POST", "Removes entries (confirm required; pinned entries kept).", admin: true),
+        new ApiRoute("/api/models/export", "POST", "Writes a bundle of cached models into the export folder.", admin: true),
+        new ApiRoute("/api/models/export/{model}", "POST", "Writes a bundle of the models one name selects.", admin: true),
+        new ApiRoute("/api/models/export/{family}/{member}", "POST", "Writes a bundle of Family/Member.", admin: true),
+    };
+
+    /// <summary>The route <paramref name="segments"/> fall on, or null (<c>/models/</c>, the one template with a trailing slash, is matched by its raw path).</summary>
+    internal static ApiRoute? Match(IReadOnlyList<string> segments) => Routes.FirstOrDefault(route =>
+        !(route.Template.Length > 1 && route.Template.EndsWith("/", StringComparison.Ordinal))
+        && route.Segments.Count == segments.Count
+        && route.Segments.Select((part, i) => part.StartsWith("{", StringComparison.Ordinal) || part == segments[i]).All(m => m));
 
     public async Task RouteAsync(HttpExchange exchange)
     {
         var method = exchange.Request.HttpMethod;
-        if (RequestTarget.Parse(exchange.Request.RawUrl, out var rejection) is not { } target)
+        var raw = exchange.Request.RawUrl;
+        var rawPath = raw?.Split('?')[0];
+        IReadOnlyList<string> segments = Array.Empty<string>();
+        ApiRoute? route;
+        if (rawPath == "/models/")
+        {
+            // The one path with a trailing slash (which the target rules refuse elsewhere): a browser or a client given the mirror URL.
+            route = Routes.Single(r => r.Template == rawPath);
+        }
+        else if (RequestTarget.Parse(raw, out var rejection) is not { } target)
         {
             exchange.Response.KeepAlive = false;
             await exchange.SendErrorAsync(400, "BadRequestTarget", "Refused: " + rejection + ".", method).ConfigureAwait(false);
             return;
         }
+        else
+        {
+            segments = target.Segments;
+            route = Match(segments);
+        }
 
-        var path = string.Join("/", target.Segments);
+        if (route is null || (route.Template == "/models/{fileName}" && _options.Catalog.FindByExactFileName(segments[1]) is null))
+        {
+            await exchange.SendErrorAsync(404, "NotFound", "No such resource; GET / lists the endpoints, and model files are served under /models/<catalog file name> (see /models/index.json).", method).ConfigureAwait(false);
+            return;
+        }
+
+        if (route.Admin)
+        {
+            await ChangeAsync(exchange, method, route, segments).ConfigureAwait(false);
+            return;
+        }
+
+        if (!await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var token = exchange.Aborting.Token;
-        switch (path)
+        switch (route.Template)
         {
-            case "index.json":
-            case "models/index.json":
-                if (await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
-                {
-                    await exchange.SendJsonAsync(200, await _index.BuildAsync(token).ConfigureAwait(false), method).ConfigureAwait(false);
-                }
-
+            case "/":
+                await exchange.SendJsonAsync(200, Endpoints(), method).ConfigureAwait(false);
                 return;
-            case "metrics":
-                if (await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
-                {
-                    var text = MetricsWriter.Write(_admin.Summarize(token), _metrics, _source as IUpstreamStats, DateTimeOffset.UtcNow);
-                    await exchange.SendTextAsync(200, MetricsWriter.ContentType, text, method).ConfigureAwait(false);
-                }
-
+            case "/openapi.json":
+                await exchange.SendTextAsync(200, "application/json; charset=utf-8", OpenApiDocument.Text, method).ConfigureAwait(false);
                 return;
-            case "api/models/cache/info":
-                if (await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
-                {
-                    await exchange.SendJsonAsync(200, _admin.Info(token), method).ConfigureAwait(false);
-                }
-
+            case "/models/":
+                await exchange.SendJsonAsync(200, new { index = "/models/index.json", message = "This is a model mirror: /models/index.json lists the models, each served at /models/<fileName>." }, method).ConfigureAwait(false);
                 return;
-            case "api/models/status":
-                if (await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
-                {
-                    await exchange.SendJsonAsync(200, await _admin.StatusAsync(token).ConfigureAwait(false), method).ConfigureAwait(false);
-                }
-
+            case "/index.json":
+            case "/models/index.json":
+                await exchange.SendJsonAsync(200, await _index.BuildAsync(token).ConfigureAwait(false), method).ConfigureAwait(false);
                 return;
-            case "api/models/cache/optimize":
-            case "api/models/cache/clear":
-            case "api/models/export":
-                await ChangeAsync(exchange, method, path, null).ConfigureAwait(false);
+            case "/models/{fileName}":
+                await _files.ServeAsync(exchange, _options.Catalog.FindByExactFileName(segments[1])!).ConfigureAwait(false);
                 return;
+            case "/metrics":
+                var text = MetricsWriter.Write(_admin.Summarize(token), _metrics, _source as IUpstreamStats, DateTimeOffset.UtcNow);
+                await exchange.SendTextAsync(200, MetricsWriter.ContentType, text, method).ConfigureAwait(false);
+                return;
+            case "/api/models":
+                await exchange.SendJsonAsync(200, await _admin.ListAsync(token).ConfigureAwait(false), method).ConfigureAwait(false);
+                return;
+            case "/api/models/cache/info":
+                await exchange.SendJsonAsync(200, _admin.Info(token), method).ConfigureAwait(false);
+                return;
+            case "/api/models/status":
+                await exchange.SendJsonAsync(200, await _admin.StatusAsync(token).ConfigureAwait(false), method).ConfigureAwait(false);
+                return;
+            default:
+                throw new InvalidOperationException("A route without a handler: " + route.Template);
         }
-
-        if (target.Segments.Count > 3 && target.Segments[0] == "api" && target.Segments[1] == "models" && target.Segments[2] == "export")
-        {
-            // The model manager's per-model export: /api/models/export/<model>, where <model> may be Family/Member.
-            await ChangeAsync(exchange, method, "api/models/export", string.Join("/", target.Segments.Skip(3))).ConfigureAwait(false);
-            return;
-        }
-
-        if (target.Segments.Count == 2 && target.Segments[0] == "models" && _options.Catalog.FindByExactFileName(target.Segments[1]) is { } model)
-        {
-            if (await ReadOnlyMethod(exchange, method).ConfigureAwait(false))
-            {
-                await _files.ServeAsync(exchange, model).ConfigureAwait(false);
-            }
-
-            return;
-        }
-
-        await exchange.SendErrorAsync(404, "NotFound", "No such resource; model files are served under /models/<catalog file name>.", method).ConfigureAwait(false);
     }
 
-    private async Task ChangeAsync(HttpExchange exchange, string method, string path, string? model)
+    private static object Endpoints() => new
+    {
+        service = "ModelCache site cache server",
+        openapi = "/openapi.json",
+        endpoints = Routes.Select(r => new { method = r.Method, path = r.Template, summary = r.Summary, adminToken = r.Admin }).ToList(),
+    };
+
+    private async Task ChangeAsync(HttpExchange exchange, string method, ApiRoute route, IReadOnlyList<string> segments)
     {
         if (method != "POST")
         {
@@ -133,20 +177,20 @@ internal sealed class ServerRouter
             return;
         }
 
+        var contentType = exchange.Request.ContentType;
         var token = exchange.Aborting.Token;
-        switch (path)
+        switch (route.Template)
         {
-            case "api/models/cache/optimize":
+            case "/api/models/cache/optimize":
+                RequestBody.Parse(body, contentType, Array.Empty<string>(), "{}");
                 await exchange.SendJsonAsync(200, await _admin.OptimizeAsync(token).ConfigureAwait(false), method).ConfigureAwait(false);
                 return;
-            case "api/models/cache/clear":
-                if (AdminApi.ParseClear(body, out var rejection) is not { } names)
-                {
-                    await exchange.SendErrorAsync(400, "ConfirmationRequired", rejection!, method).ConfigureAwait(false);
-                    return;
-                }
-
+            case "/api/models/cache/clear":
+                var names = AdminApi.ParseClear(RequestBody.Parse(body, contentType, AdminApi.ClearMembers, AdminApi.ClearExample));
                 await exchange.SendJsonAsync(200, await _admin.ClearAsync(names, token).ConfigureAwait(false), method).ConfigureAwait(false);
+                return;
+            case "/api/models/pull":
+                await _pull.PullAsync(exchange, RequestBody.Parse(body, contentType, ModelPull.Members, ModelPull.Example)).ConfigureAwait(false);
                 return;
             default:
                 if (_options.ExportPath is null)
@@ -155,10 +199,12 @@ internal sealed class ServerRouter
                     return;
                 }
 
-                if (AdminApi.ParseExport(body, _options.ExportPath, out var errorId, out var refusal) is not { } export)
+                var export = AdminApi.ParseExport(RequestBody.Parse(body, contentType, AdminApi.ExportMembers, AdminApi.ExportExample), _options.ExportPath);
+                // The model manager's per-model export: /api/models/export/<model>, where <model> may be Family/Member.
+                var model = segments.Count > 3 ? string.Join("/", segments.Skip(3)) : null;
+                if (model is not null && export.Names is not null)
                 {
-                    await exchange.SendErrorAsync(400, errorId!, refusal!, method).ConfigureAwait(false);
-                    return;
+                    throw RequestBody.Invalid("Name the models in the path or in \"names\", not both.");
                 }
 
                 await exchange.SendJsonAsync(200, await _admin.ExportAsync(_options.ExportPath, export, model, token).ConfigureAwait(false), method).ConfigureAwait(false);
@@ -177,4 +223,27 @@ internal sealed class ServerRouter
         await exchange.SendErrorAsync(405, "MethodNotAllowed", "Use GET or HEAD.", method).ConfigureAwait(false);
         return false;
     }
+}
+
+/// <summary>One path the server answers: its template (<c>{name}</c> is one segment), method, what it does, and whether it needs the admin token.</summary>
+internal sealed class ApiRoute
+{
+    public ApiRoute(string template, string method, string summary, bool admin = false)
+    {
+        Template = template;
+        Method = method;
+        Summary = summary;
+        Admin = admin;
+        Segments = template.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    public string Template { get; }
+
+    public string Method { get; }
+
+    public string Summary { get; }
+
+    public bool Admin { get; }
+
+    public IReadOnlyList<string> Segments { get; }
 }

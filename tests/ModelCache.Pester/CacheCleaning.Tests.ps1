@@ -119,8 +119,10 @@ Describe 'Pinned entries' {
         $Pinned | Get-TypeName | Should -Be $TypeNames.CacheEntry
         (Get-ModelCache $Slim).Pinned | Should -BeTrue
         (Get-Content -LiteralPath (Join-Path $Sandbox.Cache "models/$Slim/entry.json") -Raw | ConvertFrom-Json).pinned | Should -BeTrue
-        (Get-ModelCache | Format-Table | Out-String -Width 120) | Should -Match 'Pinned'
-        (Get-ModelCache | Out-String -Width 120) -split "`n" | Where-Object { $_ -match 'SLIM_320' } | Should -Match '\bYes\b'
+        $rows = (Get-ModelCache | Out-String -Width 80) -split "`n"
+        $rows | Where-Object { $_ -match 'SLIM_320' } | Should -Match '\spinned$' -Because 'a pinned entry says so where its last use would be'
+        $rows | Where-Object { $_ -match 'RFB_320' } | Should -Match '\s\d{4}-\d\d-\d\d$'
+        (Get-ModelCache $Slim | Format-List | Out-String -Width 80) | Should -Match 'Pinned\s+: Yes'
         Get-ModelCache $Rfb | Set-ModelCacheEntry -Pinned $true
         (Get-ModelCache $Rfb).Pinned | Should -BeTrue
         Set-ModelCacheEntry 'UltraFace/*' -Pinned $false
@@ -216,7 +218,7 @@ Describe 'Quotas' {
         $out = Save-Model $RetinaFace -MaxSize $max -Verbose -WarningVariable warned -WarningAction SilentlyContinue 4>&1
         $entries = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
         $entries.Count | Should -Be 1
-        $entries[0] | Get-TypeName | Should -Be $TypeNames.CacheEntry
+        $entries[0].PSObject.TypeNames | Should -Contain $TypeNames.CacheEntry
         $evictions = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'Evicted*' } | ForEach-Object { "$_" })
         $evictions.Count | Should -Be 2
         $evictions[0] | Should -BeLike 'Evicted SCRFD/SCRFD_500M_KPS_CV (*) to stay under MaxSize*'

@@ -110,8 +110,9 @@ Describe 'Get-ModelCache -Summary' {
         $lines = Get-ModelCache -Summary | Out-String -Width 80 -Stream | Where-Object { $_ }
         $lines | Should -Not -BeNullOrEmpty
         $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
-        ($lines -join "`n") | Should -Match 'Health\s+: Good'
-        ($lines -join "`n") | Should -Match 'Entries\s+: 2 \('
+        $lines[0] | Should -Match '^Health\s+: Good — 2 models, \d+\.\d MiB(, \d+\.\d [KMGT]iB free)?$' -Because 'the verdict comes first, in one line'
+        ($lines -join "`n") | Should -Not -Match 'Reasons' -Because 'a Good cache has no reasons to list'
+        ($lines -join "`n") | Should -Match 'ByTask\s+: face_detection 2 \(\d+\.\d MiB\)'
     }
 
     It 'sums up the Hugging Face hub cache too (issue 19: it was refused with LayoutNotSupported)' {

@@ -3,7 +3,8 @@
 # Marker convention: an HTML comment on the line before a fenced block (blank lines between are allowed).
 # - ```powershell with no marker: runnable. It runs as the help examples do (Invoke-ExampleCode: a fresh runspace,
 #   offline, the fixture models as the mirror, a work folder with photos and model files, a cache holding four models,
-#   the uniface names the docs use mapped onto fixtures) and must finish without an error.
+#   the uniface names the docs use mapped onto fixtures) and must finish without an error; what it writes, shown at
+#   80 columns, must name no .NET type and dump no dictionary or raw duration.
 # - <!-- not-runnable: reason --> before a ```powershell block: not run; the reason is shown as the skip reason.
 # - <!-- job --> before a ```powershell block: a scheduled-job script. It is written to a .ps1 and run with a real
 #   `pwsh -NoProfile -NonInteractive -File`, offline and with no mirror: with the models of the example catalog cached
@@ -85,8 +86,8 @@ Describe 'Doc markers' {
         @($Blocks | Where-Object { $_.File -eq $File -and $_.Kind -eq 'not-runnable' -and -not $_.Value }) | Should -BeNullOrEmpty -Because 'not-runnable needs a reason'
     }
 
-    It 'README has jobs that are run' {
-        @($JobBlocks | Where-Object { $_.Block.File -eq 'README.md' }).Count | Should -BeGreaterOrEqual 2
+    It 'the provisioning guide has jobs that are run' {
+        @($JobBlocks | Where-Object { $_.Block.File -like 'docs?provisioning.md' }).Count | Should -BeGreaterOrEqual 2
     }
 }
 
@@ -104,6 +105,7 @@ Describe 'Doc code blocks run' {
         $run = Invoke-ExampleCode $Block.Code $work $ExampleModule
         $run.Failure | Should -BeNullOrEmpty -Because "the block should run:`n$($Block.Code)"
         $run.Errors | Should -BeNullOrEmpty -Because "the block should run without errors:`n$($Block.Code)"
+        Assert-ReadableOutput $run.Output -Context "output of $Name at 80 columns"
     }
 }
 

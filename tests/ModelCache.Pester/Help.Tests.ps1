@@ -168,6 +168,7 @@ Describe 'Help examples run' {
         $run.Failure | Should -BeNullOrEmpty -Because "the example should run:`n$Code"
         $run.Errors | Should -BeNullOrEmpty -Because "the example should run without errors:`n$Code"
         $run.HadErrors | Should -BeFalse
+        Assert-ReadableOutput $run.Output -Context 'the example''s output at 80 columns'
         if ($Check) { & $Check $run.Output $Work }
     }
 

@@ -72,7 +72,7 @@ Describe 'Start-ModelCacheServer in a child process' -Skip:(-not $IsLinux) {
             "$($response.Headers.ETag)" | Should -Be "`"$YoloSha`""
 
             (Invoke-RestMethod "$($server.Uri)index.json").models.fileName | Should -Contain $YoloFile
-            (Invoke-RestMethod "$($server.Uri)api/models/cache/info").EntryCount | Should -Be 2
+            (Invoke-RestMethod "$($server.Uri)api/models/cache/info").entryCount | Should -Be 2
             (Invoke-WebRequest "$($server.Uri)api/models/export" -Method Post -Body '{}' -SkipHttpErrorCheck).StatusCode | Should -Be 401
             $export = Invoke-RestMethod "$($server.Uri)api/models/export" -Method Post -Body '{}' -ContentType application/json -Headers @{ Authorization = "Bearer $Token" }
             Test-Path -LiteralPath $export.path | Should -BeTrue
@@ -145,6 +145,44 @@ Describe 'Start-ModelCacheServer in a child process' -Skip:(-not $IsLinux) {
         @($hashes | Select-Object -Unique) | Should -Be @($slim.Sha256)
         "$((Test-ModelHash $Slim).Status)" | Should -Be 'Valid' -Because 'the server kept the verified file'
         @(Get-Content -LiteralPath $server.Output | Where-Object { $_ -like "GET /models/$($slim.FileName) 200 *" }).Count | Should -Be 20
+        Get-LeftoverFiles | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'The site server API from PowerShell' -Skip:(-not $IsLinux) {
+    It 'lists its endpoints and cached models, points /models/ to the index, and pulls a model by name with NDJSON progress' {
+        Clear-ModelCache -Name $Slim -Confirm:$false -ErrorAction SilentlyContinue
+        $server = Start-ServerProcess 'api'
+        try {
+            $root = Invoke-RestMethod "$($server.Uri)"
+            $root.openapi | Should -Be '/openapi.json'
+            $root.endpoints.path | Should -Contain '/api/models/pull'
+            (Invoke-RestMethod "$($server.Uri)openapi.json").openapi | Should -Be '3.1.0'
+            (Invoke-RestMethod "$($server.Uri)models/").index | Should -Be '/models/index.json'
+            $listed = (Invoke-RestMethod "$($server.Uri)api/models").models
+            $listed.name | Should -Contain $Yolo
+            $listed.name | Should -Not -Contain (Get-ModelCatalog $Slim).Name
+
+            $headers = @{ Authorization = "Bearer $Token" }
+            $refused = Invoke-WebRequest "$($server.Uri)api/models/pull" -Method Post -Headers $headers -ContentType application/json -Body '{"names": ["https://example.invalid/x.onnx"]}' -SkipHttpErrorCheck
+            $refused.StatusCode | Should -Be 400
+            ($refused.Content | ConvertFrom-Json).errorId | Should -Be 'PullNameInvalid'
+            $unknown = Invoke-WebRequest "$($server.Uri)api/models/pull" -Method Post -Headers $headers -ContentType application/json -Body '{"names": ["Nope/Nothing"], "force": true}' -SkipHttpErrorCheck
+            ($unknown.Content | ConvertFrom-Json).errorId | Should -Be 'RequestBodyUnknownMember'
+
+            $pull = Invoke-WebRequest "$($server.Uri)api/models/pull" -Method Post -Headers $headers -ContentType application/json -Body (@{ names = @($Slim) } | ConvertTo-Json)
+            "$($pull.Headers['Content-Type'])" | Should -BeLike 'application/x-ndjson*'
+            $lines = [Text.Encoding]::UTF8.GetString($pull.RawContentStream.ToArray()) -split "`n" | Where-Object { $_ } | ConvertFrom-Json
+            $lines[-1].status | Should -Be 'success'
+            @($lines | Where-Object status -eq 'verified').Count | Should -Be 1
+            (Invoke-RestMethod "$($server.Uri)api/models").models.name | Should -Contain (Get-ModelCatalog $Slim).Name
+        }
+        finally {
+            $null = Stop-ServerProcess $server 'INT'
+        }
+
+        "$((Test-ModelHash $Slim).Status)" | Should -Be 'Valid' -Because 'the pulled file landed verified'
+        @(Get-Content -LiteralPath $server.Output | Where-Object { $_ -like 'POST /api/models/pull 200 *' }).Count | Should -Be 1
         Get-LeftoverFiles | Should -BeNullOrEmpty
     }
 }

@@ -171,7 +171,7 @@ Describe 'Move-ModelCache' {
 
     It 'shows a table of Name, Status, Size and Destination' {
         $lines = (Move-ModelCache -Destination $Target -Confirm:$false -WarningAction SilentlyContinue | Format-Table | Out-String -Width 120) -split "`r?`n" | Where-Object { $_.Trim() }
-        $lines[0] | Should -Match 'Name\s+Status\s+Size\(MB\)\s+Destination'
+        $lines[0] | Should -Match 'Name\s+Status\s+Size\s+Destination'
         ($lines -join "`n") | Should -Match ([regex]::Escape($Yolo))
     }
 }

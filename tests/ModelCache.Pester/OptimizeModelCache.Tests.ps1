@@ -56,9 +56,30 @@ Describe 'Optimize-ModelCache' {
         $said = Get-Content -Raw $transcript
         $said | Should -Match 'What if: .*"Move corrupt model file to quarantine" on target "UltraFace/SLIM_320'
         $said | Should -Match 'What if: .*"Remove stale partial download" on target "UltraFace/RFB_320'
+        $said | Should -Match "What if: Optimize-ModelCache would make 2 changes freeing up to 100 B in '"
         (Get-FileHash $SlimPath).Hash | Should -Be $before
         Test-Path $partial | Should -BeTrue
         Test-Path (Join-Path $Sandbox.Cache 'quarantine') | Should -BeFalse
+    }
+
+    It 'ends with what it did, and says when there is nothing to do, with and without -WhatIf' {
+        Switch-Byte $SlimPath
+        $all = @(Optimize-ModelCache -Confirm:$false 6>&1)
+        $all[0] | Get-TypeName | Should -Be $ActionType
+        $all[-1] | Should -BeOfType [System.Management.Automation.InformationRecord]
+        "$($all[-1])" | Should -Match "^Optimize-ModelCache: 1 change made in '.*', \d+(\.\d)? [KM]iB freed\.$"
+        $all[-1].Tags | Should -Contain 'PSHOST' -Because 'the line shows on the console like Write-Host, and can be silenced or captured'
+
+        $clean = @(Optimize-ModelCache -Confirm:$false 6>&1)
+        $clean.Count | Should -Be 1
+        "$($clean[0])" | Should -Match "^Optimize-ModelCache: nothing to do in '.*' \(no stale partial downloads, corrupt files, lost metadata or duplicates\)\.$"
+        Optimize-ModelCache -Confirm:$false -InformationAction Ignore 6>&1 | Should -BeNullOrEmpty
+
+        $transcript = Join-Path $Sandbox.Root 'clean-whatif.txt'
+        $null = Start-Transcript -LiteralPath $transcript
+        try { $output = Optimize-ModelCache -WhatIf } finally { $null = Stop-Transcript }
+        $output | Should -BeNullOrEmpty
+        Get-Content -Raw $transcript | Should -Match "What if: Optimize-ModelCache: nothing to do in '"
     }
 
     It 'removes a stale partial download but keeps one whose lock a running download holds' {
@@ -176,6 +197,14 @@ Describe 'Optimize-ModelCache -Precompile and Invoke-FaceDetect' {
         $json.optimizationLevel | Should -Be 'ORT_ENABLE_EXTENDED'
 
         Optimize-ModelCache -Name $Slim -Precompile -Confirm:$false | Should -BeNullOrEmpty
+        "$(Optimize-ModelCache -Name $Slim -Precompile -Confirm:$false 6>&1)" | Should -Match 'nothing to do .*; 1 optimized copy already up to date\)\.$'
+    }
+
+    It 'shows no freed size for a copy it writes' {
+        Remove-Item $Copy, $Key
+        $table = Optimize-ModelCache -Name $Slim -Precompile -Confirm:$false | Format-Table | Out-String -Width 80
+        $table | Should -Match 'Precompiled\s+UltraFace/SLIM_320'
+        $table | Should -Not -Match '\b0 B\b' -Because 'a precompiled copy frees nothing; the column is left empty rather than saying 0 B'
     }
 
     It 'changes nothing with -WhatIf' {

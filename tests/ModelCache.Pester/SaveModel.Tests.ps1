@@ -18,7 +18,8 @@ Describe 'Save-Model' {
         $first = Save-Model $Yolo
         $second = Save-Model $Yolo
 
-        $first | Get-TypeName | Should -Be $TypeNames.CacheEntry
+        $first | Get-TypeName | Should -Be "$($TypeNames.CacheEntry)#Saved" -Because 'Save-Model''s own view shows where each model came from'
+        $first.PSObject.TypeNames | Should -Contain $TypeNames.CacheEntry
         $first.Name | Should -Be $Yolo
         $first.Source.ToString() | Should -Be 'Mirror'
         $first.Sha256 | Should -Be $YoloSha
@@ -33,7 +34,7 @@ Describe 'Save-Model' {
 
     It 'emits the type its [OutputType] declares' {
         $declared = (Get-Command Save-Model).OutputType.Name
-        Save-Model $Slim | Get-TypeName | Should -BeIn $declared
+        (Save-Model $Slim).PSObject.BaseObject.GetType().FullName | Should -BeIn $declared
     }
 
     It 'resolves bare, case-insensitive names' {

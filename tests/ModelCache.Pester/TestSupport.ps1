@@ -246,3 +246,16 @@ function New-TestHubRepo {
     foreach ($name in $Ref) { [IO.File]::WriteAllText((Join-Path $folder "refs/$name"), $Commit) }
     [pscustomobject]@{ Folder = $folder; Blobs = $ids; Commit = $Commit }
 }
+
+# What a person reads in an 80-column console, as the default view (or with -List the default list) shows $Objects:
+# no .NET type name where a value should be, no '{[key, value]}' dictionary dump; and in a list, no 00:00:08.7877215
+# duration (the list views format them; objects of a second type in one output fall back to all their properties).
+function Assert-ReadableOutput {
+    param([object[]] $Objects, [string] $Context, [switch] $List)
+    if (-not $Objects) { return }
+    $text = if ($List) { $Objects | Format-List | Out-String -Width 80 } else { $Objects | Out-String -Width 80 }
+    $text | Should -Not -Match '\bModelCache\.[A-Z]\w*\.[A-Z]\w*' -Because "no raw type name should show ($Context):`n$text"
+    $text | Should -Not -Match '\{\[' -Because "no raw dictionary should show ($Context):`n$text"
+    if ($List) { $text | Should -Not -Match '\d\d:\d\d:\d\d\.\d{4,}' -Because "durations should read for people ($Context):`n$text" }
+}
+

@@ -36,14 +36,18 @@ Describe 'Default views at 80 columns' {
         Assert-Table $lines -Headers Name, Task, Size, Default, Cached -Values $catalog.Name
     }
 
-    It 'Save-Model shows Name, Task, LastCheck and Source whole' {
+    It 'Save-Model shows Name, Task, Size, Source and Time whole' {
         $lines = Save-Model $Yolo, 'RetinaFace/MNET_025_BIUBUG6' | Format-At80
-        Assert-Table $lines -Headers Name, Task, 'Size(MB)', LastCheck, Source -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'Passed', 'Mirror'
+        Assert-Table $lines -Headers Name, Task, Size, Source, Time -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'Mirror'
+        $lines | Select-Object -Skip 2 | ForEach-Object { $_ | Should -Match '\d(\.\d)? [KMG]iB\s' -Because 'sizes read in binary units' }
+        $lines | Select-Object -Skip 2 | ForEach-Object { $_ | Should -Match '\d+(\.\d)? (ms|s)$' -Because 'times read as a duration' }
     }
 
-    It 'Get-ModelCache shows Name, Task and LastCheck whole' {
-        $lines = Get-ModelCache | Format-At80
-        Assert-Table $lines -Headers Name, Task, 'Size(MB)', LastCheck -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'Passed'
+    It 'Get-ModelCache shows Name, Task, Size, LastCheck and LastUsed whole, and no column left blank' {
+        $entries = @(Get-ModelCache)
+        $lines = $entries | Format-At80
+        Assert-Table $lines -Headers Name, Task, Size, LastCheck, LastUsed -Values $Yolo, 'RetinaFace/MNET_025_BIUBUG6', 'face_detection', 'Passed', $entries[0].LastUsed.LocalDateTime.ToString('yyyy-MM-dd')
+        $lines[0] | Should -Not -Match 'Source' -Because 'a listing has no transfer, so a Source column would always be blank'
     }
 
     It 'Test-ModelHash shows Status and Name whole' {
@@ -113,7 +117,12 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         Add-Sample 'ModelCache.Catalog.ModelCatalogSource' $sources -Headers Order, Kind, Scope, Models, Loaded, Path -Values 'fleet catalog.json', 'built-in' -PathProperty Path
 
         $saved = @(Save-Model $Yolo, $Slim -ErrorAction Stop)
-        Add-Sample 'ModelCache.Store.ModelCacheEntry' $saved -Headers Name, Task, 'Size(MB)', LastCheck, Source -Values $Yolo, $Slim, 'face_detection', 'Passed', 'Mirror' -PathProperty Path
+        Add-Sample 'ModelCache.Store.ModelCacheEntry#Saved' $saved -Headers Name, Task, Size, Source, Time -Values $Yolo, $Slim, 'face_detection', 'Mirror' -PathProperty Path
+        $listed = @(Get-ModelCache)
+        Add-Sample 'ModelCache.Store.ModelCacheEntry' $listed -Headers Name, Task, Size, LastCheck, LastUsed -Values $Yolo, $Slim, 'face_detection', 'Passed' -PathProperty Path
+        $summary = Get-ModelCache -Summary
+        $script:Lists = @{ 'ModelCache.Store.CacheSummary' = @($summary) }
+        Add-Sample 'ModelCache.Store.CacheBreakdown' @($summary.Breakdown) -Headers Group, Name, Models, Size -Values 'Task', 'face_detection', 'Family', 'UltraFace', ($Yolo -split '/')[0]
         $checked = @(Test-ModelHash $Yolo, $Slim)
         Add-Sample 'ModelCache.Integrity.ModelHashResult' $checked -Headers Status, Name, Actual, Path -Values 'Valid', $Yolo, $Slim, 'version-slim-320.onnx', $YoloFile -PathProperty Path
         $locations = @(Get-ModelCacheLocation) + @(Get-ModelCacheLocation -Name $Yolo)
@@ -134,28 +143,28 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         $bundlePath = Join-Path $Long.Root 'bundles for the air-gapped site/detectors.zip'
         $null = New-Item -ItemType Directory -Path (Split-Path -Parent $bundlePath)
         $exported = @(Export-ModelCache -Path $bundlePath -ErrorAction Stop)
-        Add-Sample 'ModelCache.Bundles.BundleExportResult' $exported -Headers Models, 'Size(MB)', ManifestSha256, Path -Values '2', 'detectors.zip' -PathProperty Path
+        Add-Sample 'ModelCache.Bundles.BundleExportResult' $exported -Headers Models, Size, ManifestSha256, Path -Values '2', 'detectors.zip' -PathProperty Path
         $otherRoot = Join-Path $Long.Root 'a second cache for the imported bundle'
         $imported = @(Import-ModelCache -LiteralPath $bundlePath -CachePath $otherRoot -ErrorAction Stop)
-        Add-Sample 'ModelCache.Bundles.ModelImportResult' $imported -Headers Name, Status, 'Size(MB)' -Values $Yolo, $Slim, 'Imported' -PathProperty Path
+        Add-Sample 'ModelCache.Bundles.ModelImportResult' $imported -Headers Name, Status, Size -Values $Yolo, $Slim, 'Imported' -PathProperty Path
         $movedRoot = Join-Path $Long.Root 'the cache moved to a larger disk'
         $moved = @(Move-ModelCache -CachePath $otherRoot -Destination $movedRoot -Confirm:$false -WarningAction SilentlyContinue -ErrorAction Stop)
-        Add-Sample 'ModelCache.Moves.ModelMoveResult' $moved -Headers Name, Status, 'Size(MB)', Destination -Values $Yolo, $Slim, 'Moved' -PathProperty Destination
+        Add-Sample 'ModelCache.Moves.ModelMoveResult' $moved -Headers Name, Status, Size, Destination -Values $Yolo, $Slim, 'Moved' -PathProperty Destination
 
         $quota = @(Set-ModelCacheQuota -MaxSize 1GB -PassThru)
         Set-ModelCacheQuota -Reset
-        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Size, Source -Values '1073741824', '1,024.0 MiB', 'Set-ModelCacheQuota', 'CurrentUser', "$(Split-Path -Leaf ($quota[0].Source -replace '^.*\((.*)\)$', '$1')))"
+        Add-Sample 'ModelCache.Store.CacheQuota' $quota -Headers MaxSize, Source -Values '1.0 GiB', 'Set-ModelCacheQuota', 'CurrentUser', "$(Split-Path -Leaf ($quota[0].Source -replace '^.*\((.*)\)$', '$1')))"
 
         $partial = Join-Path $Long.Cache 'models/UltraFace/RFB_320/version-RFB-320.onnx.partial'
         $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $partial)
         Set-Content -LiteralPath $partial -Value 'half a model'
         $partials = @(Clear-ModelCache -Partial -Confirm:$false -PassThru)
-        Add-Sample 'ModelCache.Store.PartialFile' $partials -Headers Name, 'Size(MB)', LastWrite, Path -Values $Rfb -PathProperty Path
+        Add-Sample 'ModelCache.Store.PartialFile' $partials -Headers Name, Size, LastWrite, Path -Values $Rfb -PathProperty Path
 
         $manifest = Join-Path $Long.Root 'desired state of every kiosk.json'
         @{ formatVersion = 1; models = @($Yolo, $Slim) } | ConvertTo-Json | Set-Content -LiteralPath $manifest
         $sync = @(Sync-ModelCache -Manifest $manifest -ErrorAction Stop)
-        Add-Sample 'ModelCache.Sync.SyncSummary' $sync -Headers Added, Repaired, Removed, Unchanged, Failed, MB, CacheRoot -Values '2', 'cache' -PathProperty CacheRoot
+        Add-Sample 'ModelCache.Sync.SyncSummary' $sync -Headers Added, Repaired, Removed, Unchanged, Failed, Transferred, CacheRoot -Values '2', 'cache' -PathProperty CacheRoot
 
         $drift = @(Test-ModelCache -Manifest $manifest -Detailed -ErrorAction Stop)
         Add-Sample 'ModelCache.Sync.ModelDrift' $drift -Headers State, Name, Actual, Path -Values 'Ok', $Yolo, $Slim, 'version-slim-320.onnx', $YoloFile -PathProperty Path
@@ -221,5 +230,19 @@ Describe 'Every table view at 80 columns from 150-character paths' {
             $list = ($longest | Format-List | Out-String -Width 80) -replace '\s', ''
             $list | Should -BeLike "*$([WildcardPattern]::Escape(($path -replace '\s', '')))*"
         }
+    }
+
+    It '<View> (<File>): the default list of its objects names no .NET type, raw collection or raw duration' -ForEach $TableViews {
+        $objects = @($Samples[$TypeName].Objects)
+        if ($Lists.ContainsKey($TypeName)) { $objects += $Lists[$TypeName] }
+        Assert-ReadableOutput $objects -List -Context $View
+    }
+
+    It 'the cache summary reads the same way, and leads with its verdict' {
+        $summary = $Lists['ModelCache.Store.CacheSummary']
+        Assert-ReadableOutput $summary -List -Context 'summary'
+        $lines = @(($summary | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
+        $lines[0] | Should -Match '^Health\s+: (Good|Large|Cluttered|Corrupt) — \d+ models?, \d+(\.\d)? [KMG]?i?B'
+        $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
     }
 }

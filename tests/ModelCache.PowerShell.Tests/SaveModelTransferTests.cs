@@ -24,6 +24,18 @@ public sealed class SaveModelTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Results_come_in_input_order_even_when_a_later_model_finishes_first()
+    {
+        // The first model trickles for about a second; the others arrive at once and finish long before it.
+        var catalog = WriteCatalog(4, plans: i => i == 0 ? new FaultPlan { BytesPerSecond = 300_000 } : i == 2 ? new FaultPlan { FailTimes = 100, FailStatus = 404 } : null);
+
+        var result = _ps.Run($"Save-Model Test/M0, Test/M1, Test/M2, Test/M3 -CatalogPath '{catalog}' -ThrottleLimit 4 -RetryCount 0");
+
+        Assert.Equal(new[] { "Test/M0", "Test/M1", "Test/M3" }, result.Output.Select(o => (string)o.Properties["Name"].Value));
+        Assert.Equal("Test/M2", Assert.Single(result.Errors).TargetObject);
+    }
+
+    [Fact]
     public void A_batch_saves_in_parallel_and_each_result_says_where_its_bytes_came_from()
     {
         var catalog = WriteCatalog(4, plan: new FaultPlan { BytesPerSecond = 1_500_000 });

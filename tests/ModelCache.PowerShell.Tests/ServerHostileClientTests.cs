@@ -49,7 +49,7 @@ public sealed class ServerHostileClientTests : IDisposable
 
             var info = Curl($"curl http://{host}/api/models/cache/info");
             Assert.True(info.Status == 200, info.Body);
-            Assert.Equal(1, JsonDocument.Parse(info.Body).RootElement.GetProperty("EntryCount").GetInt32());
+            Assert.Equal(1, JsonDocument.Parse(info.Body).RootElement.GetProperty("entryCount").GetInt32());
             var status = Curl($"curl http://{host}/api/models/status");
             Assert.True(status.Status == 200, status.Body);
 
@@ -66,7 +66,7 @@ public sealed class ServerHostileClientTests : IDisposable
             foreach (var (path, expected) in new[]
             {
                 ("metrics", 405), ("index.json", 405), ("models/" + FileName, 405), ("api/models/status", 405), ("no/such/path", 404),
-                ("api/models/cache/optimize", 401), ("api/models/cache/clear", 401), ("api/models/export/HOSTILE", 401),
+                ("api/models/cache/optimize", 401), ("api/models/cache/clear", 401), ("api/models/export/HOSTILE", 401), ("api/models/pull", 401), ("", 405), ("models/", 405),
             })
             {
                 var answer = Curl($"curl -X POST http://{host}/{path}");

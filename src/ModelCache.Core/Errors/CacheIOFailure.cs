@@ -20,7 +20,7 @@ public static class CacheIOFailure
         NotARegularFileException notRegular => NotARegularFile(notRegular, subject),
         PathTooLongException => new ModelCacheException("PathTooLong", ModelCacheErrorKind.InvalidArgument,
             $"{subject}: a path in the cache is too long for this system: {exception.Message}",
-            "Choose a cache root with a shorter path (-Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME).", exception),
+            "Choose a cache root with a shorter path (-CachePath, Set-ModelCacheLocation or $env:MODELCACHE_HOME).", exception),
         UnauthorizedAccessException => new ModelCacheException("CacheAccessDenied", ModelCacheErrorKind.PermissionDenied,
             $"{subject}: access to the cache was denied: {exception.Message}",
             "Check the permissions of the cache root and of its locks folder, or choose another root.", exception),

@@ -86,7 +86,7 @@ public abstract class CacheLayout
         Directory.Exists(Root) && DescribeForeignContent() is { } foreign
             ? new ModelCacheException("CacheRootIsForeignLayout", ModelCacheErrorKind.InvalidArgument,
                 $"Refusing to write the {Kind} layout into '{Root}': {foreign}.",
-                $"Pass the matching -Layout to work with that cache, or choose an empty folder or a {Kind} cache root with -Path.")
+                $"Pass the matching -Layout to work with that cache, or choose an empty folder or a {Kind} cache root with -CachePath.")
             : null;
 
     /// <summary>Null when the root is (made) writable for this layout; otherwise the error saying why not.</summary>
@@ -111,7 +111,7 @@ public abstract class CacheLayout
         {
             return new ModelCacheException("CacheRootNotWritable", ModelCacheErrorKind.PermissionDenied,
                 $"The model cache folder '{folder}' is not writable: {ex.Message}",
-                "Choose another folder with -Path, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
+                "Choose another folder with -CachePath, Set-ModelCacheLocation or $env:MODELCACHE_HOME, or fix the directory's permissions.", ex);
         }
     }
 

@@ -63,6 +63,10 @@ public sealed class OptimizeOperation
             .Select(m => new PrecompileCandidate(m, _store.GetOptimizedModelPath(m)))
             .ToList();
 
+    /// <summary>True for a kind of step that gives disk space back (a quarantine moves the file, a rebuild or a copy adds).</summary>
+    public static bool Frees(CacheOptimizeActionKind kind) =>
+        kind is CacheOptimizeActionKind.RemovedPartial or CacheOptimizeActionKind.RemovedCorrupt or CacheOptimizeActionKind.RemovedOrphan or CacheOptimizeActionKind.Deduplicated;
+
     /// <summary>True for a step whose file is gone afterwards, so no optimized copy is written for it.</summary>
     public static bool Removes(CacheOptimizeAction action) =>
         action.Action is CacheOptimizeActionKind.RemovedCorrupt or CacheOptimizeActionKind.Quarantined or CacheOptimizeActionKind.RemovedOrphan;

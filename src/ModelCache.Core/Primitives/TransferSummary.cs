@@ -24,4 +24,9 @@ public sealed class TransferSummary
     public bool Resumed { get; }
 
     public TimeSpan Elapsed { get; }
+
+    /// <summary>One line for list views and logs: "Mirror, 1.7 MiB in 0.4 s (resumed)", or "Cache" when nothing moved.</summary>
+    public override string ToString() => Source == TransferSource.Cache
+        ? "Cache, nothing transferred"
+        : $"{Source}, {ByteSize.Format(BytesTransferred)} in {Duration.Format(Elapsed)}{(Resumed ? " (resumed)" : "")}";
 }

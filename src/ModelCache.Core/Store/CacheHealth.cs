@@ -33,4 +33,6 @@ public sealed class CacheHealthThresholds
 
     /// <summary>A cache holding more files (models, orphans, partials) than this is Cluttered.</summary>
     public int MaxFiles { get; }
+
+    public override string ToString() => $"Large over {ModelCache.Primitives.ByteSize.Format(MaxBytes)}, Cluttered over {MaxFiles} files";
 }

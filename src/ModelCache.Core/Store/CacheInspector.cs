@@ -41,6 +41,7 @@ public sealed class CacheInspector
         var byTask = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var byFamily = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var bytesByTask = new SortedDictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        var bytesByFamily = new SortedDictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         var stalePartials = 0;
         var slotDirectories = new HashSet<string>(StringComparer.Ordinal);
         if (Directory.Exists(layout.Root))
@@ -84,7 +85,9 @@ public sealed class CacheInspector
 
                 Increment(byTask, entry.Task);
                 bytesByTask[entry.Task] = (bytesByTask.TryGetValue(entry.Task, out var taskBytes) ? taskBytes : 0) + entry.Size;
-                Increment(byFamily, entry.Family.Length == 0 ? "(none)" : entry.Family);
+                var family = entry.Family.Length == 0 ? "(none)" : entry.Family;
+                Increment(byFamily, family);
+                bytesByFamily[family] = (bytesByFamily.TryGetValue(family, out var familyBytes) ? familyBytes : 0) + entry.Size;
                 summary.FailedChecks += entry.LastCheck == EntryCheckResult.Failed ? 1 : 0;
                 if (entry.VerifiedAt is { } verified)
                 {
@@ -111,6 +114,7 @@ public sealed class CacheInspector
         summary.ByTask = byTask;
         summary.ByFamily = byFamily;
         summary.BytesByTask = bytesByTask;
+        summary.BytesByFamily = bytesByFamily;
         summary.FreeSpace = _fileSystem.GetAvailableFreeSpace(layout.Root);
         Judge(summary, thresholds, stalePartials);
         return summary;

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ModelCache.Layouts;
+using ModelCache.Primitives;
 
 namespace ModelCache.Store;
 
@@ -18,6 +20,10 @@ public sealed class CacheSummary
     public CacheLayoutKind Layout { get; }
 
     public CacheHealth Health { get; internal set; }
+
+    /// <summary>The verdict in one line, for people: "Good — 9 models, 14.6 MiB, 66.7 GiB free".</summary>
+    public string Headline => $"{Health} — {EntryCount} {(EntryCount == 1 ? "model" : "models")}, {ByteSize.Format(TotalBytes)}"
+        + (FreeSpace is { } free ? $", {ByteSize.Format(free)} free" : "");
 
     /// <summary>Why <see cref="Health"/> is not Good, each naming its threshold or count; empty when Good.</summary>
     public IReadOnlyList<string> Reasons { get; internal set; } = Array.Empty<string>();
@@ -37,6 +43,15 @@ public sealed class CacheSummary
     public IReadOnlyDictionary<string, long> BytesByTask { get; internal set; } = new SortedDictionary<string, long>();
 
     public IReadOnlyDictionary<string, int> ByFamily { get; internal set; } = new SortedDictionary<string, int>();
+
+    /// <summary>Bytes of model files by family (by repository in a hub cache).</summary>
+    public IReadOnlyDictionary<string, long> BytesByFamily { get; internal set; } = new SortedDictionary<string, long>();
+
+    /// <summary>Models and bytes per task, then per family: one row each, for a table.</summary>
+    public IReadOnlyList<CacheBreakdown> Breakdown =>
+        ByTask.Select(t => new CacheBreakdown("Task", t.Key, t.Value, BytesByTask.TryGetValue(t.Key, out var b) ? b : 0))
+            .Concat(ByFamily.Select(f => new CacheBreakdown("Family", f.Key, f.Value, BytesByFamily.TryGetValue(f.Key, out var b) ? b : 0)))
+            .ToList();
 
     public int PartialCount { get; internal set; }
 
@@ -73,5 +88,28 @@ public sealed class CacheSummary
 
     public CacheHealthThresholds Thresholds { get; internal set; } = new();
 
-    public override string ToString() => $"{Root}: {Health}";
+    public override string ToString() => $"{Root}: {Headline}";
+}
+
+/// <summary>One row of a cache summary's breakdown: the models of one task or family and their bytes.</summary>
+public sealed class CacheBreakdown
+{
+    internal CacheBreakdown(string group, string name, int models, long bytes)
+    {
+        Group = group;
+        Name = name;
+        Models = models;
+        Bytes = bytes;
+    }
+
+    /// <summary>"Task" or "Family".</summary>
+    public string Group { get; }
+
+    public string Name { get; }
+
+    public int Models { get; }
+
+    public long Bytes { get; }
+
+    public override string ToString() => $"{Group} {Name}: {Models}, {ByteSize.Format(Bytes)}";
 }

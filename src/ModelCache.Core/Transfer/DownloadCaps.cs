@@ -38,7 +38,7 @@ internal static class DownloadCaps
         if (network.FileSystem.GetAvailableFreeSpace(partialPath) is { } free && offset + free < network.MaxDownloadSize)
         {
             return new CopyLimits(offset + free, $"the free disk space, and {subject} has no size in the catalog and was sent without Content-Length",
-                "Free disk space or choose another cache root with -Path; if the server sends an endless body, check the mirror or URL.", network);
+                "Free disk space or choose another cache root with -CachePath; if the server sends an endless body, check the mirror or URL.", network);
         }
 
         return new CopyLimits(network.MaxDownloadSize,

@@ -304,7 +304,7 @@ public sealed class ModelSaver
             staged?.Dispose();
             partial.Delete();
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
-                $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -Path.", ex);
+                $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -CachePath.", ex);
         }
         finally
         {

@@ -54,14 +54,14 @@ public sealed class TransferException : ModelCacheException
 
     public static TransferException DiskFull(string path, Exception inner) =>
         new("DiskFull", ModelCacheErrorKind.WriteError, $"The disk holding '{path}' is full.",
-            "Free space (Clear-ModelCache removes models you no longer need) or choose another cache root with -Path.",
+            "Free space (Clear-ModelCache removes models you no longer need) or choose another cache root with -CachePath.",
             transient: false, keepPartial: false, null, inner);
 
     /// <summary>The size is known before the first byte and the disk cannot hold it: nothing is written.</summary>
     public static TransferException InsufficientDiskSpace(string path, long needed, long available) =>
         new("InsufficientDiskSpace", ModelCacheErrorKind.WriteError,
             $"The disk holding '{path}' has {available} bytes free, but {needed} more are needed; nothing was downloaded.",
-            $"Free at least {needed - available} bytes (Clear-ModelCache removes models you no longer need) or choose another cache root with -Path.",
+            $"Free at least {needed - available} bytes (Clear-ModelCache removes models you no longer need) or choose another cache root with -CachePath.",
             transient: false, keepPartial: true, null, null);
 
     /// <summary>A declared size (Content-Length, hub metadata) above the download limit: refused before the first byte.</summary>

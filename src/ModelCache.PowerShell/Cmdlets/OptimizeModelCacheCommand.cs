@@ -8,6 +8,7 @@ using ModelCache.Inference;
 using ModelCache.Operations;
 using ModelCache.PowerShell.Completion;
 using ModelCache.PowerShell.Hosting;
+using ModelCache.Primitives;
 using ModelCache.Store;
 
 namespace ModelCache.PowerShell.Cmdlets;
@@ -153,23 +154,53 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
             }
         }
 
-        if (Precompile)
-        {
-            done += PrecompileModels(optimizer, options, removed);
-        }
-
-        WriteVerbose($"Optimized '{store.Root}': {done} action(s), {freed} bytes ({freed / 1048576.0:0.0} MiB) freed.");
+        var (precompiled, upToDate, candidates) = Precompile ? PrecompileModels(optimizer, options, removed) : (0, 0, 0);
+        Conclude(store.Root, plan.Steps.Count, candidates, plan.Steps.Where(s => OptimizeOperation.Frees(s.Kind)).Sum(s => s.Bytes), done + precompiled, upToDate, freed);
     }
 
+    // The last line says what was (or, under -WhatIf, would be) done, "nothing to do" included, so a clean run is not silent.
+    private void Conclude(string root, int steps, int candidates, long wouldFree, int done, int upToDate, long freed)
+    {
+        var looked = RemoveOrphans ? "stale partial downloads, corrupt files, lost metadata, duplicates or orphans" : "stale partial downloads, corrupt files, lost metadata or duplicates";
+        var current = upToDate > 0 ? $"; {upToDate} optimized {Plural(upToDate, "copy", "copies")} already up to date" : "";
+        if (WhatIfMode)
+        {
+            var would = new List<string>();
+            if (steps > 0)
+            {
+                would.Add($"make {steps} {Plural(steps, "change", "changes")} freeing up to {ByteSize.Format(wouldFree)}");
+            }
+
+            if (candidates > 0)
+            {
+                would.Add($"write {candidates} optimized {Plural(candidates, "copy", "copies")} where missing or out of date");
+            }
+
+            // The 3-argument ShouldProcess writes its description as it is under -WhatIf: "What if: ...".
+            ShouldProcess(would.Count == 0
+                ? $"Optimize-ModelCache: nothing to do in '{root}' (no {looked})."
+                : $"Optimize-ModelCache would {string.Join(" and ", would)} in '{root}'.", null, null);
+            return;
+        }
+
+        var said = steps == 0 && done == 0
+            ? $"Optimize-ModelCache: nothing to do in '{root}' (no {looked}{current})."
+            : $"Optimize-ModelCache: {done} {Plural(done, "change", "changes")} made in '{root}', {ByteSize.Format(freed)} freed{current}.";
+        WriteInformation(new HostInformationMessage { Message = said }, new[] { "PSHOST" });
+    }
+
+    private static string Plural(int count, string one, string many) => count == 1 ? one : many;
+
     /// <summary>Writes an optimized copy of each selected, cached face detector that lacks an up-to-date one.</summary>
-    private int PrecompileModels(OptimizeOperation optimizer, CacheOptimizeOptions options, ISet<string> removed)
+    /// <returns>Copies written, copies found up to date, and the candidates (each asked with ShouldProcess).</returns>
+    private (int Done, int UpToDate, int Candidates) PrecompileModels(OptimizeOperation optimizer, CacheOptimizeOptions options, ISet<string> removed)
     {
         var store = optimizer.Store;
         var models = optimizer.PrecompileCandidates(options, removed);
         if (models.Count == 0)
         {
             WriteVerbose("-Precompile: no cached face-detection model is selected.");
-            return 0;
+            return (0, 0, 0);
         }
 
         try
@@ -182,6 +213,7 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
         }
 
         var done = 0;
+        var upToDate = 0;
         foreach (var (model, optimizedPath) in models.Select(c => (c.Model, c.OptimizedPath)))
         {
             if (!ShouldProcess($"{model.Name} ({optimizedPath})", "Write ONNX Runtime-optimized copy"))
@@ -195,6 +227,7 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
                 if (action is null)
                 {
                     WriteVerbose($"{model.Name}: the optimized copy is up to date.");
+                    upToDate++;
                     continue;
                 }
 
@@ -211,6 +244,6 @@ public sealed class OptimizeModelCacheCommand : ModelCacheCmdlet
             }
         }
 
-        return done;
+        return (done, upToDate, models.Count);
     }
 }

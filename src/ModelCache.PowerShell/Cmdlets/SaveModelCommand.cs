@@ -152,30 +152,51 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
         WriteVerbose($"Cache root: {_store!.Root}");
         using var planner = CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), NetworkOptions());
-        var inputs = _pending.ToDictionary(p => p.Model.Name, p => p.Input, StringComparer.OrdinalIgnoreCase);
+        var inputs = _pending.Select((p, index) => (p.Model.Name, Index: index, p.Input)).ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+        var order = new InputOrder<(object? Output, Exception? Failure, string Input)>();
         var catalog = LoadCatalog(CatalogPath);
         RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Saving models");
             var execution = new SaveExecution { ThrottleLimit = ThrottleLimit, Force = Force, Progress = progress, BatchProgress = progress.ReportBatch };
             return ModelSaves.SaveAsync(_store, catalog, _quota!, _pending.Select(p => p.Model).ToList(), planner, execution,
-                (model, entry, failure) => bridge.Post(() => WriteSaved(entry, failure, inputs[model.Name])), Reporter(bridge), token);
+                (model, entry, failure) => bridge.Post(() => WriteSaved(order, inputs[model.Name].Index, AsSaved(entry), failure, inputs[model.Name].Input)), Reporter(bridge), token);
         });
     }
 
-    private void WriteSaved(object? output, Exception? failure, string input)
+    // Save-Model's own view (where each model came from, how long it took) is chosen by this type name.
+    private static PSObject? AsSaved(ModelCacheEntry? entry)
     {
-        if (output is not null)
+        if (entry is null)
         {
-            WriteObject(output);
+            return null;
         }
-        else if (failure is ModelCacheException known)
+
+        var output = PSObject.AsPSObject(entry);
+        output.TypeNames.Insert(0, SavedTypeName);
+        return output;
+    }
+
+    /// <summary>The type name of Save-Model's entries, for their table view; they are ModelCacheEntry objects.</summary>
+    public const string SavedTypeName = "ModelCache.Store.ModelCacheEntry#Saved";
+
+    // Results complete in any order; they are written in input order, each once those before it are written.
+    private void WriteSaved(InputOrder<(object? Output, Exception? Failure, string Input)> order, int index, object? output, Exception? failure, string input)
+    {
+        foreach (var (dueOutput, dueFailure, dueInput) in order.Complete(index, (output, failure, input)))
         {
-            WriteFailure(known, input);
-        }
-        else
-        {
-            WriteError(ErrorRecords.Unexpected(failure!, MyInvocation.MyCommand.Name));
+            if (dueOutput is not null)
+            {
+                WriteObject(dueOutput);
+            }
+            else if (dueFailure is ModelCacheException known)
+            {
+                WriteFailure(known, dueInput);
+            }
+            else
+            {
+                WriteError(ErrorRecords.Unexpected(dueFailure!, MyInvocation.MyCommand.Name));
+            }
         }
     }
 
@@ -225,13 +246,14 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         }
 
         WriteVerbose($"Hub: {settings}");
-        var inputs = _hubPending.ToDictionary(p => p.File, p => p.Input);
+        var inputs = _hubPending.Select((p, index) => (p.File, Index: index, p.Input)).ToDictionary(p => p.File);
+        var order = new InputOrder<(object? Output, Exception? Failure, string Input)>();
         RunAsync((bridge, token) =>
         {
             var progress = new ProgressWriter(this, bridge, "Saving Hugging Face hub files");
             var execution = new SaveExecution { ThrottleLimit = ThrottleLimit, Force = Force, Progress = progress, BatchProgress = progress.ReportBatch };
             return ModelSaves.SaveHubFilesAsync(settings, NetworkOptions(), Environment, _hubPending.Select(p => p.File).ToList(), execution,
-                (file, result, failure) => bridge.Post(() => WriteSaved(result is null ? null : WithTransfer(result), failure, inputs[file])), Reporter(bridge), token);
+                (file, result, failure) => bridge.Post(() => WriteSaved(order, inputs[file].Index, result is null ? null : WithTransfer(result), failure, inputs[file].Input)), Reporter(bridge), token);
         });
     }
 

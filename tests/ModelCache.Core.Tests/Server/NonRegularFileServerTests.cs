@@ -40,7 +40,7 @@ public sealed class NonRegularFileServerTests
         Assert.Contains("modelcache_", metrics);
 
         var status = JObject.Parse(await SpecialFiles.BoundedAsync(root, () => fixture.Http.GetStringAsync("api/models/status")));
-        var names = status["entries"]!.Select(e => (string)e["Name"]!).OrderBy(n => n).ToList();
+        var names = status["entries"]!.Select(e => (string)e["name"]!).OrderBy(n => n).ToList();
         Assert.Equal(metadata ? new[] { "Test/A", "Test/B" } : new[] { "Test/B" }, names);
 
         var (statusA, bytesA) = await SpecialFiles.BoundedAsync(root, async () =>
