@@ -354,9 +354,9 @@ Clear-ModelCache -Layout HuggingFace -Detached -WhatIf
         Clear-ModelCache -Layout HuggingFace -Detached -Confirm:$false -PassThru | Should -BeNullOrEmpty
     }
 
-    It 'prunes only the repos -Name matches, and refuses another layout with LayoutNotSupported' {
+    It 'prunes only the repos -Name matches (or piped repos), and refuses another layout with LayoutNotSupported' {
         $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo other/thing -Commit $C1 -Files @{ 'a.txt' = 'a' } -Ref @()
-        Clear-ModelCache -Layout HuggingFace -Detached -Name 'other/*' -Confirm:$false
+        Get-ModelCache -Layout HuggingFace -Repository -Name 'other/*' | Clear-ModelCache -Layout HuggingFace -Detached -Confirm:$false -ErrorAction Stop
         Test-Path -LiteralPath (Join-Path $Sandbox.HubCache 'models--other--thing') | Should -BeFalse -Because 'its only revision was detached: the repo goes, as hf cache prune removes it'
         @(Get-ModelCache -Layout HuggingFace).Revision | Sort-Object -Unique | Should -Be @($C1, $C2, $C3, $C4)
         { Clear-ModelCache -Detached -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'LayoutNotSupported,*'

@@ -61,7 +61,8 @@ public sealed class HubCacheRepo
     /// <summary>Newest last-write time of its blobs.</summary>
     public DateTimeOffset LastModified { get; }
 
-    public override string ToString() => $"{RepoType.ToString().ToLowerInvariant()}/{Repo}";
+    /// <summary>The repository id: what a piped repo binds to -Name as (Clear-ModelCache -Layout HuggingFace -Detached).</summary>
+    public override string ToString() => Repo;
 
     /// <summary>The repos of a scan. Entries whose blob is missing count for nothing, as a blob that is not there takes no space.</summary>
     internal static IReadOnlyList<HubCacheRepo> FromScan(HubCacheScan scan)
