@@ -202,8 +202,8 @@ Clear-ModelCache -Layout HuggingFace -Name acme/tiny -Revision v2 -WhatIf
         $child = Invoke-ChildPwsh $script
         $child.ExitCode | Should -Be 0
         # Only revision two's weights blob goes: config.json's blob is shared with main.
-        $mib = '{0:0.0}' -f ([Text.Encoding]::UTF8.GetByteCount('weights of revision two!') / 1MB)
-        ($child.Output -join '') | Should -Match ([regex]::Escape("What if: Performing the operation ""Remove from the Hugging Face hub cache"" on target ""acme/tiny@222222222222, v2 (2 files, 1 blobs, $mib MiB)"))
+        $bytes = [Text.Encoding]::UTF8.GetByteCount('weights of revision two!')
+        ($child.Output -join '') | Should -Match ([regex]::Escape("What if: Performing the operation ""Remove from the Hugging Face hub cache"" on target ""acme/tiny@222222222222, v2 (2 files, 1 blobs, $bytes B)"))
         Get-TreeState $Sandbox.HubCache | Should -Be $before
     }
 
@@ -255,6 +255,128 @@ Clear-ModelCache -Layout HuggingFace -Name acme/tiny -Revision v2 -WhatIf
         $removed.Count | Should -Be 2
         @(Get-ModelCache -Layout HuggingFace -ErrorAction SilentlyContinue).Count | Should -Be 0
         Test-Path -LiteralPath $stranger | Should -BeTrue
+    }
+}
+
+Describe 'Get-ModelCache -Layout HuggingFace -Repository (hf cache scan)' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'hubrepos'
+        $script:Repo = New-TwoRevisionCache $Sandbox.HubCache
+        $script:C3 = '3333333333333333333333333333333333333333'
+    }
+
+    It 'writes one object per repo: type, id, size on disk with a shared blob counted once, files, revisions with refs, times' {
+        $scanned = Get-ModelCache -Layout HuggingFace -Repository
+        $scanned | Get-TypeName | Should -Be 'ModelCache.HuggingFace.HubCacheRepo'
+        $scanned.Repo | Should -Be 'acme/tiny'
+        "$($scanned.RepoType)" | Should -Be 'Model'
+        $bytes = [Text.Encoding]::UTF8.GetByteCount('{"hidden":8}') + [Text.Encoding]::UTF8.GetByteCount('weights of revision one') + [Text.Encoding]::UTF8.GetByteCount('weights of revision two!')
+        $scanned.SizeOnDisk | Should -Be $bytes
+        $scanned.FileCount | Should -Be 3
+        $scanned.Revisions.Commit | Should -Be @($C1, $C2)
+        $scanned.Revisions[0].Refs | Should -Be @('main')
+        $scanned.Revisions[1].Refs | Should -Be @('v2')
+        $scanned.Revisions[1].FileCount | Should -Be 2
+        $scanned.Revisions[1].SizeOnDisk | Should -Be ([Text.Encoding]::UTF8.GetByteCount('{"hidden":8}') + [Text.Encoding]::UTF8.GetByteCount('weights of revision two!'))
+        $scanned.LastModified | Should -BeOfType [DateTimeOffset]
+        $scanned.LastAccessed | Should -BeOfType [DateTimeOffset]
+        $scanned.RepoPath | Should -Be $Repo.Folder
+        # The summary agrees with the repos on the bytes.
+        (Get-ModelCache -Layout HuggingFace -Summary).TotalBytes | Should -Be $bytes
+    }
+
+    It 'selects repos by -Name (wildcards, or piped), reports an uncached plain name, and refuses another layout' {
+        $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo other/thing -Commit $C1 -Files @{ 'a.txt' = 'a' }
+        @(Get-ModelCache -Layout HuggingFace -Repository).Repo | Should -Be @('acme/tiny', 'other/thing')
+        @(Get-ModelCache -Layout HuggingFace -Repository -Name 'oth*').Repo | Should -Be @('other/thing')
+        @('acme/tiny', 'acme/tiny' | Get-ModelCache -Layout HuggingFace -Repository).Count | Should -Be 1
+        # Piped hub files stand for their repo, each repo written once.
+        @(Get-ModelCache -Layout HuggingFace -Name 'acme/*' | Get-ModelCache -Layout HuggingFace -Repository).Repo | Should -Be @('acme/tiny')
+        $null = Get-ModelCache -Layout HuggingFace -Repository acme/absent -ErrorVariable failures -ErrorAction SilentlyContinue
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'HubRepoNotCached,*'
+        { Get-ModelCache -Repository -ErrorAction Stop } | Should -Throw -ErrorId 'LayoutNotSupported,*'
+    }
+
+    It 'shows Type, Repo, Size, Files, Accessed and Refs (with the detached count) in 80 columns' {
+        $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo acme/tiny -Commit $C3 -Files @{ 'x.bin' = 'x' } -Ref @()
+        $lines = (Get-ModelCache -Layout HuggingFace -Repository | Format-Table | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() }
+        $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
+        $lines[0] -split '\s+' | Should -Be @('Type', 'Repo', 'Size', 'Files', 'Accessed', 'Refs')
+        $lines[2] | Should -Match '^model\s+acme/tiny\s+60 B\s+4 \d{4}-\d\d-\d\d main,v2 \+1 detached$'
+        $revisions = ((Get-ModelCache -Layout HuggingFace -Repository).Revisions | Format-Table | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() }
+        $revisions | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
+        $revisions[0] -split '\s+' | Should -Be @('Repo', 'Commit', 'Size', 'Files', 'LastModified', 'Refs')
+        $revisions | Should -Contain ($revisions | Where-Object { $_ -match '^acme/tiny\s+333333333333\s+1 B\s+1 .*\(detached\)$' })
+    }
+}
+
+Describe 'Clear-ModelCache -Layout HuggingFace -Detached (hf cache prune)' {
+    BeforeEach {
+        $script:Sandbox = Enter-ModelCacheSandbox 'hubprune'
+        $script:Repo = New-TwoRevisionCache $Sandbox.HubCache
+        $script:C3 = '3333333333333333333333333333333333333333'
+        $script:C4 = '4444444444444444444444444444444444444444'
+        # Two detached revisions: C3 shares config.json's blob with main, C4 has a blob of its own.
+        $script:Third = New-TestHubRepo -Root $Sandbox.HubCache -Repo acme/tiny -Commit $C3 -Files ([ordered]@{ 'config.json' = '{"hidden":8}'; 'three.bin' = 'third revision' }) -Ref @()
+        $script:Fourth = New-TestHubRepo -Root $Sandbox.HubCache -Repo acme/tiny -Commit $C4 -Files @{ 'four.bin' = 'fourth revision!' } -Ref @()
+    }
+
+    It '-WhatIf names each detached revision with the bytes it would free, sums them up, and changes nothing' {
+        $before = Get-TreeState $Sandbox.HubCache
+        $script = Join-Path $Sandbox.Root 'whatif.ps1'
+        Set-Content -LiteralPath $script -Value @"
+Import-Module '$ModuleUnderTest'
+Clear-ModelCache -Layout HuggingFace -Detached -WhatIf
+"@
+        $child = Invoke-ChildPwsh $script
+        $child.ExitCode | Should -Be 0
+        $text = $child.Output -join ''
+        $three = [Text.Encoding]::UTF8.GetByteCount('third revision')
+        $four = [Text.Encoding]::UTF8.GetByteCount('fourth revision!')
+        $text | Should -Match ([regex]::Escape("on target ""acme/tiny@333333333333 (detached) (2 files, 1 blobs, $three B)"))
+        $text | Should -Match ([regex]::Escape("on target ""acme/tiny@444444444444 (detached) (1 files, 1 blobs, $four B)"))
+        $text | Should -Match ([regex]::Escape("would remove 2 entries ($($three + $four) bytes"))
+        $text | Should -Not -Match '111111111111|222222222222'
+        Get-TreeState $Sandbox.HubCache | Should -Be $before
+    }
+
+    It 'removes only the detached revisions, keeps the blob main still links to, and -PassThru says what went and what it freed' {
+        $removed = @(Clear-ModelCache -Layout HuggingFace -Detached -Confirm:$false -PassThru)
+        $removed | ForEach-Object { $_ | Get-TypeName | Should -Be 'ModelCache.HuggingFace.HubRemovalResult' }
+        $removed.Revisions | Should -Be @($C3, $C4)
+        $removed.Repo | Sort-Object -Unique | Should -Be 'acme/tiny'
+        $removed[0].BytesFreed | Should -Be ([Text.Encoding]::UTF8.GetByteCount('third revision'))
+        $removed[1].BytesFreed | Should -Be ([Text.Encoding]::UTF8.GetByteCount('fourth revision!'))
+        @(Get-ModelCache -Layout HuggingFace).Revision | Sort-Object -Unique | Should -Be @($C1, $C2)
+        Test-Path -LiteralPath (Join-Path $Repo.Folder "blobs/$($Third.Blobs['config.json'])") | Should -BeTrue
+        Get-ModelCache -Layout HuggingFace | Test-ModelHash -Quiet | Should -BeTrue
+        (Get-ModelCache -Layout HuggingFace -Repository).DetachedCount | Should -Be 0
+        Clear-ModelCache -Layout HuggingFace -Detached -Confirm:$false -PassThru | Should -BeNullOrEmpty
+    }
+
+    It 'prunes only the repos -Name matches (or piped repos), and refuses another layout with LayoutNotSupported' {
+        $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo other/thing -Commit $C1 -Files @{ 'a.txt' = 'a' } -Ref @()
+        Get-ModelCache -Layout HuggingFace -Repository -Name 'other/*' | Clear-ModelCache -Layout HuggingFace -Detached -Confirm:$false -ErrorAction Stop
+        Test-Path -LiteralPath (Join-Path $Sandbox.HubCache 'models--other--thing') | Should -BeFalse -Because 'its only revision was detached: the repo goes, as hf cache prune removes it'
+        @(Get-ModelCache -Layout HuggingFace).Revision | Sort-Object -Unique | Should -Be @($C1, $C2, $C3, $C4)
+        { Clear-ModelCache -Detached -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'LayoutNotSupported,*'
+    }
+
+    It 'leaves a repo whose ref cannot be read (a FIFO) with HubRefsUnreadable, and never opens the FIFO' -Skip:$IsWindows {
+        $fifo = Join-Path $Repo.Folder 'refs/release'
+        & mkfifo $fifo
+        $job = Start-ThreadJob -ArgumentList $ModuleUnderTest, $Sandbox.HubCache {
+            param($Module, $Root)
+            Import-Module $Module
+            Clear-ModelCache -Layout HuggingFace -CachePath $Root -Detached -Confirm:$false -ErrorVariable failures -ErrorAction SilentlyContinue
+            $failures
+        }
+        $failures = $job | Wait-Job -Timeout 60 | Receive-Job
+        $job.State | Should -Be 'Completed' -Because 'a FIFO opened for reading would block'
+        $job | Remove-Job -Force
+        @($failures)[0].FullyQualifiedErrorId | Should -BeLike 'HubRefsUnreadable,*'
+        @($failures)[0].TargetObject | Should -Be 'acme/tiny'
+        @(Get-ModelCache -Layout HuggingFace -ErrorAction SilentlyContinue).Revision | Sort-Object -Unique | Should -Be @($C1, $C2, $C3, $C4)
     }
 }
 

@@ -12,14 +12,18 @@ BeforeDiscovery {
     $script:ContractRows = @(
         'Clear-ModelCache All All SwitchParameter - Mandatory'
         'Clear-ModelCache CachePath All String - -'
+        'Clear-ModelCache CachePath Detached String - -'
         'Clear-ModelCache CachePath Name String - -'
         'Clear-ModelCache CatalogPath All String[] - -'
         'Clear-ModelCache CatalogPath Name String[] - -'
+        'Clear-ModelCache Detached Detached SwitchParameter - Mandatory'
         'Clear-ModelCache Family Name String[] - -'
         'Clear-ModelCache Force __AllParameterSets SwitchParameter - -'
         'Clear-ModelCache InputObject InputObject CachedFile[] - Mandatory,ByValue'
         'Clear-ModelCache Layout All String - -'
+        'Clear-ModelCache Layout Detached String - -'
         'Clear-ModelCache Layout Name String - -'
+        'Clear-ModelCache Name Detached String[] 0 ByValue,ByPropertyName'
         'Clear-ModelCache Name Name String[] 0 ByValue,ByPropertyName'
         'Clear-ModelCache NotUsedSince Name DateTime - -'
         'Clear-ModelCache OlderThan Name TimeSpan - -'
@@ -40,7 +44,9 @@ BeforeDiscovery {
         'Get-ModelCache FileCountThreshold Summary Int32 - -'
         'Get-ModelCache Layout __AllParameterSets String - -'
         'Get-ModelCache Name List String[] 0 ByValue,ByPropertyName'
+        'Get-ModelCache Name Repository String[] 0 ByValue,ByPropertyName'
         'Get-ModelCache Name Verify String[] 0 ByValue,ByPropertyName'
+        'Get-ModelCache Repository Repository SwitchParameter - Mandatory'
         'Get-ModelCache SizeThreshold Summary Int64 - -'
         'Get-ModelCache Summary Summary SwitchParameter - Mandatory'
         'Get-ModelCache ThrottleLimit Verify Int32 - -'
@@ -199,9 +205,9 @@ BeforeDiscovery {
     $script:AllCmdlets = @{ Names = @($CmdletContracts | ForEach-Object { $_.Cmdlet }) }
 
     $script:SetContract = @(
-        @{ Cmdlet = 'Clear-ModelCache'; Sets = 'All,InputObject,Name'; Default = 'Name' }
+        @{ Cmdlet = 'Clear-ModelCache'; Sets = 'All,Detached,InputObject,Name'; Default = 'Name' }
         @{ Cmdlet = 'Export-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
-        @{ Cmdlet = 'Get-ModelCache'; Sets = 'List,Summary,Verify'; Default = 'List' }
+        @{ Cmdlet = 'Get-ModelCache'; Sets = 'List,Repository,Summary,Verify'; Default = 'List' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = 'ListModels,Model,Root'; Default = 'Root' }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = 'Model,Source'; Default = 'Model' }
         @{ Cmdlet = 'Import-Model'; Sets = 'LiteralPath,Path'; Default = 'Path' }

@@ -27,6 +27,8 @@ public sealed class HubCacheBackend : ICacheBackend
 {
     public const string RemoveAction = "Remove from the Hugging Face hub cache";
 
+    public const string PruneAction = "Remove detached revision from the Hugging Face hub cache";
+
     /// <summary>How long to wait for a hub client holding a blob's lock.</summary>
     public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromMinutes(5);
 
@@ -134,7 +136,8 @@ public sealed class HubCacheBackend : ICacheBackend
             byRepo[entry.Repo] = (byRepo.TryGetValue(entry.Repo, out var count) ? count : 0) + 1;
         }
 
-        var blobs = entries.GroupBy(e => e.BlobPath, PathRules.Comparer).Select(g => g.First()).ToList();
+        // A link whose blob is missing takes no space: counted as the repo summary (hf cache scan) counts, not at all.
+        var blobs = entries.GroupBy(e => e.BlobPath, PathRules.Comparer).Select(g => g.First()).Where(e => !e.IsLink || File.Exists(e.BlobPath)).ToList();
         summary.EntryCount = entries.Count;
         summary.TotalBytes = blobs.Sum(b => b.Size);
         summary.NeverVerified = entries.Count;
@@ -157,6 +160,104 @@ public sealed class HubCacheBackend : ICacheBackend
         return summary;
     }
 
+    /// <summary>
+    /// Every cached repo summed up as <c>hf cache scan</c> does, or those whose id matches <paramref name="names"/> (wildcards
+    /// allowed; an entry name <c>org/name@commit:path</c> stands for its repo). What the scan refused becomes a problem each,
+    /// as does a plain name that matches no repo (<c>HubRepoNotCached</c>) or is no repo id (<c>HubRepoNameInvalid</c>).
+    /// </summary>
+    public IReadOnlyList<HubCacheRepo> ListRepos(IReadOnlyList<string>? names, ICollection<(ModelCacheException Error, object Input)> problems, CancellationToken cancellationToken)
+    {
+        var scan = HubCacheScanner.Scan(Root, null, cancellationToken);
+        foreach (var warning in scan.Warnings)
+        {
+            problems.Add((warning.ToException(), warning.Path));
+        }
+
+        var repos = HubCacheRepo.FromScan(scan);
+        return names is null ? repos : SelectRepos(repos, names, r => r.Repo, problems);
+    }
+
+    /// <summary>The items of <paramref name="all"/> whose repo id matches one of <paramref name="names"/>, each once, in their order.</summary>
+    private List<T> SelectRepos<T>(IReadOnlyList<T> all, IReadOnlyList<string> names, Func<T, string> repoOf, ICollection<(ModelCacheException Error, object Input)> problems)
+    {
+        var chosen = new HashSet<int>();
+        foreach (var name in names)
+        {
+            var pattern = RepoPart(name);
+            if (!WildcardMatcher.HasWildcard(pattern) && !HubRepoId.TryParse(pattern, HubRepoType.Model, out _))
+            {
+                problems.Add((NameInvalid(name), name));
+                continue;
+            }
+
+            var matcher = new WildcardMatcher(pattern);
+            var matched = Enumerable.Range(0, all.Count).Where(i => matcher.IsMatch(repoOf(all[i]))).ToList();
+            if (matched.Count == 0 && !WildcardMatcher.HasWildcard(pattern))
+            {
+                problems.Add((NotCached(pattern), name));
+            }
+
+            chosen.UnionWith(matched);
+        }
+
+        return chosen.OrderBy(i => i).Select(i => all[i]).ToList();
+    }
+
+    /// <summary>
+    /// What <c>hf cache prune</c> removes: every revision no ref points at, of every repo or of the repos <paramref name="names"/>
+    /// match. One plan per revision, so each is confirmed by itself; plans are cumulative within a repo (each assumes the
+    /// repo's earlier detached revisions go too), so a blob shared only by detached revisions is planned with the last of
+    /// them, and the sizes add up to what pruning them all frees. A blob is deleted only if, when its turn comes, no
+    /// snapshot left links to it (a revision declined keeps its blobs). A repo whose refs cannot all be read (a link,
+    /// a FIFO, a file that holds no commit id, a name that is not valid) is not pruned: any of its revisions might be the
+    /// one the unreadable ref names (<c>HubRefsUnreadable</c>).
+    /// </summary>
+    public IReadOnlyList<HubRemovalPlan> PlanDetached(IReadOnlyList<string>? names, ICollection<(ModelCacheException Error, object Input)> problems, CancellationToken cancellationToken)
+    {
+        var scan = HubCacheScanner.Scan(Root, null, cancellationToken);
+        var repos = scan.Revisions.GroupBy(r => r.Repo.FolderName, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
+        var plans = new List<HubRemovalPlan>();
+        foreach (var revisions in names is null ? repos : SelectRepos(repos, names, g => g[0].Repo.Id, problems))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var folder = new HubRepoFolder(Root, revisions[0].Repo);
+            var refWarnings = new List<HubCacheWarning>();
+            HubCacheScanner.ReadRefs(folder, refWarnings);
+            var detached = revisions.Where(r => r.Refs.Count == 0).Select(r => r.Commit).ToList();
+            if (detached.Count == 0)
+            {
+                continue;
+            }
+
+            if (refWarnings.Count > 0)
+            {
+                var error = new ModelCacheException("HubRefsUnreadable", ModelCacheErrorKind.InvalidData,
+                    $"{folder.Repo}: its detached revisions were not removed, because a ref could not be read and may name one of them: {refWarnings[0].Message}",
+                    $"Repair or remove what is wrong under '{folder.RefsPath}' (a ref is a regular file holding a 40-hex commit id), then run the command again.");
+                error.Data["Path"] = refWarnings[0].Path;
+                problems.Add((error, folder.Repo.Id));
+                continue;
+            }
+
+            var entries = scan.Entries.Where(e => e.RepoId.Equals(folder.Repo)).ToList();
+            var gone = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var commit in detached)
+            {
+                gone.Add(commit);
+                var kept = new HashSet<string>(entries.Where(e => !gone.Contains(e.Revision) && e.BlobId is not null).Select(e => e.BlobId!), StringComparer.Ordinal);
+                var blobs = entries.Where(e => e.Revision == commit && e.BlobId is not null && !kept.Contains(e.BlobId))
+                    .Select(e => e.BlobId!).Distinct(StringComparer.Ordinal).Where(id => File.Exists(folder.Blob(id))).ToList();
+                var warnings = new List<HubCacheWarning>();
+                var files = HubCacheScanner.SnapshotFiles(folder, folder.Snapshot(commit), warnings, cancellationToken).Select(f => f.File).ToList();
+                var bytes = blobs.Sum(id => SizeOf(folder.Blob(id))) + files.Where(f => !RootGuard.IsLink(f)).Sum(SizeOf);
+                plans.Add(new HubRemovalPlan(Root, folder.Repo, folder.Path, false, new[] { commit }, Array.Empty<string>(), files, blobs.Select(folder.Blob).ToList(), bytes,
+                    detached: true));
+            }
+        }
+
+        return plans;
+    }
+
     public Task<RemovalPlan> PlanRemovalAsync(ModelCatalog catalog, RemovalRequest request, CancellationToken cancellationToken)
     {
         if ((request.Filter is { IsEmpty: false }) || request.Partial)
@@ -167,6 +268,13 @@ public sealed class HubCacheBackend : ICacheBackend
         }
 
         var problems = new List<(ModelCacheException, object)>();
+        if (request.Detached)
+        {
+            var detached = PlanDetached(request.Names.Count > 0 ? request.Names : null, problems, cancellationToken);
+            var pruned = detached.Select(p => new RemovalItem(p.Describe(), PruneAction, p.Bytes, p, p.Repo)).ToList();
+            return Task.FromResult(new RemovalPlan(Root, pruned, Array.Empty<string>(), problems, "revisions", PruneAction));
+        }
+
         var wanted = new List<(HubRepoId? Repo, IReadOnlyCollection<string>? Revisions, object Input, ModelCacheException? Error)>();
         if (request.Files.Count > 0)
         {
@@ -245,7 +353,8 @@ public sealed class HubCacheBackend : ICacheBackend
         var plan = item.Subject as HubRemovalPlan ?? throw new ArgumentException($"'{item.Subject}' is not a hub removal.", nameof(item));
         var result = await ExecuteAsync(plan, cancellationToken).ConfigureAwait(false);
         return new RemovalOutcome(item, result, note: $"Removed {plan.Describe()}: {result.FilesRemoved} files, {result.BytesFreed} bytes freed"
-            + (result.BlobsKept > 0 ? $", {result.BlobsKept} blobs kept (linked by a revision saved meanwhile)." : "."));
+            + (result.BlobsKept > 0 ? $", {result.BlobsKept} blobs kept (still linked by a revision that stays)." : ".")
+            + (result.RepoRemoved && !plan.WholeRepo ? $" It was the last revision of {plan.Repo}: the repo folder went too." : string.Empty));
     }
 
     /// <summary>Interrupted downloads are the hub client's to resume: a removal leaves them.</summary>
@@ -343,7 +452,18 @@ public sealed class HubCacheBackend : ICacheBackend
                 }
             }
 
-            return new HubRemovalResult(plan, freed, removedCount, keptBlobs);
+            // A pruned revision that was the repo's last snapshot takes the repo with it, unless a download is under way there.
+            var repoRemoved = false;
+            if (plan.Detached && Directory.Exists(folder.SnapshotsPath) && !RootGuard.IsLink(folder.SnapshotsPath) && !Directory.EnumerateFileSystemEntries(folder.SnapshotsPath).Any()
+                && !(Directory.Exists(folder.BlobsPath) && Directory.EnumerateFiles(folder.BlobsPath, "*" + HubRepoFolder.IncompleteSuffix).Any()))
+            {
+                var (bytes, count) = DeleteTree(guard, folder.Path);
+                freed += bytes;
+                removedCount += count;
+                repoRemoved = true;
+            }
+
+            return new HubRemovalResult(plan, freed, removedCount, keptBlobs, repoRemoved);
         }
         catch (Exception ex) when (CacheIOFailure.IsIOFailure(ex))
         {

@@ -28,12 +28,13 @@ public static class HubCacheScanner
         var root = PathRules.FullPath(cacheRoot);
         var entries = new List<HubCacheEntry>();
         var warnings = new List<HubCacheWarning>();
+        var revisions = new List<HubScannedRevision>();
         if (repo is not null)
         {
             var folder = new HubRepoFolder(root, repo);
             if (Directory.Exists(folder.Path) || CacheFiles.IsLink(folder.Path))
             {
-                ScanRepo(folder, entries, warnings, cancellationToken);
+                ScanRepo(folder, entries, revisions, warnings, cancellationToken);
             }
         }
         else
@@ -53,12 +54,13 @@ public static class HubCacheScanner
                     continue;
                 }
 
-                ScanRepo(new HubRepoFolder(root, id!), entries, warnings, cancellationToken);
+                ScanRepo(new HubRepoFolder(root, id!), entries, revisions, warnings, cancellationToken);
             }
         }
 
         return new HubCacheScan(root, entries.OrderBy(e => e.RepoId.FolderName, StringComparer.Ordinal).ThenBy(e => e.Revision, StringComparer.Ordinal)
-            .ThenBy(e => e.FilePath, StringComparer.Ordinal).ToList(), warnings);
+            .ThenBy(e => e.FilePath, StringComparer.Ordinal).ToList(), warnings,
+            revisions.OrderBy(r => r.Repo.FolderName, StringComparer.Ordinal).ThenBy(r => r.Commit, StringComparer.Ordinal).ToList());
     }
 
     /// <summary>Reads <c>refs/</c>: commit id → the ref names pointing at it. Bad refs become warnings.</summary>
@@ -95,7 +97,7 @@ public static class HubCacheScanner
         return ReadRefFile(path, out var commit, out _) is null ? commit : null;
     }
 
-    private static void ScanRepo(HubRepoFolder folder, List<HubCacheEntry> entries, List<HubCacheWarning> warnings, CancellationToken cancellationToken)
+    private static void ScanRepo(HubRepoFolder folder, List<HubCacheEntry> entries, List<HubScannedRevision> revisions, List<HubCacheWarning> warnings, CancellationToken cancellationToken)
     {
         var repoName = folder.Repo.Id;
         try
@@ -138,6 +140,7 @@ public static class HubCacheScanner
 
                 seen.Add(commit);
                 var names = refs.TryGetValue(commit, out var list) ? (IReadOnlyList<string>)list.OrderBy(n => n, StringComparer.Ordinal).ToList() : Array.Empty<string>();
+                revisions.Add(new HubScannedRevision(folder.Repo, commit, names, snapshot));
                 foreach (var (file, repoPath) in SnapshotFiles(folder, snapshot, warnings, cancellationToken))
                 {
                     if (Describe(folder, commit, names, file, repoPath, blobsLinked, warnings) is { } entry)

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelCache.Catalog;
+using ModelCache.Primitives;
 
 namespace ModelCache.HuggingFace;
 
@@ -11,8 +12,9 @@ namespace ModelCache.HuggingFace;
 public sealed class HubRemovalPlan
 {
     internal HubRemovalPlan(string cacheRoot, HubRepoId repo, string repoPath, bool wholeRepo, IReadOnlyList<string> revisions, IReadOnlyList<string> refs,
-        IReadOnlyList<string> files, IReadOnlyList<string> blobs, long bytes)
+        IReadOnlyList<string> files, IReadOnlyList<string> blobs, long bytes, bool detached = false)
     {
+        Detached = detached;
         CacheRoot = cacheRoot;
         RepoId = repo;
         RepoPath = repoPath;
@@ -52,11 +54,17 @@ public sealed class HubRemovalPlan
     /// <summary>Bytes freed: the blobs plus snapshot copies (links take no data).</summary>
     public long Bytes { get; }
 
-    /// <summary>A one-line target for ShouldProcess, e.g. <c>org/name@1a2b…, main (3 files, 2 blobs, 12.0 MiB)</c>.</summary>
+    /// <summary>
+    /// True for a revision no ref points at, planned by <c>-Detached</c>; when it is the repo's last snapshot, the repo
+    /// folder goes with it (as <c>hf cache prune</c> removes a repo whose every revision it removes).
+    /// </summary>
+    public bool Detached { get; }
+
+    /// <summary>A one-line target for ShouldProcess, e.g. <c>org/name@1a2b…, main (3 files, 2 blobs, 12.0 MiB) in /root/models--org--name</c>.</summary>
     public string Describe()
     {
-        var what = WholeRepo ? Repo : Repo + "@" + string.Join(", ", Revisions.Select(r => r.Substring(0, 12)).Concat(Refs));
-        return $"{what} ({Files.Count} files, {Blobs.Count} blobs, {Bytes / 1048576.0:0.0} MiB) in {RepoPath}";
+        var what = WholeRepo ? Repo : Repo + "@" + string.Join(", ", Revisions.Select(r => r.Substring(0, 12)).Concat(Refs)) + (Detached ? " (detached)" : string.Empty);
+        return $"{what} ({Files.Count} files, {Blobs.Count} blobs, {ByteSize.Format(Bytes)}) in {RepoPath}";
     }
 
     public override string ToString() => Describe();

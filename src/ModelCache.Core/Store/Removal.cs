@@ -29,8 +29,11 @@ public sealed class RemovalRequest
     /// <summary>Hub caches: commit ids or ref names of the named repos; all revisions when null.</summary>
     public IReadOnlyList<string>? Revisions { get; set; }
 
+    /// <summary>Hub caches: every revision no ref points at (of the named repos, or of all), as <c>hf cache prune</c>.</summary>
+    public bool Detached { get; set; }
+
     /// <summary>True when nothing says what to remove.</summary>
-    public bool IsEmpty => Names.Count == 0 && Files.Count == 0 && (Filter is null || Filter.IsEmpty) && !Partial && !All;
+    public bool IsEmpty => Names.Count == 0 && Files.Count == 0 && (Filter is null || Filter.IsEmpty) && !Partial && !All && !Detached;
 }
 
 /// <summary>One step of a removal plan, confirmed by itself (ShouldProcess) before it runs.</summary>

@@ -15,6 +15,7 @@ namespace ModelCache.PowerShell.Cmdlets;
 /// <summary>
 /// Removes models from a cache: by name, from the pipeline, by filters (age, use, task, family, orphans, partial downloads,
 /// combined with names as AND), or everything with -All. Pinned entries go only when named by a plain name with -Force.
+/// With -Layout HuggingFace -Detached, the revisions no ref points at, as <c>hf cache prune</c> removes them.
 /// </summary>
 [Cmdlet(VerbsCommon.Clear, "ModelCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameParameterSet)]
 [OutputType(typeof(ModelCacheEntry))]
@@ -25,9 +26,13 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     private const string NameParameterSet = "Name";
     private const string InputObjectParameterSet = "InputObject";
     private const string AllParameterSet = "All";
+    private const string DetachedParameterSet = "Detached";
 
     // Piped files, grouped by cache in End, so that a hub repo's files make one plan and one ShouldProcess.
     private readonly List<CachedFile> _piped = new();
+
+    // -Detached: repo names gathered over the pipeline (none: every repo).
+    private readonly List<string> _detachedNames = new();
 
     // Pinned entries kept, and what -WhatIf would remove: said once, in End.
     private readonly List<string> _keptPinned = new();
@@ -39,6 +44,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     /// pick this default set for them and prompt for a name. Neither a name nor a filter is refused in Begin.
     /// </summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DetachedParameterSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
@@ -56,6 +62,10 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     [Parameter(Mandatory = true, ParameterSetName = AllParameterSet)]
     public SwitchParameter All { get; set; }
+
+    /// <summary>With -Layout HuggingFace: every revision no ref points at (of the repos -Name matches, or of all), one confirmation each.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DetachedParameterSet)]
+    public SwitchParameter Detached { get; set; }
 
     /// <summary>Entries saved longer ago than this.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
@@ -85,6 +95,7 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
+    [Parameter(ParameterSetName = DetachedParameterSet)]
     [ValidateNotNullOrEmpty]
     public string? CachePath { get; set; }
 
@@ -103,11 +114,18 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
     /// <summary>How the root is arranged; each layout has its own default root. Piped entries carry their own.</summary>
     [Parameter(ParameterSetName = NameParameterSet)]
     [Parameter(ParameterSetName = AllParameterSet)]
+    [Parameter(ParameterSetName = DetachedParameterSet)]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
     public string Layout { get; set; } = "Native";
 
     protected override void Begin()
     {
+        if (ParameterSetName == DetachedParameterSet && !IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "-Detached removes revisions no ref points at, which only a Hugging Face hub cache has.",
+                "Use 'Clear-ModelCache -Layout HuggingFace -Detached'; for this cache, select what to remove with -Name or a filter such as -NotUsedSince.");
+        }
+
         if (ParameterSetName == NameParameterSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Name)) && !MyInvocation.ExpectingInput && Filter() is null && !Partial)
         {
             ThrowTerminatingError(ErrorRecords.Create("SelectionRequired", ErrorCategory.InvalidArgument,
@@ -124,6 +142,13 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
+        if (ParameterSetName == DetachedParameterSet)
+        {
+            // Names piped one record at a time are gathered, so that each revision is planned (and confirmed) once.
+            _detachedNames.AddRange(Name);
+            return;
+        }
+
         Clear(OpenBackend(CachePath, Layout), new RemovalRequest
         {
             Names = Name,
@@ -137,6 +162,11 @@ public sealed class ClearModelCacheCommand : ModelCacheCmdlet
 
     protected override void End()
     {
+        if (ParameterSetName == DetachedParameterSet)
+        {
+            Clear(OpenBackend(CachePath, Layout), new RemovalRequest { Names = _detachedNames, Detached = true });
+        }
+
         foreach (var group in _piped.GroupBy(f => (f.Layout, Root: System.IO.Path.GetFullPath(f.CacheRoot))))
         {
             Clear(BackendOf(group.First()), new RemovalRequest { Files = group.ToList() });

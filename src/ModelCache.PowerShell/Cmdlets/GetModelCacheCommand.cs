@@ -15,16 +15,21 @@ using ModelCache.Store;
 
 namespace ModelCache.PowerShell.Cmdlets;
 
-/// <summary>Lists the models held in a cache root, sums it up with its health (-Summary), or hashes every entry (-Verify).</summary>
+/// <summary>
+/// Lists the models held in a cache root, sums it up with its health (-Summary), hashes every entry (-Verify), or, for a
+/// Hugging Face hub cache, sums up each cached repo as <c>hf cache scan</c> does (-Repository).
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "ModelCache", DefaultParameterSetName = ListParameterSet)]
 [OutputType(typeof(ModelCacheEntry), ParameterSetName = new[] { ListParameterSet, VerifyParameterSet })]
 [OutputType(typeof(HubCacheEntry), ParameterSetName = new[] { ListParameterSet, VerifyParameterSet })]
 [OutputType(typeof(CacheSummary), ParameterSetName = new[] { SummaryParameterSet })]
+[OutputType(typeof(HubCacheRepo), ParameterSetName = new[] { RepositoryParameterSet })]
 public sealed class GetModelCacheCommand : ModelCacheCmdlet
 {
     private const string ListParameterSet = "List";
     private const string SummaryParameterSet = "Summary";
     private const string VerifyParameterSet = "Verify";
+    private const string RepositoryParameterSet = "Repository";
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
     private readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<CachedFile> _toVerify = new();
@@ -32,6 +37,7 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
 
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ListParameterSet)]
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = VerifyParameterSet)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = RepositoryParameterSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ModelNameCompleter))]
     [ValidateNotNullOrEmpty]
@@ -68,6 +74,10 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     [Parameter(Mandatory = true, ParameterSetName = VerifyParameterSet)]
     public SwitchParameter Verify { get; set; }
 
+    /// <summary>With -Layout HuggingFace: one object per cached repo (size on disk, files, revisions and their refs, times) instead of its files.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = RepositoryParameterSet)]
+    public SwitchParameter Repository { get; set; }
+
     /// <summary>-Verify: files hashed at once.</summary>
     [Parameter(ParameterSetName = VerifyParameterSet)]
     [ValidateRange(1, 64)]
@@ -77,6 +87,12 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
     {
         if (IsMissingRoot(CachePath))
         {
+            return;
+        }
+
+        if (ParameterSetName == RepositoryParameterSet)
+        {
+            WriteRepos();
             return;
         }
 
@@ -110,6 +126,29 @@ public sealed class GetModelCacheCommand : ModelCacheCmdlet
         if (_verifyBackend is not null && _toVerify.Count > 0)
         {
             VerifyAll(_verifyBackend, LoadCatalog(CatalogPath));
+        }
+    }
+
+    /// <summary>-Repository: each repo once, however many piped records name it; what the scan refused, one error each.</summary>
+    private void WriteRepos()
+    {
+        if (!IsHubLayout(Layout))
+        {
+            ThrowLayoutNotSupported(Layout, "-Repository sums up the repositories of a Hugging Face hub cache; a Native or Uniface cache holds models, not repositories.",
+                "Use 'Get-ModelCache -Layout HuggingFace -Repository', or 'Get-ModelCache -Summary' for this cache.");
+        }
+
+        var listing = new HubRepoListing(OpenBackend(CachePath, Layout));
+        var problems = new List<(ModelCacheException Error, object Input)>();
+        var repos = RunAsync((_, token) => listing.ListAsync(Name, problems, token));
+        foreach (var (error, input) in problems)
+        {
+            WriteFailure(error, input);
+        }
+
+        foreach (var repo in repos.Where(r => _written.Add(r.RepoId.FolderName)))
+        {
+            WriteObject(repo);
         }
     }
 

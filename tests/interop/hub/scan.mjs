@@ -1,4 +1,5 @@
 // Prints what the hub's own JavaScript client sees in a hub cache: node scan.mjs <cacheDir>
+// (times as milliseconds since the epoch, as the client reads them from stat)
 import { scanCacheDir } from "@huggingface/hub";
 
 const [cacheDir] = process.argv.slice(2);
@@ -16,10 +17,13 @@ const report = {
     path: repo.path,
     size: repo.size,
     filesCount: repo.filesCount,
+    lastAccessedAt: repo.lastAccessedAt.getTime(),
+    lastModifiedAt: repo.lastModifiedAt.getTime(),
     revisions: repo.revisions.map((revision) => ({
       commitOid: revision.commitOid,
       refs: revision.refs,
       size: revision.size,
+      lastModifiedAt: revision.lastModifiedAt.getTime(),
       files: revision.files.map((file) => ({ path: file.path, blobPath: file.blob.path, size: file.blob.size })),
     })),
   })),
