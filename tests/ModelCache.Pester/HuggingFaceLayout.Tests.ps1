@@ -297,16 +297,17 @@ Describe 'Get-ModelCache -Layout HuggingFace -Repository (hf cache scan)' {
         { Get-ModelCache -Repository -ErrorAction Stop } | Should -Throw -ErrorId 'LayoutNotSupported,*'
     }
 
-    It 'shows Type, Repo, Size, Files, Accessed and Refs (with the detached count) in 80 columns' {
+    It 'shows Repo (datasets/ or spaces/ before a repo of that type), Size, Files, Accessed and Refs (with the detached count) in 80 columns' {
         $null = New-TestHubRepo -Root $Sandbox.HubCache -Repo acme/tiny -Commit $C3 -Files @{ 'x.bin' = 'x' } -Ref @()
         $lines = (Get-ModelCache -Layout HuggingFace -Repository | Format-Table | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() }
         $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
-        $lines[0] -split '\s+' | Should -Be @('Type', 'Repo', 'Size', 'Files', 'Accessed', 'Refs')
-        $lines[2] | Should -Match '^model\s+acme/tiny\s+60 B\s+4 \d{4}-\d\d-\d\d main,v2 \+1 detached$'
+        $lines[0] -split '\s+' | Should -Be @('Repo', 'Size', 'Files', 'Accessed', 'Refs')
+        $lines[3] | Should -Match '^\s+\+1 detached$'
+        ($lines[2..3] -join ' ') -replace '\s+', ' ' | Should -Match '^acme/tiny 60 B 4 \d{4}-\d\d-\d\d main,v2 \+1 detached$' -Because 'the detached count goes on a line under the refs'
         $revisions = ((Get-ModelCache -Layout HuggingFace -Repository).Revisions | Format-Table | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() }
         $revisions | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
-        $revisions[0] -split '\s+' | Should -Be @('Repo', 'Commit', 'Size', 'Files', 'LastModified', 'Refs')
-        $revisions | Should -Contain ($revisions | Where-Object { $_ -match '^acme/tiny\s+333333333333\s+1 B\s+1 .*\(detached\)$' })
+        $revisions[0] -split '\s+' | Should -Be @('Repo', 'Commit', 'Size', 'Files', 'Modified', 'Refs')
+        $revisions | Should -Contain ($revisions | Where-Object { $_ -match '^acme/tiny\s+33333333\s+1 B\s+1 \d{4}-\d\d-\d\d \(detached\)$' })
     }
 }
 

@@ -137,6 +137,13 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         $hubRepo.Folder.Length | Should -BeGreaterOrEqual 150
         $hub = @(Get-ModelCache -Layout HuggingFace)
         Add-Sample 'ModelCache.HuggingFace.HubCacheEntry' $hub -Headers Repo, Revision, Size, FilePath -Values 'acme/tiny', 'onnx/model.onnx' -PathProperty SnapshotPath
+        # A repository id as long as the common ones (38 characters), with a second, detached revision.
+        $longRepo = 'sentence-transformers/all-MiniLM-L6-v2'
+        $null = New-TestHubRepo -Root $Long.HubCache -Repo $longRepo -Commit ('2' * 40) -Files ([ordered]@{ 'onnx/model.onnx' = 'weights v2' })
+        $null = New-TestHubRepo -Root $Long.HubCache -Repo $longRepo -Commit ('3' * 40) -Ref @() -Files ([ordered]@{ 'onnx/model.onnx' = 'weights v3' })
+        $repos = @(Get-ModelCache -Layout HuggingFace -Repository)
+        Add-Sample 'ModelCache.HuggingFace.HubCacheRepo' $repos -Headers Repo, Size, Files, Accessed, Refs -Values 'acme/tiny', $longRepo, 'main', '+1'
+        Add-Sample 'ModelCache.HuggingFace.HubCacheRevision' @($repos.Revisions) -Headers Repo, Commit, Size, Files, Modified, Refs -Values 'acme/tiny', '22222222', '33333333', '(detached)' -PathProperty SnapshotPath
         $removedHub = @(Clear-ModelCache -Layout HuggingFace -Name acme/tiny -Confirm:$false -PassThru)
         Add-Sample 'ModelCache.HuggingFace.HubRemovalResult' $removedHub -Headers Repo, Removed, Files, Freed -Values 'acme/tiny', 'whole repo'
 
