@@ -83,6 +83,12 @@ var results = models.ToDictionary(m => m, _ => new Measured());
 try
 {
     Console.WriteLine($"{Environment.ProcessorCount} cores, load average {LoadAverage()}; {rounds} interleaved rounds, medians; {sources.Length} images ({jpegs.Length} fixture JPEGs, each pass on fresh copies)");
+    if (!skipCmdlet && ModuleIsDebugBuild(Path.Combine(repo, "module", "bin", "ModelCache.PowerShell.dll")))
+    {
+        // module/bin holds whichever configuration was built last; a Debug cmdlet against a Release loop is no contest.
+        Console.WriteLine("WARNING: module/bin holds a Debug build (JIT optimizations off): run with -c Release.");
+    }
+
     foreach (var model in models)
     {
         var loop = new HandLoop(Path.Combine(fixtures, "models", model.File), model.Prep);
@@ -221,6 +227,12 @@ static bool IsJpeg(string path)
 {
     using var stream = File.OpenRead(path);
     return stream.ReadByte() == 0xFF && stream.ReadByte() == 0xD8 && stream.ReadByte() == 0xFF;
+}
+
+static bool ModuleIsDebugBuild(string dll)
+{
+    var attribute = System.Reflection.Assembly.LoadFile(dll).GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault();
+    return attribute?.IsJITOptimizerDisabled == true;
 }
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
