@@ -86,7 +86,7 @@ try
     if (!skipCmdlet && ModuleIsDebugBuild(Path.Combine(repo, "module", "bin", "ModelCache.PowerShell.dll")))
     {
         // module/bin holds whichever configuration was built last; a Debug cmdlet against a Release loop is no contest.
-        Console.WriteLine("WARNING: module/bin holds a Debug build (JIT optimizations off): run with -c Release.");
+        Console.WriteLine("WARNING: module/bin holds a Debug build (JIT optimizations off): rebuild it with -c Release (dotnet run -c Release without --no-build).");
     }
 
     foreach (var model in models)
