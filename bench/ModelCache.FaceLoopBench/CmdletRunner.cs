@@ -1,0 +1,96 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace ModelCache.FaceLoopBench;
+
+/// <summary>
+/// Invoke-FaceDetect as a user runs it: a child `dotnet pwsh` (the repository's tool) imports ModelCache.psd1,
+/// makes one warm-up pass, then times the folder pass and one single image inside pwsh. The cache, settings and
+/// mirror are a sandbox under the bench's temp folder (offline, the fixture models as the mirror), so the
+/// user's profile is never read or written.
+/// </summary>
+internal sealed class CmdletRunner
+{
+    private const string Script = """
+        param([string] $Module, [string] $Model, [string] $WarmDir, [string] $TimedDir, [string] $One)
+        $ErrorActionPreference = 'Stop'
+        Import-Module $Module
+        $warm = @(Get-ChildItem -LiteralPath $WarmDir -File | Sort-Object Name | ForEach-Object FullName)
+        $timed = @(Get-ChildItem -LiteralPath $TimedDir -File | Sort-Object Name | ForEach-Object FullName)
+        $null = Invoke-FaceDetect -LiteralPath $warm -Model $Model
+        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+        $results = @(Invoke-FaceDetect -LiteralPath $timed -Model $Model)
+        $folder = $clock.Elapsed.TotalMilliseconds
+        $clock.Restart()
+        $null = Invoke-FaceDetect -LiteralPath $One -Model $Model | Select-Object -First 1
+        $first = $clock.Elapsed.TotalMilliseconds
+        [string]::Format([cultureinfo]::InvariantCulture, 'RESULT {0} {1} {2}', $folder, $results.Count, $first)
+        """;
+
+    private readonly string _repo;
+    private readonly string _module;
+    private readonly string _mirror;
+    private readonly string _sandbox;
+    private readonly string _scriptPath;
+
+    public CmdletRunner(string repo, string module, string mirror, string work)
+    {
+        _repo = repo;
+        _module = module;
+        _mirror = mirror;
+        _sandbox = Path.Combine(work, "sandbox");
+        Directory.CreateDirectory(_sandbox);
+        _scriptPath = Path.Combine(work, "invoke-facedetect.ps1");
+        File.WriteAllText(_scriptPath, Script);
+    }
+
+    /// <summary>Folder pass in ms, its result count, and the single image's first result in ms.</summary>
+    public (double FolderMs, int Count, double FirstMs) Run(string model, string warmDir, string timedDir, string one)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _repo,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _scriptPath, "-Module", _module, "-Model", model, "-WarmDir", warmDir, "-TimedDir", timedDir, "-One", one })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in new[] { "MODELCACHE_CATALOG", "MODELCACHE_TOKEN", "MODELCACHE_MIRROR_ONLY", "HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "HF_TOKEN", "UNIFACE_CACHE_DIR" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        start.Environment["MODELCACHE_HOME"] = Path.Combine(_sandbox, "cache");
+        start.Environment["MODELCACHE_OFFLINE"] = "1";
+        start.Environment["MODELCACHE_MIRROR"] = _mirror;
+        start.Environment["MODELCACHE_MACHINE_CONFIG"] = Path.Combine(_sandbox, "machine", "config.json");
+        start.Environment["XDG_CONFIG_HOME"] = Path.Combine(_sandbox, "config");
+        start.Environment["XDG_CACHE_HOME"] = Path.Combine(_sandbox, "xdg-cache");
+        start.Environment["HF_HUB_OFFLINE"] = "1";
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet pwsh.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(600_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"Invoke-FaceDetect with {model} did not finish in 10 minutes.");
+        }
+
+        var line = stdout.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+        if (process.ExitCode != 0 || line is null)
+        {
+            throw new InvalidOperationException($"dotnet pwsh exited with {process.ExitCode} for {model}:\n{stdout}\n{stderr.Result}");
+        }
+
+        var parts = line.Split(' ');
+        return (double.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,250 @@
+// Issue 22's benchmark: Invoke-FaceDetect through real pwsh against the loop an engineer would write in an
+// afternoon, per fixture model, every figure measured in the same run and interleaved round by round.
+//   dotnet run -c Release --project bench/ModelCache.FaceLoopBench -- [--rounds 5] [--models scrfd,retina] [--images 60]
+//       [--fixtures dir] [--skip-cmdlet]
+// Needs the module built (dotnet build ModelCache.sln) and the repository's pwsh tool (dotnet tool restore).
+//
+// Per model and round, each pass on fresh copies of the fixture JPEGs (a new temp folder per pass, so no pass
+// reuses decoded images or results):
+//   raw     Run only, on a prepared tensor, 2 threads sharing the loop's session;
+//   seq     one thread: decode + letterbox, then Run, timed apart per image -> ideal = 2 / (decode + Run);
+//   loop    HandLoop.Pass: 2 threads, each decode (smallest DCT scale covering the input) + letterbox + Run on
+//           one shared session (1 intra-op thread, spinning off); VOID when below 0.94 x its ideal;
+//   cmdlet  a child `dotnet pwsh`: Import-Module ModelCache.psd1, one warm-up pass, then the timed
+//           Invoke-FaceDetect -LiteralPath <files> -Model <name> with default settings, timed inside pwsh;
+//           then the first result of one image in that warm process.
+// Ratios are medians of the per-round ratios (each round pairs loop and cmdlet under the same load).
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using ModelCache.FaceLoopBench;
+
+var rounds = 5;
+var imageCount = 60;
+string[]? only = null;
+var skipCmdlet = false;
+var repo = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+var fixtures = Path.GetFullPath(Path.Combine(repo, "../shared/fixtures"));
+for (var i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
+    switch (args[i])
+    {
+        case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--images": imageCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--models": only = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
+        case "--fixtures": fixtures = Path.GetFullPath(Next()); break;
+        case "--skip-cmdlet": skipCmdlet = true; break;
+        default: throw new ArgumentException("Unknown option " + args[i]);
+    }
+}
+
+if (rounds < 1 || imageCount < 2)
+{
+    throw new ArgumentException("--rounds must be at least 1 and --images at least 2.");
+}
+
+// The fixture JPEGs (by content, not extension), each used twice under distinct names: 60 files by default.
+var jpegs = Directory.GetFiles(Path.Combine(fixtures, "images")).Where(IsJpeg).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+var sources = Enumerable.Range(0, imageCount).Select(n => jpegs[n % jpegs.Length]).ToArray();
+var single = jpegs.FirstOrDefault(f => Path.GetFileName(f) == "zidane.jpg") ?? jpegs[0];
+var models = FixtureModels.All
+    .Where(m => only is null || only.Any(o => m.File.Contains(o, StringComparison.OrdinalIgnoreCase) || m.Name.Contains(o, StringComparison.OrdinalIgnoreCase)))
+    .ToList();
+if (models.Count == 0)
+{
+    throw new ArgumentException("--models matches none of: " + string.Join(", ", FixtureModels.All.Select(m => m.Name)));
+}
+
+var work = Path.Combine(Path.GetTempPath(), "modelcache-faceloop-bench-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+Directory.CreateDirectory(work);
+var pwsh = new CmdletRunner(repo, Path.Combine(repo, "ModelCache.psd1"), Path.Combine(fixtures, "models"), work);
+var folders = 0;
+string FreshCopies(IReadOnlyList<string> files)
+{
+    var dir = Path.Combine(work, "pass-" + (++folders).ToString("000", CultureInfo.InvariantCulture));
+    Directory.CreateDirectory(dir);
+    for (var n = 0; n < files.Count; n++)
+    {
+        File.Copy(files[n], Path.Combine(dir, $"{n:000}-{Path.GetFileName(files[n])}"));
+    }
+
+    return dir;
+}
+
+string[] Files(string dir) => Directory.GetFiles(dir).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+
+var loops = new Dictionary<FixtureModel, HandLoop>();
+var results = models.ToDictionary(m => m, _ => new Measured());
+try
+{
+    Console.WriteLine($"{Environment.ProcessorCount} cores, load average {LoadAverage()}; {rounds} interleaved rounds, medians; {sources.Length} images ({jpegs.Length} fixture JPEGs, each pass on fresh copies)");
+    if (!skipCmdlet && ModuleIsDebugBuild(Path.Combine(repo, "module", "bin", "ModelCache.PowerShell.dll")))
+    {
+        // module/bin holds whichever configuration was built last; a Debug cmdlet against a Release loop is no contest.
+        Console.WriteLine("WARNING: module/bin holds a Debug build (JIT optimizations off): rebuild it with -c Release (dotnet run -c Release without --no-build).");
+    }
+
+    foreach (var model in models)
+    {
+        var loop = new HandLoop(Path.Combine(fixtures, "models", model.File), model.Prep);
+        loops[model] = loop;
+        // The first Runs of a session and the first decodes of a process pay one-off costs: paid here.
+        var warm = FreshCopies(sources.Take(4).ToArray());
+        loop.Pass(Files(warm), 2);
+        Directory.Delete(warm, recursive: true);
+        Console.WriteLine($"  {model.Name,-28} {model.File,-44} input {loop.Describe()}");
+    }
+
+    for (var round = 0; round < rounds; round++)
+    {
+        foreach (var model in models)
+        {
+            var m = results[model];
+            var loop = loops[model];
+            // Alternate which side goes first so a load trend within a round does not favour one side.
+            if (round % 2 == 1 && !skipCmdlet)
+            {
+                MeasureCmdlet(model, m);
+            }
+
+            var dir = FreshCopies(sources);
+            m.Raw.Add(loop.RawRun(Files(dir)[0], sources.Length, 2));
+            Directory.Delete(dir, recursive: true);
+
+            dir = FreshCopies(sources);
+            var (decode, run) = loop.Sequential(Files(dir));
+            Directory.Delete(dir, recursive: true);
+            m.Decode.Add(decode);
+            m.Run.Add(run);
+            m.Ideal.Add(2000.0 / (decode + run));
+
+            dir = FreshCopies(sources);
+            m.Loop.Add(loop.Pass(Files(dir), 2));
+            Directory.Delete(dir, recursive: true);
+
+            dir = FreshCopies(new[] { single });
+            var clock = Stopwatch.StartNew();
+            loop.Pass(Files(dir), 1);
+            m.LoopOne.Add(clock.Elapsed.TotalMilliseconds);
+            Directory.Delete(dir, recursive: true);
+
+            if (round % 2 == 0 && !skipCmdlet)
+            {
+                MeasureCmdlet(model, m);
+            }
+
+            var last = m.Cmdlet.Count == m.Loop.Count ? $"cmdlet {m.Cmdlet[^1],6:0.0} img/s" : "";
+            Console.WriteLine($"  round {round + 1}/{rounds} {model.Name,-28} raw {m.Raw[^1],6:0.0}  loop {m.Loop[^1],6:0.0} (ideal {m.Ideal[^1],6:0.0})  {last}");
+        }
+    }
+
+    Report();
+    Console.WriteLine($"load average after: {LoadAverage()}");
+}
+finally
+{
+    foreach (var loop in loops.Values)
+    {
+        loop.Dispose();
+    }
+
+    Directory.Delete(work, recursive: true);
+}
+
+void MeasureCmdlet(FixtureModel model, Measured m)
+{
+    var warm = FreshCopies(sources);
+    var timed = FreshCopies(sources);
+    var one = FreshCopies(new[] { single });
+    var (folderMs, count, firstMs) = pwsh.Run(model.Name, warm, timed, Files(one)[0]);
+    if (count != sources.Length)
+    {
+        throw new InvalidOperationException($"Invoke-FaceDetect returned {count} results for {sources.Length} images with {model.Name}.");
+    }
+
+    m.Cmdlet.Add(sources.Length * 1000.0 / folderMs);
+    m.CmdletOne.Add(firstMs);
+    foreach (var dir in new[] { warm, timed, one })
+    {
+        Directory.Delete(dir, recursive: true);
+    }
+}
+
+void Report()
+{
+    Console.WriteLine();
+    Console.WriteLine("Folder throughput (img/s), medians. Run/decode: one thread, ms per image. ideal = 2 / (decode + Run).");
+    Console.WriteLine("loop VOID: below 0.94x its ideal (the yardstick itself is off; the verdict does not count).");
+    Console.WriteLine("class: Run >= 10 ms -> goal cmdlet/loop >= 1.0x, else >= 0.8x.");
+    Console.WriteLine($"{"model",-28} {"Run ms",7} {"dec ms",7} {"raw",7} {"loop",7} {"ideal",7} {"l/ideal",8} {"cmdlet",7} {"c/loop",7} {"dec %",6} {"goal",5}  verdict");
+    foreach (var model in models)
+    {
+        var m = results[model];
+        double run = Median(m.Run), decode = Median(m.Decode);
+        var loopVsIdeal = Median(m.Loop.Zip(m.Ideal, (l, i) => l / i));
+        var voidLoop = loopVsIdeal < 0.94;
+        var goal = run >= 10 ? 1.0 : 0.8;
+        string cmdlet = "-", ratio = "-", verdict = "not run";
+        if (m.Cmdlet.Count > 0)
+        {
+            var r = Median(m.Cmdlet.Zip(m.Loop, (c, l) => c / l));
+            cmdlet = Median(m.Cmdlet).ToString("0.0", CultureInfo.InvariantCulture);
+            ratio = r.ToString("0.00", CultureInfo.InvariantCulture) + "x";
+            verdict = (r >= goal ? "MET" : "MISSED") + (voidLoop ? " (loop VOID)" : "");
+        }
+
+        Console.WriteLine($"{model.Name,-28} {run,7:0.0} {decode,7:0.0} {Median(m.Raw),7:0.0} {Median(m.Loop),7:0.0} {Median(m.Ideal),7:0.0} {loopVsIdeal,7:0.00}{(voidLoop ? "!" : " ")} {cmdlet,7} {ratio,7} {100 * decode / (decode + run),5:0}% {goal,4:0.0}x  {verdict}");
+    }
+
+    if (skipCmdlet)
+    {
+        return;
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"One image ({Path.GetFileName(single)}), warm process, ms, medians: the loop's decode + letterbox + Run on one thread vs Invoke-FaceDetect's first result. Goal <= 1.1x.");
+    Console.WriteLine($"{"model",-28} {"loop",8} {"cmdlet",8} {"ratio",7}  verdict");
+    foreach (var model in models)
+    {
+        var m = results[model];
+        var r = Median(m.CmdletOne.Zip(m.LoopOne, (c, l) => c / l));
+        Console.WriteLine($"{model.Name,-28} {Median(m.LoopOne),8:0.0} {Median(m.CmdletOne),8:0.0} {r,6:0.00}x  {(r <= 1.1 ? "MET" : "MISSED")}");
+    }
+}
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.OrderBy(v => v).ToArray();
+    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static bool IsJpeg(string path)
+{
+    using var stream = File.OpenRead(path);
+    return stream.ReadByte() == 0xFF && stream.ReadByte() == 0xD8 && stream.ReadByte() == 0xFF;
+}
+
+static bool ModuleIsDebugBuild(string dll)
+{
+    var attribute = System.Reflection.Assembly.LoadFile(dll).GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault();
+    return attribute?.IsJITOptimizerDisabled == true;
+}
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+internal sealed class Measured
+{
+    public List<double> Raw { get; } = new();
+    public List<double> Run { get; } = new();
+    public List<double> Decode { get; } = new();
+    public List<double> Ideal { get; } = new();
+    public List<double> Loop { get; } = new();
+    public List<double> LoopOne { get; } = new();
+    public List<double> Cmdlet { get; } = new();
+    public List<double> CmdletOne { get; } = new();
+}
