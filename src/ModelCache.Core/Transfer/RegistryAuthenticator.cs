@@ -315,18 +315,14 @@ internal sealed class RegistryAuthenticator
         JObject config;
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists)
+            if (!File.Exists(path))
             {
                 return null;
             }
 
-            if (info.Length > MaxConfigBytes)
-            {
-                throw ConfigInvalid(path, $"it is larger than {MaxConfigBytes} bytes");
-            }
-
-            using var reader = new JsonTextReader(new StringReader(File.ReadAllText(path))) { MaxDepth = 16, DateParseHandling = DateParseHandling.None };
+            // A regular file only (never a FIFO left in its place), and bounded.
+            var bytes = IO.RootGuard.ReadBounded(path, MaxConfigBytes) ?? throw ConfigInvalid(path, $"it is larger than {MaxConfigBytes} bytes");
+            using var reader = new JsonTextReader(new StringReader(Encoding.UTF8.GetString(bytes))) { MaxDepth = 16, DateParseHandling = DateParseHandling.None };
             config = JObject.Load(reader);
         }
         catch (JsonException)

@@ -58,7 +58,38 @@ public sealed class DistributionRegistry : IAsyncDisposable
         return null;
     }
 
+    public async Task<bool> WaitForLogAsync(string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
+
+    /// <summary>Starts it; a free port taken by someone else between choosing and binding is tried again on another.</summary>
     public static async Task<DistributionRegistry> StartAsync(string binary)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(binary);
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    private static async Task<DistributionRegistry> StartOnceAsync(string binary)
     {
         var root = new TempDirectory("modelcache-registry");
         var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -95,7 +126,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
             try
             {
                 using var response = await registry._client.GetAsync(new Uri(registry.BaseAddress, "v2/"));
-                if (response.IsSuccessStatusCode)
+                if (response.IsSuccessStatusCode && response.Headers.Contains("Docker-Distribution-Api-Version"))
                 {
                     return registry;
                 }
@@ -104,7 +135,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
             {
             }
 
-            if (DateTime.UtcNow >= deadline || process.HasExited)
+            if (DateTime.UtcNow >= deadline || process.HasExited || IsSomeoneElse(registry))
             {
                 var log = registry.Log;
                 await registry.DisposeAsync();
@@ -136,6 +167,9 @@ public sealed class DistributionRegistry : IAsyncDisposable
             throw new InvalidOperationException($"Upload answered {(int)done.StatusCode}: {await done.Content.ReadAsStringAsync()}");
         }
     }
+
+    // Another server got the port first: this registry cannot bind it.
+    private static bool IsSomeoneElse(DistributionRegistry registry) => registry.Log.Contains("address already in use", StringComparison.Ordinal);
 
     private void Append(string? line)
     {

@@ -292,6 +292,31 @@ public sealed class RegistryMirrorTests : IAsyncLifetime
         Assert.Equal(0, _registry.TokensIssued);
     }
 
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("huge")]
+    [InlineData("bad-auth")]
+    public async Task A_broken_docker_config_is_named_and_nothing_is_sent(string how)
+    {
+        _registry.Mode = RegistryAuthMode.Bearer;
+        Directory.CreateDirectory(_temp.Combine("docker"));
+        var host = "127.0.0.1:" + _registry.BaseAddress.Port;
+        File.WriteAllText(_temp.Combine("docker", "config.json"), how switch
+        {
+            "not json" => "{\"auths\":",
+            "huge" => "{\"x\":\"" + new string('a', 2 * 1024 * 1024) + "\"}",
+            _ => $"{{\"auths\":{{\"{host}\":{{\"auth\":\"!!notbase64\"}}}}}}",
+        });
+        var model = Model(Bytes);
+        _registry.Push(model.Sha256, Bytes);
+        using var planner = Planner();
+
+        var error = await Assert.ThrowsAnyAsync<ModelCacheException>(() => SaveAsync(model, planner));
+
+        Assert.Equal("RegistryConfigInvalid", error.ErrorId);
+        Assert.Equal(0, _registry.TokensIssued);
+    }
+
     [Fact]
     public async Task An_anonymous_registry_needs_no_credentials_even_when_a_helper_is_configured()
     {
