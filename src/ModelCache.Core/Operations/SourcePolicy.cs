@@ -77,6 +77,15 @@ public sealed class SourcePolicy
         return planner;
     }
 
+    /// <summary>Throws InvalidRegistryReference for the first oci:// mirror that is not oci://host[:port]/repository.</summary>
+    public static void CheckRegistryMirrors(IEnumerable<string> mirrors)
+    {
+        foreach (var mirror in mirrors.Where(OciReference.IsRegistry))
+        {
+            OciReference.Parse(mirror);
+        }
+    }
+
     private static bool IsUrl(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile);
 

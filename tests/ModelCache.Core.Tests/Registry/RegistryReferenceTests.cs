@@ -77,6 +77,25 @@ public class RegistryReferenceTests
     }
 
     [Fact]
+    public void The_site_server_check_refuses_a_malformed_registry_mirror_and_passes_the_rest()
+    {
+        Operations.SourcePolicy.CheckRegistryMirrors(new[] { "oci://127.0.0.1:5000/models", "https://mirror.example.com/onnx", "/srv/models" });
+
+        var error = Assert.Throws<ModelCacheException>(() => Operations.SourcePolicy.CheckRegistryMirrors(new[] { "/srv/models", "oci://registry.example.com/Models" }));
+        Assert.Equal("InvalidRegistryReference", error.ErrorId);
+    }
+
+    [Fact]
+    public void Save_model_sources_keep_a_registry_mirror_as_a_reference_not_a_path()
+    {
+        var environment = new FakeEnvironment("/home/test").With("MODELCACHE_MIRROR", "oci://Registry.Example.com:443/models;site-models");
+
+        var policy = Operations.SourcePolicy.Resolve(environment, null, p => "/resolved/" + p, null, null, null);
+
+        Assert.Equal(new[] { "oci://registry.example.com/models", "/resolved/site-models" }, policy.Mirrors);
+    }
+
+    [Fact]
     public void A_registry_mirror_is_not_taken_for_a_missing_folder()
     {
         using var planner = new SourcePlanner(new[] { "oci://registry.example.com/models" }, false, false);
