@@ -46,6 +46,9 @@ public sealed class FakeRegistry : IAsyncDisposable
 
     public int ExpiresIn { get; set; } = 300;
 
+    /// <summary>Blob GETs answer 403 whatever they carry.</summary>
+    public bool Forbid { get; set; }
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public Uri StorageAddress { get; private set; } = null!;
@@ -94,6 +97,12 @@ public sealed class FakeRegistry : IAsyncDisposable
         if (!path.StartsWith(prefix, StringComparison.Ordinal))
         {
             context.Response.StatusCode = 404;
+            return;
+        }
+
+        if (Forbid)
+        {
+            context.Response.StatusCode = 403;
             return;
         }
 

@@ -152,6 +152,21 @@ public sealed class RegistryMirrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_forbidden_blob_is_an_error_naming_the_registry()
+    {
+        _registry.Forbid = true;
+        var model = Model(Bytes);
+        _registry.Push(model.Sha256, Bytes);
+        using var planner = Planner();
+
+        var error = await Assert.ThrowsAnyAsync<ModelCacheException>(() => SaveAsync(model, planner));
+
+        Assert.Equal("RegistryAccessDenied", error.ErrorId);
+        Assert.Contains("HTTP 403", error.Message, StringComparison.Ordinal);
+        Assert.Contains(_registry.Reference(), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_refusal_is_reported_for_the_registry_when_the_next_mirror_supplies_the_model()
     {
         _registry.Mode = RegistryAuthMode.Basic;
