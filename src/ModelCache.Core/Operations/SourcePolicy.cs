@@ -42,7 +42,8 @@ public sealed class SourcePolicy
     {
         var options = ModelCacheOptions.FromEnvironment(environment);
         var listed = mirrors?.SelectMany(m => ModelCacheOptions.SplitList(m, ';')).ToArray() ?? options.Mirrors.ToArray();
-        var resolved = listed.Select(m => IsUrl(m) ? m : resolvePath(m)).ToList();
+        // A registry reference is checked here, so a mistyped one fails before anything is planned.
+        var resolved = listed.Select(m => OciReference.IsRegistry(m) ? OciReference.Parse(m).ToString() : IsUrl(m) ? m : resolvePath(m)).ToList();
         network ??= new NetworkOptions();
         var token = environment.GetVariable(EnvironmentVariables.Token);
         if (network.MirrorCredential is null && !string.IsNullOrEmpty(token))
@@ -76,9 +77,18 @@ public sealed class SourcePolicy
         return planner;
     }
 
+    /// <summary>Throws InvalidRegistryReference for the first oci:// mirror that is not oci://host[:port]/repository.</summary>
+    public static void CheckRegistryMirrors(IEnumerable<string> mirrors)
+    {
+        foreach (var mirror in mirrors.Where(OciReference.IsRegistry))
+        {
+            OciReference.Parse(mirror);
+        }
+    }
+
     private static bool IsUrl(string mirror) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeFile);
 
     private static string Shown(string mirror) =>
-        Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
+        OciReference.IsRegistry(mirror) ? mirror : Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && !uri.IsFile ? HttpSource.Redact(uri) : mirror;
 }

@@ -25,6 +25,8 @@ public sealed class HttpSource : IModelSource
     private readonly MirrorCredential? _credential;
     private readonly TimeSpan _timeout;
     private readonly SourceHealth? _health;
+    private readonly OciReference? _registry;
+    private readonly RegistryAuthenticator? _auth;
 
     private HttpSource(HttpClient client, Uri? mirrorBase, MirrorCredential? credential, TimeSpan timeout, TransferSource kind, SourceHealth? health)
     {
@@ -34,6 +36,13 @@ public sealed class HttpSource : IModelSource
         _credential = credential;
         _timeout = timeout;
         Kind = kind;
+    }
+
+    private HttpSource(HttpClient client, OciReference registry, RegistryAuthenticator auth, TimeSpan timeout, SourceHealth? health)
+        : this(client, registry.RegistryUri, null, timeout, TransferSource.Mirror, health)
+    {
+        _registry = registry;
+        _auth = auth;
     }
 
     public TransferSource Kind { get; }
@@ -54,15 +63,39 @@ public sealed class HttpSource : IModelSource
         return new HttpSource(client, new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/"), credential, timeout, TransferSource.Mirror, health);
     }
 
+    /// <summary>A registry as a mirror: the model is the blob sha256:&lt;catalog hash&gt; of the repository.</summary>
+    internal static HttpSource Registry(HttpClient client, OciReference registry, RegistryAuthenticator auth, TimeSpan timeout, SourceHealth? health) =>
+        new(client, registry, auth, timeout, health);
+
     public string Locate(ModelDefinition model) => Redact(Address(model));
 
     public async Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
     {
         var address = Address(model);
+        var answered = false;
         for (var redirects = 0; ; redirects++)
         {
-            var response = await SendAsync(model, address, resume, cancellationToken).ConfigureAwait(false);
+            var sent = _auth is not null && SameAuthority(address, _mirrorBase!) ? _auth.Current() : null;
+            var response = await SendAsync(model, address, resume, sent, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
+            if (_auth is not null && status is 401 or 403 && SameAuthority(address, _mirrorBase!))
+            {
+                // A registry that refuses is an error for this source, never taken for a missing blob.
+                using (response)
+                {
+                    if (status == 403 || answered)
+                    {
+                        throw _auth.Denied(model.Name, $"refused access (HTTP {status})");
+                    }
+
+                    await _auth.AnswerAsync(response, sent, model.Name, cancellationToken).ConfigureAwait(false);
+                }
+
+                answered = true;
+                redirects--;
+                continue;
+            }
+
             if (RedirectPolicy.IsRedirect(response) && response.Headers.Location is { } location)
             {
                 response.Dispose();
@@ -74,7 +107,7 @@ public sealed class HttpSource : IModelSource
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(ModelDefinition model, Uri address, ResumePoint? resume, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(ModelDefinition model, Uri address, ResumePoint? resume, AuthenticationHeaderValue? registryAuthorization, CancellationToken cancellationToken)
     {
         if (_health?.DownReason(address) is { } reason)
         {
@@ -87,6 +120,12 @@ public sealed class HttpSource : IModelSource
         if (_credential is not null && _mirrorBase is not null && SameAuthority(address, _mirrorBase))
         {
             request.Headers.Authorization = _credential.Header;
+        }
+
+        // Only ever the registry's own host: a redirect to blob storage elsewhere goes without it.
+        if (registryAuthorization is not null && _mirrorBase is not null && SameAuthority(address, _mirrorBase))
+        {
+            request.Headers.Authorization = registryAuthorization;
         }
 
         if (resume is not null)
@@ -156,7 +195,8 @@ public sealed class HttpSource : IModelSource
             {
                 404 or 410 => TransferException.Permanent("SourceFileNotFound", ModelCacheErrorKind.NotFound,
                     $"{shown} has no {model.Name} (HTTP {status}).",
-                    mirror ? $"Check that the mirror holds '{model.FileName}', or remove it from -Mirror / $env:MODELCACHE_MIRROR."
+                    _registry is not null ? $"Push '{model.FileName}' to {_registry} as a blob (its digest is sha256:{model.Sha256}), or remove the registry from -Mirror / $env:MODELCACHE_MIRROR."
+                    : mirror ? $"Check that the mirror holds '{model.FileName}', or remove it from -Mirror / $env:MODELCACHE_MIRROR."
                         : $"The catalog URL may be out of date: check the url of {model.Name}'s catalog entry, or point -Mirror or $env:MODELCACHE_MIRROR at a copy of '{model.FileName}'."),
                 401 or 403 => TransferException.Permanent("AccessDenied", ModelCacheErrorKind.PermissionDenied,
                     $"{shown} refused access to {model.Name} (HTTP {status}).",
@@ -272,7 +312,8 @@ public sealed class HttpSource : IModelSource
     private static bool SameAuthority(Uri a, Uri b) =>
         string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
 
-    private Uri Address(ModelDefinition model) => _mirrorBase is not null ? new Uri(_mirrorBase, Uri.EscapeDataString(model.FileName))
+    private Uri Address(ModelDefinition model) => _registry is not null ? _registry.BlobUri(model.Sha256)
+        : _mirrorBase is not null ? new Uri(_mirrorBase, Uri.EscapeDataString(model.FileName))
         : model.Url ?? throw new InvalidOperationException($"{model.Name} has no url; an upstream source is planned only for models that have one.");
 
     /// <summary>The address without user info or query string, which may carry credentials.</summary>

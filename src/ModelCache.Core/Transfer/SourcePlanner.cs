@@ -20,12 +20,17 @@ public sealed class SourcePlanner : IDisposable
     private readonly IReadOnlyList<string> _mirrors;
     private readonly Func<HttpClient, TimeSpan, IModelSource>? _hubSource;
     private readonly SourceHealth _health = new();
+    private readonly IEnvironment _environment;
 
-    /// <param name="mirrors">Mirror bases: http(s) URLs, file URLs or absolute directory paths.</param>
+    // One authenticator per registry mirror, so a token is reused by every model of the batch.
+    private readonly Dictionary<int, (OciReference Reference, RegistryAuthenticator? Auth)> _registries = new();
+
+    /// <param name="mirrors">Mirror bases: http(s) URLs, oci:// registry references, file URLs or absolute directory paths.</param>
     /// <param name="mirrorOnly">Never fall back to the catalog URL.</param>
     /// <param name="offline">Never open a network connection.</param>
     /// <param name="network">Proxy, credentials, timeouts and retries; defaults when null.</param>
-    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; the process environment when null.</param>
+    /// <param name="environment">Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY and DOCKER_CONFIG are read; the process environment when null.</param>
+    /// <exception cref="Errors.ModelCacheException">InvalidRegistryReference: an oci:// mirror that is not host[:port]/repository.</exception>
     /// <param name="hubSource">
     /// Makes the source of a hub-hosted model over the shared client (the hub client lives a layer above transfers:
     /// <c>HubSource.Factory</c>); planning a hub model without it, other than from mirrors only, is a programming error.
@@ -38,7 +43,15 @@ public sealed class SourcePlanner : IDisposable
         Offline = offline;
         Network = network ?? new NetworkOptions();
         var proxySource = environment ?? SystemEnvironment.Instance;
+        _environment = proxySource;
         _client = new Lazy<HttpClient>(() => CreateClient(Network, proxySource));
+        for (var i = 0; i < mirrors.Count; i++)
+        {
+            if (OciReference.IsRegistry(mirrors[i]))
+            {
+                _registries[i] = (OciReference.Parse(mirrors[i]), null);
+            }
+        }
         _hubSource = hubSource;
     }
 
@@ -58,8 +71,15 @@ public sealed class SourcePlanner : IDisposable
     public IReadOnlyList<IModelSource> Plan(Catalog.ModelDefinition model)
     {
         var sources = new List<IModelSource>();
-        foreach (var mirror in _mirrors)
+        for (var i = 0; i < _mirrors.Count; i++)
         {
+            var mirror = _mirrors[i];
+            if (_registries.TryGetValue(i, out var registry))
+            {
+                sources.Add(HttpSource.Registry(_client.Value, registry.Reference, RegistryAuth(i), Network.Timeout, _health));
+                continue;
+            }
+
             sources.Add(IsHttp(mirror, out var uri)
                 ? HttpSource.Mirror(_client.Value, uri!, Network.MirrorCredential, Network.Timeout, _health)
                 : DirectorySource.Mirror(ToLocalPath(mirror)));
@@ -76,6 +96,21 @@ public sealed class SourcePlanner : IDisposable
         return Offline ? sources.Where(s => !s.IsNetwork).ToList() : sources;
     }
 
+    private RegistryAuthenticator RegistryAuth(int mirror)
+    {
+        lock (_registries)
+        {
+            var (reference, auth) = _registries[mirror];
+            if (auth is null)
+            {
+                auth = new RegistryAuthenticator(_client.Value, reference, Network.MirrorCredential, _environment, Network.Timeout);
+                _registries[mirror] = (reference, auth);
+            }
+
+            return auth;
+        }
+    }
+
     public void Dispose()
     {
         if (_client.IsValueCreated)
@@ -86,7 +121,7 @@ public sealed class SourcePlanner : IDisposable
 
     /// <summary>The mirrors that are local folders which do not exist, so the user hears of a mistyped or unmounted mirror once.</summary>
     public IReadOnlyList<string> MissingMirrorFolders() =>
-        _mirrors.Where(m => !IsHttp(m, out _)).Select(ToLocalPath).Where(folder => !Directory.Exists(folder)).ToList();
+        _mirrors.Where(m => !IsHttp(m, out _) && !OciReference.IsRegistry(m)).Select(ToLocalPath).Where(folder => !Directory.Exists(folder)).ToList();
 
     private static bool IsHttp(string mirror, out Uri? uri) =>
         Uri.TryCreate(mirror, UriKind.Absolute, out uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

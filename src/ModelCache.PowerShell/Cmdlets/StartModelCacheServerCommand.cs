@@ -82,6 +82,16 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
                 $"'{ListenAddress}' is not an IP address.", "Give an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).", ListenAddress));
         }
 
+        // A mistyped registry mirror stops the server at start, not every pull-through later.
+        try
+        {
+            Operations.SourcePolicy.CheckRegistryMirrors(Mirror ?? EnvironmentOptions.Mirrors);
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, Mirror));
+        }
+
         if (IsHubLayout(Layout))
         {
             ThrowLayoutNotSupported(Layout, "the server serves catalog models from a Native or Uniface cache.", "Serve a Native or Uniface cache; to share hub files, use 'Export-ModelCache -Layout HuggingFace -Path hub.zip' and 'Import-ModelCache -Layout HuggingFace'.");

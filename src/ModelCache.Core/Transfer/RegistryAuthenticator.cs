@@ -1,0 +1,447 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.Configuration;
+using ModelCache.Errors;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace ModelCache.Transfer;
+
+/// <summary>
+/// Authentication to one registry the way the distribution spec has clients do it: anonymous first; on a 401 with a
+/// <c>Bearer realm=…,service=…,scope=…</c> challenge a token is asked of the realm (with Basic credentials when there
+/// are any) and reused for that scope until it expires; on a <c>Basic</c> challenge the credentials themselves (the
+/// registry is https, or loopback). Credentials come from -Credential, else a Docker-style config.json; credential
+/// helpers are never run. No secret is ever put in a message.
+/// </summary>
+internal sealed class RegistryAuthenticator
+{
+    /// <summary>A token answer is a small JSON object; anything larger is refused unread.</summary>
+    public const int MaxTokenResponseBytes = 64 * 1024;
+    private const int MaxConfigBytes = 1024 * 1024;
+    private static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(5);
+    private static readonly Regex TokenShape = new(@"^[A-Za-z0-9\-._~+/]+=*$", RegexOptions.CultureInvariant);
+    private static readonly Regex ChallengeParameter = new(@"(\w+)\s*=\s*(?:""((?:[^""\\]|\\.)*)""|([^\s,""]*))", RegexOptions.CultureInvariant);
+
+    private readonly HttpClient _client;
+    private readonly OciReference _registry;
+    private readonly MirrorCredential? _given;
+    private readonly IEnvironment _environment;
+    private readonly TimeSpan _timeout;
+    private readonly Func<DateTimeOffset> _now;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private (string User, string Password)? _credentials;
+    private bool _credentialsResolved;
+    private AuthenticationHeaderValue? _bearer;
+    private DateTimeOffset _bearerExpires;
+    private bool _basic;
+
+    public RegistryAuthenticator(HttpClient client, OciReference registry, MirrorCredential? given, IEnvironment environment, TimeSpan timeout, Func<DateTimeOffset>? now = null)
+    {
+        _client = client;
+        _registry = registry;
+        _given = given;
+        _environment = environment;
+        _timeout = timeout;
+        _now = now ?? (() => DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Token requests made so far (tests check reuse).</summary>
+    public int TokenRequests { get; private set; }
+
+    /// <summary>The Authorization for a request to the registry host itself, or null for an anonymous one.</summary>
+    public AuthenticationHeaderValue? Current()
+    {
+        if (_bearer is not null && _now() < _bearerExpires)
+        {
+            return _bearer;
+        }
+
+        return _basic && _credentials is { } c ? BasicHeader(c) : null;
+    }
+
+    /// <summary>
+    /// Answers a 401 from the registry: returns when there is something new to send (a fresh token, or Basic
+    /// credentials), throws the error naming the registry otherwise.
+    /// </summary>
+    /// <param name="sent">The Authorization the refused request carried, if any.</param>
+    public async Task AnswerAsync(HttpResponseMessage response, AuthenticationHeaderValue? sent, string subject, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = Current();
+            if (current is not null && !ReferenceEquals(current, sent) && current.Scheme == "Bearer")
+            {
+                // Another model of the batch fetched a token meanwhile: use it.
+                return;
+            }
+
+            AuthenticationHeaderValue? bearer = null, basic = null;
+            foreach (var challenge in response.Headers.WwwAuthenticate)
+            {
+                if (string.Equals(challenge.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase))
+                {
+                    bearer ??= challenge;
+                }
+                else if (string.Equals(challenge.Scheme, "Basic", StringComparison.OrdinalIgnoreCase))
+                {
+                    basic ??= challenge;
+                }
+            }
+
+            if (bearer is not null)
+            {
+                if (sent is not null && sent.Scheme == "Bearer")
+                {
+                    throw Denied(subject, "refused the token it issued (HTTP 401)");
+                }
+
+                await FetchTokenAsync(Parameters(bearer.Parameter), subject, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (basic is not null)
+            {
+                var credentials = Credentials();
+                if (credentials is null)
+                {
+                    throw Denied(subject, "asks for a user name and password (HTTP 401), and none were given");
+                }
+
+                if (sent is not null)
+                {
+                    throw Denied(subject, "refused the user name and password (HTTP 401)");
+                }
+
+                _basic = true;
+                return;
+            }
+
+            throw Denied(subject, "refused access (HTTP 401) without a Bearer or Basic challenge");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The access-denied error for this registry.</summary>
+    public TransferException Denied(string subject, string what) =>
+        TransferException.Permanent("RegistryAccessDenied", ModelCacheErrorKind.PermissionDenied,
+            $"The registry {_registry} {what} for {subject}.",
+            $"Pass -Credential with an account that may pull from {_registry.Repository}, or log in so that a Docker-style config.json ($env:DOCKER_CONFIG, else ~/.docker) holds credentials for {HostKey}; or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
+
+    private async Task FetchTokenAsync(IReadOnlyDictionary<string, string> challenge, string subject, CancellationToken cancellationToken)
+    {
+        if (!challenge.TryGetValue("realm", out var realmText) || !Uri.TryCreate(realmText, UriKind.Absolute, out var realm)
+            || (realm.Scheme != Uri.UriSchemeHttps && realm.Scheme != Uri.UriSchemeHttp))
+        {
+            throw ChallengeInvalid(subject, "names no http(s) token realm");
+        }
+
+        if (realm.Scheme != Uri.UriSchemeHttps && !OciReference.IsLoopbackHost(realm.Host))
+        {
+            throw ChallengeInvalid(subject, $"names the unencrypted token realm {HttpSource.Redact(realm)}, which is used only on this machine (loopback)");
+        }
+
+        var scope = challenge.TryGetValue("scope", out var s) && s.Length > 0 ? s : _registry.PullScope;
+        var query = new StringBuilder();
+        if (challenge.TryGetValue("service", out var service) && service.Length > 0)
+        {
+            query.Append("service=").Append(Uri.EscapeDataString(service)).Append('&');
+        }
+
+        query.Append("scope=").Append(Uri.EscapeDataString(scope));
+        var builder = new UriBuilder(realm) { Query = (realm.Query.TrimStart('?') is { Length: > 0 } q ? q + "&" : string.Empty) + query };
+        var shown = HttpSource.Redact(realm);
+        using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+        if (Credentials() is { } credentials)
+        {
+            request.Headers.Authorization = BasicHeader(credentials);
+        }
+
+        TokenRequests++;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_timeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException
+                                   || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw TransferException.Transient("RegistryTokenFailed",
+                $"The token service {shown} of the registry {_registry} did not answer for {subject}: {ex.GetBaseException().Message}",
+                "Retry later; check the network and proxy, and that the registry's token service is up.", inner: ex);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (status is 401 or 403)
+            {
+                throw Denied(subject, $"(its token service {shown}) refused to issue a token (HTTP {status})");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                var message = $"The token service {shown} of the registry {_registry} answered HTTP {status} for {subject}.";
+                throw status is 408 or 429 or >= 500
+                    ? TransferException.Transient("RegistryTokenFailed", message, "Retry later, or use another mirror.")
+                    : TransferException.Permanent("RegistryTokenFailed", ModelCacheErrorKind.ConnectionError, message,
+                        "Check the registry address in -Mirror / $env:MODELCACHE_MIRROR, or ask the registry's administrator about its token service.");
+            }
+
+            if (response.Content.Headers.ContentLength is > MaxTokenResponseBytes)
+            {
+                throw TokenInvalid(subject, shown, $"announces {response.Content.Headers.ContentLength} bytes, more than the {MaxTokenResponseBytes} a token answer may have");
+            }
+
+            byte[] body;
+            try
+            {
+                body = await ReadCappedAsync(response, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw TransferException.Transient("RegistryTokenFailed",
+                    $"The token service {shown} of the registry {_registry} did not finish its answer within {_timeout.TotalSeconds:0} s for {subject}.",
+                    "Retry later, raise -TimeoutSec, or use another mirror.");
+            }
+
+            if (body.Length > MaxTokenResponseBytes)
+            {
+                throw TokenInvalid(subject, shown, $"is longer than the {MaxTokenResponseBytes} bytes a token answer may have");
+            }
+
+            Accept(body, subject, shown);
+        }
+    }
+
+    private void Accept(byte[] body, string subject, string shown)
+    {
+        JObject json;
+        try
+        {
+            using var reader = new JsonTextReader(new StringReader(Encoding.UTF8.GetString(body))) { MaxDepth = 8, DateParseHandling = DateParseHandling.None };
+            json = JObject.Load(reader);
+        }
+        catch (JsonException)
+        {
+            throw TokenInvalid(subject, shown, "is not a JSON object");
+        }
+
+        var token = (json["token"] as JValue)?.Value as string;
+        if (string.IsNullOrEmpty(token))
+        {
+            token = (json["access_token"] as JValue)?.Value as string;
+        }
+
+        if (string.IsNullOrEmpty(token) || !TokenShape.IsMatch(token))
+        {
+            throw TokenInvalid(subject, shown, "holds no token (a 'token' or 'access_token' string of token characters)");
+        }
+
+        // The spec: a missing or shorter lifetime means 60 s.
+        var lifetime = json["expires_in"] is JValue { Type: JTokenType.Integer } e && Convert.ToInt64(e.Value, System.Globalization.CultureInfo.InvariantCulture) is var seconds && seconds > 60
+            ? TimeSpan.FromSeconds(Math.Min(seconds, 24 * 3600))
+            : TimeSpan.FromSeconds(60);
+        _bearer = new AuthenticationHeaderValue("Bearer", token);
+        _bearerExpires = _now() + lifetime - ExpiryMargin;
+    }
+
+    private static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        while (buffer.Length <= MaxTokenResponseBytes)
+        {
+            var read = await stream.ReadAsync(chunk, 0, chunk.Length, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private (string User, string Password)? Credentials()
+    {
+        if (!_credentialsResolved)
+        {
+            _credentials = _given is { UserName: { } user, Password: { } password } ? (user, password) : FromDockerConfig();
+            _credentialsResolved = true;
+        }
+
+        return _credentials;
+    }
+
+    /// <summary>The config.json key of this registry: host, with :port unless 443.</summary>
+    private string HostKey => (_registry.Host.Contains(":") ? "[" + _registry.Host + "]" : _registry.Host) + (_registry.Port == 443 ? string.Empty : ":" + _registry.Port);
+
+    private (string User, string Password)? FromDockerConfig()
+    {
+        var folder = _environment.GetVariable("DOCKER_CONFIG");
+        if (string.IsNullOrEmpty(folder))
+        {
+            var home = _environment.GetVariable("HOME");
+            if (string.IsNullOrEmpty(home))
+            {
+                home = _environment.GetVariable("USERPROFILE");
+            }
+
+            if (string.IsNullOrEmpty(home))
+            {
+                return null;
+            }
+
+            folder = Path.Combine(home, ".docker");
+        }
+
+        var path = Path.Combine(folder, "config.json");
+        JObject config;
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            // A regular file only (never a FIFO left in its place), and bounded.
+            var bytes = IO.RootGuard.ReadBounded(path, MaxConfigBytes) ?? throw ConfigInvalid(path, $"it is larger than {MaxConfigBytes} bytes");
+            using var reader = new JsonTextReader(new StringReader(Encoding.UTF8.GetString(bytes))) { MaxDepth = 16, DateParseHandling = DateParseHandling.None };
+            config = JObject.Load(reader);
+        }
+        catch (JsonException)
+        {
+            throw ConfigInvalid(path, "it is not a JSON object");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw ConfigInvalid(path, ex.Message);
+        }
+
+        if (Lookup(config["credHelpers"] as JObject) is JValue { Value: string helper })
+        {
+            throw HelperRefused(path, helper);
+        }
+
+        var entry = Lookup(config["auths"] as JObject) as JObject;
+        if (entry?["auth"] is JValue { Value: string auth } && auth.Length > 0)
+        {
+            string decoded;
+            try
+            {
+                decoded = Encoding.UTF8.GetString(Convert.FromBase64String(auth));
+            }
+            catch (FormatException)
+            {
+                throw ConfigInvalid(path, $"the auth of {HostKey} is not base64");
+            }
+
+            var colon = decoded.IndexOf(':');
+            if (colon <= 0)
+            {
+                throw ConfigInvalid(path, $"the auth of {HostKey} is not base64 of user:password");
+            }
+
+            return (decoded.Substring(0, colon), decoded.Substring(colon + 1));
+        }
+
+        if (entry is not null && config["credsStore"] is JValue { Value: string store } && store.Length > 0)
+        {
+            // The login for this host lives in the store: its helper would have to run.
+            throw HelperRefused(path, store);
+        }
+
+        return null;
+    }
+
+    /// <summary>The value for this registry in a map keyed host[:port], with or without a scheme or path as Docker writes them.</summary>
+    private JToken? Lookup(JObject? map)
+    {
+        if (map is null)
+        {
+            return null;
+        }
+
+        foreach (var property in map.Properties())
+        {
+            var key = property.Name.Trim();
+            var scheme = key.IndexOf("://", StringComparison.Ordinal);
+            if (scheme >= 0)
+            {
+                key = key.Substring(scheme + 3);
+            }
+
+            var slash = key.IndexOf('/');
+            if (slash >= 0)
+            {
+                key = key.Substring(0, slash);
+            }
+
+            if (string.Equals(key, HostKey, StringComparison.OrdinalIgnoreCase))
+            {
+                return property.Value;
+            }
+        }
+
+        return null;
+    }
+
+    private TransferException HelperRefused(string path, string helper) =>
+        TransferException.Permanent("RegistryCredentialHelperRefused", ModelCacheErrorKind.PermissionDenied,
+            $"The registry {_registry} asks for credentials, and '{path}' keeps them for {HostKey} in the credential helper 'docker-credential-{helper}', which ModelCache does not run.",
+            $"Pass -Credential, or point $env:DOCKER_CONFIG at a folder whose config.json has an auths entry with auth (base64 of user:password) for {HostKey}.");
+
+    private static TransferException ConfigInvalid(string path, string why) =>
+        TransferException.Permanent("RegistryConfigInvalid", ModelCacheErrorKind.InvalidData,
+            $"The registry credentials file '{path}' cannot be used: {why}.",
+            "Fix or remove that config.json, point $env:DOCKER_CONFIG at another folder, or pass -Credential.");
+
+    private TransferException ChallengeInvalid(string subject, string why) =>
+        TransferException.Permanent("RegistryChallengeInvalid", ModelCacheErrorKind.SecurityError,
+            $"The registry {_registry} answered a request for {subject} with an authentication challenge that {why}; no credentials were sent.",
+            "Ask the registry's administrator to fix its token realm (it must be https), or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
+
+    private TransferException TokenInvalid(string subject, string shown, string why) =>
+        TransferException.Permanent("RegistryTokenInvalid", ModelCacheErrorKind.InvalidData,
+            $"The token answer of {shown} for the registry {_registry} {why}; it was refused for {subject}.",
+            "Ask the registry's administrator to check its token service, or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
+
+    private static AuthenticationHeaderValue BasicHeader((string User, string Password) credentials) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.User + ":" + credentials.Password)));
+
+    private static Dictionary<string, string> Parameters(string? text)
+    {
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (text is null || text.Length > 4096)
+        {
+            return result;
+        }
+
+        foreach (Match m in ChallengeParameter.Matches(text))
+        {
+            var value = m.Groups[2].Success ? Regex.Replace(m.Groups[2].Value, @"\\(.)", "$1") : m.Groups[3].Value;
+            if (!result.ContainsKey(m.Groups[1].Value))
+            {
+                result[m.Groups[1].Value] = value;
+            }
+        }
+
+        return result;
+    }
+}
