@@ -55,6 +55,28 @@ public sealed class RegistryMirrorTests : IAsyncLifetime
         new() { RetryCount = 0, MirrorCredential = MirrorCredential.Basic(user, password) };
 
     [Fact]
+    public async Task The_site_server_pulls_an_uncached_model_through_from_a_registry_mirror()
+    {
+        _registry.Mode = RegistryAuthMode.Bearer;
+        _registry.Push(Server.ServerFixture.ModelB.Sha256, Server.ServerFixture.BytesB);
+        using var fixture = new Server.ServerFixture(o => o.PullThrough = new ModelCache.Server.PullThroughOptions
+        {
+            Mirrors = new[] { _registry.Reference() },
+            MirrorOnly = true,
+            Network = new NetworkOptions { RetryCount = 0 },
+            Environment = _environment,
+        }, cacheB: false);
+
+        using var response = await fixture.Http.GetAsync("models/b.onnx");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Server.ServerFixture.BytesB, await response.Content.ReadAsByteArrayAsync());
+        Assert.True(File.Exists(fixture.Store.GetModelPath(Server.ServerFixture.ModelB)), "the pulled model is kept in the site cache");
+        Assert.Equal(1, _registry.TokensIssued);
+        Assert.Contains(_registry.Requests, r => r.Path.EndsWith("/blobs/sha256:" + Server.ServerFixture.ModelB.Sha256, StringComparison.Ordinal) && r.Authorization is not null);
+    }
+
+    [Fact]
     public async Task Challenge_then_token_then_blob_and_the_token_is_reused_for_the_next_model()
     {
         _registry.Mode = RegistryAuthMode.Bearer;
