@@ -191,6 +191,39 @@ internal sealed class HttpExchange : IDisposable
         return body.ToArray();
     }
 
+    /// <summary>
+    /// Reads and discards what is left of the request body, at most <paramref name="limit"/> bytes within
+    /// <paramref name="timeout"/>. Closing a connection whose request bytes are still unread makes the OS reset it, and
+    /// a reset can destroy the answer (a 413) before the client reads it; a bounded drain lets ordinary clients see it.
+    /// </summary>
+    public async Task DrainBodyAsync(long limit, TimeSpan timeout)
+    {
+        if (!Request.HasEntityBody || Request.ContentLength64 > limit)
+        {
+            return;
+        }
+
+        var buffer = new byte[8192];
+        long drained = 0;
+        _timer.CancelAfter(timeout);
+        try
+        {
+            int read;
+            while (drained <= limit && (read = await Request.InputStream.ReadAsync(buffer, 0, buffer.Length, Aborting.Token).ConfigureAwait(false)) > 0)
+            {
+                drained += read;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || ex is IOException || ex is ObjectDisposedException || ex is HttpListenerException)
+        {
+            // The client went away or was too slow: the answer goes out (or not) as it would have without the drain.
+        }
+        finally
+        {
+            _timer.CancelAfter(Timeout.Infinite);
+        }
+    }
+
     /// <summary>Completes the response (for a body fully written).</summary>
     public void Close()
     {

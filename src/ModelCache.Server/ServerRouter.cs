@@ -15,6 +15,9 @@ namespace ModelCache.Server;
 /// </summary>
 internal sealed class ServerRouter
 {
+    // How much of an oversized body is read (and dropped) before its 413, so the answer is not lost to a reset.
+    private const long MaxDrainBytes = 1 << 20;
+
     private readonly ModelCacheServerOptions _options;
     private readonly ModelFileEndpoint _files;
     private readonly MirrorIndex _index;
@@ -171,8 +174,10 @@ internal sealed class ServerRouter
         var body = await exchange.ReadBodyAsync(_options.MaxRequestBodyBytes, _options.BodyTimeout).ConfigureAwait(false);
         if (body is null)
         {
-            // The rest of the body is not read, so the connection cannot carry another request.
+            // The connection cannot carry another request; what is left of a body of moderate size is read first so
+            // that the client gets the 413 instead of a reset.
             exchange.Response.KeepAlive = false;
+            await exchange.DrainBodyAsync(MaxDrainBytes, _options.BodyTimeout).ConfigureAwait(false);
             await exchange.SendErrorAsync(413, "RequestBodyTooLarge", $"Request bodies are limited to {_options.MaxRequestBodyBytes} bytes.", method).ConfigureAwait(false);
             return;
         }
