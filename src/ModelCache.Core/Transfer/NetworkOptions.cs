@@ -46,6 +46,12 @@ public sealed class NetworkOptions
     /// <summary>Free space, preallocation and write-back; tests substitute a fake.</summary>
     public IFileSystemNative FileSystem { get; set; } = NativeFileSystem.Current;
 
-    /// <summary>Lets tests trust a throw-away loopback certificate; null uses normal validation.</summary>
+    /// <summary>When a registry token expires is judged by this clock (tests move it); null is the system clock.</summary>
+    internal Func<DateTimeOffset>? Clock { get; set; }
+
+    /// <summary>
+    /// Lets tests trust a throw-away loopback certificate; null uses normal validation (the platform's trust plus the roots
+    /// of $env:SSL_CERT_FILE).
+    /// </summary>
     internal Func<HttpRequestMessage, X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? ServerCertificateValidation { get; set; }
 }
