@@ -178,6 +178,23 @@ public sealed class RegistryAuthTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_certificate_for_another_name_is_refused_even_when_its_CA_is_trusted()
+    {
+        var pki = TestPki.Create(_temp.Combine("pki"), serverName: "registry.example.test");
+        await using var registry = await StartTlsHtpasswdAsync(pki);
+        var bytes = TestModels.RandomBytes(40_000, seed: 49);
+        await registry.PushBlobAsync(Repository, bytes);
+
+        var (entry, failure, _) = await SaveAsync(Model(bytes, "NAME"), $"oci://127.0.0.1:{registry.Port}/{Repository}",
+            Environment0("n").With("SSL_CERT_FILE", pki.CaFile), MirrorCredential.Basic(User, Password));
+
+        Assert.Null(entry);
+        Assert.Equal("RegistryCertificateInvalid", ErrorId(failure));
+        Assert.Contains("not issued for this host name", failure!.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain($"GET /v2/{Repository}/blobs/", registry.Log, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task The_transport_probe_finds_TLS_on_a_loopback_registry_and_plain_HTTP_on_another()
     {
         var pki = TestPki.Create(_temp.Combine("pki"));

@@ -32,7 +32,8 @@ public sealed class TestPki
 
     public string ServerKeyFile { get; }
 
-    public static TestPki Create(string folder, string caName = "ModelCache Test CA")
+    /// <param name="serverName">Issue the server certificate for this DNS name only (not 127.0.0.1), for a name mismatch.</param>
+    public static TestPki Create(string folder, string caName = "ModelCache Test CA", string? serverName = null)
     {
         Directory.CreateDirectory(folder);
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -44,10 +45,18 @@ public sealed class TestPki
         var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
 
         using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
+        var serverRequest = new CertificateRequest("CN=" + (serverName ?? "127.0.0.1"), serverKey, HashAlgorithmName.SHA256);
         var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
+        if (serverName is not null)
+        {
+            names.AddDnsName(serverName);
+        }
+        else
+        {
+            names.AddIpAddress(IPAddress.Loopback);
+            names.AddDnsName("localhost");
+        }
+
         serverRequest.CertificateExtensions.Add(names.Build());
         serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         serverRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
