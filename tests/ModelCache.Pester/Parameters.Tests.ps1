@@ -76,9 +76,11 @@ BeforeDiscovery {
         'Import-Model Url __AllParameterSets Uri - -'
         'Import-ModelCache CachePath __AllParameterSets String - -'
         'Import-ModelCache CatalogPath __AllParameterSets String[] - -'
+        'Import-ModelCache Credential Registry PSCredential - -'
         'Import-ModelCache Layout __AllParameterSets String - -'
         'Import-ModelCache LiteralPath LiteralPath String[] - Mandatory,ByPropertyName'
         'Import-ModelCache Path Path String[] 0 Mandatory,ByValue'
+        'Import-ModelCache Registry Registry String - Mandatory'
         'Invoke-FaceDetect AnnotatedPath __AllParameterSets String - -'
         'Invoke-FaceDetect AsFace __AllParameterSets SwitchParameter - -'
         'Invoke-FaceDetect CachePath __AllParameterSets String - -'
@@ -211,7 +213,7 @@ BeforeDiscovery {
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = 'ListModels,Model,Root'; Default = 'Root' }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = 'Model,Source'; Default = 'Model' }
         @{ Cmdlet = 'Import-Model'; Sets = 'LiteralPath,Path'; Default = 'Path' }
-        @{ Cmdlet = 'Import-ModelCache'; Sets = 'LiteralPath,Path'; Default = 'Path' }
+        @{ Cmdlet = 'Import-ModelCache'; Sets = 'LiteralPath,Path,Registry'; Default = 'Path' }
         @{ Cmdlet = 'Invoke-FaceDetect'; Sets = 'LiteralPath,Path'; Default = 'Path' }
         @{ Cmdlet = 'Move-ModelCache'; Sets = 'InputObject,Name'; Default = 'Name' }
         @{ Cmdlet = 'Optimize-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
