@@ -70,7 +70,7 @@ Describe 'Save-Model -Mirror oci://' {
         $saved = Save-Model $Yolo -Mirror $Reference -MirrorOnly
 
         $saved.Source.ToString() | Should -Be 'Mirror'
-        $saved.SourceUrl | Should -Be "http://127.0.0.1:$Port/v2/models/blobs/sha256:$YoloSha"
+        $saved.SourceUrl | Should -Be "oci://127.0.0.1:$Port/models@sha256:$YoloSha"
         $saved.Sha256 | Should -Be $YoloSha
         "$(($saved | Test-ModelHash).Status)" | Should -Be 'Valid'
     }

@@ -102,5 +102,5 @@ public sealed class OciReference
     private static ModelCacheException Invalid(string text, string why) =>
         new("InvalidRegistryReference", ModelCacheErrorKind.InvalidArgument,
             $"The mirror '{text}' is not a registry reference: {why}.",
-            "Write a registry mirror as oci://host[:port]/repository, for example oci://registry.example.com/models (https), or oci://127.0.0.1:5000/models for a registry on this machine (plain http).");
+            "Write a registry mirror as oci://host[:port]/repository, for example oci://registry.example.com/models (https), or oci://127.0.0.1:5000/models for a registry on this machine (plain http when it does not speak TLS).");
 }
