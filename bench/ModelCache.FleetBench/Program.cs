@@ -123,6 +123,10 @@ internal static class Program
         Console.WriteLine($"Fleet: {clients} concurrent clients, each its own cache root, Save-Model of one {sizeMiB} MiB model (hash, fsync, promote) with -Mirror oci://…");
         Console.WriteLine("Clients are hosted PowerShell runspaces in this process (a runspace pool importing ModelCache.psd1): " +
             $"{clients} pwsh processes would need ~{clients * 120 / 1024.0:0} GB and a core each to start on this {Environment.ProcessorCount}-CPU machine.");
+        // Every client blocks a thread while its pipeline runs: without enough threads from the start, the pool's slow
+        // growth would stagger the clients' starts by seconds.
+        ThreadPool.GetMinThreads(out var workers, out var completion);
+        ThreadPool.SetMinThreads(Math.Max(workers, clients * 2 + 16), Math.Max(completion, clients * 2 + 16));
         var clock = Stopwatch.StartNew();
         var state = InitialSessionState.CreateDefault2();
         state.ImportPSModule(TestPaths.Manifest);
@@ -157,7 +161,9 @@ internal static class Program
             var random = new Random(phase);
             var delays = Enumerable.Range(0, clients).Select(_ => jitterMs == 0 ? 0 : random.Next(jitterMs)).ToList();
             var wall = Stopwatch.StartNew();
-            var results = await Task.WhenAll(delays.Select((delay, i) => PullAsync(pool, catalog, Path.Combine(roots, "client-" + i.ToString(CultureInfo.InvariantCulture)), mirror, delay))).ConfigureAwait(false);
+            // Each client on its own task, so no client's start waits for another's call to be set up.
+            var results = await Task.WhenAll(delays.Select((delay, i) => Task.Run(() =>
+                PullAsync(pool, catalog, Path.Combine(roots, "client-" + i.ToString(CultureInfo.InvariantCulture)), mirror, delay, wall)))).ConfigureAwait(false);
             var elapsed = wall.Elapsed;
             await SettleAsync(upstream).ConfigureAwait(false);
             if (proxy is not null)
@@ -171,6 +177,9 @@ internal static class Program
             Console.WriteLine($"{title,-40} {elapsed.TotalSeconds,6:0.0}s {Percentile(times, 50),6:0.00}s {Percentile(times, 99),6:0.00}s {Percentile(times, 100),6:0.00}s " +
                 $"{results.Count(r => r.Failure is not null),5} {upstreamGets.Count,8} {upstreamGets.Sum(r => r.Bytes) / 1048576.0,8:0} " +
                 $"{(proxy is null ? "-" : proxyGets.Count.ToString(CultureInfo.InvariantCulture)),10} {(proxy is null ? "-" : (proxyGets.Sum(r => r.Bytes) / 1048576.0).ToString("0", CultureInfo.InvariantCulture) + " MiB"),13}");
+            // How late the clients started against their planned start (the harness's own spread, not the registry's).
+            var lateness = results.Select((r, i) => r.Started.TotalSeconds - delays[i] / 1000.0).OrderBy(t => t).ToList();
+            Console.WriteLine($"{"",-40} (clients started up to {lateness[^1]:0.0} s after their planned start, median {Percentile(lateness, 50):0.0} s)");
             foreach (var failure in results.Where(r => r.Failure is not null).Select(r => r.Failure).Distinct().Take(3))
             {
                 Console.WriteLine("    failure: " + failure);
@@ -316,10 +325,10 @@ internal static class Program
         Console.WriteLine($"  machine after the rounds: {LoadAverage()}");
     }
 
-    private sealed record Pull(TimeSpan Elapsed, string? Failure);
+    private sealed record Pull(TimeSpan Started, TimeSpan Elapsed, string? Failure);
 
     /// <summary>One client: waits its jitter, then Save-Model into its own cache root; the time excludes the wait.</summary>
-    private static async Task<Pull> PullAsync(RunspacePool pool, string catalog, string cacheRoot, string mirror, int delayMs)
+    private static async Task<Pull> PullAsync(RunspacePool pool, string catalog, string cacheRoot, string mirror, int delayMs, Stopwatch? phase = null)
     {
         if (delayMs > 0)
         {
@@ -330,6 +339,7 @@ internal static class Program
         shell.RunspacePool = pool;
         shell.AddScript("param($Catalog, $Root, $Mirror) Save-Model " + Family + "/M -CatalogPath $Catalog -CachePath $Root -Mirror $Mirror -MirrorOnly")
             .AddArgument(catalog).AddArgument(cacheRoot).AddArgument(mirror);
+        var started = phase?.Elapsed ?? TimeSpan.Zero;
         var watch = Stopwatch.StartNew();
         try
         {
@@ -337,16 +347,16 @@ internal static class Program
             var elapsed = watch.Elapsed;
             if (shell.Streams.Error.Count > 0)
             {
-                return new Pull(elapsed, string.Join("; ", shell.Streams.Error.Select(e => e.FullyQualifiedErrorId + ": " + e)));
+                return new Pull(started, elapsed, string.Join("; ", shell.Streams.Error.Select(e => e.FullyQualifiedErrorId + ": " + e)));
             }
 
             return output.Count == 1 && output[0].Properties["LastCheck"]?.Value?.ToString() == "Passed" && output[0].Properties["Source"]?.Value?.ToString() == "Mirror"
-                ? new Pull(elapsed, null)
-                : new Pull(elapsed, "no verified entry from the mirror");
+                ? new Pull(started, elapsed, null)
+                : new Pull(started, elapsed, "no verified entry from the mirror");
         }
         catch (RuntimeException ex)
         {
-            return new Pull(watch.Elapsed, ex.ErrorRecord?.FullyQualifiedErrorId + ": " + ex.Message);
+            return new Pull(started, watch.Elapsed, ex.ErrorRecord?.FullyQualifiedErrorId + ": " + ex.Message);
         }
     }
 
