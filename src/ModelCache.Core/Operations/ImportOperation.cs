@@ -82,11 +82,17 @@ public abstract class ImportOperation : IDisposable
     /// it would place: its manifest and config are checked like any hostile bundle's before anything is listed, and each
     /// model's layer is fetched through the transfer engine and verified against the catalog (or its carried entry) before promotion.
     /// </summary>
+    /// <param name="offline">Offline mode ($env:MODELCACHE_OFFLINE): a registry is not read (RegistryManifestOffline).</param>
     /// <exception cref="ModelCacheException">The reference, the registry's answers or the bundle manifest fail their checks; nothing of it is trusted.</exception>
     public static async Task<ImportOperation> OpenRegistryAsync(ICacheBackend backend, string reference, ModelCatalog catalog, UserCatalogFile userCatalog,
-        NetworkOptions network, IEnvironment environment, CancellationToken cancellationToken)
+        NetworkOptions network, bool offline, IEnvironment environment, CancellationToken cancellationToken)
     {
         var artifact = Registry.OciArtifactReference.Parse(reference);
+        if (offline)
+        {
+            throw Registry.RegistryManifest.Offline(artifact);
+        }
+
         if (backend is HubCacheBackend)
         {
             throw new ModelCacheException("BundleLayoutMismatch", ModelCacheErrorKind.InvalidArgument,

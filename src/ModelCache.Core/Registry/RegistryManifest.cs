@@ -29,9 +29,7 @@ public static class RegistryManifest
         var artifact = OciArtifactReference.Parse(reference);
         if (offline)
         {
-            throw new ModelCacheException("RegistryManifestOffline", ModelCacheErrorKind.InvalidOperation,
-                $"The manifest '{artifact}' is in a registry, and offline mode (-Offline or $env:MODELCACHE_OFFLINE) opens no network connection.",
-                "Leave offline mode to sync from a registry, or copy the bundle to this machine and sync from a manifest file (Export-ModelCache writes one).");
+            throw Offline(artifact);
         }
 
         using var http = SourcePlanner.CreateClient(network, environment);
@@ -39,6 +37,11 @@ public static class RegistryManifest
         var bundle = await client.PullBundleAsync(artifact, catalog, cancellationToken).ConfigureAwait(false);
         return (SyncManifest.FromBundle(bundle.Location, bundle.Models.Select(m => m.Model), bundle.NewModels), bundle);
     }
+
+    /// <summary>A registry artifact named in offline mode, which opens no network connection.</summary>
+    internal static ModelCacheException Offline(OciArtifactReference artifact) => new("RegistryManifestOffline", ModelCacheErrorKind.InvalidOperation,
+        $"The bundle '{artifact}' is in a registry, and offline mode (-Offline or $env:MODELCACHE_OFFLINE) opens no network connection.",
+        "Leave offline mode to read from a registry, or carry the bundle as a file (Export-ModelCache -Path) and import or sync from that.");
 
     /// <summary>The layer problems as errors, one per model; the model is still synced from the repository by its catalog digest, or from -Mirror.</summary>
     public static ModelCacheException[] LayerErrors(RegistryBundle bundle) => bundle.LayerProblems

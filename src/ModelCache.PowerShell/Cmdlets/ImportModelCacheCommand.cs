@@ -102,7 +102,7 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
         ImportOperation import;
         try
         {
-            import = RunAsync((_, token) => ImportOperation.OpenRegistryAsync(backend, reference, catalog, UserCatalog, network, Environment, token));
+            import = RunAsync((_, token) => ImportOperation.OpenRegistryAsync(backend, reference, catalog, UserCatalog, network, EnvironmentOptions.Offline, Environment, token));
         }
         catch (ModelCacheException ex)
         {

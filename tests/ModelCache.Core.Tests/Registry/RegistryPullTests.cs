@@ -321,7 +321,7 @@ public sealed class RegistryPullTests : IDisposable
         var backend = new CatalogCacheBackend(Store);
         var environment = new FakeEnvironment(_temp.Combine("home")).With("DOCKER_CONFIG", _temp.Combine("docker"));
         var network = new NetworkOptions { RetryCount = 0, Timeout = TimeSpan.FromSeconds(10) };
-        using var import = await ImportOperation.OpenRegistryAsync(backend, reference, Catalog, new UserCatalogFile(_temp.Combine("user")), network, environment, CancellationToken.None);
+        using var import = await ImportOperation.OpenRegistryAsync(backend, reference, Catalog, new UserCatalogFile(_temp.Combine("user")), network, offline: false, environment, CancellationToken.None);
         var result = new Imported();
         foreach (var item in import.Items)
         {

@@ -47,7 +47,7 @@ public sealed class SkopeoInteropTests : IDisposable
         var network = new NetworkOptions { RetryCount = 0 };
         var store = new CacheStore(_temp.Combine("cache"));
         using (var import = await ImportOperation.OpenRegistryAsync(new CatalogCacheBackend(store), $"oci://127.0.0.1:{registry.Port}/team/bundles:v1", catalog,
-                   new UserCatalogFile(_temp.Combine("user")), network, environment, CancellationToken.None))
+                   new UserCatalogFile(_temp.Combine("user")), network, offline: false, environment, CancellationToken.None))
         {
             Assert.Contains(import.Notes, n => n.Contains(layout.ManifestDigest, StringComparison.Ordinal));
             foreach (var item in import.Items)
