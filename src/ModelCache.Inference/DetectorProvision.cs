@@ -144,7 +144,7 @@ public sealed class DetectorProvision
         try
         {
             // Keyed by the copy's own content, and as pre-optimized: never the original's session.
-            var lease = _resources.Pool.Rent(lookup.Path, lookup.Sha256!, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads, PreOptimized = true }, out var created);
+            var lease = _resources.Pool.Rent(lookup.Path, lookup.Sha256!, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads, AllowSpinning = settings.AllowSpinning, PreOptimized = true }, out var created);
             events.Verbose($"Loaded the {lookup.Reason}.");
             SessionVerbose(created, events);
             return lease;
@@ -159,7 +159,7 @@ public sealed class DetectorProvision
     private FaceDetectorLease RentOriginal(ModelCacheEntry entry, FaceDetectorSettings settings, IOperationEvents events)
     {
         // Keyed by the file's content: a model re-saved with Save-Model -Force gets a session of its own.
-        var lease = _resources.Pool.Rent(entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads }, out var created);
+        var lease = _resources.Pool.Rent(entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads, AllowSpinning = settings.AllowSpinning }, out var created);
         events.Verbose($"Loaded the original model '{entry.Path}'.");
         SessionVerbose(created, events);
         return lease;

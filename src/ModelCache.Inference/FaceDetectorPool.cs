@@ -28,7 +28,7 @@ public sealed class FaceDetectorPool : IDisposable
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
 
     private readonly object _gate = new();
-    private readonly Dictionary<(string Path, string Identity, int Threads, bool PreOptimized, int Level), Entry> _entries = new();
+    private readonly Dictionary<(string Path, string Identity, int Threads, bool Spinning, bool PreOptimized, int Level), Entry> _entries = new();
     private readonly Func<long> _clock;
     private readonly Timer? _timer;
     private bool _disposed;
@@ -221,7 +221,7 @@ public sealed class FaceDetectorPool : IDisposable
     {
         settings ??= new FaceDetectorSettings();
         // Hex digests compare case-insensitively; an optimized copy's session is never the original's.
-        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.PreOptimized, (int)(settings.OptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL));
+        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.AllowSpinning, settings.PreOptimized, (int)(settings.OptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL));
         Entry? entry;
         lock (_gate)
         {
