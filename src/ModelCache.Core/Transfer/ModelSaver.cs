@@ -385,7 +385,7 @@ public sealed class ModelSaver
             },
             done);
         var before = tally.Transferred;
-        StagedFile? staged = null;
+        string sha256;
         try
         {
             // The state is written before any byte: the file is allocated in full, so its length no longer says what is held.
@@ -410,10 +410,14 @@ public sealed class ModelSaver
                 tally.Transferred = before + engine.Received;
             }
 
-            progress?.Report(new TransferProgress(model.Name, TransferPhase.Verifying, size, size, content.Location));
-            staged = await StagedFile.OpenAsync(_store.GetModelPath(model), partial.Path, size, null, FileShare.Read, cancellationToken).ConfigureAwait(false);
-            await staged.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            if (!staged.Matches(model.Sha256))
+            // Flushed to disk before the rename, as every save is.
+            using (var file = RegularFile.Open(partial.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
+            {
+                file.Flush(true);
+            }
+
+            sha256 = engine.Sha256!;
+            if (!string.Equals(sha256, model.Sha256.Trim(), StringComparison.OrdinalIgnoreCase))
             {
                 if (resumed)
                 {
@@ -422,13 +426,12 @@ public sealed class ModelSaver
                 }
 
                 throw TransferException.BadContent("HashMismatch",
-                    $"The file downloaded for {model.Name} from {content.Location} is not the expected model: the SHA-256 is {staged.Sha256}, expected {model.Sha256}. Nothing was saved.",
+                    $"The file downloaded for {model.Name} from {content.Location} is not the expected model: the SHA-256 is {sha256}, expected {model.Sha256}. Nothing was saved.",
                     "The source serves a different or damaged file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
             }
         }
         catch (TransferException ex)
         {
-            staged?.Dispose();
             if (!ex.KeepPartial)
             {
                 partial.Delete();
@@ -438,27 +441,23 @@ public sealed class ModelSaver
         }
         catch (IOException ex) when (TransferException.IsDiskFull(ex))
         {
-            staged?.Dispose();
             partial.Delete();
             throw TransferException.DiskFull(partial.Path, ex);
         }
         catch (NotARegularFileException ex)
         {
-            staged?.Dispose();
             partial.Delete();
             throw CacheIOFailure.NotARegularFile(ex, model.Name);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            staged?.Dispose();
             partial.Delete();
             throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
                 $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -CachePath.", ex);
         }
 
         partial.DeleteState();
-        var entry = _store.Commit(model, staged!, location);
-        staged!.Dispose();
+        var entry = _store.Commit(model, partial.Path, sha256, location);
         progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, size, size, location));
         return entry.WithTransfer(new TransferSummary(source.Kind, location, tally.Transferred, tally.Resumed, clock.Elapsed));
     }

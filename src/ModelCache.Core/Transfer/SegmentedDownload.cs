@@ -16,8 +16,9 @@ namespace ModelCache.Transfer;
 /// then hashes the whole file, fsyncs and promotes it as for any download, so nothing unverified is ever promoted.
 /// </summary>
 /// <remarks>
-/// Work is split like aria2's: the first connection streams from the start; each further one takes the back half of the
-/// largest range still to fetch, so there are few requests and all connections finish together. Each segment is a
+/// Work is handed out in order, a chunk at a time (the lowest range nobody fetches), so the complete prefix grows
+/// steadily: the SHA-256 follows it (<see cref="Sha256"/>, read back from the page cache while the network is the
+/// bottleneck) and only the last few chunks are hashed after the last byte; a pull-through streams that prefix. Each segment is a
 /// request for exactly its range with If-Range: the validator of the first answer; an answer that is not a 206 for exactly
 /// that range of a file of the same size and validator is a <see cref="SegmentRefusedException"/> (the caller starts
 /// again over one connection). An extra connection that fails (429, 503, a reset, a stall) gives its range back and the
@@ -28,8 +29,11 @@ internal sealed class SegmentedDownload
     /// <summary>Smaller files go over one connection: a few more round trips would cost more than they save.</summary>
     public const long MinimumSize = 32L << 20;
 
-    /// <summary>Ranges are not split below this, so a connection always has several chunks of the copier to fetch.</summary>
-    private const long MinimumSplit = 2L << 20;
+    /// <summary>Chunks are at least this big (a request per chunk) …</summary>
+    private const long MinimumChunk = 1L << 20;
+
+    /// <summary>… and at most this big (the hash trails the last byte by about connections × chunk).</summary>
+    private const long MaximumChunk = 8L << 20;
 
     /// <summary>The first bytes are read before deciding: up to this many …</summary>
     private const int ProbeBytes = 4 << 20;
@@ -50,6 +54,9 @@ internal sealed class SegmentedDownload
     private readonly HostConnections _budget;
     private readonly List<Task> _workers = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly long _chunk;
+    private long _hashed;
     private Exception? _fatal;
     private TransferException? _lastTransient;
     private long _received;
@@ -61,7 +68,12 @@ internal sealed class SegmentedDownload
         _job = job;
         _done = done.Clone();
         _budget = HostConnections.For(job.Network);
+        var perConnection = job.Size / Math.Max(1, _budget.Limit * 8);
+        _chunk = Math.Min(MaximumChunk, Math.Max(MinimumChunk, perConnection / MinimumChunk * MinimumChunk));
     }
+
+    /// <summary>After <see cref="RunAsync"/>: the SHA-256 of the whole partial file, lower-case hex.</summary>
+    public string? Sha256 { get; private set; }
 
     /// <summary>Bytes received by this run, over all connections.</summary>
     public long Received => Interlocked.Read(ref _received);
@@ -138,11 +150,11 @@ internal sealed class SegmentedDownload
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
-        var firstSpan = _spans[0];
-        firstSpan.Owned = true;
-        Start(first, firstBody, firstSpan, _budget.First(_job.Host), token);
+        Start(first, firstBody, Claim()!, _budget.First(_job.Host), token);
+        var hashing = Task.Run(() => HashPrefixAsync(token));
         var saved = Stopwatch.StartNew();
         var lastPrefix = -1L;
+        var done = false;
         try
         {
             while (true)
@@ -177,10 +189,16 @@ internal sealed class SegmentedDownload
                 cancellationToken.ThrowIfCancellationRequested();
                 lock (_gate)
                 {
-                    if (_spans.Count == 0)
-                    {
-                        return;
-                    }
+                    done = _spans.Count == 0;
+                }
+
+                if (done)
+                {
+                    _stop.Cancel();
+                    await hashing.ConfigureAwait(false);
+                    await HashUpToAsync(_job.Size, cancellationToken).ConfigureAwait(false);
+                    Sha256 = Integrity.Sha256Hasher.ToHex(_sha256.GetHashAndReset());
+                    return;
                 }
 
                 // Every connection ended with ranges left: a transient failure ended the last one; the caller retries and resumes.
@@ -203,29 +221,20 @@ internal sealed class SegmentedDownload
                 rest = Task.WhenAll(_workers.ToArray());
             }
 
-            if (!rest.IsCompleted)
+            _stop.Cancel();
+            try
             {
-                _stop.Cancel();
-                try
-                {
-                    await rest.ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                }
+                await Task.WhenAll(rest, hashing).ConfigureAwait(false);
             }
+            catch (Exception)
+            {
+            }
+
+            _sha256.Dispose();
 
             // What arrived is recorded, so a retry or the next run (after Ctrl+C, or a crash after the last save) fetches only the rest.
             Save();
             Report(ref lastPrefix);
-        }
-    }
-
-    private bool HasUnownedWork()
-    {
-        lock (_gate)
-        {
-            return _spans.Any(s => !s.Owned);
         }
     }
 
@@ -259,7 +268,7 @@ internal sealed class SegmentedDownload
     {
         lock (_gate)
         {
-            return _spans.Any(s => !s.Owned || s.End - s.Position >= 2 * MinimumSplit);
+            return _spans.Any(s => !s.Owned);
         }
     }
 
@@ -273,29 +282,80 @@ internal sealed class SegmentedDownload
         }
     }
 
-    /// <summary>A range nobody fetches, else the back half of the largest range being fetched; null when nothing is worth splitting.</summary>
+    /// <summary>The first chunk of the lowest range nobody fetches (a released range included); null when none is left.</summary>
     private Span? Claim()
     {
         lock (_gate)
         {
-            var free = _spans.Where(s => !s.Owned).OrderByDescending(s => s.End - s.Position).FirstOrDefault();
-            if (free is not null)
+            var free = _spans.Where(s => !s.Owned).OrderBy(s => s.Position).FirstOrDefault();
+            if (free is null)
+            {
+                return null;
+            }
+
+            if (free.End - free.Position <= _chunk + (_chunk / 2))
             {
                 free.Owned = true;
                 return free;
             }
 
-            var largest = _spans.OrderByDescending(s => s.End - s.Position).FirstOrDefault();
-            if (largest is null || largest.End - largest.Position < 2 * MinimumSplit)
+            var chunk = new Span(free.Position, free.Position + _chunk) { Owned = true };
+            free.Position = chunk.End;
+            _spans.Add(chunk);
+            return chunk;
+        }
+    }
+
+    /// <summary>Feeds the hash the complete prefix as it grows, read back from the file (the page cache) while the rest arrives.</summary>
+    private async Task HashPrefixAsync(CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
             {
-                return null;
+                long prefix;
+                lock (_gate)
+                {
+                    prefix = _done.PrefixEnd;
+                }
+
+                if (prefix - Interlocked.Read(ref _hashed) >= MinimumChunk)
+                {
+                    await HashUpToAsync(prefix, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Task.Delay(25, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task HashUpToAsync(long end, CancellationToken token)
+    {
+        var from = Interlocked.Read(ref _hashed);
+        if (end <= from)
+        {
+            return;
+        }
+
+        using var file = RegularFile.Open(_job.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        file.Seek(from, SeekOrigin.Begin);
+        var buffer = new byte[1 << 20];
+        while (from < end)
+        {
+            var read = await file.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, end - from), token).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new IOException($"The partial file '{_job.Path}' ended at {from} bytes, before {end}.");
             }
 
-            var middle = largest.Position + ((largest.End - largest.Position) / 2 / MinimumSplit * MinimumSplit);
-            var back = new Span(middle, largest.End) { Owned = true };
-            largest.End = middle;
-            _spans.Add(back);
-            return back;
+            _sha256.AppendData(buffer, 0, read);
+            from += read;
+            Interlocked.Exchange(ref _hashed, from);
         }
     }
 
