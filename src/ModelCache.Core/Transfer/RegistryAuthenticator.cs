@@ -37,7 +37,7 @@ internal sealed class RegistryAuthenticator
     private readonly Func<DateTimeOffset> _now;
     private readonly string? _scope;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private (string User, string Password)? _credentials;
+    private RegistryAccount? _credentials;
     private bool _credentialsResolved;
     private AuthenticationHeaderValue? _bearer;
     private DateTimeOffset _bearerExpires;
@@ -69,7 +69,7 @@ internal sealed class RegistryAuthenticator
             return _bearer;
         }
 
-        return _basic && _credentials is { } c ? BasicHeader(c) : null;
+        return _basic && _credentials is { Password: not null } c ? BasicHeader(c) : null;
     }
 
     /// <summary>
@@ -123,7 +123,7 @@ internal sealed class RegistryAuthenticator
             if (basic is not null)
             {
                 var credentials = Credentials();
-                if (credentials is null)
+                if (credentials?.Password is null)
                 {
                     throw Denied(subject, "asks for a user name and password (HTTP 401), and none were given");
                 }
@@ -174,10 +174,24 @@ internal sealed class RegistryAuthenticator
         query.Append("scope=").Append(Uri.EscapeDataString(scope));
         var builder = new UriBuilder(realm) { Query = (realm.Query.TrimStart('?') is { Length: > 0 } q ? q + "&" : string.Empty) + query };
         var shown = HttpSource.Redact(realm);
-        using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
-        if (Credentials() is { } credentials)
+        var account = Credentials();
+        using var request = account?.IdentityToken is { } refreshToken
+            // The token spec's OAuth2 flow: a refresh token is exchanged by POST, in the body (never in the address).
+            ? new HttpRequestMessage(HttpMethod.Post, realm)
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["grant_type"] = "refresh_token",
+                    ["refresh_token"] = refreshToken,
+                    ["service"] = service ?? string.Empty,
+                    ["scope"] = scope,
+                    ["client_id"] = "modelcache",
+                }),
+            }
+            : new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+        if (account is { IdentityToken: null, Password: not null })
         {
-            request.Headers.Authorization = BasicHeader(credentials);
+            request.Headers.Authorization = BasicHeader(account);
         }
 
         TokenRequests++;
@@ -290,7 +304,7 @@ internal sealed class RegistryAuthenticator
         return buffer.ToArray();
     }
 
-    private (string User, string Password)? Credentials()
+    private RegistryAccount? Credentials()
     {
         if (!_credentialsResolved)
         {
@@ -311,7 +325,7 @@ internal sealed class RegistryAuthenticator
             $"The token answer of {shown} for the registry {_registry} {why}; it was refused for {subject}.",
             "Ask the registry's administrator to check its token service, or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
 
-    private static AuthenticationHeaderValue BasicHeader((string User, string Password) credentials) =>
+    private static AuthenticationHeaderValue BasicHeader(RegistryAccount credentials) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.User + ":" + credentials.Password)));
 
     private static Dictionary<string, string> Parameters(string? text)

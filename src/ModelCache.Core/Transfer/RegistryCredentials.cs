@@ -12,8 +12,32 @@ namespace ModelCache.Transfer;
 /// Where the user name and password for a registry come from, first found wins: -Credential; MODELCACHE_REGISTRY_USER and
 /// MODELCACHE_REGISTRY_PASSWORD; the Docker-style config.json that docker, skopeo, helm and ORAS write
 /// ($DOCKER_CONFIG/config.json, else ~/.docker/config.json), its <c>auths</c> entry for the registry's host[:port].
-/// A <c>credHelpers</c> / <c>credsStore</c> helper is never run: refused with an error naming it.
+/// An <c>identitytoken</c> there (an OAuth2 refresh token, what <c>docker login</c> keeps for some registries) is
+/// exchanged at the token service as the token spec's OAuth2 flow has it. A <c>credHelpers</c> / <c>credsStore</c> helper is
+/// never run: refused with an error naming it.
 /// </summary>
+internal sealed class RegistryAccount
+{
+    public RegistryAccount(string user, string? password, string? identityToken = null)
+    {
+        User = user;
+        Password = password;
+        IdentityToken = identityToken;
+    }
+
+    public string User { get; }
+
+    /// <summary>Null when the account is an identity token only.</summary>
+    public string? Password { get; }
+
+    /// <summary>An OAuth2 refresh token for the registry's token service.</summary>
+    public string? IdentityToken { get; }
+
+    /// <summary>Never reveals the secret, whatever logs it.</summary>
+    public override string ToString() => User + " ***";
+}
+
+/// <summary>Finds the <see cref="RegistryAccount"/> for a registry; see the class above for the order.</summary>
 internal static class RegistryCredentials
 {
     public const string UserVariable = "MODELCACHE_REGISTRY_USER";
@@ -26,24 +50,24 @@ internal static class RegistryCredentials
 
     /// <summary>The credentials for <paramref name="registry"/>, or null for none (anonymous).</summary>
     /// <exception cref="TransferException">RegistryCredentialHelperRefused, RegistryConfigInvalid.</exception>
-    public static (string User, string Password)? Find(OciReference registry, MirrorCredential? given, IEnvironment environment)
+    public static RegistryAccount? Find(OciReference registry, MirrorCredential? given, IEnvironment environment)
     {
         if (given is { UserName: { } user, Password: { } password })
         {
-            return (user, password);
+            return new RegistryAccount(user, password);
         }
 
         var envUser = environment.GetVariable(UserVariable);
         var envPassword = environment.GetVariable(PasswordVariable);
         if (!string.IsNullOrEmpty(envUser) && envPassword is not null)
         {
-            return (envUser!, envPassword);
+            return new RegistryAccount(envUser!, envPassword);
         }
 
         return FromDockerConfig(registry, environment);
     }
 
-    private static (string User, string Password)? FromDockerConfig(OciReference registry, IEnvironment environment)
+    private static RegistryAccount? FromDockerConfig(OciReference registry, IEnvironment environment)
     {
         var folder = environment.GetVariable("DOCKER_CONFIG");
         if (string.IsNullOrEmpty(folder))
@@ -92,6 +116,11 @@ internal static class RegistryCredentials
         }
 
         var entry = Lookup(config["auths"] as JObject, hostKey) as JObject;
+        if (entry?["identitytoken"] is JValue { Value: string identityToken } && identityToken.Length > 0)
+        {
+            return new RegistryAccount("<token>", null, identityToken);
+        }
+
         if (entry?["auth"] is JValue { Value: string auth } && auth.Length > 0)
         {
             string decoded;
@@ -110,7 +139,7 @@ internal static class RegistryCredentials
                 throw ConfigInvalid(path, $"the auth of {hostKey} is not base64 of user:password");
             }
 
-            return (decoded.Substring(0, colon), decoded.Substring(colon + 1));
+            return new RegistryAccount(decoded.Substring(0, colon), decoded.Substring(colon + 1));
         }
 
         if (entry is not null && config["credsStore"] is JValue { Value: string store } && store.Length > 0)

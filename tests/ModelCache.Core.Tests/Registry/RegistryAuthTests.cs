@@ -247,6 +247,29 @@ public sealed class RegistryAuthTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_config_json_identitytoken_is_exchanged_by_the_OAuth2_refresh_flow()
+    {
+        var pki = TestPki.Create(_temp.Combine("pki"));
+        var (issuer, registry) = await StartTokenRegistryAsync(pki);
+        await using var _ = issuer;
+        await using var __ = registry;
+        var bytes = TestModels.RandomBytes(60_000, seed: 48);
+        await registry.PushBlobAsync(Repository, bytes);
+        var environment = Environment0("i").With("SSL_CERT_FILE", pki.CaFile);
+        Directory.CreateDirectory(_temp.Combine("i-docker"));
+        File.WriteAllText(Path.Combine(_temp.Combine("i-docker"), "config.json"),
+            new Newtonsoft.Json.Linq.JObject { ["auths"] = new Newtonsoft.Json.Linq.JObject { [$"127.0.0.1:{registry.Port}"] = new Newtonsoft.Json.Linq.JObject { ["auth"] = "", ["identitytoken"] = issuer.RefreshToken } } }.ToString());
+
+        var (entry, failure, said) = await SaveAsync(Model(bytes, "REFRESH"), $"oci://127.0.0.1:{registry.Port}/{Repository}", environment);
+
+        Assert.True(failure is null, ErrorId(failure) + string.Join("\n", said));
+        Assert.Equal(bytes, File.ReadAllBytes(entry!.Path));
+        Assert.Equal(1, issuer.Issued);
+        Assert.Equal(new[] { "/token" }, issuer.RefreshRequests);
+        Assert.DoesNotContain(issuer.RefreshToken, string.Join("\n", said), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task A_token_answered_for_the_wrong_scope_is_refused_by_the_registry_and_named()
     {
         var pki = TestPki.Create(_temp.Combine("pki"));

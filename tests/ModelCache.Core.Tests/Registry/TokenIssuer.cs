@@ -34,6 +34,7 @@ public sealed class TokenIssuer : IAsyncDisposable
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly X509Certificate2 _certificate;
     private readonly ConcurrentQueue<(string? Scope, string? Authorization)> _requests = new();
+    private readonly ConcurrentQueue<string> _refreshRequests = new();
     private WebApplication _app = null!;
     private int _issued;
 
@@ -52,6 +53,12 @@ public sealed class TokenIssuer : IAsyncDisposable
 
     /// <summary>The exp claim is now + this; the answer's expires_in says the same.</summary>
     public int ExpiresIn { get; set; } = 300;
+
+    /// <summary>The OAuth2 refresh token (a config.json identitytoken) exchanged by POST for an access token.</summary>
+    public string RefreshToken { get; set; } = "refresh-Tk-7Hh2";
+
+    /// <summary>Each POST's full address (path and query), to show the refresh token never travels in it.</summary>
+    public IReadOnlyList<string> RefreshRequests => _refreshRequests.ToList();
 
     public int Issued => _issued;
 
@@ -89,6 +96,12 @@ public sealed class TokenIssuer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (HttpMethods.IsPost(context.Request.Method))
+        {
+            await RefreshAsync(context);
+            return;
+        }
+
         var scope = context.Request.Query["scope"].ToString();
         var authorization = context.Request.Headers.Authorization.ToString();
         _requests.Enqueue((scope, authorization.Length == 0 ? null : authorization));
@@ -115,6 +128,28 @@ public sealed class TokenIssuer : IAsyncDisposable
             ["access_token"] = token,
             ["expires_in"] = ExpiresIn,
             ["issued_at"] = DateTimeOffset.UtcNow.ToString("o"),
+        }.ToString(Formatting.None));
+    }
+
+    /// <summary>The token spec's OAuth2 flow: grant_type=refresh_token in a form body answers access_token.</summary>
+    private async Task RefreshAsync(HttpContext context)
+    {
+        _refreshRequests.Enqueue(context.Request.Path + context.Request.QueryString);
+        var form = await context.Request.ReadFormAsync();
+        if (form["grant_type"] != "refresh_token" || form["refresh_token"] != RefreshToken || form["service"] != Service
+            || context.Request.Headers.Authorization.Count > 0)
+        {
+            context.Response.StatusCode = 401;
+            return;
+        }
+
+        Interlocked.Increment(ref _issued);
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(new JObject
+        {
+            ["access_token"] = Sign("refresh-user", form["scope"].ToString(), ExpiresIn),
+            ["expires_in"] = ExpiresIn,
+            ["scope"] = form["scope"].ToString(),
         }.ToString(Formatting.None));
     }
 
