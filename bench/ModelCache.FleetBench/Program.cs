@@ -140,9 +140,10 @@ internal static class Program
         Console.WriteLine($"{"phase",-40} {"wall",7} {"p50",7} {"p99",7} {"max",7} {"fail",5} {"up GETs",8} {"up MiB",8} {"proxy GETs",10} {"proxy egress",13}");
 
         var phase = 0;
+        string? siteMirror = null;
         async Task RunPhaseAsync(string title, LoopbackRegistry? proxy, int jitterMs, bool warm)
         {
-            var mirror = $"oci://127.0.0.1:{(proxy ?? upstream).Port}/fleet/models";
+            var mirror = siteMirror ?? $"oci://127.0.0.1:{(proxy ?? upstream).Port}/fleet/models";
             var roots = Directory.CreateDirectory(work.Combine("phase-" + (++phase).ToString(CultureInfo.InvariantCulture))).FullName;
             if (warm)
             {
@@ -204,10 +205,39 @@ internal static class Program
             await RunPhaseAsync("warm proxy (one pull first), at once", proxy, 0, warm: true).ConfigureAwait(false);
         }
 
+        // The site tier: one site server (a real pwsh running Start-ModelCacheServer) whose -Mirror is a cold proxy;
+        // the clients use the server's MirrorUri. Concurrent askers of an uncached model share its one upstream transfer.
+        await using (var proxy = await LoopbackRegistry.StartAsync(binary, upstream.BaseAddress, work.Path).ConfigureAwait(false))
+        {
+            using var server = PwshProcess.StartCommand(
+                $"Import-Module {Quote(TestPaths.Manifest)} -ErrorAction Stop; " +
+                $"Start-ModelCacheServer -CachePath {Quote(work.Combine("site-cache"))} -Port 0 -BehindProxy -MaxConnections {clients + 16} " +
+                $"-Mirror 'oci://127.0.0.1:{proxy.Port}/fleet/models' -CatalogPath {Quote(catalog)} | ForEach-Object {{ 'SERVER|' + $_.MirrorUri }}",
+                new Dictionary<string, string?>
+                {
+                    ["XDG_CONFIG_HOME"] = work.Combine("config"),
+                    ["MODELCACHE_MACHINE_CONFIG"] = work.Combine("machine", "config.json"),
+                    ["DOCKER_CONFIG"] = work.Combine("docker"),
+                },
+                work.Path);
+            try
+            {
+                var line = await server.WaitForOutputAsync(l => l.StartsWith("SERVER|", StringComparison.Ordinal), TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+                siteMirror = line["SERVER|".Length..];
+                await RunPhaseAsync("site server -> cold proxy, at once", proxy, 0, warm: false).ConfigureAwait(false);
+            }
+            finally
+            {
+                server.Kill();
+                siteMirror = null;
+            }
+        }
+
         Console.WriteLine();
         Console.WriteLine("Times are per client from its start (after its jitter delay) to a verified entry; p99 is nearest-rank. " +
             "'up GETs'/'up MiB': blob GETs the upstream served in the phase; 'proxy GETs'/'proxy egress': blob GETs the proxy served (its access log). " +
-            "The warm phase's one warm-up pull is not counted.");
+            "The warm phase's one warm-up pull is not counted. " +
+            "In the site-server phase the clients pull from the server (http), the server from the proxy: 'proxy GETs' is the server's fetches.");
     }
 
     private static async Task SkopeoAsync(string binary, TempDirectory work, int sizeMiB, int rounds)
