@@ -32,13 +32,16 @@ BeforeDiscovery {
         'Clear-ModelCache PassThru __AllParameterSets SwitchParameter - -'
         'Clear-ModelCache Revision Name String[] - -'
         'Clear-ModelCache Task Name String[] - -'
-        'Export-ModelCache AsMirror __AllParameterSets SwitchParameter - -'
+        'Export-ModelCache AsMirror Path SwitchParameter - -'
         'Export-ModelCache CachePath __AllParameterSets String - -'
         'Export-ModelCache CatalogPath __AllParameterSets String[] - -'
+        'Export-ModelCache Credential Registry PSCredential - -'
         'Export-ModelCache InputObject __AllParameterSets CachedFile[] - ByValue'
         'Export-ModelCache Layout __AllParameterSets String - -'
         'Export-ModelCache Name __AllParameterSets String[] 0 ByValue,ByPropertyName'
-        'Export-ModelCache Path __AllParameterSets String - Mandatory'
+        'Export-ModelCache Path Path String - Mandatory'
+        'Export-ModelCache Registry Registry String - Mandatory'
+        'Export-ModelCache TimeoutSec Registry Int32 - -'
         'Get-ModelCache CachePath __AllParameterSets String - -'
         'Get-ModelCache CatalogPath __AllParameterSets String[] - -'
         'Get-ModelCache FileCountThreshold Summary Int32 - -'
@@ -208,7 +211,7 @@ BeforeDiscovery {
 
     $script:SetContract = @(
         @{ Cmdlet = 'Clear-ModelCache'; Sets = 'All,Detached,InputObject,Name'; Default = 'Name' }
-        @{ Cmdlet = 'Export-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
+        @{ Cmdlet = 'Export-ModelCache'; Sets = 'Path,Registry'; Default = 'Path' }
         @{ Cmdlet = 'Get-ModelCache'; Sets = 'List,Repository,Summary,Verify'; Default = 'List' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = 'ListModels,Model,Root'; Default = 'Root' }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = 'Model,Source'; Default = 'Model' }

@@ -17,10 +17,11 @@ namespace ModelCache.Registry;
 /// from the registry is answered once (token flow) and the request sent again; GET and HEAD follow redirects under
 /// the HTTP mirrors' rules. Pull operations live in OciRegistryClient.Pull.cs, push operations in OciRegistryClient.Push.cs.
 /// </summary>
-public sealed partial class OciRegistryClient
+public sealed partial class OciRegistryClient : IDisposable
 {
     private readonly HttpClient _client;
     private readonly TimeSpan _timeout;
+    private bool _ownsClient;
 
     /// <param name="client">Made by the caller (SourcePlanner.CreateClient): no automatic redirects, proxy settings applied.</param>
     /// <param name="push">Ask tokens for pull,push on the repository (else pull).</param>
@@ -32,6 +33,11 @@ public sealed partial class OciRegistryClient
         Registry = registry;
         Auth = new RegistryAuthenticator(client, registry, credential, environment, timeout, now, push ? registry.PushScope : null);
     }
+
+    /// <summary>A client with its own HttpClient (proxy and TLS settings of <paramref name="network"/>), disposed with it.</summary>
+    /// <param name="push">Ask tokens for pull,push on the repository (else pull).</param>
+    public static OciRegistryClient Create(OciReference registry, NetworkOptions network, IEnvironment environment, bool push) =>
+        new(SourcePlanner.CreateClient(network, environment), registry, network.MirrorCredential, environment, network.Timeout, push) { _ownsClient = true };
 
     public OciReference Registry { get; }
 
@@ -153,6 +159,14 @@ public sealed partial class OciRegistryClient
 
         return request;
     };
+
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
+    }
 
     internal static bool SameAuthority(Uri a, Uri b) =>
         string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
