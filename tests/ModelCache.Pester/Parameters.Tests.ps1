@@ -84,6 +84,7 @@ BeforeDiscovery {
         'Import-ModelCache LiteralPath LiteralPath String[] - Mandatory,ByPropertyName'
         'Import-ModelCache Path Path String[] 0 Mandatory,ByValue'
         'Import-ModelCache Registry Registry String - Mandatory'
+        'Import-ModelCache TimeoutSec Registry Int32 - -'
         'Invoke-FaceDetect AnnotatedPath __AllParameterSets String - -'
         'Invoke-FaceDetect AsFace __AllParameterSets SwitchParameter - -'
         'Invoke-FaceDetect CachePath __AllParameterSets String - -'

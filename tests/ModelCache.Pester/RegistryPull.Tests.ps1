@@ -122,6 +122,17 @@ Describe 'Import-ModelCache -Registry and Sync-ModelCache -Manifest oci://' {
         @(Get-ModelCache | Sort-Object Name).Name | Should -Be @($Slim, $Yolo)
     }
 
+    It 'imports what Export-ModelCache -Registry pushed, by the pinned reference it printed' -Skip:($NoTools -and $env:CI -ne 'true') {
+        $null = Save-Model $Yolo, $Slim -Mirror $FixtureModels -MirrorOnly
+        $pushed = Export-ModelCache -Name $Yolo, $Slim -Registry "${Artifact}:roundtrip"
+        $other = Join-Path $Sandbox.Root 'other-cache'
+
+        $imported = Import-ModelCache -Registry $pushed.PinnedReference -CachePath $other -TimeoutSec 30
+
+        @($imported | ForEach-Object { "$($_.Status)" }) | Should -Be @('Imported', 'Imported')
+        @(Get-ModelCache -CachePath $other | Test-ModelHash | ForEach-Object { "$($_.Status)" }) | Should -Be @('Valid', 'Valid')
+    }
+
     It 'names a missing tag, a malformed reference and offline mode as errors' {
         { Import-ModelCache -Registry 'oci://127.0.0.1/models' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArtifactReference*'
         $env:MODELCACHE_OFFLINE = '1'

@@ -52,6 +52,11 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     [ValidateNotNull]
     public PSCredential? Credential { get; set; }
 
+    /// <summary>Longest wait for the registry's response headers or the next bytes of a body, in seconds.</summary>
+    [Parameter(ParameterSetName = RegistryParameterSet)]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 60;
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? CachePath { get; set; }
@@ -98,7 +103,7 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     /// <summary>A bundle artifact: read and checked whole first (nothing of a refused one is trusted), then imported item by item.</summary>
     private void ImportRegistry(ICacheBackend backend, ModelCatalog catalog, string reference)
     {
-        var network = SourcePolicy.CreateNetwork(null, Credential?.GetNetworkCredential(), 3, TimeSpan.FromSeconds(60), NetworkOptions.DefaultMaxDownloadSize);
+        var network = SourcePolicy.CreateNetwork(null, Credential?.GetNetworkCredential(), 3, TimeSpan.FromSeconds(TimeoutSec), NetworkOptions.DefaultMaxDownloadSize);
         ImportOperation import;
         try
         {
