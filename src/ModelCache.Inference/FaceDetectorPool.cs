@@ -66,6 +66,42 @@ public sealed class FaceDetectorPool : IDisposable
         }
     }
 
+    /// <summary>How often at most a warm process rewrites a model's LastUsed (see <see cref="UseRecordedRecently"/>).</summary>
+    public static readonly TimeSpan UseRecordInterval = TimeSpan.FromMinutes(1);
+
+    // When this process last recorded a use of each model file (path and content), by the pool's clock; bounded.
+    private const int MaxUseRecords = 1024;
+    private readonly Dictionary<(string Path, string Identity), long> _usesRecorded = new();
+
+    /// <summary>
+    /// True when this process recorded a use of the model file at <paramref name="modelPath"/> with content
+    /// <paramref name="modelIdentity"/> less than <see cref="UseRecordInterval"/> ago, so a caller that has just verified
+    /// the file may skip rewriting its metadata; false (the caller records it and calls <see cref="NoteUseRecorded"/>)
+    /// otherwise.
+    /// </summary>
+    public bool UseRecordedRecently(string modelPath, string? modelIdentity)
+    {
+        lock (_gate)
+        {
+            return _usesRecorded.TryGetValue((NormalizePath(modelPath), (modelIdentity ?? string.Empty).ToUpperInvariant()), out var at)
+                && _clock() - at < UseRecordInterval.Ticks;
+        }
+    }
+
+    /// <summary>Remembers that a use of the model file was recorded now (see <see cref="UseRecordedRecently"/>).</summary>
+    public void NoteUseRecorded(string modelPath, string? modelIdentity)
+    {
+        lock (_gate)
+        {
+            if (_usesRecorded.Count >= MaxUseRecords)
+            {
+                _usesRecorded.Clear();
+            }
+
+            _usesRecorded[(NormalizePath(modelPath), (modelIdentity ?? string.Empty).ToUpperInvariant())] = _clock();
+        }
+    }
+
     /// <summary>How long a session may stay without a lease before it is disposed.</summary>
     public TimeSpan IdleTimeout { get; }
 
