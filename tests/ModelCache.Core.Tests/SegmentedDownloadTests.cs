@@ -191,6 +191,52 @@ public sealed class SegmentedDownloadTests : IDisposable
         Assert.DoesNotContain(_progress, p => p.Connections > 1);
     }
 
+    [Fact]
+    public async Task A_large_hub_file_named_by_the_catalog_is_fetched_in_segments_through_the_hub_client()
+    {
+        await using var hub = await HubServer.StartAsync();
+        hub.BytesPerSecond = 4 << 20;
+        hub.AddRepo("acme/large").Commit("main", HubTestFile.Lfs("onnx/model.onnx", Bytes));
+        var model = CatalogReader.Read(
+            $"{{\"models\": [{{\"family\": \"Hub\", \"member\": \"LARGE\", \"task\": \"face_detection\", \"fileName\": \"model.onnx\", \"sha256\": \"{TestModels.Sha256Of(Bytes)}\", \"size\": {Size}," +
+            " \"huggingFace\": {\"repo\": \"acme/large\", \"file\": \"onnx/model.onnx\"}}]}", "user.json", "user.json").Single();
+        var environment = new FakeEnvironment(_temp.Path).With("HF_ENDPOINT", hub.Endpoint.ToString());
+        using var planner = new SourcePlanner(Array.Empty<string>(), false, false, Network(8), environment, ModelCache.HuggingFace.HubSource.Factory(environment));
+
+        var entry = await new ModelSaver(_store, planner).SaveAsync(model, false, new Progress(_progress), _warnings.Enqueue, _timeout.Token);
+
+        Assert.Equal(Bytes, File.ReadAllBytes(entry.Path));
+        var ranges = hub.StorageRequests.Where(r => r.Range.Length > 0 && r.Status == 206).ToList();
+        _output.WriteLine(string.Join(Environment.NewLine, hub.Requests));
+        Assert.True(ranges.Count >= 3, "the hub file was fetched as several ranges");
+        Assert.Contains(_progress, p => p.Connections >= 3);
+    }
+
+    [Fact]
+    public async Task A_pull_through_fetch_is_one_upstream_transfer_in_segments_and_clients_get_the_verified_bytes()
+    {
+        using var nginx = StartNginx("4m");
+        var model = Define(nginx.Url("slow/pull/model.onnx"));
+        using var source = new ModelCache.Server.PullThroughContentSource(_store, new ModelCache.Core.Tests.Server.CachedFiles(_store), new ModelCache.Server.PullThroughOptions
+        {
+            Mirrors = Array.Empty<string>(),
+            Network = Network(8),
+        });
+
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            using var content = await source.OpenAsync(model, 0, _timeout.Token);
+            return await ModelCache.Core.Tests.Server.StreamReading.ReadToEndAsync(content.Content, _timeout.Token);
+        })));
+
+        Assert.All(bodies, body => Assert.Equal(model.Sha256, TestModels.Sha256Of(body)));
+        Assert.Equal(1, source.Fetches);
+        Assert.Equal(model.Sha256, TestModels.Sha256Of(File.ReadAllBytes(_store.GetModelPath(model))));
+        var log = nginx.WaitForAccessLog(l => l.Count(e => e.FileName == "model.onnx") >= 3, TimeSpan.FromSeconds(10)).Where(e => e.FileName == "model.onnx").ToList();
+        Assert.True(log.Count(e => e.Status == 206 && e.IfRange is not null) >= 3, "the upstream transfer was segmented");
+        Assert.InRange(log.Sum(e => e.BytesSent), Size, Size + (Size / 2));
+    }
+
     private NginxServer StartNginx(string rate)
     {
         var options = new NginxServerOptions(_temp.Combine("upstream"));
@@ -202,18 +248,19 @@ public sealed class SegmentedDownloadTests : IDisposable
 
     private async Task<ModelCacheEntry> SaveAsync(ModelDefinition model, int connections = 8, CancellationToken? token = null)
     {
-        var network = new NetworkOptions
-        {
-            Timeout = TimeSpan.FromSeconds(10),
-            RetryCount = 2,
-            RetryBaseDelay = TimeSpan.FromMilliseconds(20),
-            ConnectionsPerHost = connections,
-            SegmentedMinimumSize = 1 << 20,
-        };
-        using var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: false, offline: false, network);
+        using var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: false, offline: false, Network(connections));
         var progress = new Progress(_progress);
         return await new ModelSaver(_store, planner).SaveAsync(model, false, progress, _warnings.Enqueue, token ?? _timeout.Token);
     }
+
+    private static NetworkOptions Network(int connections) => new()
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+        RetryCount = 2,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(20),
+        ConnectionsPerHost = connections,
+        SegmentedMinimumSize = 1 << 20,
+    };
 
     private sealed class Progress : IProgress<TransferProgress>
     {

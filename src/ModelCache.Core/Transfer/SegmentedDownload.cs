@@ -150,7 +150,10 @@ internal sealed class SegmentedDownload
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
-        Start(first, firstBody, Claim()!, _budget.First(_job.Host), token);
+        // The first answer runs to the end of the file: it keeps streaming, chunk after chunk, while the next one is free.
+        var streaming = Claim()!;
+        streaming.Streaming = true;
+        Start(first, firstBody, streaming, _budget.First(_job.Host), token);
         var hashing = Task.Run(() => HashPrefixAsync(token));
         var saved = Stopwatch.StartNew();
         var lastPrefix = -1L;
@@ -282,28 +285,86 @@ internal sealed class SegmentedDownload
         }
     }
 
-    /// <summary>The first chunk of the lowest range nobody fetches (a released range included); null when none is left.</summary>
+    /// <summary>
+    /// The first chunk of the lowest range nobody fetches (a released range included), leaving the chunk right after the
+    /// streaming connection to it; null when none is left.
+    /// </summary>
     private Span? Claim()
     {
         lock (_gate)
         {
-            var free = _spans.Where(s => !s.Owned).OrderBy(s => s.Position).FirstOrDefault();
-            if (free is null)
+            foreach (var free in _spans.Where(s => !s.Owned).OrderBy(s => s.Position).ToList())
             {
-                return null;
+                var reserved = _spans.Any(s => s.Streaming && s.Owned && s.End == free.Position);
+                if (!reserved)
+                {
+                    return Take(free, free.Position);
+                }
+
+                if (free.End - free.Position > _chunk)
+                {
+                    // Split around the streaming connection's next chunk: [reserved][claimed][rest].
+                    var claimed = Take(free, free.Position + _chunk);
+                    return claimed;
+                }
             }
 
-            if (free.End - free.Position <= _chunk + (_chunk / 2))
-            {
-                free.Owned = true;
-                return free;
-            }
-
-            var chunk = new Span(free.Position, free.Position + _chunk) { Owned = true };
-            free.Position = chunk.End;
-            _spans.Add(chunk);
-            return chunk;
+            return null;
         }
+    }
+
+    /// <summary>Takes a chunk of <paramref name="free"/> starting at <paramref name="at"/> (its start or one chunk in). Under the lock.</summary>
+    private Span Take(Span free, long at)
+    {
+        var rest = free.End - at;
+        var length = rest <= _chunk + (_chunk / 2) ? rest : _chunk;
+        if (at == free.Position && length == rest)
+        {
+            free.Owned = true;
+            return free;
+        }
+
+        var chunk = new Span(at, at + length) { Owned = true };
+        _spans.Add(chunk);
+        if (at + length < free.End)
+        {
+            _spans.Add(new Span(at + length, free.End));
+        }
+
+        if (at == free.Position)
+        {
+            _spans.Remove(free);
+        }
+        else
+        {
+            free.End = at;
+        }
+
+        return chunk;
+    }
+
+    /// <summary>The streaming connection reached its end: it goes on into the next chunk if nobody has it. Under the lock.</summary>
+    private bool Extend(Span span)
+    {
+        var next = _spans.FirstOrDefault(s => !s.Owned && s.Position == span.End);
+        if (next is null)
+        {
+            return false;
+        }
+
+        var rest = next.End - next.Position;
+        var length = rest <= _chunk + (_chunk / 2) ? rest : _chunk;
+        span.End += length;
+        if (length == rest)
+        {
+            _spans.Remove(next);
+        }
+        else
+        {
+            next.Position += length;
+        }
+
+        return true;
     }
 
     /// <summary>Feeds the hash the complete prefix as it grows, read back from the file (the page cache) while the rest arrives.</summary>
@@ -446,6 +507,7 @@ internal sealed class SegmentedDownload
             else
             {
                 span.Owned = false;
+                span.Streaming = false;
             }
         }
     }
@@ -503,7 +565,7 @@ internal sealed class SegmentedDownload
 
         file.Seek(start, SeekOrigin.Begin);
         var last = start;
-        await HashingCopier.CopyAsync(new SpanStream(body, span, start, _gate), file, NoHashes, start, _job.Limits,
+        await HashingCopier.CopyAsync(new SpanStream(body, span, start, _gate, Extend), file, NoHashes, start, _job.Limits,
             position =>
             {
                 lock (_gate)
@@ -569,6 +631,9 @@ internal sealed class SegmentedDownload
         public long End { get; set; }
 
         public bool Owned { get; set; }
+
+        /// <summary>Read from an answer that runs to the end of the file: it may grow chunk by chunk (<see cref="Extend"/>).</summary>
+        public bool Streaming { get; set; }
     }
 
     /// <summary>The body of one connection, ending where its range ends now (a split may move the end closer).</summary>
@@ -577,14 +642,16 @@ internal sealed class SegmentedDownload
         private readonly Stream _inner;
         private readonly Span _span;
         private readonly object _gate;
+        private readonly Func<Span, bool> _extend;
         private long _position;
 
-        public SpanStream(Stream inner, Span span, long position, object gate)
+        public SpanStream(Stream inner, Span span, long position, object gate, Func<Span, bool> extend)
         {
             _inner = inner;
             _span = span;
             _position = position;
             _gate = gate;
+            _extend = extend;
         }
 
         public override bool CanRead => true;
@@ -627,6 +694,11 @@ internal sealed class SegmentedDownload
         {
             lock (_gate)
             {
+                if (_position >= _span.End && _span.Streaming)
+                {
+                    _extend(_span);
+                }
+
                 return (int)Math.Max(0, Math.Min(count, _span.End - _position));
             }
         }

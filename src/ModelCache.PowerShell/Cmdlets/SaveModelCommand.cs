@@ -80,7 +80,7 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     /// in segments over several, and the models of one call (-ThrottleLimit) share them. 1 turns segments off.
     /// Default: $env:MODELCACHE_CONNECTIONS_PER_HOST, else 8.
     /// </summary>
-    [Parameter, ValidateRange(1, SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
+    [Parameter(ParameterSetName = NameParameterSet), ValidateRange(1, SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
 
     [Parameter, ValidateNotNull] public Uri? Proxy { get; set; }
 
