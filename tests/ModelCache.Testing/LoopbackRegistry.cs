@@ -201,7 +201,7 @@ public sealed partial class LoopbackRegistry : IAsyncDisposable
         return sha256;
     }
 
-    /// <summary>Pushes the bytes of <paramref name="path"/> as a blob (see the overload) from memory.</summary>
+    /// <summary>Pushes <paramref name="bytes"/> as a blob (through a file of its own folder, as the file overload does).</summary>
     public async Task<string> PushBlobAsync(string repository, byte[] bytes)
     {
         var file = _root.Combine("upload-" + Guid.NewGuid().ToString("N"));
