@@ -29,6 +29,9 @@ BeforeDiscovery {
         'Register-ModelCatalog 3'  = 'registers a catalog on a Windows share'
         'Start-ModelCacheServer 3' = 'runs a server in the foreground until Ctrl+C, on every interface, from machine paths'
         'Start-ModelCacheServer 4' = 'calls a server on another host (cachehost) with a token'
+        'Import-ModelCache 6'      = 'reads a bundle from a registry on another host (registry.example.com)'
+        'Sync-ModelCache 4'        = 'reads its manifest from a registry on another host (registry.example.com)'
+        'Export-ModelCache 6'      = 'pushes to a registry at registry.example.com'
     }
 
     # Examples that are scheduled jobs: also run as a script with a real `pwsh -NonInteractive -File`, which must exit

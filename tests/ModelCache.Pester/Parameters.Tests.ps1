@@ -32,13 +32,16 @@ BeforeDiscovery {
         'Clear-ModelCache PassThru __AllParameterSets SwitchParameter - -'
         'Clear-ModelCache Revision Name String[] - -'
         'Clear-ModelCache Task Name String[] - -'
-        'Export-ModelCache AsMirror __AllParameterSets SwitchParameter - -'
+        'Export-ModelCache AsMirror Path SwitchParameter - -'
         'Export-ModelCache CachePath __AllParameterSets String - -'
         'Export-ModelCache CatalogPath __AllParameterSets String[] - -'
+        'Export-ModelCache Credential Registry PSCredential - -'
         'Export-ModelCache InputObject __AllParameterSets CachedFile[] - ByValue'
         'Export-ModelCache Layout __AllParameterSets String - -'
         'Export-ModelCache Name __AllParameterSets String[] 0 ByValue,ByPropertyName'
-        'Export-ModelCache Path __AllParameterSets String - Mandatory'
+        'Export-ModelCache Path Path String - Mandatory'
+        'Export-ModelCache Registry Registry String - Mandatory'
+        'Export-ModelCache TimeoutSec Registry Int32 - -'
         'Get-ModelCache CachePath __AllParameterSets String - -'
         'Get-ModelCache CatalogPath __AllParameterSets String[] - -'
         'Get-ModelCache FileCountThreshold Summary Int32 - -'
@@ -76,9 +79,12 @@ BeforeDiscovery {
         'Import-Model Url __AllParameterSets Uri - -'
         'Import-ModelCache CachePath __AllParameterSets String - -'
         'Import-ModelCache CatalogPath __AllParameterSets String[] - -'
+        'Import-ModelCache Credential Registry PSCredential - -'
         'Import-ModelCache Layout __AllParameterSets String - -'
         'Import-ModelCache LiteralPath LiteralPath String[] - Mandatory,ByPropertyName'
         'Import-ModelCache Path Path String[] 0 Mandatory,ByValue'
+        'Import-ModelCache Registry Registry String - Mandatory'
+        'Import-ModelCache TimeoutSec Registry Int32 - -'
         'Invoke-FaceDetect AnnotatedPath __AllParameterSets String - -'
         'Invoke-FaceDetect AsFace __AllParameterSets SwitchParameter - -'
         'Invoke-FaceDetect CachePath __AllParameterSets String - -'
@@ -123,6 +129,7 @@ BeforeDiscovery {
         'Register-ModelCatalog Scope __AllParameterSets ModelCacheScope - -'
         'Save-Model CachePath __AllParameterSets String - -'
         'Save-Model CatalogPath Name String[] - -'
+        'Save-Model ConnectionsPerHost Name Int32 - -'
         'Save-Model Credential Name PSCredential - -'
         'Save-Model File HuggingFace String[] 0 Mandatory'
         'Save-Model Force __AllParameterSets SwitchParameter - -'
@@ -172,6 +179,7 @@ BeforeDiscovery {
         'Start-ModelCacheServer ReadOnly __AllParameterSets SwitchParameter - -'
         'Sync-ModelCache CachePath __AllParameterSets String - -'
         'Sync-ModelCache CatalogPath __AllParameterSets String[] - -'
+        'Sync-ModelCache ConnectionsPerHost __AllParameterSets Int32 - -'
         'Sync-ModelCache Layout __AllParameterSets String - -'
         'Sync-ModelCache Manifest __AllParameterSets String 0 Mandatory'
         'Sync-ModelCache Mirror __AllParameterSets String[] - -'
@@ -206,12 +214,12 @@ BeforeDiscovery {
 
     $script:SetContract = @(
         @{ Cmdlet = 'Clear-ModelCache'; Sets = 'All,Detached,InputObject,Name'; Default = 'Name' }
-        @{ Cmdlet = 'Export-ModelCache'; Sets = '__AllParameterSets'; Default = '' }
+        @{ Cmdlet = 'Export-ModelCache'; Sets = 'Path,Registry'; Default = 'Path' }
         @{ Cmdlet = 'Get-ModelCache'; Sets = 'List,Repository,Summary,Verify'; Default = 'List' }
         @{ Cmdlet = 'Get-ModelCacheLocation'; Sets = 'ListModels,Model,Root'; Default = 'Root' }
         @{ Cmdlet = 'Get-ModelCatalog'; Sets = 'Model,Source'; Default = 'Model' }
         @{ Cmdlet = 'Import-Model'; Sets = 'LiteralPath,Path'; Default = 'Path' }
-        @{ Cmdlet = 'Import-ModelCache'; Sets = 'LiteralPath,Path'; Default = 'Path' }
+        @{ Cmdlet = 'Import-ModelCache'; Sets = 'LiteralPath,Path,Registry'; Default = 'Path' }
         @{ Cmdlet = 'Invoke-FaceDetect'; Sets = 'LiteralPath,Path'; Default = 'Path' }
         @{ Cmdlet = 'Move-ModelCache'; Sets = 'InputObject,Name'; Default = 'Name' }
         @{ Cmdlet = 'Optimize-ModelCache'; Sets = '__AllParameterSets'; Default = '' }

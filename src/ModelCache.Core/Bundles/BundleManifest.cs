@@ -32,6 +32,9 @@ public sealed class BundleManifest
 
     [JsonProperty("models")]
     public List<BundleModel> Models { get; set; } = new();
+
+    /// <summary>The manifest's bytes as every bundle writer stores them (indented UTF-8 JSON, no BOM).</summary>
+    public byte[] ToBytes() => new System.Text.UTF8Encoding(false).GetBytes(JsonConvert.SerializeObject(this, new JsonSerializerSettings { Formatting = Formatting.Indented }));
 }
 
 /// <summary>One model in a bundle.</summary>

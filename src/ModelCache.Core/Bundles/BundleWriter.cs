@@ -11,7 +11,6 @@ using ModelCache.Errors;
 using ModelCache.Integrity;
 using ModelCache.IO;
 using ModelCache.Store;
-using Newtonsoft.Json;
 
 namespace ModelCache.Bundles;
 
@@ -22,7 +21,6 @@ namespace ModelCache.Bundles;
 /// </summary>
 internal sealed class BundleWriter : IDisposable
 {
-    private static readonly JsonSerializerSettings JsonSettings = new() { Formatting = Formatting.Indented };
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly string _full;
     private readonly bool _asMirror;
@@ -116,7 +114,7 @@ internal sealed class BundleWriter : IDisposable
     /// <summary>Writes the manifest last and gives the bundle its final name.</summary>
     public BundleExportResult Complete(BundleManifest manifest, long bytes)
     {
-        var manifestBytes = new UTF8Encoding(false).GetBytes(JsonConvert.SerializeObject(manifest, JsonSettings));
+        var manifestBytes = manifest.ToBytes();
         if (_zip is not null)
         {
             PutEntry(BundleManifest.FileName, manifestBytes.Length);

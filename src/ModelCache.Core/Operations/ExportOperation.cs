@@ -7,6 +7,7 @@ using ModelCache.Bundles;
 using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.HuggingFace;
+using ModelCache.Registry;
 using ModelCache.Store;
 using ModelCache.Transfer;
 
@@ -49,6 +50,33 @@ public sealed class ExportOperation
             $"{entry.Name} at '{entry.Path}' is in no loaded catalog, so its bytes cannot be verified; it is not exported.",
             "Load the catalog that lists it with -CatalogPath.")
         : null;
+
+    /// <summary>Why this cache cannot be pushed to a registry (hub files travel in file bundles only); null when it can.</summary>
+    public ModelCacheException? RegistryRefused(bool hubFiles = false) => IsHub || hubFiles
+        ? new ModelCacheException("LayoutNotSupported", ModelCacheErrorKind.InvalidArgument,
+            "-Registry pushes catalog models (layouts Native and Uniface); Hugging Face hub files travel in a file bundle.",
+            "Export them with 'Export-ModelCache -Layout HuggingFace -Path hub.zip', or push catalog models with -Layout Native or Uniface.")
+        : null;
+
+    /// <summary>
+    /// Pushes catalog models to a registry as one bundle artifact (<see cref="BundlePusher"/>). Hub files do not travel
+    /// this way: their bundle records repo, commit and path, which no registry layer names.
+    /// </summary>
+    /// <param name="onFailed">Called for each file left out (unreadable, outside its root, wrong size), from any thread.</param>
+    public async Task<RegistryPushResult> PushAsync(IReadOnlyList<CachedFile> files, OciArtifactReference target, string tool, NetworkOptions network,
+        Configuration.IEnvironment environment, IProgress<TransferProgress>? progress, Action<CachedFile, ModelCacheException> onFailed, CancellationToken cancellationToken)
+    {
+        if (files.Any(f => f is not ModelCacheEntry) && RegistryRefused(true) is { } refused)
+        {
+            throw refused;
+        }
+
+        var entries = files.Cast<ModelCacheEntry>().ToList();
+        var byName = entries.GroupBy(e => e.Name, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => (CachedFile)g.First(), StringComparer.OrdinalIgnoreCase);
+        var models = entries.Select(e => (e.Path, e.CacheRoot, Model: _catalog.DefinitionOf(e)!)).ToList();
+        using var client = OciRegistryClient.Create(target.Registry, network, environment, push: true);
+        return await BundlePusher.PushAsync(client, target, models, tool, progress, (model, failure) => onFailed(byName[model.Name], failure), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <param name="onFailed">Called for each file left out (unreadable, or not matching its hash), from any thread.</param>
     public Task<BundleExportResult> ExportAsync(IReadOnlyList<CachedFile> files, string destination, string tool, bool asMirror,

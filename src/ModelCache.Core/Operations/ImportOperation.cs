@@ -77,6 +77,47 @@ public abstract class ImportOperation : IDisposable
         return CatalogImport.FromBundle(store, Bundle.Open(location, catalog), userCatalog);
     }
 
+    /// <summary>
+    /// Reads the bundle artifact <paramref name="reference"/> (oci://host[:port]/repository:tag or @sha256:…) and lists what
+    /// it would place: its manifest and config are checked like any hostile bundle's before anything is listed, and each
+    /// model's layer is fetched through the transfer engine and verified against the catalog (or its carried entry) before promotion.
+    /// </summary>
+    /// <param name="offline">Offline mode ($env:MODELCACHE_OFFLINE): a registry is not read (RegistryManifestOffline).</param>
+    /// <exception cref="ModelCacheException">The reference, the registry's answers or the bundle manifest fail their checks; nothing of it is trusted.</exception>
+    public static async Task<ImportOperation> OpenRegistryAsync(ICacheBackend backend, string reference, ModelCatalog catalog, UserCatalogFile userCatalog,
+        NetworkOptions network, bool offline, IEnvironment environment, CancellationToken cancellationToken)
+    {
+        var artifact = Registry.OciArtifactReference.Parse(reference);
+        if (offline)
+        {
+            throw Registry.RegistryManifest.Offline(artifact);
+        }
+
+        if (backend is HubCacheBackend)
+        {
+            throw new ModelCacheException("BundleLayoutMismatch", ModelCacheErrorKind.InvalidArgument,
+                $"The registry artifact '{artifact}' holds catalog models; -Layout HuggingFace imports only hub bundles from files. Nothing was imported from it.",
+                "Import it with -Layout Native (or Uniface).");
+        }
+
+        var store = CacheBackends.StoreOf(backend)!;
+        var http = SourcePlanner.CreateClient(network, environment);
+        try
+        {
+            var client = new Registry.OciRegistryClient(http, artifact.Registry, network.MirrorCredential, environment, network.Timeout, push: false);
+            var bundle = await client.PullBundleAsync(artifact, catalog, cancellationToken).ConfigureAwait(false);
+            var planner = new SourcePlanner(Array.Empty<string>(), mirrorOnly: true, offline: false, network, environment);
+            var import = new CatalogImport(bundle.Location, bundle.Models.Select(m => m.Model).ToList(), client.LayerSource(bundle), bundle.NewModels, store, userCatalog, http, planner);
+            import.Notes.Add($"Artifact '{bundle.Location}': {bundle.Models.Count} models, manifest {bundle.ManifestDigest}, bundle manifest (config) {bundle.ConfigDigest}.");
+            return import;
+        }
+        catch
+        {
+            http.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Places one confirmed item; a failure is thrown as a <see cref="ModelCacheException"/> about that item only.</summary>
     public abstract Task<ModelImportResult> ImportAsync(ImportItem item, IProgress<TransferProgress>? progress, Action<string>? warn, CancellationToken cancellationToken);
 
@@ -127,11 +168,12 @@ public abstract class ImportOperation : IDisposable
         private readonly IReadOnlyList<ModelDefinition> _newModels;
         private readonly CacheStore _store;
         private readonly UserCatalogFile _userCatalog;
-        private readonly SourcePlanner _planner = new(Array.Empty<string>(), mirrorOnly: true, offline: true);
+        private readonly SourcePlanner _planner;
         private readonly IDisposable? _bundle;
 
-        private CatalogImport(string from, IReadOnlyList<ModelDefinition> models, IModelSource source, IReadOnlyList<ModelDefinition> newModels, CacheStore store,
-            UserCatalogFile userCatalog, IDisposable? bundle)
+        /// <param name="planner">Network settings (retries, caps) for a source that reads over the network; null for local sources.</param>
+        internal CatalogImport(string from, IReadOnlyList<ModelDefinition> models, IModelSource source, IReadOnlyList<ModelDefinition> newModels, CacheStore store,
+            UserCatalogFile userCatalog, IDisposable? bundle, SourcePlanner? planner = null)
             : base(from, models.Select(m => new ImportItem(m.Name,
                 $"{m.Name} ({store.GetModelPath(m)}{(newModels.Contains(m) ? $"; catalog entry in '{userCatalog.FilePath}'" : string.Empty)})", m)).ToList())
         {
@@ -140,6 +182,7 @@ public abstract class ImportOperation : IDisposable
             _store = store;
             _userCatalog = userCatalog;
             _bundle = bundle;
+            _planner = planner ?? new SourcePlanner(Array.Empty<string>(), mirrorOnly: true, offline: true);
         }
 
         public static CatalogImport FromBundle(CacheStore store, Bundle bundle, UserCatalogFile userCatalog)

@@ -92,6 +92,13 @@ public sealed class SyncManifest
         return new SyncManifest(source, names, custom);
     }
 
+    /// <summary>
+    /// The desired state a registry bundle describes: its models, those the catalog knows by name, the others by the
+    /// carried entries the bundle manifest reader has already checked.
+    /// </summary>
+    public static SyncManifest FromBundle(string source, IEnumerable<ModelDefinition> models, IReadOnlyCollection<ModelDefinition> newModels) =>
+        new(source, models.Where(m => !newModels.Contains(m)).Select(m => m.Name).ToList(), newModels.ToList());
+
     /// <summary>The catalog with the manifest's own entries merged over it, and every model the manifest lists, in order.</summary>
     public (ModelCatalog Catalog, IReadOnlyList<ModelDefinition> Models) Resolve(ModelCatalog catalog)
     {

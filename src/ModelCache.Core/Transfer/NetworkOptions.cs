@@ -43,6 +43,15 @@ public sealed class NetworkOptions
     /// <summary>How long the rate is averaged before a transfer slower than <see cref="MinimumBytesPerSecond"/> is stopped.</summary>
     public TimeSpan MinimumRateWindow { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Most connections open at once to one host, shared by the segments of a large download and the models saved in
+    /// parallel (-ConnectionsPerHost, MODELCACHE_CONNECTIONS_PER_HOST); 1 turns segmented downloads off; 0 is the default (8).
+    /// </summary>
+    public int ConnectionsPerHost { get; set; }
+
+    /// <summary>Smallest download fetched in segments; tests lower it to keep their files small.</summary>
+    internal long SegmentedMinimumSize { get; set; } = SegmentedDownload.MinimumSize;
+
     /// <summary>Free space, preallocation and write-back; tests substitute a fake.</summary>
     public IFileSystemNative FileSystem { get; set; } = NativeFileSystem.Current;
 

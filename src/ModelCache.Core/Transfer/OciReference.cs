@@ -49,6 +49,9 @@ public sealed class OciReference
     /// <summary>The same registry and repository over plain HTTP (true) or HTTPS (false).</summary>
     internal OciReference WithPlainHttp(bool plainHttp) => new(Host, Port, IsLoopback, Repository, plainHttp);
 
+    /// <summary>The scope a token must have to push to this repository (pushing reads blobs too).</summary>
+    public string PushScope => "repository:" + Repository + ":pull,push";
+
     public override string ToString() => Scheme + "://" + (Host.Contains(":") ? "[" + Host + "]" : Host) + (IsDefaultPort ? string.Empty : ":" + Port) + "/" + Repository;
 
     private bool IsDefaultPort => Port == (IsLoopback ? 80 : 443);
@@ -57,29 +60,32 @@ public sealed class OciReference
     public static bool IsRegistry(string mirror) => mirror.TrimStart().StartsWith(Scheme + "://", StringComparison.OrdinalIgnoreCase);
 
     /// <exception cref="ModelCacheException">InvalidRegistryReference: not an oci://host[:port]/repository.</exception>
-    public static OciReference Parse(string text)
+    public static OciReference Parse(string text) => Parse(text, Invalid);
+
+    /// <summary>The one parser of host[:port]/repository; <paramref name="invalid"/> words the error for its caller (a mirror, an artifact).</summary>
+    internal static OciReference Parse(string text, Func<string, string, ModelCacheException> invalid)
     {
         if (!IsRegistry(text) || !Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || uri.HostNameType == UriHostNameType.Unknown
             || string.IsNullOrEmpty(uri.Host))
         {
-            throw Invalid(text, "it is not of the form oci://host[:port]/repository");
+            throw invalid(text, "it is not of the form oci://host[:port]/repository");
         }
 
         if (!string.IsNullOrEmpty(uri.UserInfo))
         {
             // Shown without the user info it carries, which may be a password.
-            throw Invalid(Scheme + "://" + uri.Host + "/…", "credentials do not belong in a registry reference");
+            throw invalid(Scheme + "://" + uri.Host + "/…", "credentials do not belong in a registry reference");
         }
 
         if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
         {
-            throw Invalid(text, "a registry mirror has no query or fragment");
+            throw invalid(text, "a registry mirror has no query or fragment");
         }
 
         var repository = Uri.UnescapeDataString(uri.AbsolutePath).Trim('/');
         if (repository.Length == 0 || repository.Length > 255 || !RepositoryShape.IsMatch(repository))
         {
-            throw Invalid(text, "the repository must be lowercase letters, digits and separators (. _ __ -) in /-separated parts, such as 'models' or 'team/models'; a tag or digest does not belong in a mirror");
+            throw invalid(text, "the repository must be lowercase letters, digits and separators (. _ __ -) in /-separated parts, such as 'models' or 'team/models'; a tag or digest does not belong in a mirror");
         }
 
         var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host.ToLowerInvariant();

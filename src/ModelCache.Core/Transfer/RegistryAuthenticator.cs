@@ -35,6 +35,7 @@ internal sealed class RegistryAuthenticator
     private readonly IEnvironment _environment;
     private readonly TimeSpan _timeout;
     private readonly Func<DateTimeOffset> _now;
+    private readonly string? _scope;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private RegistryAccount? _credentials;
     private bool _credentialsResolved;
@@ -42,8 +43,10 @@ internal sealed class RegistryAuthenticator
     private DateTimeOffset _bearerExpires;
     private bool _basic;
 
-    public RegistryAuthenticator(HttpClient client, OciReference registry, MirrorCredential? given, IEnvironment environment, TimeSpan timeout, Func<DateTimeOffset>? now = null)
+    /// <param name="scope">The scope to ask tokens for instead of the challenge's (a push asks for pull,push up front, as registry clients do, so the token of its first request serves the uploads too).</param>
+    public RegistryAuthenticator(HttpClient client, OciReference registry, MirrorCredential? given, IEnvironment environment, TimeSpan timeout, Func<DateTimeOffset>? now = null, string? scope = null)
     {
+        _scope = scope;
         _client = client;
         _registry = registry;
         _given = given;
@@ -161,7 +164,7 @@ internal sealed class RegistryAuthenticator
             throw ChallengeInvalid(subject, $"names the unencrypted token realm {HttpSource.Redact(realm)}, which is used only on this machine (loopback)");
         }
 
-        var scope = challenge.TryGetValue("scope", out var s) && s.Length > 0 ? s : _registry.PullScope;
+        var scope = _scope ?? (challenge.TryGetValue("scope", out var s) && s.Length > 0 ? s : _registry.PullScope);
         var query = new StringBuilder();
         if (challenge.TryGetValue("service", out var service) && service.Length > 0)
         {

@@ -27,6 +27,7 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
 {
     private const string PathParameterSet = "Path";
     private const string LiteralPathParameterSet = "LiteralPath";
+    private const string RegistryParameterSet = "Registry";
 
     /// <summary>What to import: bundle .zip files, bundle or static mirror folders, or any folder of model files; wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathParameterSet)]
@@ -39,6 +40,22 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     [Alias("PSPath", "FullName")]
     [ValidateNotNullOrEmpty]
     public string[]? LiteralPath { get; set; }
+
+    /// <summary>A bundle pushed to a registry: oci://host[:port]/repository:tag or oci://host[:port]/repository@sha256:&lt;digest&gt;.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = RegistryParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Registry { get; set; }
+
+    /// <summary>The registry account (user name and password or token), for a token request or Basic authentication; else a Docker-style config.json is read.</summary>
+    [Parameter(ParameterSetName = RegistryParameterSet)]
+    [Credential]
+    [ValidateNotNull]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>Longest wait for the registry's response headers or the next bytes of a body, in seconds.</summary>
+    [Parameter(ParameterSetName = RegistryParameterSet)]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 60;
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -56,6 +73,12 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
     {
         var catalog = LoadCatalog(CatalogPath);
         var backend = OpenBackend(CachePath, Layout);
+        if (Registry is not null)
+        {
+            ImportRegistry(backend, catalog, Registry);
+            return;
+        }
+
         foreach (var (input, location) in ResolveItemPaths(Path, LiteralPath))
         {
             ImportOperation import;
@@ -74,6 +97,27 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
             {
                 Import(import, input);
             }
+        }
+    }
+
+    /// <summary>A bundle artifact: read and checked whole first (nothing of a refused one is trusted), then imported item by item.</summary>
+    private void ImportRegistry(ICacheBackend backend, ModelCatalog catalog, string reference)
+    {
+        var network = SourcePolicy.CreateNetwork(null, Credential?.GetNetworkCredential(), 3, TimeSpan.FromSeconds(TimeoutSec), NetworkOptions.DefaultMaxDownloadSize);
+        ImportOperation import;
+        try
+        {
+            import = RunAsync((_, token) => ImportOperation.OpenRegistryAsync(backend, reference, catalog, UserCatalog, network, EnvironmentOptions.Offline, Environment, token));
+        }
+        catch (ModelCacheException ex)
+        {
+            WriteFailure(ex, reference);
+            return;
+        }
+
+        using (import)
+        {
+            Import(import, reference);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Management.Automation;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Operations;
+using ModelCache.Registry;
 using ModelCache.Sync;
 
 namespace ModelCache.PowerShell.Cmdlets;
@@ -15,7 +16,7 @@ namespace ModelCache.PowerShell.Cmdlets;
 [OutputType(typeof(SyncSummary))]
 public sealed class SyncModelCacheCommand : ModelCacheCmdlet
 {
-    /// <summary>A .json or .psd1 desired-state manifest.</summary>
+    /// <summary>A .json or .psd1 desired-state manifest, or a bundle in a registry (oci://host[:port]/repository:tag or @sha256:&lt;digest&gt;).</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Manifest { get; set; } = string.Empty;
@@ -41,6 +42,9 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
+    /// <summary>Most connections open at once to one host (segmented downloads and parallel models share them); see Save-Model.</summary>
+    [Parameter, ValidateRange(1, Operations.SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
+
     /// <summary>How the cache root is arranged: Native (the default), Uniface or HuggingFace; each layout has its own default root.</summary>
     [Parameter]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
@@ -57,8 +61,27 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
             ThrowLayoutNotSupported(Layout, "a manifest names catalog models, which live in Native or Uniface caches; syncing a hub cache against one is not supported.", "Use -Layout Native or Uniface; check a hub cache with 'Test-ModelHash -Layout HuggingFace'.");
         }
 
-        var manifest = SyncManifestFile.Read(this, Manifest);
         var catalog = LoadCatalog(CatalogPath);
+        var mirrors = Mirror;
+        SyncManifest manifest;
+        if (RegistryManifest.IsRegistry(Manifest))
+        {
+            // The artifact's models are the desired state; its repository, where each layer is the blob of a model's hash, is the first source.
+            var policy = ResolveSources(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly));
+            var (read, bundle) = RunAsync((_, token) => RegistryManifest.ReadAsync(Manifest, catalog, policy.Network, policy.Offline, Environment, token));
+            manifest = read;
+            foreach (var problem in RegistryManifest.LayerErrors(bundle))
+            {
+                WriteFailure(problem, bundle.Location);
+            }
+
+            mirrors = new[] { bundle.Repository.ToString() }.Concat(policy.Mirrors).ToArray();
+        }
+        else
+        {
+            manifest = SyncManifestFile.Read(this, Manifest);
+        }
+
         var store = OpenStore(CachePath, ParseLayout(Layout));
         var plan = RunAsync((bridge, token) => new CacheSync(store, Environment, Reporter(bridge)).PlanAsync(manifest, catalog, new SyncPlanOptions { Prune = Prune }, token));
 
@@ -70,7 +93,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
             _ => false,
         }).ToList();
         using var sources = confirmed.Any(i => i.Action != SyncAction.Remove)
-            ? CreateSourcePlanner(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly))
+            ? CreateSourcePlanner(mirrors, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), new Transfer.NetworkOptions { ConnectionsPerHost = ConnectionsPerHost })
             : null;
         var summary = RunAsync((bridge, token) =>
         {
