@@ -21,6 +21,9 @@ public sealed partial class OciRegistryClient : IDisposable
 {
     private readonly HttpClient _client;
     private readonly TimeSpan _timeout;
+    private readonly IEnvironment _environment;
+    private readonly SemaphoreSlim _settle = new(1, 1);
+    private bool _settled;
     private bool _ownsClient;
 
     /// <param name="client">Made by the caller (SourcePlanner.CreateClient): no automatic redirects, proxy settings applied.</param>
@@ -30,6 +33,7 @@ public sealed partial class OciRegistryClient : IDisposable
     {
         _client = client;
         _timeout = timeout;
+        _environment = environment;
         Registry = registry;
         Auth = new RegistryAuthenticator(client, registry, credential, environment, timeout, now, push ? registry.PushScope : null);
     }
@@ -39,7 +43,8 @@ public sealed partial class OciRegistryClient : IDisposable
     public static OciRegistryClient Create(OciReference registry, NetworkOptions network, IEnvironment environment, bool push) =>
         new(SourcePlanner.CreateClient(network, environment), registry, network.MirrorCredential, environment, network.Timeout, push) { _ownsClient = true };
 
-    public OciReference Registry { get; }
+    /// <summary>The registry, with its transport (HTTPS or plain HTTP) settled after the first request.</summary>
+    public OciReference Registry { get; private set; }
 
     internal RegistryAuthenticator Auth { get; }
 
@@ -62,6 +67,7 @@ public sealed partial class OciRegistryClient : IDisposable
     /// <param name="subject">What the request is about, for messages (a model name, "the manifest of …").</param>
     internal async Task<HttpResponseMessage> SendAsync(Func<Action, HttpRequestMessage> build, string subject, CancellationToken cancellationToken)
     {
+        await SettleTransportAsync(cancellationToken).ConfigureAwait(false);
         var answered = false;
         Uri? start = null;
         Uri? redirected = null;
@@ -73,6 +79,12 @@ public sealed partial class OciRegistryClient : IDisposable
             if (redirected is not null)
             {
                 request.RequestUri = redirected;
+            }
+            else if (request.RequestUri is { } built && built.Scheme != Registry.RegistryUri.Scheme
+                     && string.Equals(built.Host, Registry.RegistryUri.Host, StringComparison.OrdinalIgnoreCase) && built.Port == Registry.RegistryUri.Port)
+            {
+                // Built before the transport was settled (or named by the registry in the other scheme): the registry speaks only one.
+                request.RequestUri = new UriBuilder(built) { Scheme = Registry.RegistryUri.Scheme, Port = built.Port }.Uri;
             }
 
             start ??= request.RequestUri!;
@@ -165,6 +177,37 @@ public sealed partial class OciRegistryClient : IDisposable
         if (_ownsClient)
         {
             _client.Dispose();
+        }
+
+        _settle.Dispose();
+    }
+
+    /// <summary>
+    /// HTTPS or plain HTTP, once per client, by the rule every registry path uses (<see cref="RegistryTransport"/>): a
+    /// loopback or listed insecure registry is asked over HTTPS first. A registry the probe cannot settle (unreachable) keeps
+    /// the parsed transport: the request then fails by itself, and a client lives for one operation.
+    /// </summary>
+    private async Task SettleTransportAsync(CancellationToken cancellationToken)
+    {
+        if (_settled)
+        {
+            return;
+        }
+
+        await _settle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_settled && await RegistryTransport.ResolveAsync(_client, Registry, _environment, _timeout, cancellationToken).ConfigureAwait(false) is { } resolved)
+            {
+                Registry = resolved;
+            }
+
+            Auth.PlainHttp = Registry.RegistryUri.Scheme == Uri.UriSchemeHttp;
+            _settled = true;
+        }
+        finally
+        {
+            _settle.Release();
         }
     }
 

@@ -129,6 +129,37 @@ public sealed class RegistryAuthTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_bundle_is_pushed_to_and_pulled_from_a_TLS_loopback_registry_by_the_same_transport_rule()
+    {
+        // The artifact client settles HTTPS or plain HTTP as the mirror path does: this registry speaks only TLS.
+        var pki = TestPki.Create(_temp.Combine("pki"));
+        await using var registry = await StartTlsHtpasswdAsync(pki);
+        var root = Directory.CreateDirectory(_temp.Combine("push-cache")).FullName;
+        var bytes = TestModels.RandomBytes(120_000, seed: 43);
+        File.WriteAllBytes(Path.Combine(root, "tlsbundle.onnx"), bytes);
+        var model = Model(bytes, "TLSBUNDLE");
+        var environment = Environment0("bundle").With("SSL_CERT_FILE", pki.CaFile);
+        var target = ModelCache.Registry.OciArtifactReference.Parse($"oci://127.0.0.1:{registry.Port}/{Repository}:v1");
+        var credential = MirrorCredential.Basic(User, Password);
+
+        using (var http = SourcePlanner.CreateClient(new NetworkOptions(), environment))
+        using (var push = new ModelCache.Registry.OciRegistryClient(http, target.Registry, credential, environment, TimeSpan.FromSeconds(30), push: true))
+        {
+            var pushed = await ModelCache.Registry.BundlePusher.PushAsync(push, target, new List<(string, string, ModelDefinition)> { (Path.Combine(root, "tlsbundle.onnx"), root, model) },
+                "ModelCache test", null, (_, ex) => throw ex, CancellationToken.None);
+            Assert.Equal("https", push.Registry.RegistryUri.Scheme);
+
+            using var pullHttp = SourcePlanner.CreateClient(new NetworkOptions(), environment);
+            using var pull = new ModelCache.Registry.OciRegistryClient(pullHttp, target.Registry, credential, environment, TimeSpan.FromSeconds(30), push: false);
+            var bundle = await pull.PullBundleAsync(target, new ModelCatalog(new[] { model }), CancellationToken.None);
+            Assert.Equal(pushed.Digest, bundle.ManifestDigest);
+            Assert.Equal("https", pull.Registry.RegistryUri.Scheme);
+        }
+
+        Assert.True(await registry.WaitForLogAsync($"PUT /v2/{Repository}/manifests/v1"), registry.Log);
+    }
+
+    [SkippableFact]
     public async Task A_wrong_password_is_RegistryAccessDenied_and_the_password_is_in_no_message_warning_or_progress()
     {
         var pki = TestPki.Create(_temp.Combine("pki"));
