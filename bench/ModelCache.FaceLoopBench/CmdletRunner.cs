@@ -8,14 +8,15 @@ namespace ModelCache.FaceLoopBench;
 
 /// <summary>
 /// Invoke-FaceDetect as a user runs it: a child `dotnet pwsh` (the repository's tool) imports ModelCache.psd1,
-/// makes one warm-up pass, then times the folder pass and one single image inside pwsh. The cache, settings and
+/// makes one warm-up pass, then times the folder pass, one single image, and -Tile on the large photo (after one
+/// untimed -Tile call on another copy) inside pwsh. The cache, settings and
 /// mirror are a sandbox under the bench's temp folder (offline, the fixture models as the mirror), so the
 /// user's profile is never read or written.
 /// </summary>
 internal sealed class CmdletRunner
 {
     private const string Script = """
-        param([string] $Module, [string] $Model, [string] $WarmDir, [string] $TimedDir, [string] $One)
+        param([string] $Module, [string] $Model, [string] $WarmDir, [string] $TimedDir, [string] $One, [string] $Big, [string] $BigWarm)
         $ErrorActionPreference = 'Stop'
         Import-Module $Module
         $warm = @(Get-ChildItem -LiteralPath $WarmDir -File | Sort-Object Name | ForEach-Object FullName)
@@ -27,7 +28,11 @@ internal sealed class CmdletRunner
         $clock.Restart()
         $null = Invoke-FaceDetect -LiteralPath $One -Model $Model | Select-Object -First 1
         $first = $clock.Elapsed.TotalMilliseconds
-        [string]::Format([cultureinfo]::InvariantCulture, 'RESULT {0} {1} {2}', $folder, $results.Count, $first)
+        $null = Invoke-FaceDetect -LiteralPath $BigWarm -Model $Model -Tile
+        $clock.Restart()
+        $tiled = @(Invoke-FaceDetect -LiteralPath $Big -Model $Model -Tile)
+        $tile = $clock.Elapsed.TotalMilliseconds
+        [string]::Format([cultureinfo]::InvariantCulture, 'RESULT {0} {1} {2} {3} {4}', $folder, $results.Count, $first, $tile, $tiled[0].FaceCount)
         """;
 
     private readonly string _repo;
@@ -47,8 +52,8 @@ internal sealed class CmdletRunner
         File.WriteAllText(_scriptPath, Script);
     }
 
-    /// <summary>Folder pass in ms, its result count, and the single image's first result in ms.</summary>
-    public (double FolderMs, int Count, double FirstMs) Run(string model, string warmDir, string timedDir, string one)
+    /// <summary>Folder pass in ms, its result count, the single image's first result in ms, and -Tile on the large photo (ms, faces).</summary>
+    public (double FolderMs, int Count, double FirstMs, double TileMs, int TileFaces) Run(string model, string warmDir, string timedDir, string one, string big, string bigWarm)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -57,7 +62,7 @@ internal sealed class CmdletRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _scriptPath, "-Module", _module, "-Model", model, "-WarmDir", warmDir, "-TimedDir", timedDir, "-One", one })
+        foreach (var arg in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _scriptPath, "-Module", _module, "-Model", model, "-WarmDir", warmDir, "-TimedDir", timedDir, "-One", one, "-Big", big, "-BigWarm", bigWarm })
         {
             start.ArgumentList.Add(arg);
         }
@@ -91,6 +96,7 @@ internal sealed class CmdletRunner
         }
 
         var parts = line.Split(' ');
-        return (double.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
+        return (double.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture),
+            double.Parse(parts[4], CultureInfo.InvariantCulture), int.Parse(parts[5], CultureInfo.InvariantCulture));
     }
 }

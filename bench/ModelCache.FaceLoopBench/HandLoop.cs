@@ -213,11 +213,17 @@ internal sealed class HandLoop : IDisposable
             throw new InvalidOperationException($"Decoding {path}: {result}");
         }
 
-        var resized = decoded;
-        if (size.Width != resizedWidth || size.Height != resizedHeight)
+        Letterbox(decoded, resizedWidth, resizedHeight, left, top, tensor);
+    }
+
+    /// <summary>Resizes <paramref name="source"/> (bilinear, Skia) to the resized size and writes it at (left, top).</summary>
+    private void Letterbox(SKBitmap source, int resizedWidth, int resizedHeight, int left, int top, Tensor tensor)
+    {
+        var resized = source;
+        if (source.Width != resizedWidth || source.Height != resizedHeight)
         {
             resized = new SKBitmap(new SKImageInfo(resizedWidth, resizedHeight, SKColorType.Rgba8888, SKAlphaType.Opaque));
-            decoded.ScalePixels(resized, Bilinear);
+            source.ScalePixels(resized, Bilinear);
         }
 
         try
@@ -226,12 +232,80 @@ internal sealed class HandLoop : IDisposable
         }
         finally
         {
-            if (!ReferenceEquals(resized, decoded))
+            if (!ReferenceEquals(resized, source))
             {
                 resized.Dispose();
             }
         }
     }
+
+    /// <summary>Where a region of <paramref name="width"/>×<paramref name="height"/> goes in the input: resized size and offset.</summary>
+    private (int Width, int Height, int Left, int Top) Place(int width, int height)
+    {
+        if (_prep.Fit == Fit.Stretch)
+        {
+            return (_width, _height, 0, 0);
+        }
+
+        var scale = Math.Min((double)_width / width, (double)_height / height);
+        var w = Math.Max(1, Math.Min(_width, (int)Math.Round(width * scale)));
+        var h = Math.Max(1, Math.Min(_height, (int)Math.Round(height * scale)));
+        return _prep.Fit == Fit.Center ? (w, h, (_width - w) / 2, (_height - h) / 2) : (w, h, 0, 0);
+    }
+
+    /// <summary>
+    /// -Tile's work done by hand, timed in ms: decode the photo once at full size, then <paramref name="threads"/> workers
+    /// share out the whole-image pass and the tiles of <paramref name="plan"/> (the cmdlet's own tile plan), each cutting
+    /// its region, letterboxing it into its own tensor and calling Run.
+    /// </summary>
+    public double TilePass(string path, Func<int, int, int, int, System.Collections.Generic.IReadOnlyList<SKRectI>> plan, int threads)
+    {
+        var clock = Stopwatch.StartNew();
+        using var decoded = SKBitmap.Decode(path) ?? throw new InvalidOperationException("Cannot decode " + path);
+        var regions = new System.Collections.Generic.List<SKRectI> { new(0, 0, decoded.Width, decoded.Height) };
+        regions.AddRange(plan(decoded.Width, decoded.Height, _width, _height));
+        var next = -1;
+        Exception? failure = null;
+        var workers = new Thread[threads];
+        for (var t = 0; t < threads; t++)
+        {
+            workers[t] = new Thread(() =>
+            {
+                try
+                {
+                    using var tensor = new Tensor(_width, _height, _nhwc);
+                    using var subset = new SKBitmap();
+                    for (var i = Interlocked.Increment(ref next); i < regions.Count; i = Interlocked.Increment(ref next))
+                    {
+                        var region = regions[i];
+                        if (!decoded.ExtractSubset(subset, region))
+                        {
+                            throw new InvalidOperationException("Cannot cut " + region);
+                        }
+
+                        var (w, h, left, top) = Place(region.Width, region.Height);
+                        Letterbox(subset, w, h, left, top, tensor);
+                        Run(tensor);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.CompareExchange(ref failure, ex, null);
+                }
+            });
+            workers[t].Start();
+        }
+
+        foreach (var worker in workers)
+        {
+            worker.Join();
+        }
+
+        return failure is null ? clock.Elapsed.TotalMilliseconds : throw new InvalidOperationException("The tile loop failed.", failure);
+    }
+
+    /// <summary>Regions the tile plan gives for this model's input on a <paramref name="width"/>×<paramref name="height"/> photo, plus the whole-image pass.</summary>
+    public int Regions(int width, int height, Func<int, int, int, int, System.Collections.Generic.IReadOnlyList<SKRectI>> plan) => 1 + plan(width, height, _width, _height).Count;
 
     private void Write(SKBitmap image, int left, int top, float[] data)
     {

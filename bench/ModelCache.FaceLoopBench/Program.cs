@@ -12,7 +12,9 @@
 //           one shared session (1 intra-op thread, spinning off); VOID when below 0.94 x its ideal;
 //   cmdlet  a child `dotnet pwsh`: Import-Module ModelCache.psd1, one warm-up pass, then the timed
 //           Invoke-FaceDetect -LiteralPath <files> -Model <name> with default settings, timed inside pwsh;
-//           then the first result of one image in that warm process.
+//           then the first result of one image in that warm process, and -Tile on the large photo;
+//   tile    -Tile on a fixture group photo scaled to 3000 px wide (made at start): the loop decodes it once and its 2
+//           threads share the whole-image pass and the tiles of the cmdlet's own plan (FaceDetector.Tiles); goal <= 1.2x.
 // Ratios are medians of the per-round ratios (each round pairs loop and cmdlet under the same load).
 using System;
 using System.Collections.Generic;
@@ -62,6 +64,22 @@ if (models.Count == 0)
 
 var work = Path.Combine(Path.GetTempPath(), "modelcache-faceloop-bench-" + Guid.NewGuid().ToString("N").Substring(0, 8));
 Directory.CreateDirectory(work);
+
+// -Tile's photo: a fixture group photo scaled to 3000 px wide (high-quality resize, JPEG quality 90), made here each run.
+var group = Path.Combine(fixtures, "images", "src_meeting.jpg");
+var big = Path.Combine(work, "group-3000.jpg");
+int bigWidth, bigHeight;
+using (var original = SkiaSharp.SKBitmap.Decode(group) ?? throw new InvalidOperationException("Cannot decode " + group))
+{
+    bigWidth = 3000;
+    bigHeight = (int)Math.Round(original.Height * 3000.0 / original.Width);
+    using var scaled = original.Resize(new SkiaSharp.SKImageInfo(bigWidth, bigHeight), new SkiaSharp.SKSamplingOptions(SkiaSharp.SKCubicResampler.Mitchell));
+    using var data = scaled.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+    File.WriteAllBytes(big, data.ToArray());
+}
+
+static IReadOnlyList<SkiaSharp.SKRectI> TilePlan(int width, int height, int inputWidth, int inputHeight) =>
+    ModelCache.Inference.FaceDetector.Tiles(width, height, inputWidth, inputHeight, new ModelCache.Inference.FaceDetectionOptions().TileOverlap).ToList();
 var pwsh = new CmdletRunner(repo, Path.Combine(repo, "ModelCache.psd1"), Path.Combine(fixtures, "models"), work);
 var folders = 0;
 string FreshCopies(IReadOnlyList<string> files)
@@ -127,6 +145,10 @@ try
             m.Loop.Add(loop.Pass(Files(dir), 2));
             Directory.Delete(dir, recursive: true);
 
+            dir = FreshCopies(new[] { big });
+            m.LoopTile.Add(loop.TilePass(Files(dir)[0], TilePlan, 2));
+            Directory.Delete(dir, recursive: true);
+
             dir = FreshCopies(new[] { single });
             var clock = Stopwatch.StartNew();
             loop.Pass(Files(dir), 1);
@@ -161,7 +183,9 @@ void MeasureCmdlet(FixtureModel model, Measured m)
     var warm = FreshCopies(sources);
     var timed = FreshCopies(sources);
     var one = FreshCopies(new[] { single });
-    var (folderMs, count, firstMs) = pwsh.Run(model.Name, warm, timed, Files(one)[0]);
+    var bigWarm = FreshCopies(new[] { big });
+    var bigTimed = FreshCopies(new[] { big });
+    var (folderMs, count, firstMs, tileMs, tileFaces) = pwsh.Run(model.Name, warm, timed, Files(one)[0], Files(bigTimed)[0], Files(bigWarm)[0]);
     if (count != sources.Length)
     {
         throw new InvalidOperationException($"Invoke-FaceDetect returned {count} results for {sources.Length} images with {model.Name}.");
@@ -169,7 +193,9 @@ void MeasureCmdlet(FixtureModel model, Measured m)
 
     m.Cmdlet.Add(sources.Length * 1000.0 / folderMs);
     m.CmdletOne.Add(firstMs);
-    foreach (var dir in new[] { warm, timed, one })
+    m.CmdletTile.Add(tileMs);
+    m.TileFaces = tileFaces;
+    foreach (var dir in new[] { warm, timed, one, bigWarm, bigTimed })
     {
         Directory.Delete(dir, recursive: true);
     }
@@ -215,6 +241,17 @@ void Report()
         var r = Median(m.CmdletOne.Zip(m.LoopOne, (c, l) => c / l));
         Console.WriteLine($"{model.Name,-28} {Median(m.LoopOne),8:0.0} {Median(m.CmdletOne),8:0.0} {r,6:0.00}x  {(r <= 1.1 ? "MET" : "MISSED")}");
     }
+
+    Console.WriteLine();
+    Console.WriteLine($"-Tile on {Path.GetFileName(group)} scaled to {bigWidth}x{bigHeight}, warm process, ms, medians: the loop (decode once, 2 threads share the");
+    Console.WriteLine("whole-image pass and the cmdlet's tiles) vs Invoke-FaceDetect -Tile. Goal <= 1.2x.");
+    Console.WriteLine($"{"model",-28} {"regions",8} {"loop",8} {"cmdlet",8} {"ratio",7} {"faces",6}  verdict");
+    foreach (var model in models)
+    {
+        var m = results[model];
+        var r = Median(m.CmdletTile.Zip(m.LoopTile, (c, l) => c / l));
+        Console.WriteLine($"{model.Name,-28} {loops[model].Regions(bigWidth, bigHeight, TilePlan),8} {Median(m.LoopTile),8:0.0} {Median(m.CmdletTile),8:0.0} {r,6:0.00}x {m.TileFaces,6}  {(r <= 1.2 ? "MET" : "MISSED")}");
+    }
 }
 
 static double Median(IEnumerable<double> values)
@@ -247,4 +284,7 @@ internal sealed class Measured
     public List<double> LoopOne { get; } = new();
     public List<double> Cmdlet { get; } = new();
     public List<double> CmdletOne { get; } = new();
+    public List<double> LoopTile { get; } = new();
+    public List<double> CmdletTile { get; } = new();
+    public int TileFaces { get; set; }
 }

@@ -97,7 +97,10 @@ internal static class Program
         File.WriteAllText(catalog, JsonSerializer.Serialize(new { models }));
         Console.WriteLine($"Generated the files in {clock.Elapsed.TotalSeconds:0.0} s under {work.Path}");
 
-        using var nginx = NginxServer.Start(new NginxServerOptions(served) { WorkerProcesses = 2 });
+        // /limited/ is the same files at a per-connection limit (limit_rate), as release CDNs and corporate mirrors serve them.
+        var nginxOptions = new NginxServerOptions(served) { WorkerProcesses = 2 };
+        nginxOptions.ThrottledLocations["/limited/"] = options.LimitRate;
+        using var nginx = NginxServer.Start(nginxOptions);
         await using var proxy = await LatencyProxy.StartAsync(nginx.BaseAddress, TimeSpan.FromMilliseconds(options.LatencyMs)).ConfigureAwait(false);
         using var shell = new BenchShell(work.Path, cancellationToken);
         Console.WriteLine($"nginx {nginx.BaseAddress} (pid {nginx.ProcessId}); latency proxy {proxy.BaseAddress}");
@@ -111,8 +114,14 @@ internal static class Program
         // Warm-up: JIT, HttpClient, first file-system touches; not measured.
         SaveModels(shell, smallNames.Take(1), NewCache(), nginx.BaseAddress, common, throttle: null);
 
-        // 1. Download of the big file.
         var report = new Report();
+        if (options.Segmented)
+        {
+            Segmented(options, report, shell, work, nginx, bigName, bigPath, bigSha, common, NewCache, curl, sync, cancellationToken);
+            return;
+        }
+
+        // 1. Download of the big file.
         var bytes = (long)options.SizeMiB << 20;
         var bigUrl = nginx.Url(bigName).ToString();
         if (curl is not null)
@@ -254,6 +263,127 @@ internal static class Program
         }
     }
 
+    /// <summary>
+    /// Issue 23, in one run: against the per-connection limit, Save-Model (segmented) vs aria2c -x8 -s8 -k1M + sync; against
+    /// unlimited nginx, Save-Model vs curl -o + sync; and the cost of the one read that hashes a segmented file at the end.
+    /// </summary>
+    private static void Segmented(BenchOptions options, Report report, BenchShell shell, TempDirectory work, NginxServer nginx, string bigName, string bigPath, string bigSha,
+        string common, Func<string> newCache, string? curl, string? sync, CancellationToken cancellationToken)
+    {
+        var aria2 = ExternalTool.Find("aria2c");
+        var bytes = (long)options.SizeMiB << 20;
+        var limitedUrl = nginx.Url("limited/" + bigName).ToString();
+        var unlimitedUrl = nginx.Url(bigName).ToString();
+        var saveLimited = new List<TimeSpan>();
+        var saveOne = new List<TimeSpan>();
+        var ariaTimes = new List<TimeSpan>();
+        var saveUnlimited = new List<TimeSpan>();
+        var curlSyncTimes = new List<TimeSpan>();
+        var hashTimes = new List<TimeSpan>();
+        if (curl is not null)
+        {
+            ExternalTool.Run(curl, "-sS", "--fail", "-o", work.Combine("warm.bin"), unlimitedUrl); // page cache and connection warm-up
+            File.Delete(work.Combine("warm.bin"));
+        }
+
+        TimeSpan Save(Uri mirror, string extra)
+        {
+            var cache = newCache();
+            var time = SaveModels(shell, new[] { Family + "/BIG" }, cache, mirror, common + extra, throttle: null);
+            Directory.Delete(cache, recursive: true);
+            return time;
+        }
+
+        TimeSpan ThenSync(Func<TimeSpan> download, string target)
+        {
+            var watch = Stopwatch.StartNew();
+            download();
+            if (sync is not null)
+            {
+                ExternalTool.Run(sync, target);
+            }
+
+            var time = watch.Elapsed;
+            File.Delete(target);
+            return time;
+        }
+
+        for (var i = 0; i < options.Repeat; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var target = work.Combine("tool.bin");
+            // Alternate which goes first, so neither always inherits the other's disk write-back.
+            var pairs = new List<Action>
+            {
+                () => saveLimited.Add(Save(nginx.Url("limited/"), string.Empty)),
+                () =>
+                {
+                    if (aria2 is not null)
+                    {
+                        ariaTimes.Add(ThenSync(() => ExternalTool.Run(aria2, "-q", "-x8", "-s8", "-k1M", "--allow-overwrite=true", "--auto-file-renaming=false",
+                            "--file-allocation=none", "-d", work.Path, "-o", "tool.bin", limitedUrl), target));
+                    }
+                },
+                () => saveUnlimited.Add(Save(nginx.BaseAddress, string.Empty)),
+                () =>
+                {
+                    if (curl is not null)
+                    {
+                        curlSyncTimes.Add(ThenSync(() => ExternalTool.Run(curl, "-sS", "--fail", "-o", target, unlimitedUrl), target));
+                    }
+                },
+            };
+            if (i % 2 == 1)
+            {
+                pairs = new List<Action> { pairs[1], pairs[0], pairs[3], pairs[2] };
+            }
+
+            foreach (var measure in pairs)
+            {
+                measure();
+            }
+
+            if (i == 0)
+            {
+                // Today's single connection against the same limit, once, for scale.
+                saveOne.Add(Save(nginx.Url("limited/"), " -ConnectionsPerHost 1"));
+            }
+
+            // The end-of-download hash of a segmented save: one read of the file, hot in the page cache as it is then.
+            var watch = Stopwatch.StartNew();
+            var result = shell.Run($"Test-ModelHash -LiteralPath {Quote(bigPath)} -Sha256 {bigSha}").Single();
+            hashTimes.Add(watch.Elapsed);
+            if (result.Properties["Status"].Value.ToString() != "Valid")
+            {
+                throw new InvalidOperationException("Test-ModelHash did not report the big file as Valid.");
+            }
+        }
+
+        report.Section($"Download of {options.SizeMiB} MiB from nginx with limit_rate {options.LimitRate} per connection (loopback)");
+        report.Time("aria2c -x8 -s8 -k1M, then sync the file", ariaTimes, bytes);
+        report.Time("Save-Model (segmented, hash, fsync, promote)", saveLimited, bytes);
+        report.Time("Save-Model -ConnectionsPerHost 1 (one run)", saveOne, bytes);
+        report.Ratio("Save-Model vs aria2c + sync (speed ratio)", ariaTimes, saveLimited, 0.9);
+        report.Section($"Download of {options.SizeMiB} MiB from nginx, no limit (loopback)");
+        report.Time("curl -o, then sync the file", curlSyncTimes, bytes);
+        report.Time("Save-Model", saveUnlimited, bytes);
+        report.Ratio("Save-Model vs curl -o + sync (speed ratio)", curlSyncTimes, saveUnlimited, 1.0);
+        report.Section("The end-of-download hash of a segmented save");
+        report.Time("Test-ModelHash of the file (page cache)", hashTimes, bytes);
+        if (saveLimited.Count > 0 && hashTimes.Count > 0)
+        {
+            Console.WriteLine($"  share of the segmented Save-Model spent on that read: {hashTimes.OrderBy(t => t).ElementAt(hashTimes.Count / 2).TotalSeconds / saveLimited.OrderBy(t => t).ElementAt(saveLimited.Count / 2).TotalSeconds * 100:0} %");
+        }
+
+        Console.WriteLine($"  machine load after the downloads: {LoadAverage()}");
+        Console.WriteLine();
+        Console.WriteLine("Speed ratios are other-time / ModelCache-time (above 1: ModelCache faster). Targets from issue 23.");
+        if (aria2 is null || curl is null)
+        {
+            Console.WriteLine("Missing tools were skipped: " + string.Join(", ", new[] { ("aria2c", aria2), ("curl", curl) }.Where(t => t.Item2 is null).Select(t => t.Item1)));
+        }
+    }
+
     /// <summary>Runs one Save-Model command for <paramref name="names"/> into a fresh cache and returns its wall time.</summary>
     private static TimeSpan SaveModels(BenchShell shell, IEnumerable<string> names, string cache, Uri mirror, string common, int? throttle)
     {
@@ -328,6 +458,9 @@ internal sealed class BenchOptions
           --repeat N        runs per measurement; the median is reported (default 3)
           --work-dir DIR    where the temp directory goes (default: the system temp dir)
           --download-only   run only the big download comparison (Save-Model vs curl -o and curl -o + sync)
+          --segmented       run only issue 23's comparison: vs aria2c -x8 -s8 -k1M + sync under a per-connection
+                            limit, vs curl -o + sync without one, and the end-of-download hash (use --size-mb 256)
+          --limit-rate R    nginx limit_rate per connection for --segmented (default 32m)
         """;
 
     public int SizeMiB { get; private set; } = 1024;
@@ -348,6 +481,10 @@ internal sealed class BenchOptions
 
     public bool DownloadOnly { get; private set; }
 
+    public bool Segmented { get; private set; }
+
+    public string LimitRate { get; private set; } = "32m";
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -364,6 +501,8 @@ internal sealed class BenchOptions
                 case "--repeat": options.Repeat = reader.PositiveNumber(); break;
                 case "--work-dir": options.WorkDirectory = Path.GetFullPath(reader.Value()); break;
                 case "--download-only": options.DownloadOnly = true; break;
+                case "--segmented": options.Segmented = true; break;
+                case "--limit-rate": options.LimitRate = reader.Value(); break;
                 case "-h" or "--help": options.Help = true; break;
                 default: throw reader.Unknown();
             }

@@ -96,11 +96,11 @@ public sealed class DetectorProvision
     public async Task<FaceDetectorLease> ProvideAsync(DetectorPlan plan, SourcePolicy sources, FaceDetectorSettings settings, IProgress<TransferProgress>? progress,
         IOperationEvents events, CancellationToken cancellationToken)
     {
-        var entry = await OpenOrSaveAsync(plan, sources, progress, events, cancellationToken).ConfigureAwait(false);
-        events.Verbose($"Model file: {entry.Path}");
+        var (path, identity) = await OpenOrSaveAsync(plan, sources, progress, events, cancellationToken).ConfigureAwait(false);
+        events.Verbose($"Model file: {path}");
         try
         {
-            return await RentOptimizedAsync(plan, settings, events, cancellationToken).ConfigureAwait(false) ?? RentOriginal(entry, settings, events);
+            return await RentOptimizedAsync(plan, settings, events, cancellationToken).ConfigureAwait(false) ?? RentOriginal(path, identity, settings, events);
         }
         catch (Exception ex) when (_resources.NativeLoadFailure?.Invoke(ex) is { } missing)
         {
@@ -112,18 +112,38 @@ public sealed class DetectorProvision
     /// Using a cached model is not acquiring it: a valid cached file is opened without a write and, after the first
     /// check, without hashing it again; only a missing or damaged one is saved.
     /// </summary>
-    private async Task<ModelCacheEntry> OpenOrSaveAsync(DetectorPlan plan, SourcePolicy sources, IProgress<TransferProgress>? progress, IOperationEvents events,
+    /// <remarks>
+    /// The file is verified on every call (its fingerprint, or a hash), but its LastUsed is rewritten at most once per
+    /// <see cref="FaceDetectorPool.UseRecordInterval"/> per process: that write (under the model's lock) was most of a warm
+    /// single-image call's own cost, 4–30 ms on a busy machine against a 20 ms detection (issue 22), and a LastUsed
+    /// a minute old orders least-recently-used entries just as well.
+    /// </remarks>
+    private async Task<(string Path, string Identity)> OpenOrSaveAsync(DetectorPlan plan, SourcePolicy sources, IProgress<TransferProgress>? progress, IOperationEvents events,
         CancellationToken cancellationToken)
     {
-        var opened = await _resources.Opener.TryOpenAsync(plan.Store, plan.Model, _resources.Fingerprints, cancellationToken).ConfigureAwait(false);
+        var pool = _resources.Pool;
+        var verified = await _resources.Opener.TryVerifyAsync(plan.Store, plan.Model, _resources.Fingerprints, cancellationToken).ConfigureAwait(false);
+        if (verified is { Check: null } && pool.UseRecordedRecently(verified.Path, plan.Model.Sha256))
+        {
+            events.Verbose($"Verified by {verified.By}; 0 bytes hashed.");
+            return (verified.Path, plan.Model.Sha256 ?? verified.Path);
+        }
+
+        var opened = verified is null ? null : await _resources.Opener.TryOpenAsync(plan.Store, plan.Model, _resources.Fingerprints, cancellationToken).ConfigureAwait(false);
+        ModelCacheEntry entry;
         if (opened is not null)
         {
             events.Verbose($"Verified by {opened.VerifiedBy}; {opened.BytesHashed} bytes hashed.");
-            return opened.Entry;
+            entry = opened.Entry;
+        }
+        else
+        {
+            using var planner = sources.CreatePlanner(events);
+            entry = await new ModelSaver(plan.Store, planner).SaveAsync(plan.Model, false, progress, events.Warning, cancellationToken).ConfigureAwait(false);
         }
 
-        using var planner = sources.CreatePlanner(events);
-        return await new ModelSaver(plan.Store, planner).SaveAsync(plan.Model, false, progress, events.Warning, cancellationToken).ConfigureAwait(false);
+        pool.NoteUseRecorded(entry.Path, plan.Model.Sha256);
+        return (entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path);
     }
 
     /// <summary>
@@ -144,7 +164,7 @@ public sealed class DetectorProvision
         try
         {
             // Keyed by the copy's own content, and as pre-optimized: never the original's session.
-            var lease = _resources.Pool.Rent(lookup.Path, lookup.Sha256!, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads, PreOptimized = true }, out var created);
+            var lease = _resources.Pool.Rent(lookup.Path, lookup.Sha256!, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads, AllowSpinning = settings.AllowSpinning, PreOptimized = true }, out var created);
             events.Verbose($"Loaded the {lookup.Reason}.");
             SessionVerbose(created, events);
             return lease;
@@ -156,11 +176,11 @@ public sealed class DetectorProvision
         }
     }
 
-    private FaceDetectorLease RentOriginal(ModelCacheEntry entry, FaceDetectorSettings settings, IOperationEvents events)
+    private FaceDetectorLease RentOriginal(string path, string identity, FaceDetectorSettings settings, IOperationEvents events)
     {
         // Keyed by the file's content: a model re-saved with Save-Model -Force gets a session of its own.
-        var lease = _resources.Pool.Rent(entry.Path, entry.Sha256 ?? entry.ExpectedSha256 ?? entry.Path, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads }, out var created);
-        events.Verbose($"Loaded the original model '{entry.Path}'.");
+        var lease = _resources.Pool.Rent(path, identity, new FaceDetectorSettings { IntraOpThreads = settings.IntraOpThreads, AllowSpinning = settings.AllowSpinning }, out var created);
+        events.Verbose($"Loaded the original model '{path}'.");
         SessionVerbose(created, events);
         return lease;
     }

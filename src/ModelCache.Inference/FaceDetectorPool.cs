@@ -28,7 +28,7 @@ public sealed class FaceDetectorPool : IDisposable
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
 
     private readonly object _gate = new();
-    private readonly Dictionary<(string Path, string Identity, int Threads, bool PreOptimized, int Level), Entry> _entries = new();
+    private readonly Dictionary<(string Path, string Identity, int Threads, bool Spinning, bool PreOptimized, int Level), Entry> _entries = new();
     private readonly Func<long> _clock;
     private readonly Timer? _timer;
     private bool _disposed;
@@ -63,6 +63,42 @@ public sealed class FaceDetectorPool : IDisposable
         {
             var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, Math.Min(idleTimeout.Ticks / 2, TimeSpan.TicksPerMinute)));
             _timer = new Timer(_ => EvictIdle(), null, period, period);
+        }
+    }
+
+    /// <summary>How often at most a warm process rewrites a model's LastUsed (see <see cref="UseRecordedRecently"/>).</summary>
+    public static readonly TimeSpan UseRecordInterval = TimeSpan.FromMinutes(1);
+
+    // When this process last recorded a use of each model file (path and content), by the pool's clock; bounded.
+    private const int MaxUseRecords = 1024;
+    private readonly Dictionary<(string Path, string Identity), long> _usesRecorded = new();
+
+    /// <summary>
+    /// True when this process recorded a use of the model file at <paramref name="modelPath"/> with content
+    /// <paramref name="modelIdentity"/> less than <see cref="UseRecordInterval"/> ago, so a caller that has just verified
+    /// the file may skip rewriting its metadata; false (the caller records it and calls <see cref="NoteUseRecorded"/>)
+    /// otherwise.
+    /// </summary>
+    public bool UseRecordedRecently(string modelPath, string? modelIdentity)
+    {
+        lock (_gate)
+        {
+            return _usesRecorded.TryGetValue((NormalizePath(modelPath), (modelIdentity ?? string.Empty).ToUpperInvariant()), out var at)
+                && _clock() - at < UseRecordInterval.Ticks;
+        }
+    }
+
+    /// <summary>Remembers that a use of the model file was recorded now (see <see cref="UseRecordedRecently"/>).</summary>
+    public void NoteUseRecorded(string modelPath, string? modelIdentity)
+    {
+        lock (_gate)
+        {
+            if (_usesRecorded.Count >= MaxUseRecords)
+            {
+                _usesRecorded.Clear();
+            }
+
+            _usesRecorded[(NormalizePath(modelPath), (modelIdentity ?? string.Empty).ToUpperInvariant())] = _clock();
         }
     }
 
@@ -221,7 +257,7 @@ public sealed class FaceDetectorPool : IDisposable
     {
         settings ??= new FaceDetectorSettings();
         // Hex digests compare case-insensitively; an optimized copy's session is never the original's.
-        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.PreOptimized, (int)(settings.OptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL));
+        var key = (NormalizePath(modelPath), identity.ToUpperInvariant(), settings.IntraOpThreads, settings.AllowSpinning, settings.PreOptimized, (int)(settings.OptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL));
         Entry? entry;
         lock (_gate)
         {

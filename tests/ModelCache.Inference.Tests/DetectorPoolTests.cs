@@ -20,6 +20,22 @@ public class DetectorPoolTests
     private void Advance(TimeSpan by) => Interlocked.Add(ref _now, by.Ticks);
 
     [Fact]
+    public void A_use_is_recorded_again_once_the_interval_has_passed_and_per_model_content()
+    {
+        using var pool = NewPool(TimeSpan.FromMinutes(10));
+        var path = Path.Combine(Path.GetTempPath(), "model.onnx");
+        Assert.False(pool.UseRecordedRecently(path, "AB"));
+
+        pool.NoteUseRecorded(path, "ab");
+        Assert.True(pool.UseRecordedRecently(path, "AB"));
+        Assert.False(pool.UseRecordedRecently(path, "CD"));
+        Assert.False(pool.UseRecordedRecently(path + ".other", "AB"));
+
+        Advance(FaceDetectorPool.UseRecordInterval);
+        Assert.False(pool.UseRecordedRecently(path, "AB"));
+    }
+
+    [Fact]
     public void Same_identity_shares_a_session_and_a_new_identity_gets_a_new_one()
     {
         using var pool = NewPool(TimeSpan.FromMinutes(1));

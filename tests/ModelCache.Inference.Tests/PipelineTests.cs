@@ -23,18 +23,22 @@ public class PipelineTests
     public PipelineTests(DetectorFixture fixture) => _fixture = fixture;
 
     [Theory]
-    [InlineData(RetinaFace, false)]
-    [InlineData(Scrfd500, false)]
-    [InlineData(YoloV8, false)]
-    [InlineData(BlazeFront, false)]
-    [InlineData(UltraSlim, false)]
-    [InlineData(Scrfd500, true)]
-    public void Pipeline_finds_exactly_the_faces_Detect_finds(string model, bool tile)
+    [InlineData(RetinaFace, false, 2)]
+    [InlineData(Scrfd500, false, 2)]
+    [InlineData(YoloV8, false, 2)]
+    [InlineData(BlazeFront, false, 2)]
+    [InlineData(UltraSlim, false, 2)]
+    [InlineData(Scrfd500, true, 2)]
+    [InlineData(RetinaFace, false, 0)]
+    [InlineData(UltraSlim, false, 0)]
+    [InlineData(Scrfd500, true, 0)]
+    public void Pipeline_finds_exactly_the_faces_Detect_finds(string model, bool tile, int decoders)
     {
+        // decoders 0: the fused shape, each worker decoding and running its own images.
         var detector = _fixture.Detector(model);
         var options = new FaceDetectionOptions { Tile = tile };
         var images = new[] { "zidane.jpg", "linzaer_1.jpg", "gorilla.png", "sample.jpg", "zidane.jpg", "linzaer_13.jpg" }.Select(Image).ToArray();
-        var outcomes = RunAll(detector, options, images, parallel: 2, decoders: 2);
+        var outcomes = RunAll(detector, options, images, parallel: 2, decoders: decoders);
 
         Assert.Equal(Enumerable.Range(0, images.Length).Select(i => (long)i), outcomes.Select(o => o.Item.Index).OrderBy(i => i));
         foreach (var outcome in outcomes)
@@ -48,6 +52,32 @@ public class PipelineTests
             {
                 Assert.Equal(expected.Faces[i].Confidence, actual.Faces[i].Confidence);
                 Assert.Equal(expected.Faces[i].BoundingBox.X, actual.Faces[i].BoundingBox.X);
+                Assert.Equal(expected.Faces[i].BoundingBox.Width, actual.Faces[i].BoundingBox.Width);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(Scrfd500)]
+    [InlineData(UltraRfb)]
+    public void Tiles_shared_among_threads_give_exactly_the_faces_of_one_thread(string model)
+    {
+        // One intra-op thread leaves every core to the tiles; the fixture's detector (ONNX Runtime's default threads) runs them on one.
+        using var shared = new FaceDetector(Model(model), new FaceDetectorSettings { IntraOpThreads = 1 });
+        var serial = _fixture.Detector(model);
+        Assert.Equal(Environment.ProcessorCount, shared.TileWorkers);
+        Assert.Equal(1, serial.TileWorkers);
+        var options = new FaceDetectionOptions { Tile = true };
+        foreach (var image in new[] { "linzaer_17.jpg", "src_meeting.jpg" }.Select(Image))
+        {
+            var expected = serial.Detect(image, options);
+            var actual = shared.Detect(image, options);
+            Assert.Equal(expected.FaceCount, actual.FaceCount);
+            for (var i = 0; i < expected.FaceCount; i++)
+            {
+                Assert.Equal(expected.Faces[i].Confidence, actual.Faces[i].Confidence);
+                Assert.Equal(expected.Faces[i].BoundingBox.X, actual.Faces[i].BoundingBox.X);
+                Assert.Equal(expected.Faces[i].BoundingBox.Y, actual.Faces[i].BoundingBox.Y);
                 Assert.Equal(expected.Faces[i].BoundingBox.Width, actual.Faces[i].BoundingBox.Width);
             }
         }

@@ -151,6 +151,14 @@ Describe 'Every table view at 80 columns from 150-character paths' {
         $null = New-Item -ItemType Directory -Path (Split-Path -Parent $bundlePath)
         $exported = @(Export-ModelCache -Path $bundlePath -ErrorAction Stop)
         Add-Sample 'ModelCache.Bundles.BundleExportResult' $exported -Headers Models, Size, ManifestSha256, Path -Values '2', 'detectors.zip' -PathProperty Path
+        # A push needs a registry (Export-ModelCache -Registry is run against one in RegistryPush.Tests.ps1): its result, built here.
+        $pushDigest = 'sha256:' + ('ab' * 32)
+        # The module's assemblies load in their own context: the type is reached through the cmdlet's declared output.
+        $pushType = ((Get-Command Export-ModelCache).OutputType | Where-Object Name -EQ 'ModelCache.Registry.RegistryPushResult').Type
+        $pushTarget = $pushType.Assembly.GetType('ModelCache.Registry.OciArtifactReference')::Parse('oci://registry.example.com/team/detectors:2026-12')
+        $pushed = @($pushType::new($pushTarget,
+            $pushDigest, [string[]]@($Yolo, $Slim), 2, 1, 1500000, 2, 2500000, $true, [TimeSpan]::FromSeconds(3)))
+        Add-Sample 'ModelCache.Registry.RegistryPushResult' $pushed -Headers Models, Uploaded, Skipped, Reference -Values '2', 'oci://registry.example.com/team/detectors:2026-12'
         $otherRoot = Join-Path $Long.Root 'a second cache for the imported bundle'
         $imported = @(Import-ModelCache -LiteralPath $bundlePath -CachePath $otherRoot -ErrorAction Stop)
         Add-Sample 'ModelCache.Bundles.ModelImportResult' $imported -Headers Name, Status, Size -Values $Yolo, $Slim, 'Imported' -PathProperty Path

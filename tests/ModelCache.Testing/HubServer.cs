@@ -56,6 +56,9 @@ public sealed class HubServer : IAsyncDisposable
 
     public int DropTimes { get; set; } = 1;
 
+    /// <summary>Limits each file body to this many bytes per second (a per-connection limit); 0 for none.</summary>
+    public int BytesPerSecond { get; set; }
+
     public IReadOnlyList<HubRequest> Requests => _log.ToList();
 
     public static async Task<HubServer> StartAsync()
@@ -222,6 +225,11 @@ public sealed class HubServer : IAsyncDisposable
             await response.Body.WriteAsync(body.AsMemory((int)position, count), context.RequestAborted).ConfigureAwait(false);
             sent += count;
             record.BytesSent = sent;
+            if (BytesPerSecond > 0)
+            {
+                await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds((double)count / BytesPerSecond), context.RequestAborted).ConfigureAwait(false);
+            }
         }
     }
 

@@ -10,6 +10,9 @@ public static class EnvironmentVariables
     public const string Catalog = "MODELCACHE_CATALOG";
     public const string Token = "MODELCACHE_TOKEN";
 
+    /// <summary>Connections per host for downloads (segments and parallel models share them) when -ConnectionsPerHost is not given.</summary>
+    public const string ConnectionsPerHost = "MODELCACHE_CONNECTIONS_PER_HOST";
+
     /// <summary>The admin API's bearer token for Start-ModelCacheServer when -AdminToken is not given.</summary>
     public const string AdminToken = "MODELCACHE_ADMIN_TOKEN";
 

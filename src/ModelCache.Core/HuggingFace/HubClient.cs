@@ -62,12 +62,13 @@ internal sealed class HubClient
 
     /// <summary>GET of the resolve URL from <paramref name="offset"/>, following redirects itself.</summary>
     /// <returns>The open response (200 or 206) and the address that answered.</returns>
-    public async Task<(HttpResponseMessage Response, Uri Address)> GetAsync(Uri resolveUri, long offset, string subject, CancellationToken cancellationToken)
+    /// <param name="end">Last byte wanted (a segment of a segmented download); null for the rest of the file.</param>
+    public async Task<(HttpResponseMessage Response, Uri Address)> GetAsync(Uri resolveUri, long offset, string subject, CancellationToken cancellationToken, long? end = null)
     {
         var address = resolveUri;
         for (var redirects = 0; ; redirects++)
         {
-            var response = await SendAsync(HttpMethod.Get, address, offset > 0 ? offset : null, subject, cancellationToken).ConfigureAwait(false);
+            var response = await SendAsync(HttpMethod.Get, address, offset > 0 || end is not null ? offset : null, end, subject, cancellationToken).ConfigureAwait(false);
             if (IsRedirect(response) && response.Headers.Location is { } location)
             {
                 response.Dispose();
@@ -91,7 +92,10 @@ internal sealed class HubClient
 
     public static string Redact(Uri address) => HttpSource.Redact(address);
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri address, long? offset, string subject, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri address, long? offset, string subject, CancellationToken cancellationToken) =>
+        SendAsync(method, address, offset, null, subject, cancellationToken);
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri address, long? offset, long? end, string subject, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, address);
         if (_settings.Token is { } token && HubUrls.SameAuthority(address, _settings.Endpoint))
@@ -103,7 +107,7 @@ internal sealed class HubClient
         request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
         if (offset is { } from)
         {
-            request.Headers.Range = new RangeHeaderValue(from, null);
+            request.Headers.Range = new RangeHeaderValue(from, end);
         }
 
         return await HeaderTimeout.SendAsync(_client, request, _timeout,

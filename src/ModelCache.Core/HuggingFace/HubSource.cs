@@ -66,7 +66,22 @@ public sealed class HubSource : IModelSource
         // The blob id names the content, so bytes kept from the same blob can be resumed safely.
         var validator = ValidatorPrefix + metadata.BlobId;
         var offset = resume is not null && resume.Validator == validator ? resume.Offset : 0;
-        var (response, answered) = await _client.GetAsync(_client.ResolveUri(file.Repo, metadata.Commit, file.File), offset, $"{file} (for {model.Name})", cancellationToken).ConfigureAwait(false);
+        var content = await OpenAsync(model, file, metadata.Commit, metadata.Size, validator, offset, null, cancellationToken).ConfigureAwait(false);
+        if (content.OpenRange is not null)
+        {
+            var commit = metadata.Commit;
+            var size = metadata.Size;
+            content.OpenRange = (from, to, _, token) => OpenAsync(model, file, commit, size, validator, from, to, token);
+        }
+
+        return content;
+    }
+
+    /// <summary>Pinned to the commit, so every segment of a segmented download reads the same blob.</summary>
+    private async Task<SourceContent> OpenAsync(ModelDefinition model, HubFileReference file, string commit, long size, string validator, long offset, long? end,
+        CancellationToken cancellationToken)
+    {
+        var (response, answered) = await _client.GetAsync(_client.ResolveUri(file.Repo, commit, file.File), offset, $"{file} (for {model.Name})", cancellationToken, end).ConfigureAwait(false);
         try
         {
             if (response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From != offset)
@@ -77,7 +92,17 @@ public sealed class HubSource : IModelSource
 
             var start = response.StatusCode == HttpStatusCode.PartialContent ? offset : 0;
             var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-            return new SourceContent(stream, start, metadata.Size, HubClient.Redact(answered), validator, response);
+            var content = new SourceContent(stream, start, size, HubClient.Redact(answered), validator, response)
+            {
+                RangeEnd = response.StatusCode == HttpStatusCode.PartialContent ? response.Content.Headers.ContentRange?.To : null,
+            };
+            if (response.StatusCode == HttpStatusCode.PartialContent || response.Headers.AcceptRanges.Contains("bytes"))
+            {
+                content.OpenRange = (_, _, _, _) => throw new InvalidOperationException("Replaced by the caller.");
+                content.Host = HttpSource.HostKey(_client.ResolveUri(file.Repo, commit, file.File));
+            }
+
+            return content;
         }
         catch
         {

@@ -51,6 +51,13 @@ public sealed class ExportOperation
             "Load the catalog that lists it with -CatalogPath.")
         : null;
 
+    /// <summary>Why this cache cannot be pushed to a registry (hub files travel in file bundles only); null when it can.</summary>
+    public ModelCacheException? RegistryRefused(bool hubFiles = false) => IsHub || hubFiles
+        ? new ModelCacheException("LayoutNotSupported", ModelCacheErrorKind.InvalidArgument,
+            "-Registry pushes catalog models (layouts Native and Uniface); Hugging Face hub files travel in a file bundle.",
+            "Export them with 'Export-ModelCache -Layout HuggingFace -Path hub.zip', or push catalog models with -Layout Native or Uniface.")
+        : null;
+
     /// <summary>
     /// Pushes catalog models to a registry as one bundle artifact (<see cref="BundlePusher"/>). Hub files do not travel
     /// this way: their bundle records repo, commit and path, which no registry layer names.
@@ -59,11 +66,9 @@ public sealed class ExportOperation
     public async Task<RegistryPushResult> PushAsync(IReadOnlyList<CachedFile> files, OciArtifactReference target, string tool, NetworkOptions network,
         Configuration.IEnvironment environment, IProgress<TransferProgress>? progress, Action<CachedFile, ModelCacheException> onFailed, CancellationToken cancellationToken)
     {
-        if (IsHub || files.Any(f => f is not ModelCacheEntry))
+        if (files.Any(f => f is not ModelCacheEntry) && RegistryRefused(true) is { } refused)
         {
-            throw new ModelCacheException("LayoutNotSupported", ModelCacheErrorKind.InvalidArgument,
-                "-Registry pushes catalog models (layouts Native and Uniface); Hugging Face hub files travel in a file bundle.",
-                "Export them with 'Export-ModelCache -Layout HuggingFace -Path hub.zip', or push catalog models with -Layout Native or Uniface.");
+            throw refused;
         }
 
         var entries = files.Cast<ModelCacheEntry>().ToList();

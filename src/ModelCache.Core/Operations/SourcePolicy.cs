@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using ModelCache.Configuration;
+using ModelCache.Errors;
 using ModelCache.HuggingFace;
 using ModelCache.Transfer;
 
@@ -51,7 +52,35 @@ public sealed class SourcePolicy
             network.MirrorCredential = MirrorCredential.Bearer(token!);
         }
 
+        if (network.ConnectionsPerHost == 0)
+        {
+            network.ConnectionsPerHost = ConnectionsPerHostFrom(environment);
+        }
+
         return new SourcePolicy(resolved, offline ?? options.Offline, mirrorOnly ?? options.MirrorOnly, network);
+    }
+
+    /// <summary>Most connections a download may open per host.</summary>
+    public const int MaxConnectionsPerHost = 64;
+
+    /// <summary>MODELCACHE_CONNECTIONS_PER_HOST (1 to 64), or 0 (the default) when unset.</summary>
+    /// <exception cref="ModelCacheException">InvalidConnectionsPerHost: set to anything else.</exception>
+    public static int ConnectionsPerHostFrom(IEnvironment environment)
+    {
+        var text = environment.GetVariable(EnvironmentVariables.ConnectionsPerHost);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return 0;
+        }
+
+        if (int.TryParse(text!.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= MaxConnectionsPerHost)
+        {
+            return value;
+        }
+
+        throw new ModelCacheException("InvalidConnectionsPerHost", ModelCacheErrorKind.InvalidArgument,
+            $"${EnvironmentVariables.ConnectionsPerHost} is '{(text.Length > 20 ? text.Substring(0, 20) + "…" : text)}', not a whole number from 1 to {MaxConnectionsPerHost}.",
+            $"Set $env:{EnvironmentVariables.ConnectionsPerHost} to a number from 1 (one connection per download) to {MaxConnectionsPerHost}, or remove it for the default (8).");
     }
 
     /// <summary>Network settings for a transfer; <paramref name="mirrorCredential"/> is sent to mirror hosts only, as Basic authentication.</summary>

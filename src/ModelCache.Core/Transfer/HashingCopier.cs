@@ -161,7 +161,8 @@ internal static class HashingCopier
         }
     }
 
-    private static async Task<int> ReadAsync(Stream source, byte[] buffer, int offset, int count, TimeSpan stallTimeout, string location, long position, CancellationToken cancellationToken)
+    /// <summary>One read with the stall timeout: DownloadStalled when nothing arrives in time, DownloadInterrupted when the connection breaks.</summary>
+    internal static async Task<int> ReadAsync(Stream source, byte[] buffer, int offset, int count, TimeSpan stallTimeout, string location, long position, CancellationToken cancellationToken)
     {
         using var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         readTimeout.CancelAfter(stallTimeout);

@@ -69,14 +69,18 @@ public sealed class HttpSource : IModelSource
 
     public string Locate(ModelDefinition model) => Redact(Address(model));
 
-    public async Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken)
+    public Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, CancellationToken cancellationToken) =>
+        OpenAsync(model, resume, null, cancellationToken);
+
+    /// <param name="end">Last byte wanted (a segment of a segmented download); null for the rest of the file.</param>
+    private async Task<SourceContent> OpenAsync(ModelDefinition model, ResumePoint? resume, long? end, CancellationToken cancellationToken)
     {
         var address = Address(model);
         var answered = false;
         for (var redirects = 0; ; redirects++)
         {
             var sent = _auth is not null && SameAuthority(address, _mirrorBase!) ? _auth.Current() : null;
-            var response = await SendAsync(model, address, resume, sent, cancellationToken).ConfigureAwait(false);
+            var response = await SendAsync(model, address, resume, end, sent, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (_auth is not null && status is 401 or 403 && SameAuthority(address, _mirrorBase!))
             {
@@ -103,11 +107,34 @@ public sealed class HttpSource : IModelSource
                 continue;
             }
 
-            return await InterpretAsync(model, address, response, resume, cancellationToken).ConfigureAwait(false);
+            var content = await InterpretAsync(model, address, response, resume, cancellationToken).ConfigureAwait(false);
+            if (content.Validator is not null && (response.StatusCode == HttpStatusCode.PartialContent || AcceptsByteRanges(response)))
+            {
+                // Every segment goes through this same method: same redirects, same credential rules, one host budget.
+                content.OpenRange = (from, to, validator, token) => OpenAsync(model, new ResumePoint(from, validator), to, token);
+                content.Host = HostKey(Address(model));
+            }
+
+            return content;
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(ModelDefinition model, Uri address, ResumePoint? resume, AuthenticationHeaderValue? registryAuthorization, CancellationToken cancellationToken)
+    private static bool AcceptsByteRanges(HttpResponseMessage response)
+    {
+        foreach (var unit in response.Headers.AcceptRanges)
+        {
+            if (string.Equals(unit, "bytes", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal static string HostKey(Uri address) => address.Scheme + "://" + address.Host + ":" + address.Port.ToString(CultureInfo.InvariantCulture);
+
+    private async Task<HttpResponseMessage> SendAsync(ModelDefinition model, Uri address, ResumePoint? resume, long? end, AuthenticationHeaderValue? registryAuthorization, CancellationToken cancellationToken)
     {
         if (_health?.DownReason(address) is { } reason)
         {
@@ -130,12 +157,12 @@ public sealed class HttpSource : IModelSource
 
         if (resume is not null)
         {
-            request.Headers.Range = new RangeHeaderValue(resume.Offset, null);
+            request.Headers.Range = new RangeHeaderValue(resume.Offset, end);
             request.Headers.IfRange = ToIfRange(resume.Validator);
         }
 
         return await HeaderTimeout.SendAsync(_client, request, _timeout,
-            ex => Unreachable(model, address, ex),
+            ex => Unreachable(model, address, ex, segment: end is not null),
             ex => TransferException.Transient("DownloadTimedOut",
                 $"{Redact(address)} did not send complete response headers within {_timeout.TotalSeconds:0} s for {model.Name} (none arrived, or they arrived too slowly).",
                 "Retry later, raise -TimeoutSec, or use a closer mirror.", inner: ex),
@@ -146,10 +173,11 @@ public sealed class HttpSource : IModelSource
     /// A refused (or reset-before-answering, or unresolvable) host is not retried: it is marked down for the batch and
     /// the next source is tried. Other connection failures are transient.
     /// </summary>
-    private Exception Unreachable(ModelDefinition model, Uri address, Exception ex)
+    /// <param name="segment">An extra connection of a segmented download: a refusal there means "fewer connections", not "host down".</param>
+    private Exception Unreachable(ModelDefinition model, Uri address, Exception ex, bool segment)
     {
         var why = ex.GetBaseException().Message;
-        if (_health is not null && SourceHealth.IsRefusal(ex))
+        if (_health is not null && !segment && SourceHealth.IsRefusal(ex))
         {
             _health.MarkDown(address, why);
             return TransferException.Permanent("SourceUnreachable", ModelCacheErrorKind.ConnectionError,
@@ -239,7 +267,7 @@ public sealed class HttpSource : IModelSource
         }
 
         var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-        return new SourceContent(stream, offset, total, shown, Validator(response), response);
+        return new SourceContent(stream, offset, total, shown, Validator(response), response) { RangeEnd = response.StatusCode == HttpStatusCode.PartialContent ? response.Content.Headers.ContentRange?.To : null };
     }
 
     private bool IsMirror => _mirrorBase is not null;

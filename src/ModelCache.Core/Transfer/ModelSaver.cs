@@ -202,12 +202,29 @@ public sealed class ModelSaver
         var retry = RetryPolicy.Create(Network, (failure, attempt, delay) =>
             warn?.Invoke($"{failure.Message} Retrying in {delay.TotalSeconds:0.#} s (retry {attempt - 1} of {Network.RetryCount})."));
         return await retry.ExecuteAsync(
-            async token => await AttemptAsync(model, source, partial, tally, progress, clock, token).ConfigureAwait(false),
+            async token => await AttemptAsync(model, source, partial, tally, progress, warn, clock, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ModelCacheEntry> AttemptAsync(ModelDefinition model, IModelSource source, PartialDownload partial, Tally tally,
-        IProgress<TransferProgress>? progress, Stopwatch clock, CancellationToken cancellationToken)
+        IProgress<TransferProgress>? progress, Action<string>? warn, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AttemptOnceAsync(model, source, partial, tally, progress, warn, clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SegmentRefusedException refused) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Never a mixed file: what the segments wrote is dropped, and this source is read again from the start over one connection.
+            warn?.Invoke($"{refused.Message}; downloading {model.Name} again from the start over one connection.");
+            partial.Delete();
+            tally.OneStream = true;
+            return await AttemptOnceAsync(model, source, partial, tally, progress, warn, clock, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ModelCacheEntry> AttemptOnceAsync(ModelDefinition model, IModelSource source, PartialDownload partial, Tally tally,
+        IProgress<TransferProgress>? progress, Action<string>? warn, Stopwatch clock, CancellationToken cancellationToken)
     {
         var location = source.Locate(model);
         if (await TryPromoteCompletePartialAsync(model, partial, location, cancellationToken).ConfigureAwait(false) is { } finished)
@@ -222,7 +239,9 @@ public sealed class ModelSaver
         StagedFile? staged = null;
         try
         {
-            using var content = await source.OpenAsync(model, partial.ResumePointFor(location), cancellationToken).ConfigureAwait(false);
+            var resume = partial.ResumePointFor(location);
+            var segments = resume is null ? null : partial.SegmentsFor(location);
+            using var content = await source.OpenAsync(model, resume, cancellationToken).ConfigureAwait(false);
             if (model.Size is { } catalogSize && content.TotalLength is { } announced && announced != catalogSize)
             {
                 throw TransferException.BadContent("SizeMismatch",
@@ -232,6 +251,30 @@ public sealed class ModelSaver
 
             var expectedLength = model.Size ?? content.TotalLength;
             var limits = DownloadCaps.For(model.Name, partial.Path, content.Offset, model.Size, content.TotalLength, content.Location, Network);
+            if (segments is not null && (content.Offset != resume!.Offset || content.OpenRange is null))
+            {
+                // Not resumed where the segments left off (restarted, or no ranges now): the partial is rewritten from content.Offset over one connection.
+                segments = null;
+            }
+
+            var body = content.Content;
+            if (segments is null && !tally.OneStream && SegmentedDownload.CanSegment(content, expectedLength, Network))
+            {
+                // Only a transfer that one connection would make long is split; the bytes read to judge that are written first.
+                var probe = await SegmentedDownload.ProbeAsync(content.Content, expectedLength!.Value - content.Offset, limits, content.Location, cancellationToken).ConfigureAwait(false);
+                body = new PrefixedStream(probe.Buffer, probe.Count, content.Content);
+                if (probe.Split)
+                {
+                    segments = new RangeSet();
+                    segments.Add(0, content.Offset);
+                }
+            }
+
+            if (segments is not null)
+            {
+                return await SaveSegmentedAsync(model, source, partial, tally, content, body, segments, expectedLength!.Value, limits, location, progress, warn, clock, cancellationToken).ConfigureAwait(false);
+            }
+
             partial.Describe(location, content.Validator);
             tally.Resumed |= content.Offset > 0;
             // Shared for reading: the site server's pull-through streams the partial to clients while it grows. Other
@@ -245,7 +288,7 @@ public sealed class ModelSaver
             progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, content.Offset, expectedLength, content.Location));
             // Counted as bytes arrive, so attempts that fail half-way still show in the total.
             var before = tally.Transferred;
-            var copied = await HashingCopier.CopyAsync(content.Content, staged.Stream, staged.Hashes, content.Offset, limits,
+            var copied = await HashingCopier.CopyAsync(body, staged.Stream, staged.Hashes, content.Offset, limits,
                 bytes =>
                 {
                     tally.Transferred = before + (bytes - content.Offset);
@@ -319,12 +362,114 @@ public sealed class ModelSaver
     }
 
     /// <summary>
+    /// The segmented path: several connections fill the partial (<see cref="SegmentedDownload"/>), recording the complete
+    /// ranges as they go; then the same verification as one stream: the whole file is hashed (one read at the end, see
+    /// docs/downloads.md for why), fsynced, and promoted only when it matches.
+    /// </summary>
+    private async Task<ModelCacheEntry> SaveSegmentedAsync(ModelDefinition model, IModelSource source, PartialDownload partial, Tally tally, SourceContent content, Stream body,
+        RangeSet done, long size, CopyLimits limits, string location, IProgress<TransferProgress>? progress, Action<string>? warn, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var validator = content.Validator!;
+        var resumed = done.Total > 0;
+        tally.Resumed |= resumed;
+        var engine = new SegmentedDownload(
+            new SegmentedDownload.Job(partial.Path, size, validator, content.Location, model.Name, content.Host!, limits, Network, content.OpenRange!,
+                set => partial.Describe(location, validator, size, set))
+            {
+                Progress = (prefix, held, connections) => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, prefix, size, content.Location)
+                {
+                    BytesReceived = held,
+                    Connections = connections,
+                }),
+                Warn = warn,
+            },
+            done);
+        var before = tally.Transferred;
+        string sha256;
+        try
+        {
+            // The state is written before any byte: the file is allocated in full, so its length no longer says what is held.
+            partial.Describe(location, validator, size, done);
+            using (var file = RegularFile.Open(partial.Path, resumed ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
+            {
+                if (file.Length != size)
+                {
+                    file.SetLength(size);
+                }
+
+                Network.FileSystem.Preallocate(file, 0, size);
+            }
+
+            progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, done.PrefixEnd, size, content.Location) { BytesReceived = done.Total, Connections = 1 });
+            try
+            {
+                await engine.RunAsync(content, body, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                tally.Transferred = before + engine.Received;
+            }
+
+            // Flushed to disk before the rename, as every save is.
+            using (var file = RegularFile.Open(partial.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
+            {
+                file.Flush(true);
+            }
+
+            sha256 = engine.Sha256!;
+            if (!string.Equals(sha256, model.Sha256.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                if (resumed)
+                {
+                    throw TransferException.Transient("ResumedHashMismatch",
+                        $"{model.Name} did not verify after resuming from {content.Location}; starting again from the beginning.", "None needed.", keepPartial: false);
+                }
+
+                throw TransferException.BadContent("HashMismatch",
+                    $"The file downloaded for {model.Name} from {content.Location} is not the expected model: the SHA-256 is {sha256}, expected {model.Sha256}. Nothing was saved.",
+                    "The source serves a different or damaged file: check the mirror's copy, or update the catalog entry if upstream changed the file.");
+            }
+        }
+        catch (TransferException ex)
+        {
+            if (!ex.KeepPartial)
+            {
+                partial.Delete();
+            }
+
+            throw;
+        }
+        catch (IOException ex) when (TransferException.IsDiskFull(ex))
+        {
+            partial.Delete();
+            throw TransferException.DiskFull(partial.Path, ex);
+        }
+        catch (NotARegularFileException ex)
+        {
+            partial.Delete();
+            throw CacheIOFailure.NotARegularFile(ex, model.Name);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            partial.Delete();
+            throw new ModelCacheException("CacheWriteFailed", ModelCacheErrorKind.WriteError,
+                $"Cannot write {model.Name} to '{partial.Path}': {ex.Message}", "Check permissions and free space, or choose another cache root with -CachePath.", ex);
+        }
+
+        partial.DeleteState();
+        var entry = _store.Commit(model, partial.Path, sha256, location);
+        progress?.Report(new TransferProgress(model.Name, TransferPhase.Completed, size, size, location));
+        return entry.WithTransfer(new TransferSummary(source.Kind, location, tally.Transferred, tally.Resumed, clock.Elapsed));
+    }
+
+    /// <summary>
     /// A process killed after the last byte arrived but before promotion leaves a complete partial:
     /// asking the source for the bytes after the end would only earn a 416 and a full download.
     /// </summary>
     private async Task<ModelCacheEntry?> TryPromoteCompletePartialAsync(ModelDefinition model, PartialDownload partial, string location, CancellationToken cancellationToken)
     {
-        if (model.Size is not { } size || partial.Length != size || partial.ResumePointFor(location) is null)
+        // A segmented partial has its full length from the start: it is complete only when its state says so.
+        if (model.Size is not { } size || partial.Length != size || partial.ResumePointFor(location) is not { } resume || resume.Offset != size)
         {
             return null;
         }
@@ -374,5 +519,8 @@ public sealed class ModelSaver
         public long Transferred { get; set; }
 
         public bool Resumed { get; set; }
+
+        /// <summary>The source refused segments once: the rest of its attempts use one connection.</summary>
+        public bool OneStream { get; set; }
     }
 }

@@ -43,9 +43,24 @@ public sealed class NetworkOptions
     /// <summary>How long the rate is averaged before a transfer slower than <see cref="MinimumBytesPerSecond"/> is stopped.</summary>
     public TimeSpan MinimumRateWindow { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Most connections open at once to one host, shared by the segments of a large download and the models saved in
+    /// parallel (-ConnectionsPerHost, MODELCACHE_CONNECTIONS_PER_HOST); 1 turns segmented downloads off; 0 is the default (8).
+    /// </summary>
+    public int ConnectionsPerHost { get; set; }
+
+    /// <summary>Smallest download fetched in segments; tests lower it to keep their files small.</summary>
+    internal long SegmentedMinimumSize { get; set; } = SegmentedDownload.MinimumSize;
+
     /// <summary>Free space, preallocation and write-back; tests substitute a fake.</summary>
     public IFileSystemNative FileSystem { get; set; } = NativeFileSystem.Current;
 
-    /// <summary>Lets tests trust a throw-away loopback certificate; null uses normal validation.</summary>
+    /// <summary>When a registry token expires is judged by this clock (tests move it); null is the system clock.</summary>
+    internal Func<DateTimeOffset>? Clock { get; set; }
+
+    /// <summary>
+    /// Lets tests trust a throw-away loopback certificate; null uses normal validation (the platform's trust plus the roots
+    /// of $env:SSL_CERT_FILE).
+    /// </summary>
     internal Func<HttpRequestMessage, X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? ServerCertificateValidation { get; set; }
 }

@@ -7,8 +7,9 @@ namespace ModelCache.Transfer;
 
 /// <summary>
 /// A registry used as a mirror: <c>oci://host[:port]/repository</c>. A catalog model is the blob
-/// <c>sha256:&lt;catalog hash&gt;</c> of the repository. HTTPS always, except for a loopback host (127.0.0.0/8, ::1,
-/// localhost), which is spoken to in plain HTTP as local test registries are.
+/// <c>sha256:&lt;catalog hash&gt;</c> of the repository. HTTPS, except that a loopback host (127.0.0.0/8, ::1, localhost) or one
+/// listed in MODELCACHE_INSECURE_REGISTRIES may be spoken to in plain HTTP when it does not speak TLS: Parse assumes plain
+/// HTTP for loopback (local test registries), and <see cref="RegistryTransport"/> settles it by asking HTTPS first.
 /// </summary>
 public sealed class OciReference
 {
@@ -18,14 +19,14 @@ public sealed class OciReference
     private static readonly Regex RepositoryShape = new(@"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
         RegexOptions.CultureInvariant);
 
-    private OciReference(string host, int port, bool loopback, string repository)
+    private OciReference(string host, int port, bool loopback, string repository, bool plainHttp)
     {
         Host = host;
         Port = port;
         IsLoopback = loopback;
         Repository = repository;
         var authority = (host.Contains(":") ? "[" + host + "]" : host) + ":" + port;
-        RegistryUri = new Uri((loopback ? "http" : "https") + "://" + authority + "/");
+        RegistryUri = new Uri((plainHttp ? "http" : "https") + "://" + authority + "/");
     }
 
     public string Host { get; }
@@ -36,7 +37,7 @@ public sealed class OciReference
 
     public string Repository { get; }
 
-    /// <summary>The registry's base address: https, or http for a loopback host.</summary>
+    /// <summary>The registry's base address: https, or http for a loopback host until <see cref="RegistryTransport"/> finds it speaks TLS.</summary>
     public Uri RegistryUri { get; }
 
     /// <summary>Where the blob with this SHA-256 is read (GET /v2/&lt;repository&gt;/blobs/sha256:&lt;hex&gt;).</summary>
@@ -44,6 +45,9 @@ public sealed class OciReference
 
     /// <summary>The pull scope a token for this repository needs.</summary>
     public string PullScope => "repository:" + Repository + ":pull";
+
+    /// <summary>The same registry and repository over plain HTTP (true) or HTTPS (false).</summary>
+    internal OciReference WithPlainHttp(bool plainHttp) => new(Host, Port, IsLoopback, Repository, plainHttp);
 
     /// <summary>The scope a token must have to push to this repository (pushing reads blobs too).</summary>
     public string PushScope => "repository:" + Repository + ":pull,push";
@@ -87,7 +91,7 @@ public sealed class OciReference
         var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host.ToLowerInvariant();
         var loopback = IsLoopbackHost(host);
         var port = uri.IsDefaultPort || uri.Port < 0 ? (loopback ? 80 : 443) : uri.Port;
-        return new OciReference(host, port, loopback, repository);
+        return new OciReference(host, port, loopback, repository, plainHttp: loopback);
     }
 
     /// <summary>127.0.0.0/8, ::1 and localhost: the only hosts spoken to without TLS.</summary>
@@ -98,5 +102,5 @@ public sealed class OciReference
     private static ModelCacheException Invalid(string text, string why) =>
         new("InvalidRegistryReference", ModelCacheErrorKind.InvalidArgument,
             $"The mirror '{text}' is not a registry reference: {why}.",
-            "Write a registry mirror as oci://host[:port]/repository, for example oci://registry.example.com/models (https), or oci://127.0.0.1:5000/models for a registry on this machine (plain http).");
+            "Write a registry mirror as oci://host[:port]/repository, for example oci://registry.example.com/models (https), or oci://127.0.0.1:5000/models for a registry on this machine (plain http when it does not speak TLS).");
 }

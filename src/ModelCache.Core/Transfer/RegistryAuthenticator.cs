@@ -18,14 +18,13 @@ namespace ModelCache.Transfer;
 /// Authentication to one registry the way the distribution spec has clients do it: anonymous first; on a 401 with a
 /// <c>Bearer realm=…,service=…,scope=…</c> challenge a token is asked of the realm (with Basic credentials when there
 /// are any) and reused for that scope until it expires; on a <c>Basic</c> challenge the credentials themselves (the
-/// registry is https, or loopback). Credentials come from -Credential, else a Docker-style config.json; credential
-/// helpers are never run. No secret is ever put in a message.
+/// registry is https, or loopback). Credentials come from <see cref="RegistryCredentials"/>; nothing (no password,
+/// no token) is ever sent to a registry spoken to in plain HTTP off this machine. No secret is ever put in a message.
 /// </summary>
 internal sealed class RegistryAuthenticator
 {
     /// <summary>A token answer is a small JSON object; anything larger is refused unread.</summary>
     public const int MaxTokenResponseBytes = 64 * 1024;
-    private const int MaxConfigBytes = 1024 * 1024;
     private static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(5);
     private static readonly Regex TokenShape = new(@"^[A-Za-z0-9\-._~+/]+=*$", RegexOptions.CultureInvariant);
     private static readonly Regex ChallengeParameter = new(@"(\w+)\s*=\s*(?:""((?:[^""\\]|\\.)*)""|([^\s,""]*))", RegexOptions.CultureInvariant);
@@ -38,7 +37,7 @@ internal sealed class RegistryAuthenticator
     private readonly Func<DateTimeOffset> _now;
     private readonly string? _scope;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private (string User, string Password)? _credentials;
+    private RegistryAccount? _credentials;
     private bool _credentialsResolved;
     private AuthenticationHeaderValue? _bearer;
     private DateTimeOffset _bearerExpires;
@@ -56,6 +55,9 @@ internal sealed class RegistryAuthenticator
         _now = now ?? (() => DateTimeOffset.UtcNow);
     }
 
+    /// <summary>Set once the registry turned out to be plain HTTP: then only a loopback one gets credentials or tokens.</summary>
+    public bool PlainHttp { get; set; }
+
     /// <summary>Token requests made so far (tests check reuse).</summary>
     public int TokenRequests { get; private set; }
 
@@ -67,7 +69,7 @@ internal sealed class RegistryAuthenticator
             return _bearer;
         }
 
-        return _basic && _credentials is { } c ? BasicHeader(c) : null;
+        return _basic && _credentials is { Password: not null } c ? BasicHeader(c) : null;
     }
 
     /// <summary>
@@ -85,6 +87,13 @@ internal sealed class RegistryAuthenticator
             {
                 // Another model of the batch fetched a token meanwhile: use it.
                 return;
+            }
+
+            if (PlainHttp && !_registry.IsLoopback)
+            {
+                throw TransferException.Permanent("RegistryInsecureSignIn", ModelCacheErrorKind.SecurityError,
+                    $"The registry {_registry} asks for a sign-in (HTTP 401) for {subject}, and it speaks plain HTTP: no password or token is sent unencrypted off this machine.",
+                    $"Serve the registry over HTTPS (trust a private CA with $env:{CertificateTrust.BundleVariable}), or allow anonymous pulls on it; plain HTTP is used only for registries in $env:{RegistryTransport.InsecureRegistriesVariable} that do not speak TLS.");
             }
 
             AuthenticationHeaderValue? bearer = null, basic = null;
@@ -114,7 +123,7 @@ internal sealed class RegistryAuthenticator
             if (basic is not null)
             {
                 var credentials = Credentials();
-                if (credentials is null)
+                if (credentials?.Password is null)
                 {
                     throw Denied(subject, "asks for a user name and password (HTTP 401), and none were given");
                 }
@@ -140,7 +149,7 @@ internal sealed class RegistryAuthenticator
     public TransferException Denied(string subject, string what) =>
         TransferException.Permanent("RegistryAccessDenied", ModelCacheErrorKind.PermissionDenied,
             $"The registry {_registry} {what} for {subject}.",
-            $"Pass -Credential with an account that may pull from {_registry.Repository}, or log in so that a Docker-style config.json ($env:DOCKER_CONFIG, else ~/.docker) holds credentials for {HostKey}; or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
+            $"Pass -Credential with an account that may pull from {_registry.Repository}, or log in so that a Docker-style config.json ($env:DOCKER_CONFIG, else ~/.docker) holds credentials for {RegistryCredentials.HostKey(_registry)} ($env:{RegistryCredentials.UserVariable} and $env:{RegistryCredentials.PasswordVariable} also do); or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
 
     private async Task FetchTokenAsync(IReadOnlyDictionary<string, string> challenge, string subject, CancellationToken cancellationToken)
     {
@@ -165,10 +174,24 @@ internal sealed class RegistryAuthenticator
         query.Append("scope=").Append(Uri.EscapeDataString(scope));
         var builder = new UriBuilder(realm) { Query = (realm.Query.TrimStart('?') is { Length: > 0 } q ? q + "&" : string.Empty) + query };
         var shown = HttpSource.Redact(realm);
-        using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
-        if (Credentials() is { } credentials)
+        var account = Credentials();
+        using var request = account?.IdentityToken is { } refreshToken
+            // The token spec's OAuth2 flow: a refresh token is exchanged by POST, in the body (never in the address).
+            ? new HttpRequestMessage(HttpMethod.Post, realm)
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["grant_type"] = "refresh_token",
+                    ["refresh_token"] = refreshToken,
+                    ["service"] = service ?? string.Empty,
+                    ["scope"] = scope,
+                    ["client_id"] = "modelcache",
+                }),
+            }
+            : new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+        if (account is { IdentityToken: null, Password: not null })
         {
-            request.Headers.Authorization = BasicHeader(credentials);
+            request.Headers.Authorization = BasicHeader(account);
         }
 
         TokenRequests++;
@@ -281,139 +304,16 @@ internal sealed class RegistryAuthenticator
         return buffer.ToArray();
     }
 
-    private (string User, string Password)? Credentials()
+    private RegistryAccount? Credentials()
     {
         if (!_credentialsResolved)
         {
-            _credentials = _given is { UserName: { } user, Password: { } password } ? (user, password) : FromDockerConfig();
+            _credentials = RegistryCredentials.Find(_registry, _given, _environment);
             _credentialsResolved = true;
         }
 
         return _credentials;
     }
-
-    /// <summary>The config.json key of this registry: host, with :port unless 443.</summary>
-    private string HostKey => (_registry.Host.Contains(":") ? "[" + _registry.Host + "]" : _registry.Host) + (_registry.Port == 443 ? string.Empty : ":" + _registry.Port);
-
-    private (string User, string Password)? FromDockerConfig()
-    {
-        var folder = _environment.GetVariable("DOCKER_CONFIG");
-        if (string.IsNullOrEmpty(folder))
-        {
-            var home = _environment.GetVariable("HOME");
-            if (string.IsNullOrEmpty(home))
-            {
-                home = _environment.GetVariable("USERPROFILE");
-            }
-
-            if (string.IsNullOrEmpty(home))
-            {
-                return null;
-            }
-
-            folder = Path.Combine(home, ".docker");
-        }
-
-        var path = Path.Combine(folder, "config.json");
-        JObject config;
-        try
-        {
-            if (!File.Exists(path))
-            {
-                return null;
-            }
-
-            // A regular file only (never a FIFO left in its place), and bounded.
-            var bytes = IO.RootGuard.ReadBounded(path, MaxConfigBytes) ?? throw ConfigInvalid(path, $"it is larger than {MaxConfigBytes} bytes");
-            using var reader = new JsonTextReader(new StringReader(Encoding.UTF8.GetString(bytes))) { MaxDepth = 16, DateParseHandling = DateParseHandling.None };
-            config = JObject.Load(reader);
-        }
-        catch (JsonException)
-        {
-            throw ConfigInvalid(path, "it is not a JSON object");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw ConfigInvalid(path, ex.Message);
-        }
-
-        if (Lookup(config["credHelpers"] as JObject) is JValue { Value: string helper })
-        {
-            throw HelperRefused(path, helper);
-        }
-
-        var entry = Lookup(config["auths"] as JObject) as JObject;
-        if (entry?["auth"] is JValue { Value: string auth } && auth.Length > 0)
-        {
-            string decoded;
-            try
-            {
-                decoded = Encoding.UTF8.GetString(Convert.FromBase64String(auth));
-            }
-            catch (FormatException)
-            {
-                throw ConfigInvalid(path, $"the auth of {HostKey} is not base64");
-            }
-
-            var colon = decoded.IndexOf(':');
-            if (colon <= 0)
-            {
-                throw ConfigInvalid(path, $"the auth of {HostKey} is not base64 of user:password");
-            }
-
-            return (decoded.Substring(0, colon), decoded.Substring(colon + 1));
-        }
-
-        if (entry is not null && config["credsStore"] is JValue { Value: string store } && store.Length > 0)
-        {
-            // The login for this host lives in the store: its helper would have to run.
-            throw HelperRefused(path, store);
-        }
-
-        return null;
-    }
-
-    /// <summary>The value for this registry in a map keyed host[:port], with or without a scheme or path as Docker writes them.</summary>
-    private JToken? Lookup(JObject? map)
-    {
-        if (map is null)
-        {
-            return null;
-        }
-
-        foreach (var property in map.Properties())
-        {
-            var key = property.Name.Trim();
-            var scheme = key.IndexOf("://", StringComparison.Ordinal);
-            if (scheme >= 0)
-            {
-                key = key.Substring(scheme + 3);
-            }
-
-            var slash = key.IndexOf('/');
-            if (slash >= 0)
-            {
-                key = key.Substring(0, slash);
-            }
-
-            if (string.Equals(key, HostKey, StringComparison.OrdinalIgnoreCase))
-            {
-                return property.Value;
-            }
-        }
-
-        return null;
-    }
-
-    private TransferException HelperRefused(string path, string helper) =>
-        TransferException.Permanent("RegistryCredentialHelperRefused", ModelCacheErrorKind.PermissionDenied,
-            $"The registry {_registry} asks for credentials, and '{path}' keeps them for {HostKey} in the credential helper 'docker-credential-{helper}', which ModelCache does not run.",
-            $"Pass -Credential, or point $env:DOCKER_CONFIG at a folder whose config.json has an auths entry with auth (base64 of user:password) for {HostKey}.");
-
-    private static TransferException ConfigInvalid(string path, string why) =>
-        TransferException.Permanent("RegistryConfigInvalid", ModelCacheErrorKind.InvalidData,
-            $"The registry credentials file '{path}' cannot be used: {why}.",
-            "Fix or remove that config.json, point $env:DOCKER_CONFIG at another folder, or pass -Credential.");
 
     private TransferException ChallengeInvalid(string subject, string why) =>
         TransferException.Permanent("RegistryChallengeInvalid", ModelCacheErrorKind.SecurityError,
@@ -425,7 +325,7 @@ internal sealed class RegistryAuthenticator
             $"The token answer of {shown} for the registry {_registry} {why}; it was refused for {subject}.",
             "Ask the registry's administrator to check its token service, or remove the registry from -Mirror / $env:MODELCACHE_MIRROR.");
 
-    private static AuthenticationHeaderValue BasicHeader((string User, string Password) credentials) =>
+    private static AuthenticationHeaderValue BasicHeader(RegistryAccount credentials) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.User + ":" + credentials.Password)));
 
     private static Dictionary<string, string> Parameters(string? text)

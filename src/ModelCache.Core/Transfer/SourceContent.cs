@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace ModelCache.Transfer;
 
@@ -31,6 +33,19 @@ public sealed class SourceContent : IDisposable
 
     /// <summary>ETag or Last-Modified, kept to validate a later resume.</summary>
     public string? Validator { get; }
+
+    /// <summary>
+    /// Opens bytes [from, to] of the same file through the same source (its redirect and credential rules), sent with
+    /// If-Range: the given validator. Set only when the source said it serves byte ranges (Accept-Ranges: bytes or a 206)
+    /// and gave a validator; segmented downloads need it.
+    /// </summary>
+    public Func<long, long, string, CancellationToken, Task<SourceContent>>? OpenRange { get; set; }
+
+    /// <summary>Last byte of the body for a 206 (Content-Range's end); null otherwise.</summary>
+    public long? RangeEnd { get; set; }
+
+    /// <summary>scheme://host:port the ranges come from: the key of the per-host connection budget.</summary>
+    public string? Host { get; set; }
 
     public void Dispose()
     {

@@ -22,8 +22,8 @@ public sealed class SourcePlanner : IDisposable
     private readonly SourceHealth _health = new();
     private readonly IEnvironment _environment;
 
-    // One authenticator per registry mirror, so a token is reused by every model of the batch.
-    private readonly Dictionary<int, (OciReference Reference, RegistryAuthenticator? Auth)> _registries = new();
+    // One connection (transport and authenticator) per registry mirror, so a token is reused by every model of the batch.
+    private readonly Dictionary<int, (OciReference Reference, RegistryConnection? Connection)> _registries = new();
 
     /// <param name="mirrors">Mirror bases: http(s) URLs, oci:// registry references, file URLs or absolute directory paths.</param>
     /// <param name="mirrorOnly">Never fall back to the catalog URL.</param>
@@ -76,7 +76,7 @@ public sealed class SourcePlanner : IDisposable
             var mirror = _mirrors[i];
             if (_registries.TryGetValue(i, out var registry))
             {
-                sources.Add(HttpSource.Registry(_client.Value, registry.Reference, RegistryAuth(i), Network.Timeout, _health));
+                sources.Add(new RegistrySource(Registry(i), _client.Value, Network.Timeout, _health));
                 continue;
             }
 
@@ -96,18 +96,18 @@ public sealed class SourcePlanner : IDisposable
         return Offline ? sources.Where(s => !s.IsNetwork).ToList() : sources;
     }
 
-    private RegistryAuthenticator RegistryAuth(int mirror)
+    private RegistryConnection Registry(int mirror)
     {
         lock (_registries)
         {
-            var (reference, auth) = _registries[mirror];
-            if (auth is null)
+            var (reference, connection) = _registries[mirror];
+            if (connection is null)
             {
-                auth = new RegistryAuthenticator(_client.Value, reference, Network.MirrorCredential, _environment, Network.Timeout);
-                _registries[mirror] = (reference, auth);
+                connection = new RegistryConnection(_client.Value, reference, Network, _environment);
+                _registries[mirror] = (reference, connection);
             }
 
-            return auth;
+            return connection;
         }
     }
 
@@ -140,14 +140,14 @@ public sealed class SourcePlanner : IDisposable
             handler.UseProxy = true;
         }
 
-        if (network.ServerCertificateValidation is { } validate)
-        {
-            handler.ServerCertificateCustomValidationCallback = validate;
-        }
+        // The platform's trust plus $env:SSL_CERT_FILE's roots, on every OS; the host name is always checked.
+        var trust = CertificateTrust.FromEnvironment(environment);
+        handler.ServerCertificateCustomValidationCallback = trust.Callback(network.ServerCertificateValidation);
 
         // Each read has its own stall timeout; an overall timeout would cut long downloads short.
         var client = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("ModelCache/" + typeof(SourcePlanner).Assembly.GetName().Version);
+        trust.Attach(client);
         return client;
     }
 }

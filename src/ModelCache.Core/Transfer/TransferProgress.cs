@@ -30,4 +30,13 @@ public sealed class TransferProgress
 
     /// <summary>The URL or path being read, without credentials.</summary>
     public string? Location { get; }
+
+    /// <summary>
+    /// A segmented download: all bytes held so far, in any order (<see cref="BytesDone"/> is then the complete prefix,
+    /// what may be read from the start of the partial file). Null for a download over one connection.
+    /// </summary>
+    public long? BytesReceived { get; set; }
+
+    /// <summary>Connections in use by a segmented download; 0 otherwise.</summary>
+    public int Connections { get; set; }
 }

@@ -93,7 +93,7 @@ public sealed class ExportModelCacheCommand : ModelCacheCmdlet
         _catalog = LoadCatalog(CatalogPath);
         _backend = OpenBackend(CachePath, Layout);
         _export = new ExportOperation(_backend, _catalog);
-        if (_export.CheckOptions(AsMirror) is { } refused)
+        if ((ParameterSetName == RegistrySet ? _export.RegistryRefused() : _export.CheckOptions(AsMirror)) is { } refused)
         {
             ThrowTerminatingError(ErrorRecords.From(refused, Layout));
         }

@@ -59,7 +59,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     /// <summary>Images processed at the same time (default: the core count, at most 4; on 2 cores, 2 images at once run twice as fast as 1).</summary>
     [Parameter, ValidateRange(1, 64)] public int ThrottleLimit { get; set; } = Math.Min(System.Environment.ProcessorCount, 4);
 
-    /// <summary>Threads ONNX Runtime uses inside one image (0: ONNX Runtime's default, all cores).</summary>
+    /// <summary>Threads ONNX Runtime uses inside one image (default: the cores divided by -ThrottleLimit, at least 1; 0: ONNX Runtime's default, all cores).</summary>
     [Parameter, ValidateRange(0, 256)] public int IntraOpThreads { get; set; }
 
     /// <summary>Write each result as soon as its image is done instead of in input order.</summary>
@@ -173,7 +173,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
             }
 
             var sources = ResolveSources(Mirror, BoundSwitch(nameof(Offline), Offline), mirrorOnly: null);
-            lease = RunAsync((bridge, token) => provision.ProvideAsync(plan, sources, new FaceDetectorSettings { IntraOpThreads = IntraOpThreads }, new ProgressWriter(this, bridge, "Saving models"), Reporter(bridge), token));
+            lease = RunAsync((bridge, token) => provision.ProvideAsync(plan, sources, SessionSettings(), new ProgressWriter(this, bridge, "Saving models"), Reporter(bridge), token));
         }
         catch (ModelCacheException ex)
         {
@@ -194,6 +194,12 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         WriteVerbose(_run.Description);
         return _run;
     }
+
+    /// <summary>Unless the user chose, the cores divided among the images in flight (one thread each on a small machine), spinning off.</summary>
+    private FaceDetectorSettings SessionSettings() => new()
+    {
+        IntraOpThreads = MyInvocation.BoundParameters.ContainsKey(nameof(IntraOpThreads)) ? IntraOpThreads : FaceDetectorSettings.DefaultIntraOpThreads(ThrottleLimit, System.Environment.ProcessorCount),
+    };
 
     private void Write(FaceDetectionOutcome outcome)
     {

@@ -75,6 +75,13 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
     /// </summary>
     [Parameter, ValidateRange(1, long.MaxValue)] public long MaxDownloadSize { get; set; } = Transfer.NetworkOptions.DefaultMaxDownloadSize;
 
+    /// <summary>
+    /// Most connections open at once to one host: a large download from a server that serves byte ranges is fetched
+    /// in segments over several, and the models of one call (-ThrottleLimit) share them. 1 turns segments off.
+    /// Default: $env:MODELCACHE_CONNECTIONS_PER_HOST, else 8.
+    /// </summary>
+    [Parameter(ParameterSetName = NameParameterSet), ValidateRange(1, SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
+
     [Parameter, ValidateNotNull] public Uri? Proxy { get; set; }
 
     [Parameter, Credential, ValidateNotNull] public PSCredential? ProxyCredential { get; set; }
@@ -200,8 +207,13 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
         }
     }
 
-    private NetworkOptions NetworkOptions() => SourcePolicy.CreateNetwork(Proxy is null ? null : new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() },
-        Credential?.GetNetworkCredential(), RetryCount, TimeSpan.FromSeconds(TimeoutSec), MaxDownloadSize);
+    private NetworkOptions NetworkOptions()
+    {
+        var network = SourcePolicy.CreateNetwork(Proxy is null ? null : new WebProxy(Proxy) { Credentials = ProxyCredential?.GetNetworkCredential() },
+            Credential?.GetNetworkCredential(), RetryCount, TimeSpan.FromSeconds(TimeoutSec), MaxDownloadSize);
+        network.ConnectionsPerHost = MyInvocation.BoundParameters.ContainsKey(nameof(ConnectionsPerHost)) ? ConnectionsPerHost : SourcePolicy.ConnectionsPerHostFrom(Environment);
+        return network;
+    }
 
     private void ProcessHub()
     {

@@ -42,6 +42,9 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
+    /// <summary>Most connections open at once to one host (segmented downloads and parallel models share them); see Save-Model.</summary>
+    [Parameter, ValidateRange(1, Operations.SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
+
     /// <summary>How the cache root is arranged: Native (the default), Uniface or HuggingFace; each layout has its own default root.</summary>
     [Parameter]
     [ValidateSet("Native", "Uniface", "HuggingFace")]
@@ -90,7 +93,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
             _ => false,
         }).ToList();
         using var sources = confirmed.Any(i => i.Action != SyncAction.Remove)
-            ? CreateSourcePlanner(mirrors, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly))
+            ? CreateSourcePlanner(mirrors, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), new Transfer.NetworkOptions { ConnectionsPerHost = ConnectionsPerHost })
             : null;
         var summary = RunAsync((bridge, token) =>
         {

@@ -72,11 +72,12 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
         var record = new ProgressRecord(id, activity, Describe(value, elapsed)) { ParentActivityId = ParentId };
         if (value.TotalBytes is > 0 && value.Phase == TransferPhase.Downloading)
         {
-            record.PercentComplete = (int)Math.Min(100, 100 * value.BytesDone / value.TotalBytes.Value);
-            var rate = value.BytesDone / Math.Max(elapsed.TotalSeconds, 0.001);
+            var held = value.BytesReceived ?? value.BytesDone;
+            record.PercentComplete = (int)Math.Min(100, 100 * held / value.TotalBytes.Value);
+            var rate = held / Math.Max(elapsed.TotalSeconds, 0.001);
             if (rate > 0)
             {
-                record.SecondsRemaining = (int)((value.TotalBytes.Value - value.BytesDone) / rate);
+                record.SecondsRemaining = (int)((value.TotalBytes.Value - held) / rate);
             }
         }
 
@@ -99,9 +100,12 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
             case TransferPhase.Completed:
                 return "Done";
             default:
-                var rate = value.BytesDone / Math.Max(elapsed.TotalSeconds, 0.001);
+                // A segmented download: every byte held counts for the rate, and the connections in use are shown.
+                var held = value.BytesReceived ?? value.BytesDone;
+                var rate = held / Math.Max(elapsed.TotalSeconds, 0.001);
                 var total = value.TotalBytes is { } t ? " of " + Bytes(t) : string.Empty;
-                return string.Format(CultureInfo.InvariantCulture, "{0}{1} at {2}/s from {3}", Bytes(value.BytesDone), total, Bytes((long)rate), value.Location);
+                var over = value.Connections > 1 ? string.Format(CultureInfo.InvariantCulture, " over {0} connections", value.Connections) : string.Empty;
+                return string.Format(CultureInfo.InvariantCulture, "{0}{1} at {2}/s{3} from {4}", Bytes(held), total, Bytes((long)rate), over, value.Location);
         }
     }
 

@@ -11,27 +11,59 @@ using ModelCache.Testing;
 
 namespace ModelCache.Core.Tests.Registry;
 
+/// <summary>How a <see cref="DistributionRegistry"/> is configured beyond anonymous plain HTTP (files are PEM / htpasswd paths).</summary>
+public sealed record RegistryConfig
+{
+    /// <summary>TLS: the server certificate (PEM, may hold its chain) and its private key (PEM).</summary>
+    public string? CertificateFile { get; init; }
+
+    public string? KeyFile { get; init; }
+
+    /// <summary>htpasswd basic auth: the file of bcrypt entries.</summary>
+    public string? HtpasswdFile { get; init; }
+
+    /// <summary>Token auth: auth.token.{realm, service, issuer, rootcertbundle}.</summary>
+    public (string Realm, string Service, string Issuer, string RootCertBundle)? Token { get; init; }
+
+    /// <summary>The test's own check of the registry's certificate (the test CA is never installed).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TrustedCertificate { get; init; }
+}
+
 /// <summary>
-/// The CNCF distribution registry (Debian's docker-registry) on a free 127.0.0.1 port with its own storage folder,
-/// anonymous. Null from <see cref="TryStartAsync"/> when the binary is missing (a CI run fails instead).
+/// The CNCF distribution registry (Debian's docker-registry) on a free 127.0.0.1 port with its own storage folder:
+/// anonymous plain HTTP, or as <see cref="RegistryConfig"/> says (TLS, htpasswd, token auth). Tests skip when the binary
+/// is missing (a CI run fails instead).
 /// </summary>
 public sealed class DistributionRegistry : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();
     private readonly TempDirectory _root;
-    private readonly HttpClient _client = new();
+    private readonly HttpClient _client;
 
-    private DistributionRegistry(Process process, TempDirectory root, int port)
+    private DistributionRegistry(Process process, TempDirectory root, int port, RegistryConfig config)
     {
         _process = process;
         _root = root;
         Port = port;
+        Config = config;
+        var handler = new HttpClientHandler();
+        if (config.TrustedCertificate is { } trusted)
+        {
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate?.Thumbprint == trusted.Thumbprint;
+        }
+
+        _client = new HttpClient(handler);
     }
 
     public int Port { get; }
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public RegistryConfig Config { get; }
+
+    public Uri BaseAddress => new($"{(Config.CertificateFile is null ? "http" : "https")}://127.0.0.1:{Port}/");
+
+    /// <summary>Sent with the test's own pushes to a registry that needs a sign-in.</summary>
+    public AuthenticationHeaderValue? PushAuthorization { get; set; }
 
     public string Log
     {
@@ -75,13 +107,13 @@ public sealed class DistributionRegistry : IAsyncDisposable
     }
 
     /// <summary>Starts it; a free port taken by someone else between choosing and binding is tried again on another.</summary>
-    public static async Task<DistributionRegistry> StartAsync(string binary)
+    public static async Task<DistributionRegistry> StartAsync(string binary, RegistryConfig? config = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await StartOnceAsync(binary);
+                return await StartOnceAsync(binary, config ?? new RegistryConfig());
             }
             catch (InvalidOperationException) when (attempt < 3)
             {
@@ -89,7 +121,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
         }
     }
 
-    private static async Task<DistributionRegistry> StartOnceAsync(string binary)
+    private static async Task<DistributionRegistry> StartOnceAsync(string binary, RegistryConfig settings)
     {
         var root = new TempDirectory("modelcache-registry");
         var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -110,12 +142,12 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 enabled: true
             http:
               addr: 127.0.0.1:{port}
-            """);
+            """ + Extra(settings));
         var info = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add(config);
         var process = Process.Start(info) ?? throw new InvalidOperationException("Cannot start " + binary);
-        var registry = new DistributionRegistry(process, root, port);
+        var registry = new DistributionRegistry(process, root, port, settings);
         process.OutputDataReceived += (_, e) => registry.Append(e.Data);
         process.ErrorDataReceived += (_, e) => registry.Append(e.Data);
         process.BeginOutputReadLine();
@@ -126,7 +158,8 @@ public sealed class DistributionRegistry : IAsyncDisposable
             try
             {
                 using var response = await registry._client.GetAsync(new Uri(registry.BaseAddress, "v2/"));
-                if (response.IsSuccessStatusCode && response.Headers.Contains("Docker-Distribution-Api-Version"))
+                // A registry that needs a sign-in answers 401, with the same header.
+                if (response.Headers.Contains("Docker-Distribution-Api-Version"))
                 {
                     return registry;
                 }
@@ -150,7 +183,9 @@ public sealed class DistributionRegistry : IAsyncDisposable
     public async Task PushBlobAsync(string repository, byte[] bytes)
     {
         var digest = "sha256:" + TestModels.Sha256Of(bytes);
-        using var start = await _client.PostAsync(new Uri(BaseAddress, $"v2/{repository}/blobs/uploads/"), new ByteArrayContent(Array.Empty<byte>()));
+        using var post = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, $"v2/{repository}/blobs/uploads/")) { Content = new ByteArrayContent(Array.Empty<byte>()) };
+        post.Headers.Authorization = PushAuthorization;
+        using var start = await _client.SendAsync(post);
         if (start.StatusCode != HttpStatusCode.Accepted || start.Headers.Location is not { } location)
         {
             throw new InvalidOperationException($"Upload start answered {(int)start.StatusCode}");
@@ -161,11 +196,33 @@ public sealed class DistributionRegistry : IAsyncDisposable
         put.Query = (put.Query.TrimStart('?') is { Length: > 0 } q ? q + "&" : string.Empty) + "digest=" + Uri.EscapeDataString(digest);
         var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var done = await _client.PutAsync(put.Uri, content);
+        using var putRequest = new HttpRequestMessage(HttpMethod.Put, put.Uri) { Content = content };
+        putRequest.Headers.Authorization = PushAuthorization;
+        using var done = await _client.SendAsync(putRequest);
         if (done.StatusCode != HttpStatusCode.Created)
         {
             throw new InvalidOperationException($"Upload answered {(int)done.StatusCode}: {await done.Content.ReadAsStringAsync()}");
         }
+    }
+
+    private static string Extra(RegistryConfig settings)
+    {
+        var yaml = new StringBuilder();
+        if (settings.CertificateFile is not null)
+        {
+            yaml.Append($"\n  tls:\n    certificate: {settings.CertificateFile}\n    key: {settings.KeyFile}");
+        }
+
+        if (settings.HtpasswdFile is not null)
+        {
+            yaml.Append($"\nauth:\n  htpasswd:\n    realm: modelcache-test\n    path: {settings.HtpasswdFile}");
+        }
+        else if (settings.Token is { } token)
+        {
+            yaml.Append($"\nauth:\n  token:\n    realm: {token.Realm}\n    service: {token.Service}\n    issuer: {token.Issuer}\n    rootcertbundle: {token.RootCertBundle}");
+        }
+
+        return yaml.Append('\n').ToString();
     }
 
     // Another server got the port first: this registry cannot bind it.

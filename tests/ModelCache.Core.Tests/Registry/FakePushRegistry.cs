@@ -48,6 +48,9 @@ public sealed class FakePushRegistry : IAsyncDisposable
     /// <summary>HEAD of any blob answers 200, whether it is held or not.</summary>
     public bool ClaimEveryBlob { get; set; }
 
+    /// <summary>A PATCH is acknowledged with a Range that is not what was sent.</summary>
+    public bool WrongRange { get; set; }
+
     /// <summary>Called after each PATCH is stored (a test advances its clock here).</summary>
     public Action<int>? AfterPatch { get; set; }
 
@@ -221,7 +224,7 @@ public sealed class FakePushRegistry : IAsyncDisposable
             Patches++;
             context.Response.StatusCode = 202;
             context.Response.Headers.Location = prefix + id + "?_state=s" + (Patches + 1);
-            context.Response.Headers["Range"] = "0-" + (buffer.Length - 1);
+            context.Response.Headers["Range"] = "0-" + (buffer.Length - 1 - (WrongRange ? 1 : 0));
             AfterPatch?.Invoke(Patches);
             return;
         }

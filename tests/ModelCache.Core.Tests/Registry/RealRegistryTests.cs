@@ -46,7 +46,7 @@ public sealed class RealRegistryTests
 
         Assert.Equal(pushedBytes, File.ReadAllBytes(fromRegistry.Path));
         Assert.Equal(TransferSource.Mirror, fromRegistry.Transfer!.Source);
-        Assert.Equal($"http://127.0.0.1:{registry.Port}/v2/team/models/blobs/sha256:{pushed.Sha256}", fromRegistry.SourceUrl);
+        Assert.Equal($"oci://127.0.0.1:{registry.Port}/team/models@sha256:{pushed.Sha256}", fromRegistry.SourceUrl);
         Assert.Equal(missingBytes, File.ReadAllBytes(fromFolder.Path));
         Assert.Contains(warnings, w => w.Contains(missing.Name, StringComparison.Ordinal) && w.Contains("HTTP 404", StringComparison.Ordinal));
         // The access log arrives through a pipe, a moment after the response.

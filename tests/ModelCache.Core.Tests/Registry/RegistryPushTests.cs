@@ -232,4 +232,32 @@ public sealed class RegistryPushTests : IAsyncLifetime
         Assert.Equal("InvalidArtifactReference", ex.ErrorId);
         Assert.Empty(_registry.Requests);
     }
+
+    [Fact]
+    public async Task A_chunk_acknowledged_at_the_wrong_range_is_a_protocol_error_and_the_session_is_cancelled()
+    {
+        _registry.WrongRange = true;
+
+        var ex = await Assert.ThrowsAsync<TransferException>(() => PushAsync());
+
+        Assert.Equal("RegistryProtocolError", ex.ErrorId);
+        Assert.Contains(_registry.Requests, r => r.Method == "DELETE");
+        Assert.Null(_registry.Manifest("team/models", "v1"));
+    }
+
+    [Fact]
+    public async Task A_registry_that_is_not_there_is_unreachable_and_named()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var target = OciArtifactReference.Parse($"oci://127.0.0.1:{port}/models:v1");
+
+        var ex = await Assert.ThrowsAsync<TransferException>(() => BundlePusher.PushAsync(Client(target), target, Cached(), "t", null, (_, _) => { }, CancellationToken.None));
+
+        Assert.Equal("RegistryUnreachable", ex.ErrorId);
+        Assert.True(ex.IsTransient);
+        Assert.Contains($"127.0.0.1:{port}", ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,5 +1,7 @@
 using System;
+using System.Threading.Tasks;
 using ModelCache.Errors;
+using ModelCache.Testing;
 using ModelCache.Transfer;
 
 namespace ModelCache.Core.Tests.Registry;
@@ -101,5 +103,92 @@ public class RegistryReferenceTests
         using var planner = new SourcePlanner(new[] { "oci://registry.example.com/models" }, false, false);
 
         Assert.Empty(planner.MissingMirrorFolders());
+    }
+}
+
+/// <summary>The transport rule (plain HTTP only for loopback or listed registries), the sign-in refusal over plain HTTP and SSL_CERT_FILE checks.</summary>
+public sealed class RegistryTransportRuleTests
+{
+    [Theory]
+    [InlineData("oci://127.0.0.1:5000/models", null, true)]
+    [InlineData("oci://localhost/models", null, true)]
+    [InlineData("oci://[::1]:5000/models", null, true)]
+    [InlineData("oci://registry.lan:5000/models", null, false)]
+    [InlineData("oci://registry.lan:5000/models", "registry.lan:5000", true)]
+    [InlineData("oci://registry.lan:5000/models", "other.lan, registry.lan", true)]
+    [InlineData("oci://registry.lan:5000/models", "registry.lan:5001", false)]
+    [InlineData("oci://registry.lan:5000/models", "registry.lan.evil:5000", false)]
+    [InlineData("oci://registry.lan/models", "REGISTRY.LAN:443", true)]
+    public void Plain_HTTP_is_allowed_only_for_loopback_and_listed_registries(string reference, string? listed, bool allowed)
+    {
+        var environment = new FakeEnvironment("/home/test");
+        if (listed is not null)
+        {
+            environment.With(RegistryTransport.InsecureRegistriesVariable, listed);
+        }
+
+        Assert.Equal(allowed, RegistryTransport.MayBePlainHttp(OciReference.Parse(reference), environment));
+    }
+
+    [Fact]
+    public async Task A_plain_HTTP_registry_off_this_machine_gets_no_credentials_or_token()
+    {
+        using var client = new System.Net.Http.HttpClient(new RefuseAll());
+        var registry = OciReference.Parse("oci://registry.lan:5000/models").WithPlainHttp(true);
+        var auth = new RegistryAuthenticator(client, registry, MirrorCredential.Basic("user", "pass-Pl41n"), new FakeEnvironment("/home/test"), TimeSpan.FromSeconds(5)) { PlainHttp = true };
+        foreach (var challenge in new[] { "Basic realm=\"r\"", "Bearer realm=\"https://auth.example.com/token\",service=\"s\"" })
+        {
+            using var refused = new System.Net.Http.HttpResponseMessage(System.Net.HttpStatusCode.Unauthorized);
+            refused.Headers.WwwAuthenticate.ParseAdd(challenge);
+
+            var error = await Assert.ThrowsAsync<TransferException>(() => auth.AnswerAsync(refused, null, "M", System.Threading.CancellationToken.None));
+
+            Assert.Equal("RegistryInsecureSignIn", error.ErrorId);
+            Assert.DoesNotContain("pass-Pl41n", error.Message + error.RecommendedAction, StringComparison.Ordinal);
+        }
+
+        Assert.Null(auth.Current());
+        Assert.Equal(0, auth.TokenRequests);
+    }
+
+    [Theory]
+    [InlineData("garbage", "holds no PEM certificate")]
+    [InlineData("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "not a valid PEM certificate")]
+    [InlineData("-----BEGIN CERTIFICATE-----\nMIIB\n", "no END line")]
+    [InlineData(null, "Could not find")]
+    public void A_broken_SSL_CERT_FILE_is_CertificateBundleInvalid(string? content, string why)
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("bundle.pem");
+        if (content is not null)
+        {
+            System.IO.File.WriteAllText(path, content);
+        }
+
+        var environment = new FakeEnvironment(temp.Path).With("SSL_CERT_FILE", path);
+
+        var error = Assert.Throws<ModelCacheException>(() => SourcePlanner.CreateClient(new NetworkOptions(), environment));
+
+        Assert.Equal("CertificateBundleInvalid", error.ErrorId);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void A_FIFO_as_SSL_CERT_FILE_is_refused_without_blocking()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        using var temp = new TempDirectory();
+        var path = temp.Combine("fifo.pem");
+        SpecialFiles.MakeFifo(path);
+
+        var error = SpecialFiles.Bounded(temp.Path, () => Assert.Throws<ModelCacheException>(() => SourcePlanner.CreateClient(new NetworkOptions(), new FakeEnvironment(temp.Path).With("SSL_CERT_FILE", path))));
+
+        Assert.Equal("CertificateBundleInvalid", error.ErrorId);
+    }
+
+    private sealed class RefuseAll : System.Net.Http.HttpMessageHandler
+    {
+        protected override Task<System.Net.Http.HttpResponseMessage> SendAsync(System.Net.Http.HttpRequestMessage request, System.Threading.CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("No request may be sent: " + request.RequestUri);
     }
 }

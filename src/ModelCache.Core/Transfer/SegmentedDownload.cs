@@ -1,0 +1,839 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using ModelCache.IO;
+
+namespace ModelCache.Transfer;
+
+/// <summary>
+/// Fetches the missing ranges of one file over several connections at once, each writing its bytes in place into the one
+/// partial file (positional writes through its own handle). It only fills the partial: the caller (<see cref="ModelSaver"/>)
+/// then hashes the whole file, fsyncs and promotes it as for any download, so nothing unverified is ever promoted.
+/// </summary>
+/// <remarks>
+/// Work is handed out in order, a chunk at a time (the lowest range nobody fetches), so the complete prefix grows
+/// steadily: the SHA-256 follows it (<see cref="Sha256"/>, read back from the page cache while the network is the
+/// bottleneck) and only the last few chunks are hashed after the last byte; a pull-through streams that prefix. Each segment is a
+/// request for exactly its range with If-Range: the validator of the first answer; an answer that is not a 206 for exactly
+/// that range of a file of the same size and validator is a <see cref="SegmentRefusedException"/> (the caller starts
+/// again over one connection). An extra connection that fails (429, 503, a reset, a stall) gives its range back and the
+/// host's budget shrinks by one. Every copy keeps the caps and stall rules of one download (<see cref="HashingCopier"/>).
+/// </remarks>
+internal sealed class SegmentedDownload
+{
+    /// <summary>Smaller files go over one connection: a few more round trips would cost more than they save.</summary>
+    public const long MinimumSize = 32L << 20;
+
+    /// <summary>Chunks are at least this big (a request per chunk) …</summary>
+    private const long MinimumChunk = 1L << 20;
+
+    /// <summary>… and at most this big (the hash trails the last byte by about connections × chunk).</summary>
+    private const long MaximumChunk = 8L << 20;
+
+    /// <summary>The first bytes are read before deciding: up to this many …</summary>
+    private const int ProbeBytes = 4 << 20;
+
+    /// <summary>… or for this long.</summary>
+    private static readonly TimeSpan ProbeTime = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>More connections only pay when one would take longer than this for the rest.</summary>
+    private static readonly TimeSpan WorthSplitting = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan StateInterval = TimeSpan.FromSeconds(1);
+    private static readonly IReadOnlyList<IncrementalHash> NoHashes = Array.Empty<IncrementalHash>();
+
+    private readonly object _gate = new();
+    private readonly List<Span> _spans = new();
+    private readonly RangeSet _done;
+    private readonly Job _job;
+    private readonly HostConnections _budget;
+    private readonly List<Task> _workers = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly long _chunk;
+    private long _hashed;
+    private Exception? _fatal;
+    private TransferException? _lastTransient;
+    private long _received;
+    private int _active;
+    private bool _warnedBackOff;
+
+    public SegmentedDownload(Job job, RangeSet done)
+    {
+        _job = job;
+        _done = done.Clone();
+        _budget = HostConnections.For(job.Network);
+        var perConnection = job.Size / Math.Max(1, _budget.Limit * 8);
+        _chunk = Math.Min(MaximumChunk, Math.Max(MinimumChunk, perConnection / MinimumChunk * MinimumChunk));
+    }
+
+    /// <summary>After <see cref="RunAsync"/>: the SHA-256 of the whole partial file, lower-case hex.</summary>
+    public string? Sha256 { get; private set; }
+
+    /// <summary>Bytes received by this run, over all connections.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Whether <paramref name="content"/> may be fetched in segments: ranges offered, a validator, a known size that is large enough, a budget above one.</summary>
+    public static bool CanSegment(SourceContent content, long? size, NetworkOptions network) =>
+        content.OpenRange is not null && content.Host is not null && content.Validator is not null && size is { } length && length >= network.SegmentedMinimumSize
+        && content.TotalLength == length && HostConnections.For(network).LimitOf(content.Host) > 1;
+
+    /// <summary>
+    /// Reads the first bytes of <paramref name="body"/> (at most <see cref="ProbeBytes"/>, for at most <see cref="ProbeTime"/>) and
+    /// says whether one connection would take more than <see cref="WorthSplitting"/> for the <paramref name="remaining"/> bytes.
+    /// The bytes read are returned to be written first.
+    /// </summary>
+    public static async Task<(byte[] Buffer, int Count, bool Split)> ProbeAsync(Stream body, long remaining, CopyLimits limits, string location, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[ProbeBytes];
+        var count = 0;
+        var firstRead = 0;
+        Stopwatch? clock = null;
+        while (count < buffer.Length)
+        {
+            var read = await HashingCopier.ReadAsync(body, buffer, count, buffer.Length - count, limits.StallTimeout, location, count, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return (buffer, count, false);
+            }
+
+            count += read;
+            if (clock is null)
+            {
+                // The rate is timed from the first bytes on, so the server's time to first byte does not count.
+                clock = Stopwatch.StartNew();
+                firstRead = count;
+            }
+            else if (clock.Elapsed >= ProbeTime)
+            {
+                break;
+            }
+        }
+
+        var seconds = clock!.Elapsed.TotalSeconds;
+        var timed = count - firstRead;
+        if (timed <= 0 || seconds <= 0)
+        {
+            return (buffer, count, seconds >= ProbeTime.TotalSeconds);
+        }
+
+        var rate = timed / seconds;
+        return (buffer, count, (remaining - count) / rate > WorthSplitting.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Fills the missing ranges. <paramref name="first"/> (already open, its body <paramref name="firstBody"/> positioned at
+    /// <see cref="SourceContent.Offset"/>, the start of the first missing range) is the first connection.
+    /// </summary>
+    public async Task RunAsync(SourceContent first, Stream firstBody, CancellationToken cancellationToken)
+    {
+        var gaps = _done.Gaps(_job.Size);
+        if (gaps.Count == 0)
+        {
+            return;
+        }
+
+        if (gaps[0].Start != first.Offset)
+        {
+            throw new InvalidOperationException($"The first connection starts at {first.Offset}, the first missing range at {gaps[0].Start}.");
+        }
+
+        foreach (var (start, end) in gaps)
+        {
+            _spans.Add(new Span(start, end));
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var token = linked.Token;
+        // The first answer runs to the end of the file: it keeps streaming, chunk after chunk, while the next one is free.
+        var streaming = Claim()!;
+        streaming.Streaming = true;
+        Start(first, firstBody, streaming, _budget.First(_job.Host), token);
+        var hashing = Task.Run(() => HashPrefixAsync(token));
+        var saved = Stopwatch.StartNew();
+        var lastPrefix = -1L;
+        var done = false;
+        try
+        {
+            while (true)
+            {
+                AddConnections(token);
+                Task all;
+                lock (_gate)
+                {
+                    all = Task.WhenAll(_workers.ToArray());
+                }
+
+                await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None)).ConfigureAwait(false);
+                Report(ref lastPrefix);
+                if (saved.Elapsed >= StateInterval)
+                {
+                    Save();
+                    saved.Restart();
+                }
+
+                if (Volatile.Read(ref _fatal) is { } fatal)
+                {
+                    _stop.Cancel();
+                    await all.ConfigureAwait(false);
+                    throw fatal;
+                }
+
+                if (!all.IsCompleted)
+                {
+                    continue;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                lock (_gate)
+                {
+                    done = _spans.Count == 0;
+                }
+
+                if (done)
+                {
+                    _stop.Cancel();
+                    await hashing.ConfigureAwait(false);
+                    await HashUpToAsync(_job.Size, cancellationToken).ConfigureAwait(false);
+                    Sha256 = Integrity.Sha256Hasher.ToHex(_sha256.GetHashAndReset());
+                    return;
+                }
+
+                // Every connection ended with ranges left: a transient failure ended the last one; the caller retries and resumes.
+                if (_lastTransient is { } transient)
+                {
+                    throw transient;
+                }
+
+                if (Claim() is { } span)
+                {
+                    Start(null, null, span, _budget.First(_job.Host), token);
+                }
+            }
+        }
+        finally
+        {
+            Task rest;
+            lock (_gate)
+            {
+                rest = Task.WhenAll(_workers.ToArray());
+            }
+
+            _stop.Cancel();
+            try
+            {
+                await Task.WhenAll(rest, hashing).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+            }
+
+            _sha256.Dispose();
+
+            // What arrived is recorded, so a retry or the next run (after Ctrl+C, or a crash after the last save) fetches only the rest.
+            Save();
+            Report(ref lastPrefix);
+        }
+    }
+
+    /// <summary>Opens extra connections while the host's budget allows and there is a range worth splitting.</summary>
+    private void AddConnections(CancellationToken token)
+    {
+        while (!token.IsCancellationRequested && Volatile.Read(ref _fatal) is null && Volatile.Read(ref _active) < _budget.LimitOf(_job.Host))
+        {
+            if (!HasWorkToShare())
+            {
+                return;
+            }
+
+            var lease = _budget.TryExtra(_job.Host);
+            if (lease is null)
+            {
+                return;
+            }
+
+            if (Claim() is not { } span)
+            {
+                lease.Dispose();
+                return;
+            }
+
+            Start(null, null, span, lease, token);
+        }
+    }
+
+    private bool HasWorkToShare()
+    {
+        lock (_gate)
+        {
+            return _spans.Any(s => !s.Owned);
+        }
+    }
+
+    private void Start(SourceContent? content, Stream? body, Span span, IDisposable lease, CancellationToken token)
+    {
+        Interlocked.Increment(ref _active);
+        var worker = Task.Run(() => WorkAsync(content, body, span, lease, token));
+        lock (_gate)
+        {
+            _workers.Add(worker);
+        }
+    }
+
+    /// <summary>
+    /// The first chunk of the lowest range nobody fetches (a released range included), leaving the chunk right after the
+    /// streaming connection to it; null when none is left.
+    /// </summary>
+    private Span? Claim()
+    {
+        lock (_gate)
+        {
+            foreach (var free in _spans.Where(s => !s.Owned).OrderBy(s => s.Position).ToList())
+            {
+                var reserved = _spans.Any(s => s.Streaming && s.Owned && s.End == free.Position);
+                if (!reserved)
+                {
+                    return Take(free, free.Position);
+                }
+
+                if (free.End - free.Position > _chunk)
+                {
+                    // Split around the streaming connection's next chunk: [reserved][claimed][rest].
+                    var claimed = Take(free, free.Position + _chunk);
+                    return claimed;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Takes a chunk of <paramref name="free"/> starting at <paramref name="at"/> (its start or one chunk in). Under the lock.</summary>
+    private Span Take(Span free, long at)
+    {
+        var rest = free.End - at;
+        var length = rest <= _chunk + (_chunk / 2) ? rest : _chunk;
+        if (at == free.Position && length == rest)
+        {
+            free.Owned = true;
+            return free;
+        }
+
+        var chunk = new Span(at, at + length) { Owned = true };
+        _spans.Add(chunk);
+        if (at + length < free.End)
+        {
+            _spans.Add(new Span(at + length, free.End));
+        }
+
+        if (at == free.Position)
+        {
+            _spans.Remove(free);
+        }
+        else
+        {
+            free.End = at;
+        }
+
+        return chunk;
+    }
+
+    /// <summary>The streaming connection reached its end: it goes on into the next chunk if nobody has it. Under the lock.</summary>
+    private bool Extend(Span span)
+    {
+        var next = _spans.FirstOrDefault(s => !s.Owned && s.Position == span.End);
+        if (next is null)
+        {
+            return false;
+        }
+
+        var rest = next.End - next.Position;
+        var length = rest <= _chunk + (_chunk / 2) ? rest : _chunk;
+        span.End += length;
+        if (length == rest)
+        {
+            _spans.Remove(next);
+        }
+        else
+        {
+            next.Position += length;
+        }
+
+        return true;
+    }
+
+    /// <summary>Feeds the hash the complete prefix as it grows, read back from the file (the page cache) while the rest arrives.</summary>
+    private async Task HashPrefixAsync(CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                long prefix;
+                lock (_gate)
+                {
+                    prefix = _done.PrefixEnd;
+                }
+
+                if (prefix - Interlocked.Read(ref _hashed) >= MinimumChunk)
+                {
+                    await HashUpToAsync(prefix, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Task.Delay(25, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task HashUpToAsync(long end, CancellationToken token)
+    {
+        var from = Interlocked.Read(ref _hashed);
+        if (end <= from)
+        {
+            return;
+        }
+
+        using var file = RegularFile.Open(_job.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        file.Seek(from, SeekOrigin.Begin);
+        var buffer = new byte[1 << 20];
+        while (from < end)
+        {
+            var read = await file.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, end - from), token).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new IOException($"The partial file '{_job.Path}' ended at {from} bytes, before {end}.");
+            }
+
+            _sha256.AppendData(buffer, 0, read);
+            from += read;
+            Interlocked.Exchange(ref _hashed, from);
+        }
+    }
+
+    private async Task WorkAsync(SourceContent? content, Stream? body, Span? span, IDisposable lease, CancellationToken token)
+    {
+        var extra = content is null;
+        try
+        {
+            using var file = RegularFile.Open(_job.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.Asynchronous);
+            while (span is not null)
+            {
+                if (content is null)
+                {
+                    content = await OpenAsync(span, token).ConfigureAwait(false);
+                    body = content.Content;
+                }
+
+                try
+                {
+                    await CopyAsync(body!, file, span, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // A body cut short by a split ends its connection here; the next range is a new request.
+                    content.Dispose();
+                    content = null;
+                }
+
+                lock (_gate)
+                {
+                    if (span.Position < span.End)
+                    {
+                        throw TransferException.Transient("DownloadInterrupted",
+                            $"{_job.Location} ended a segment of {_job.Subject} at byte {span.Position} of {span.End}.", "Retry; the partial download is kept and resumed.");
+                    }
+
+                    _spans.Remove(span);
+                }
+
+                span = Claim();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException && token.IsCancellationRequested)
+        {
+            Release(span);
+        }
+        catch (TransferException ex) when (ex.IsTransient && ex.KeepPartial)
+        {
+            // 429, 503, a reset, a stall: this connection's range goes back to the others, and the host gets one connection fewer.
+            Release(span);
+            _lastTransient = ex;
+            if (extra)
+            {
+                var limit = _budget.BackOff(_job.Host);
+                if (!_warnedBackOff)
+                {
+                    _warnedBackOff = true;
+                    _job.Warn?.Invoke($"{ex.Message} Using at most {limit} connection{(limit == 1 ? string.Empty : "s")} to that host.");
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Release(span);
+            Interlocked.CompareExchange(ref _fatal, ex, null);
+        }
+        finally
+        {
+            content?.Dispose();
+            lease.Dispose();
+            Interlocked.Decrement(ref _active);
+        }
+    }
+
+    private void Release(Span? span)
+    {
+        if (span is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (span.Position >= span.End)
+            {
+                _spans.Remove(span);
+            }
+            else
+            {
+                span.Owned = false;
+                span.Streaming = false;
+            }
+        }
+    }
+
+    /// <summary>One segment request; anything but a 206 for exactly this range of the same file refuses segmenting.</summary>
+    private async Task<SourceContent> OpenAsync(Span span, CancellationToken token)
+    {
+        long from, to;
+        lock (_gate)
+        {
+            from = span.Position;
+            to = span.End - 1;
+        }
+
+        SourceContent content;
+        try
+        {
+            content = await _job.OpenRange(from, to, _job.Validator, token).ConfigureAwait(false);
+        }
+        catch (TransferException ex) when (ex.ErrorId is "UnexpectedContentRange" or "ResumeRejected")
+        {
+            throw new SegmentRefusedException($"{_job.Location} answered a range request for {_job.Subject} wrongly ({ex.Message})", ex);
+        }
+
+        string? problem = null;
+        if (content.Validator != _job.Validator)
+        {
+            problem = $"{_job.Location} changed {_job.Subject} while it was downloaded in segments (validator {_job.Validator}, then {content.Validator ?? "none"})";
+        }
+        else if (content.Offset != from)
+        {
+            problem = $"{_job.Location} ignored a range request for {_job.Subject} (it sent the whole file)";
+        }
+        else if (content.TotalLength != _job.Size || content.RangeEnd is { } end && end != to)
+        {
+            problem = $"{_job.Location} answered bytes {from}-{to} of {_job.Subject} with a different range or size ({content.RangeEnd?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} of {content.TotalLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}, expected {to} of {_job.Size})";
+        }
+
+        if (problem is not null)
+        {
+            content.Dispose();
+            throw new SegmentRefusedException(problem);
+        }
+
+        return content;
+    }
+
+    private async Task CopyAsync(Stream body, FileStream file, Span span, CancellationToken token)
+    {
+        long start;
+        lock (_gate)
+        {
+            start = span.Position;
+        }
+
+        file.Seek(start, SeekOrigin.Begin);
+        var last = start;
+        await HashingCopier.CopyAsync(new SpanStream(body, span, start, _gate, Extend), file, NoHashes, start, _job.Limits,
+            position =>
+            {
+                lock (_gate)
+                {
+                    _done.Add(last, position);
+                    span.Position = Math.Max(span.Position, position);
+                }
+
+                Interlocked.Add(ref _received, position - last);
+                last = position;
+            },
+            _job.Location, token).ConfigureAwait(false);
+    }
+
+    private void Save()
+    {
+        RangeSet snapshot;
+        lock (_gate)
+        {
+            snapshot = _done.Clone();
+        }
+
+        try
+        {
+            _job.Save(snapshot);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Only the resume point is lost; the download itself goes on.
+        }
+    }
+
+    /// <summary>The complete prefix only grows (a pull-through streams it to clients); held bytes and connections ride along.</summary>
+    private void Report(ref long lastPrefix)
+    {
+        long prefix, held;
+        lock (_gate)
+        {
+            prefix = _done.PrefixEnd;
+            held = _done.Total;
+        }
+
+        if (prefix < lastPrefix)
+        {
+            return;
+        }
+
+        lastPrefix = prefix;
+        _job.Progress?.Invoke(prefix, held, Math.Max(0, Volatile.Read(ref _active)));
+    }
+
+    /// <summary>A range [Start, End) being fetched: bytes before <see cref="Position"/> are written. End shrinks when another connection takes the back half.</summary>
+    private sealed class Span
+    {
+        public Span(long start, long end)
+        {
+            Position = start;
+            End = end;
+        }
+
+        public long Position { get; set; }
+
+        public long End { get; set; }
+
+        public bool Owned { get; set; }
+
+        /// <summary>Read from an answer that runs to the end of the file: it may grow chunk by chunk (<see cref="Extend"/>).</summary>
+        public bool Streaming { get; set; }
+    }
+
+    /// <summary>The body of one connection, ending where its range ends now (a split may move the end closer).</summary>
+    private sealed class SpanStream : Stream
+    {
+        private readonly Stream _inner;
+        private readonly Span _span;
+        private readonly object _gate;
+        private readonly Func<Span, bool> _extend;
+        private long _position;
+
+        public SpanStream(Stream inner, Span span, long position, object gate, Func<Span, bool> extend)
+        {
+            _inner = inner;
+            _span = span;
+            _position = position;
+            _gate = gate;
+            _extend = extend;
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            var allowed = Allowed(count);
+            if (allowed == 0)
+            {
+                return 0;
+            }
+
+            var read = await _inner.ReadAsync(buffer, offset, allowed, cancellationToken).ConfigureAwait(false);
+            _position += read;
+            return read;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var allowed = Allowed(count);
+            if (allowed == 0)
+            {
+                return 0;
+            }
+
+            var read = _inner.Read(buffer, offset, allowed);
+            _position += read;
+            return read;
+        }
+
+        private int Allowed(int count)
+        {
+            lock (_gate)
+            {
+                if (_position >= _span.End && _span.Streaming)
+                {
+                    _extend(_span);
+                }
+
+                return (int)Math.Max(0, Math.Min(count, _span.End - _position));
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>What one segmented download needs from its caller.</summary>
+    public sealed class Job
+    {
+        public Job(string path, long size, string validator, string location, string subject, string host, CopyLimits limits, NetworkOptions network,
+            Func<long, long, string, CancellationToken, Task<SourceContent>> openRange, Action<RangeSet> save)
+        {
+            Path = path;
+            Size = size;
+            Validator = validator;
+            Location = location;
+            Subject = subject;
+            Host = host;
+            Limits = limits;
+            Network = network;
+            OpenRange = openRange;
+            Save = save;
+        }
+
+        public string Path { get; }
+
+        public long Size { get; }
+
+        public string Validator { get; }
+
+        public string Location { get; }
+
+        public string Subject { get; }
+
+        public string Host { get; }
+
+        public CopyLimits Limits { get; }
+
+        public NetworkOptions Network { get; }
+
+        public Func<long, long, string, CancellationToken, Task<SourceContent>> OpenRange { get; }
+
+        /// <summary>Records the complete ranges (the partial's state), called about once a second and at the end.</summary>
+        public Action<RangeSet> Save { get; }
+
+        /// <summary>The complete prefix, all bytes held, connections in use.</summary>
+        public Action<long, long, int>? Progress { get; set; }
+
+        public Action<string>? Warn { get; set; }
+    }
+}
+
+/// <summary>The source cannot be trusted with segments (it ignores Range, lies in Content-Range, or the file changed): start again over one connection.</summary>
+internal sealed class SegmentRefusedException : Exception
+{
+    public SegmentRefusedException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>Bytes already read (the probe), then the rest of the body.</summary>
+internal sealed class PrefixedStream : Stream
+{
+    private readonly byte[] _prefix;
+    private readonly int _count;
+    private readonly Stream _inner;
+    private int _at;
+
+    public PrefixedStream(byte[] prefix, int count, Stream inner)
+    {
+        _prefix = prefix;
+        _count = count;
+        _inner = inner;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        _at < _count ? Task.FromResult(FromPrefix(buffer, offset, count)) : _inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => _at < _count ? FromPrefix(buffer, offset, count) : _inner.Read(buffer, offset, count);
+
+    private int FromPrefix(byte[] buffer, int offset, int count)
+    {
+        var n = Math.Min(count, _count - _at);
+        Buffer.BlockCopy(_prefix, _at, buffer, offset, n);
+        _at += n;
+        return n;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
