@@ -135,6 +135,8 @@ Describe 'Import-ModelCache -Registry and Sync-ModelCache -Manifest oci://' {
 
     It 'names a missing tag, a malformed reference and offline mode as errors' {
         { Import-ModelCache -Registry 'oci://127.0.0.1/models' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArtifactReference*'
+        { Import-ModelCache -Path 'oci://127.0.0.1/models:v1' -ErrorAction Stop } | Should -Throw -ErrorId 'RegistryReferenceInPath*'
+        { Import-ModelCache -LiteralPath 'oci://127.0.0.1/models:v1' -ErrorAction Stop } | Should -Throw -ErrorId 'RegistryReferenceInPath*'
         $env:MODELCACHE_OFFLINE = '1'
         { Import-ModelCache -Registry 'oci://127.0.0.1/models:v1' -ErrorAction Stop } | Should -Throw -ErrorId 'RegistryManifestOffline*'
         { Sync-ModelCache -Manifest 'oci://127.0.0.1/models:v1' -ErrorAction Stop } | Should -Throw -ErrorId 'RegistryManifestOffline*'

@@ -79,7 +79,22 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
             return;
         }
 
-        foreach (var (input, location) in ResolveItemPaths(Path, LiteralPath))
+        // A registry reference is not a path (PowerShell would look for an 'oci:' drive): it has its own parameter.
+        foreach (var reference in (Path ?? LiteralPath ?? Array.Empty<string>()).Where(Transfer.OciReference.IsRegistry))
+        {
+            WriteFailure(new ModelCacheException("RegistryReferenceInPath", ModelCacheErrorKind.InvalidArgument,
+                $"'{reference}' names a registry, not a file or folder; -Path and -LiteralPath name bundles on disk.",
+                $"Import it with: Import-ModelCache -Registry '{reference}'"), reference);
+        }
+
+        var paths = Path?.Where(p => !Transfer.OciReference.IsRegistry(p)).ToArray();
+        var literalPaths = LiteralPath?.Where(p => !Transfer.OciReference.IsRegistry(p)).ToArray();
+        if ((paths ?? literalPaths)!.Length == 0)
+        {
+            return;
+        }
+
+        foreach (var (input, location) in ResolveItemPaths(paths, literalPaths))
         {
             ImportOperation import;
             try

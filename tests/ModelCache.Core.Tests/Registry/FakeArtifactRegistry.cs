@@ -31,6 +31,9 @@ public sealed class FakeArtifactRegistry : IAsyncDisposable
     /// <summary>Demand a token (Bearer flow) for every registry request but /token.</summary>
     public bool RequireToken { get; set; }
 
+    /// <summary>The token service refuses every request (401), as for an anonymous client of a private repository.</summary>
+    public bool DenyTokens { get; set; }
+
     /// <summary>Answer 403 to every manifest and blob request.</summary>
     public bool Forbid { get; set; }
 
@@ -95,6 +98,12 @@ public sealed class FakeArtifactRegistry : IAsyncDisposable
         var path = context.Request.Path.Value ?? string.Empty;
         var authorization = context.Request.Headers.Authorization.ToString();
         _log.Enqueue(("registry", path, authorization.Length == 0 ? null : authorization));
+        if (path == "/token" && DenyTokens)
+        {
+            context.Response.StatusCode = 401;
+            return;
+        }
+
         if (path == "/token")
         {
             context.Response.ContentType = "application/json";

@@ -131,8 +131,9 @@ public sealed class RegistryPullTests : IDisposable
         var real = Manifest(registry, Config(ModelA), Layer(ModelA));
         var other = Manifest(registry, Config(ModelB), Layer(ModelB));
         var asked = OciManifest.DigestOf(real);
-        registry.PutManifest(asked, other); // the registry answers the digest of one manifest with another
         registry.PutManifest("lying-header", real, digestHeader: OciManifest.DigestOf(other));
+        // Then the registry answers the digest of one manifest with another (and an honest Docker-Content-Digest for it).
+        registry.PutManifest(asked, other);
 
         var byDigest = await OpenFailsAsync(registry.Reference(asked));
         var byHeader = await OpenFailsAsync(registry.Reference("lying-header"));
@@ -226,16 +227,21 @@ public sealed class RegistryPullTests : IDisposable
     }
 
     [Fact]
-    public async Task A_refusal_and_a_missing_tag_are_named_errors()
+    public async Task A_refusal_401_or_403_and_a_missing_tag_are_named_errors()
     {
         await using var registry = await FakeArtifactRegistry.StartAsync();
         var missing = await OpenFailsAsync(registry.Reference("nope"));
+        registry.RequireToken = true;
+        registry.DenyTokens = true;
+        var unauthorized = await OpenFailsAsync(registry.Reference("v1"));
         registry.Forbid = true;
         var forbidden = await OpenFailsAsync(registry.Reference("v1"));
 
         Assert.Equal("RegistryArtifactNotFound", missing.ErrorId);
         Assert.Equal("RegistryAccessDenied", forbidden.ErrorId);
         Assert.Contains("403", forbidden.Message, StringComparison.Ordinal);
+        Assert.Equal("RegistryAccessDenied", unauthorized.ErrorId);
+        Assert.Contains("401", unauthorized.Message, StringComparison.Ordinal);
     }
 
     [Fact]
