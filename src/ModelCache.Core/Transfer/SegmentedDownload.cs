@@ -55,6 +55,7 @@ internal sealed class SegmentedDownload
     private readonly List<Task> _workers = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Stopwatch _sinceReport = Stopwatch.StartNew();
     private readonly long _chunk;
     private long _hashed;
     private Exception? _fatal;
@@ -608,11 +609,13 @@ internal sealed class SegmentedDownload
             held = _done.Total;
         }
 
-        if (prefix < lastPrefix)
+        // A report that repeats the prefix reads as a restart at that offset to a pull-through (harmless, but not free): at most one a second.
+        if (prefix < lastPrefix || (prefix == lastPrefix && _sinceReport.Elapsed < TimeSpan.FromSeconds(1)))
         {
             return;
         }
 
+        _sinceReport.Restart();
         lastPrefix = prefix;
         _job.Progress?.Invoke(prefix, held, Math.Max(0, Volatile.Read(ref _active)));
     }
