@@ -260,14 +260,9 @@ public sealed class ModelSaver
             var body = content.Content;
             if (segments is null && !tally.OneStream && SegmentedDownload.CanSegment(content, expectedLength, Network))
             {
-                // Only a transfer that one connection would make long is split; the bytes read to judge that are written first.
-                var probe = await SegmentedDownload.ProbeAsync(content.Content, expectedLength!.Value - content.Offset, limits, content.Location, cancellationToken).ConfigureAwait(false);
-                body = new PrefixedStream(probe.Buffer, probe.Count, content.Content);
-                if (probe.Split)
-                {
-                    segments = new RangeSet();
-                    segments.Add(0, content.Offset);
-                }
+                // Starts over this one connection; more are opened only once its rate shows they would pay (SegmentedDownload).
+                segments = new RangeSet();
+                segments.Add(0, content.Offset);
             }
 
             if (segments is not null)

@@ -35,11 +35,8 @@ internal sealed class SegmentedDownload
     /// <summary>… and at most this big (the hash trails the last byte by about connections × chunk).</summary>
     private const long MaximumChunk = 8L << 20;
 
-    /// <summary>The first bytes are read before deciding: up to this many …</summary>
-    private const int ProbeBytes = 4 << 20;
-
-    /// <summary>… or for this long.</summary>
-    private static readonly TimeSpan ProbeTime = TimeSpan.FromMilliseconds(400);
+    /// <summary>The first connection runs alone this long before its rate decides whether more would pay (servers send a first burst).</summary>
+    private static readonly TimeSpan RampAfter = TimeSpan.FromMilliseconds(500);
 
     /// <summary>More connections only pay when one would take longer than this for the rest.</summary>
     private static readonly TimeSpan WorthSplitting = TimeSpan.FromSeconds(1);
@@ -55,6 +52,7 @@ internal sealed class SegmentedDownload
     private readonly List<Task> _workers = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Stopwatch _sinceReport = Stopwatch.StartNew();
     private readonly long _chunk;
     private long _hashed;
     private Exception? _fatal;
@@ -62,6 +60,8 @@ internal sealed class SegmentedDownload
     private long _received;
     private int _active;
     private bool _warnedBackOff;
+    private bool _ramped;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     public SegmentedDownload(Job job, RangeSet done)
     {
@@ -82,49 +82,6 @@ internal sealed class SegmentedDownload
     public static bool CanSegment(SourceContent content, long? size, NetworkOptions network) =>
         content.OpenRange is not null && content.Host is not null && content.Validator is not null && size is { } length && length >= network.SegmentedMinimumSize
         && content.TotalLength == length && HostConnections.For(network).LimitOf(content.Host) > 1;
-
-    /// <summary>
-    /// Reads the first bytes of <paramref name="body"/> (at most <see cref="ProbeBytes"/>, for at most <see cref="ProbeTime"/>) and
-    /// says whether one connection would take more than <see cref="WorthSplitting"/> for the <paramref name="remaining"/> bytes.
-    /// The bytes read are returned to be written first.
-    /// </summary>
-    public static async Task<(byte[] Buffer, int Count, bool Split)> ProbeAsync(Stream body, long remaining, CopyLimits limits, string location, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[ProbeBytes];
-        var count = 0;
-        var firstRead = 0;
-        Stopwatch? clock = null;
-        while (count < buffer.Length)
-        {
-            var read = await HashingCopier.ReadAsync(body, buffer, count, buffer.Length - count, limits.StallTimeout, location, count, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return (buffer, count, false);
-            }
-
-            count += read;
-            if (clock is null)
-            {
-                // The rate is timed from the first bytes on, so the server's time to first byte does not count.
-                clock = Stopwatch.StartNew();
-                firstRead = count;
-            }
-            else if (clock.Elapsed >= ProbeTime)
-            {
-                break;
-            }
-        }
-
-        var seconds = clock!.Elapsed.TotalSeconds;
-        var timed = count - firstRead;
-        if (timed <= 0 || seconds <= 0)
-        {
-            return (buffer, count, seconds >= ProbeTime.TotalSeconds);
-        }
-
-        var rate = timed / seconds;
-        return (buffer, count, (remaining - count) / rate > WorthSplitting.TotalSeconds);
-    }
 
     /// <summary>
     /// Fills the missing ranges. <paramref name="first"/> (already open, its body <paramref name="firstBody"/> positioned at
@@ -162,7 +119,12 @@ internal sealed class SegmentedDownload
         {
             while (true)
             {
-                AddConnections(token);
+                if (_ramped || WorthMoreConnections())
+                {
+                    _ramped = true;
+                    AddConnections(token);
+                }
+
                 Task all;
                 lock (_gate)
                 {
@@ -239,6 +201,25 @@ internal sealed class SegmentedDownload
             Save();
             Report(ref lastPrefix);
         }
+    }
+
+    /// <summary>After <see cref="RampAfter"/>: whether the rest would take one connection more than <see cref="WorthSplitting"/>.</summary>
+    private bool WorthMoreConnections()
+    {
+        var elapsed = _clock.Elapsed;
+        if (elapsed < RampAfter)
+        {
+            return false;
+        }
+
+        long remaining;
+        lock (_gate)
+        {
+            remaining = _job.Size - _done.Total;
+        }
+
+        var rate = Received / elapsed.TotalSeconds;
+        return rate <= 0 || remaining / rate > WorthSplitting.TotalSeconds;
     }
 
     /// <summary>Opens extra connections while the host's budget allows and there is a range worth splitting.</summary>
@@ -608,11 +589,13 @@ internal sealed class SegmentedDownload
             held = _done.Total;
         }
 
-        if (prefix < lastPrefix)
+        // A report that repeats the prefix reads as a restart at that offset to a pull-through (harmless, but not free): at most one a second.
+        if (prefix < lastPrefix || (prefix == lastPrefix && _sinceReport.Elapsed < TimeSpan.FromSeconds(1)))
         {
             return;
         }
 
+        _sinceReport.Restart();
         lastPrefix = prefix;
         _job.Progress?.Invoke(prefix, held, Math.Max(0, Volatile.Read(ref _active)));
     }
@@ -776,64 +759,5 @@ internal sealed class SegmentRefusedException : Exception
     public SegmentRefusedException(string message, Exception? inner = null)
         : base(message, inner)
     {
-    }
-}
-
-/// <summary>Bytes already read (the probe), then the rest of the body.</summary>
-internal sealed class PrefixedStream : Stream
-{
-    private readonly byte[] _prefix;
-    private readonly int _count;
-    private readonly Stream _inner;
-    private int _at;
-
-    public PrefixedStream(byte[] prefix, int count, Stream inner)
-    {
-        _prefix = prefix;
-        _count = count;
-        _inner = inner;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        _at < _count ? Task.FromResult(FromPrefix(buffer, offset, count)) : _inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-    public override int Read(byte[] buffer, int offset, int count) => _at < _count ? FromPrefix(buffer, offset, count) : _inner.Read(buffer, offset, count);
-
-    private int FromPrefix(byte[] buffer, int offset, int count)
-    {
-        var n = Math.Min(count, _count - _at);
-        Buffer.BlockCopy(_prefix, _at, buffer, offset, n);
-        _at += n;
-        return n;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
     }
 }
