@@ -180,6 +180,7 @@ BeforeDiscovery {
         'Sync-ModelCache CachePath __AllParameterSets String - -'
         'Sync-ModelCache CatalogPath __AllParameterSets String[] - -'
         'Sync-ModelCache ConnectionsPerHost __AllParameterSets Int32 - -'
+        'Sync-ModelCache Credential __AllParameterSets PSCredential - -'
         'Sync-ModelCache Layout __AllParameterSets String - -'
         'Sync-ModelCache Manifest __AllParameterSets String 0 Mandatory'
         'Sync-ModelCache Mirror __AllParameterSets String[] - -'

@@ -42,6 +42,9 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
+    /// <summary>An account for the mirrors and a registry manifest (basic auth, or the registry's token flow); else $env:MODELCACHE_REGISTRY_USER/_PASSWORD or a Docker-style config.json.</summary>
+    [Parameter, Credential, ValidateNotNull] public PSCredential? Credential { get; set; }
+
     /// <summary>Most connections open at once to one host (segmented downloads and parallel models share them); see Save-Model.</summary>
     [Parameter, ValidateRange(1, Operations.SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
 
@@ -63,11 +66,17 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
 
         var catalog = LoadCatalog(CatalogPath);
         var mirrors = Mirror;
+        var account = Credential?.GetNetworkCredential();
+        Transfer.NetworkOptions Network() => new()
+        {
+            ConnectionsPerHost = ConnectionsPerHost,
+            MirrorCredential = account is null ? null : Transfer.MirrorCredential.Basic(account.UserName, account.Password),
+        };
         SyncManifest manifest;
         if (RegistryManifest.IsRegistry(Manifest))
         {
             // The artifact's models are the desired state; its repository, where each layer is the blob of a model's hash, is the first source.
-            var policy = ResolveSources(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly));
+            var policy = ResolveSources(Mirror, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), Network());
             var (read, bundle) = RunAsync((_, token) => RegistryManifest.ReadAsync(Manifest, catalog, policy.Network, policy.Offline, Environment, token));
             manifest = read;
             foreach (var problem in RegistryManifest.LayerErrors(bundle))
@@ -93,7 +102,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
             _ => false,
         }).ToList();
         using var sources = confirmed.Any(i => i.Action != SyncAction.Remove)
-            ? CreateSourcePlanner(mirrors, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), new Transfer.NetworkOptions { ConnectionsPerHost = ConnectionsPerHost })
+            ? CreateSourcePlanner(mirrors, BoundSwitch(nameof(Offline), Offline), BoundSwitch(nameof(MirrorOnly), MirrorOnly), Network())
             : null;
         var summary = RunAsync((bridge, token) =>
         {
