@@ -75,7 +75,8 @@ public sealed class ExportOperation
         var byName = entries.GroupBy(e => e.Name, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => (CachedFile)g.First(), StringComparer.OrdinalIgnoreCase);
         var models = entries.Select(e => (e.Path, e.CacheRoot, Model: _catalog.DefinitionOf(e)!)).ToList();
         using var client = OciRegistryClient.Create(target.Registry, network, environment, push: true);
-        return await BundlePusher.PushAsync(client, target, models, tool, progress, (model, failure) => onFailed(byName[model.Name], failure), cancellationToken).ConfigureAwait(false);
+        return await BundlePusher.PushAsync(client, target, models, tool, progress, (model, failure) => onFailed(byName[model.Name], failure), cancellationToken,
+            model => BundlePusher.MountSource(((ModelCacheEntry)byName[model.Name]).SourceUrl, target)).ConfigureAwait(false);
     }
 
     /// <param name="onFailed">Called for each file left out (unreadable, or not matching its hash), from any thread.</param>

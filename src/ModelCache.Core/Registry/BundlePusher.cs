@@ -80,7 +80,7 @@ public static class BundlePusher
     /// <param name="onFailed">Called for each model left out (unreadable, outside its root, wrong size).</param>
     public static async Task<RegistryPushResult> PushAsync(OciRegistryClient client, OciArtifactReference target,
         IReadOnlyList<(string File, string Root, ModelDefinition Model)> models, string tool, IProgress<TransferProgress>? progress,
-        Action<ModelDefinition, ModelCacheException> onFailed, CancellationToken cancellationToken)
+        Action<ModelDefinition, ModelCacheException> onFailed, CancellationToken cancellationToken, Func<ModelDefinition, string?>? mountFrom = null)
     {
         if (target.Tag is null)
         {
@@ -121,7 +121,7 @@ public static class BundlePusher
         var tagged = await client.ManifestDigestAsync(target.Tag, "the tag of " + shown, cancellationToken).ConfigureAwait(false) == digest;
         foreach (var item in items)
         {
-            await EnsureAsync(client, item, check: true, counts, progress, cancellationToken).ConfigureAwait(false);
+            await EnsureAsync(client, item, check: true, counts, progress, cancellationToken, mountFrom?.Invoke(item.Model)).ConfigureAwait(false);
         }
 
         await EnsureConfigAsync(client, configDescriptor, config, shown, check: true, counts, cancellationToken).ConfigureAwait(false);
@@ -145,6 +145,30 @@ public static class BundlePusher
 
         return new RegistryPushResult(target, digest, items.Select(i => i.Model.Name).ToList(), items.Count,
             counts.Uploaded, counts.UploadedBytes, counts.Skipped, counts.SkippedBytes, !tagged, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The repository of the same registry a model was saved from (its source oci://host[:port]/repo@sha256:…), when it is
+    /// another repository than the target: the one place known to hold its blob, so a cross-repository mount can be asked.
+    /// </summary>
+    public static string? MountSource(string? sourceUrl, OciArtifactReference target)
+    {
+        var at = sourceUrl?.IndexOf('@') ?? -1;
+        if (sourceUrl is null || at < 0 || !OciReference.IsRegistry(sourceUrl))
+        {
+            return null;
+        }
+
+        try
+        {
+            var source = OciReference.Parse(sourceUrl.Substring(0, at));
+            return string.Equals(source.Host, target.Registry.Host, StringComparison.OrdinalIgnoreCase) && source.Port == target.Registry.Port
+                   && source.Repository != target.Registry.Repository ? source.Repository : null;
+        }
+        catch (ModelCacheException)
+        {
+            return null; // a source recorded in another form: nothing to mount from
+        }
     }
 
     /// <summary>The file's size when it may be pushed: a regular file inside its cache root, of the catalog's size; else reported and null.</summary>
@@ -181,12 +205,15 @@ public static class BundlePusher
         return null;
     }
 
-    private static async Task EnsureAsync(OciRegistryClient client, Item item, bool check, Counts counts, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    private static async Task EnsureAsync(OciRegistryClient client, Item item, bool check, Counts counts, IProgress<TransferProgress>? progress, CancellationToken cancellationToken,
+        string? mountFrom = null)
     {
         var name = item.Model.Name;
         var size = item.Layer.Size;
-        if (check && await client.HasBlobAsync(item.Layer, name, cancellationToken).ConfigureAwait(false))
+        if (check && (await client.HasBlobAsync(item.Layer, name, cancellationToken).ConfigureAwait(false)
+                      || (mountFrom is not null && await client.TryMountBlobAsync(item.Layer, mountFrom, name, cancellationToken).ConfigureAwait(false))))
         {
+            // Held already, or mounted from the repository it was saved from: no byte of it travels.
             counts.Skip(item.Layer);
             progress?.Report(new TransferProgress(name, TransferPhase.Completed, size, size, client.Registry.ToString()));
             return;

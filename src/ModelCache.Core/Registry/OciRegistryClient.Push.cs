@@ -54,6 +54,52 @@ public sealed partial class OciRegistryClient
     }
 
     /// <summary>
+    /// Asks the registry to mount <paramref name="blob"/> from another of its repositories (the spec's cross-repository
+    /// mount) instead of receiving it again. True only for a 201 that names this digest (or names none); a registry that
+    /// opens an upload session instead (202), refuses, or asks for a sign-in the push token does not cover gets false and
+    /// the blob is uploaded as usual — a mount only ever saves bytes, it never fails a push.
+    /// </summary>
+    public async Task<bool> TryMountBlobAsync(OciDescriptor blob, string fromRepository, string subject, CancellationToken cancellationToken)
+    {
+        var address = new Uri(UploadsUri + "?mount=" + Uri.EscapeDataString(blob.Digest) + "&from=" + Uri.EscapeDataString(fromRepository));
+        HttpResponseMessage response;
+        try
+        {
+            response = await SendAsync(_ => new HttpRequestMessage(HttpMethod.Post, address) { Content = Empty() }, subject, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TransferException)
+        {
+            // Typically a token scoped to this repository only (the mount also needs pull on the other): upload instead.
+            return false;
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (status == 201)
+            {
+                var digest = DigestHeader(response);
+                return digest is null || digest == blob.Digest;
+            }
+
+            if (status == 202 && response.Headers.Location is not null)
+            {
+                // An upload session was opened in place of the mount: cancel it (best effort); the upload opens its own.
+                try
+                {
+                    using var cancel = await SendAsync(_ => new HttpRequestMessage(HttpMethod.Delete, ResolveLocation(response, address, subject)), subject, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is TransferException or ModelCacheException)
+                {
+                    // The session expires on the registry by itself.
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Uploads <paramref name="blob"/>, whose bytes <paramref name="content"/> holds (read from its start, never loaded
     /// whole): one PUT up to <see cref="MonolithicLimit"/>, else PATCH chunks with Content-Range and a closing PUT with the
     /// digest. The bytes are hashed as they go; a file that does not hash to the descriptor's digest is not committed.

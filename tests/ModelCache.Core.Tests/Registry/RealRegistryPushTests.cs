@@ -86,6 +86,52 @@ public sealed class RealRegistryPushTests
         }
     }
 
+    [SkippableFact]
+    public async Task A_model_saved_from_another_repository_of_the_registry_is_mounted_not_uploaded()
+    {
+        var binary = DistributionRegistry.Binary();
+        if (binary is null)
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "docker-registry is not installed (apt-get install docker-registry).");
+            Skip.If(true, "docker-registry is not installed (apt-get install docker-registry).");
+        }
+
+        using var temp = new TempDirectory();
+        await using var registry = await DistributionRegistry.StartAsync(binary!);
+        var root = Directory.CreateDirectory(temp.Combine("cache")).FullName;
+        var bytes = TestModels.RandomBytes(600_000, seed: 53);
+        File.WriteAllBytes(Path.Combine(root, "mounted.onnx"), bytes);
+        var model = TestModels.Define(bytes, new Uri("http://127.0.0.1:9/mounted.onnx"), "MOUNTED", "mounted.onnx");
+        var models = new List<(string, string, ModelDefinition)> { (Path.Combine(root, "mounted.onnx"), root, model) };
+        var environment = new FakeEnvironment(temp.Combine("home")).With("DOCKER_CONFIG", temp.Combine("docker"));
+
+        async Task<RegistryPushResult> PushAsync(string reference, Func<ModelDefinition, string?>? mountFrom)
+        {
+            var target = OciArtifactReference.Parse(reference);
+            using var http = SourcePlanner.CreateClient(new NetworkOptions(), environment);
+            var client = new OciRegistryClient(http, target.Registry, null, environment, TimeSpan.FromSeconds(30), push: true);
+            return await BundlePusher.PushAsync(client, target, models, "ModelCache test", null, (_, ex) => throw ex, CancellationToken.None, mountFrom);
+        }
+
+        await PushAsync($"oci://127.0.0.1:{registry.Port}/team/base:v1", null);
+        // The entry's source as a registry mirror records it: oci://host:port/repo@sha256:<hex>.
+        var target = OciArtifactReference.Parse($"oci://127.0.0.1:{registry.Port}/team/site:v1");
+        var source = $"oci://127.0.0.1:{registry.Port}/team/base@sha256:{model.Sha256}";
+        Assert.Equal("team/base", BundlePusher.MountSource(source, target));
+        Assert.Null(BundlePusher.MountSource($"oci://127.0.0.2:{registry.Port}/team/base@sha256:{model.Sha256}", target));
+        Assert.Null(BundlePusher.MountSource($"oci://127.0.0.1:{registry.Port}/team/site@sha256:{model.Sha256}", target));
+        Assert.Null(BundlePusher.MountSource("https://example.com/m.onnx", target));
+
+        var mounted = await PushAsync(target.ToString(), _ => "team/base");
+        Assert.Equal(1, mounted.BlobsUploaded); // the config only; the model's layer was mounted
+        Assert.Equal(1, mounted.BlobsSkipped);
+        Assert.True(await registry.WaitForLogAsync($"POST /v2/team/site/blobs/uploads/?mount=sha256%3A{model.Sha256}&from=team%2Fbase"), registry.Log);
+
+        // A repository that does not hold it: the registry opens an upload session instead, and the blob is uploaded.
+        var fallback = await PushAsync($"oci://127.0.0.1:{registry.Port}/team/third:v1", _ => "team/nowhere");
+        Assert.Equal(2, fallback.BlobsUploaded);
+    }
+
     private static string? Which(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
             .Select(folder => Path.Combine(folder, name)).FirstOrDefault(File.Exists);
