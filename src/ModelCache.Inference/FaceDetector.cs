@@ -469,13 +469,21 @@ public sealed class FaceDetector : IDisposable
         }
 
         using var results = RunSession(() => _session.Run(_runOptions, _inputNames, inputs, _outputNames));
-        var data = new float[results.Count][];
+        var data = buffers.OutputCopies(results.Count);
         var shapes = new int[results.Count][];
         var k = 0;
         foreach (var result in results)
         {
             shapes[k] = Array.ConvertAll(result.GetTensorTypeAndShape().Shape, d => (int)d);
-            data[k] = result.GetTensorDataAsSpan<float>().ToArray();
+            // Copied into arrays kept with the tensor buffers: a 640 input's outputs are about 1 MB, a new large-object
+            // allocation per image otherwise. The outputs are decoded before these buffers serve another image.
+            var values = result.GetTensorDataAsSpan<float>();
+            if (data[k]?.Length != values.Length)
+            {
+                data[k] = new float[values.Length];
+            }
+
+            values.CopyTo(data[k]);
             k++;
         }
 
@@ -592,6 +600,19 @@ public sealed class FaceDetector : IDisposable
         public float[][]? Outputs { get; }
 
         public int[][]? OutputShapes { get; }
+
+        private float[][]? _outputCopies;
+
+        /// <summary>Arrays for <paramref name="count"/> dynamic-shape outputs, reused from image to image (an entry is null or of the last length).</summary>
+        public float[][] OutputCopies(int count)
+        {
+            if (_outputCopies is null || _outputCopies.Length != count)
+            {
+                _outputCopies = new float[count][];
+            }
+
+            return _outputCopies;
+        }
 
         /// <summary>A resize target of exactly this size and colour type, kept with the buffers so it is not allocated per image.</summary>
         public SKBitmap Scratch(int width, int height, SKColorType colorType)
