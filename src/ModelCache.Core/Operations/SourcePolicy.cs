@@ -93,6 +93,13 @@ public sealed class SourcePolicy
         MaxDownloadSize = maxDownloadSize,
     };
 
+    /// <summary>The account for mirrors and registries (Basic, or a registry's token request) on <paramref name="network"/>; none when null.</summary>
+    public static NetworkOptions WithAccount(NetworkOptions network, NetworkCredential? account)
+    {
+        network.MirrorCredential = account is null ? null : MirrorCredential.Basic(account.UserName, account.Password);
+        return network;
+    }
+
     /// <summary>The planner; a warning per missing mirror folder and a verbose line with the policy. The caller disposes it.</summary>
     public SourcePlanner CreatePlanner(IOperationEvents events)
     {

@@ -8,6 +8,7 @@ using ModelCache.Catalog;
 using ModelCache.Errors;
 using ModelCache.Operations;
 using ModelCache.Primitives;
+using ModelCache.Registry;
 using ModelCache.Store;
 using ModelCache.PowerShell.Hosting;
 using ModelCache.Transfer;
@@ -80,15 +81,15 @@ public sealed class ImportModelCacheCommand : ModelCacheCmdlet
         }
 
         // A registry reference is not a path (PowerShell would look for an 'oci:' drive): it has its own parameter.
-        foreach (var reference in (Path ?? LiteralPath ?? Array.Empty<string>()).Where(Transfer.OciReference.IsRegistry))
+        foreach (var reference in (Path ?? LiteralPath ?? Array.Empty<string>()).Where(RegistryManifest.IsRegistry))
         {
             WriteFailure(new ModelCacheException("RegistryReferenceInPath", ModelCacheErrorKind.InvalidArgument,
                 $"'{reference}' names a registry, not a file or folder; -Path and -LiteralPath name bundles on disk.",
                 $"Import it with: Import-ModelCache -Registry '{reference}'"), reference);
         }
 
-        var paths = Path?.Where(p => !Transfer.OciReference.IsRegistry(p)).ToArray();
-        var literalPaths = LiteralPath?.Where(p => !Transfer.OciReference.IsRegistry(p)).ToArray();
+        var paths = Path?.Where(p => !RegistryManifest.IsRegistry(p)).ToArray();
+        var literalPaths = LiteralPath?.Where(p => !RegistryManifest.IsRegistry(p)).ToArray();
         if ((paths ?? literalPaths)!.Length == 0)
         {
             return;

@@ -67,11 +67,7 @@ public sealed class SyncModelCacheCommand : ModelCacheCmdlet
         var catalog = LoadCatalog(CatalogPath);
         var mirrors = Mirror;
         var account = Credential?.GetNetworkCredential();
-        Transfer.NetworkOptions Network() => new()
-        {
-            ConnectionsPerHost = ConnectionsPerHost,
-            MirrorCredential = account is null ? null : Transfer.MirrorCredential.Basic(account.UserName, account.Password),
-        };
+        Transfer.NetworkOptions Network() => SourcePolicy.WithAccount(new Transfer.NetworkOptions { ConnectionsPerHost = ConnectionsPerHost }, account);
         SyncManifest manifest;
         if (RegistryManifest.IsRegistry(Manifest))
         {
