@@ -129,7 +129,7 @@ public sealed class DetectorProvision
             return (verified.Path, plan.Model.Sha256 ?? verified.Path);
         }
 
-        var opened = verified is null ? null : await _resources.Opener.TryOpenAsync(plan.Store, plan.Model, _resources.Fingerprints, cancellationToken).ConfigureAwait(false);
+        var opened = verified is null ? null : await _resources.Opener.RecordUseAsync(plan.Store, plan.Model, verified, cancellationToken).ConfigureAwait(false);
         ModelCacheEntry entry;
         if (opened is not null)
         {

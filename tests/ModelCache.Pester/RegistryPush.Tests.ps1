@@ -86,7 +86,7 @@ Describe 'Export-ModelCache -Registry' {
 
         $saved = Save-Model $Yolo -Mirror "oci://127.0.0.1:$Port/fleet/models" -MirrorOnly -CachePath $other
 
-        $saved.SourceUrl | Should -Be "http://127.0.0.1:$Port/v2/fleet/models/blobs/sha256:$YoloSha"
+        $saved.SourceUrl | Should -Be "oci://127.0.0.1:$Port/fleet/models@sha256:$YoloSha"
         $saved.Sha256 | Should -Be $YoloSha
     }
 

@@ -76,6 +76,15 @@ public sealed class VerifiedModelOpener
             return null;
         }
 
+        return await RecordUseAsync(store, model, verified, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records a use of a file <see cref="TryVerifyAsync"/> just verified (with the hash it computed, if any), without
+    /// verifying it again: a second check would say "ProcessRecord" and drop the fresh hash result from the entry.
+    /// </summary>
+    public async Task<OpenedModel> RecordUseAsync(CacheStore store, ModelDefinition model, VerifiedFile verified, CancellationToken cancellationToken = default)
+    {
         var entry = await store.RecordUseAsync(model, verified.Check, cancellationToken).ConfigureAwait(false);
         return new OpenedModel(entry, verified.By, verified.Check is null ? 0 : verified.Fingerprint.Size);
     }
