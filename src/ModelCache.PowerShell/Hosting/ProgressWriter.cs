@@ -23,6 +23,7 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
     private readonly Dictionary<string, (int Id, Stopwatch Clock, TimeSpan LastWrite, TransferPhase Phase)> _models = new(StringComparer.OrdinalIgnoreCase);
     private readonly object _gate = new();
     private int _nextId = ParentId + 1;
+    private int _batchDone = -1;
 
     public ProgressWriter(Cmdlet cmdlet, PipelineBridge bridge, string activity)
     {
@@ -50,9 +51,10 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
 
             _models[value.Name] = (state.Id, state.Clock, now, value.Phase);
             record = ToRecord(value, state.Id, now);
+            // Queued under the lock: reports from several threads reach the host in the order they were judged, so a
+            // model's "Completed" is never overtaken by an earlier update.
+            _bridge.Post(() => _cmdlet.WriteProgress(record));
         }
-
-        _bridge.Post(() => _cmdlet.WriteProgress(record));
     }
 
     /// <summary>Updates the parent (batch) activity.</summary>
@@ -63,7 +65,17 @@ internal sealed class ProgressWriter : IProgress<TransferProgress>
             PercentComplete = total == 0 ? 100 : (int)(100L * done / total),
             RecordType = done >= total ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         };
-        _bridge.Post(() => _cmdlet.WriteProgress(record));
+        lock (_gate)
+        {
+            // Models finish on several threads: a count older than one already shown would reopen a completed bar.
+            if (done < _batchDone)
+            {
+                return;
+            }
+
+            _batchDone = done;
+            _bridge.Post(() => _cmdlet.WriteProgress(record));
+        }
     }
 
     private static ProgressRecord ToRecord(TransferProgress value, int id, TimeSpan elapsed)
