@@ -89,7 +89,7 @@ public sealed partial class OciRegistryClient : IDisposable
 
             start ??= request.RequestUri!;
             var address = request.RequestUri!;
-            var onRegistry = SameAuthority(address, Registry.RegistryUri);
+            var onRegistry = HttpSource.SameAuthority(address, Registry.RegistryUri);
             var sent = onRegistry ? Auth.Current() : null;
             // Only ever the registry's own host: an upload location or a redirect to blob storage elsewhere goes without it.
             request.Headers.Authorization = sent;
@@ -210,7 +210,4 @@ public sealed partial class OciRegistryClient : IDisposable
             _settle.Release();
         }
     }
-
-    internal static bool SameAuthority(Uri a, Uri b) =>
-        string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
 }

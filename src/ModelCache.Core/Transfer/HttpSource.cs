@@ -337,7 +337,8 @@ public sealed class HttpSource : IModelSource
         return header?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
     }
 
-    private static bool SameAuthority(Uri a, Uri b) =>
+    /// <summary>Same scheme, host and port: the only addresses a mirror's or registry's credentials are sent to.</summary>
+    internal static bool SameAuthority(Uri a, Uri b) =>
         string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
 
     private Uri Address(ModelDefinition model) => _registry is not null ? _registry.BlobUri(model.Sha256)
