@@ -180,6 +180,26 @@ public sealed class SegmentedDownloadTests : IDisposable
     }
 
     [Fact]
+    public async Task The_open_ended_first_answer_stops_when_more_connections_start_so_a_stalled_burst_does_not_hold_the_download()
+    {
+        // A per-request limiter (nginx's limit_rate) sends each answer a first burst, then the limit; at its worst the
+        // first answer sends nothing more at all. Once segments start, that answer must not keep the front of the file.
+        await using var server = await RangeServer.StartAsync(Bytes, RangeBehaviour.Honest, 0);
+        server.OpenEndedStallsAfter = 1 << 20;
+        var model = Define(server.Url("model.onnx"));
+
+        var entry = await SaveAsync(model);
+
+        _output.WriteLine(string.Join(Environment.NewLine, server.Requests.Select(r => $"{r.Status} {r.Range} {r.Sent}")));
+        Assert.Equal(model.Sha256, TestModels.Sha256Of(File.ReadAllBytes(_store.GetModelPath(model))));
+        Assert.False(entry.Transfer!.Resumed, "no retry after a stall");
+        Assert.Empty(_warnings);
+        var openEnded = Assert.Single(server.Requests, r => r.Range.Length == 0 || r.Range.EndsWith('-'));
+        Assert.InRange(openEnded.Sent, 1, 1 << 20);
+        Assert.All(server.Requests.Where(r => r != openEnded), r => Assert.Equal(206, r.Status));
+    }
+
+    [Fact]
     public async Task A_fast_server_is_read_over_one_connection()
     {
         await using var server = await RangeServer.StartAsync(Bytes, RangeBehaviour.Honest, 0);

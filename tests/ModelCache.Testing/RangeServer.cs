@@ -67,6 +67,12 @@ public sealed class RangeServer : IAsyncDisposable
 
     public int BytesPerSecond { get; }
 
+    /// <summary>
+    /// When set, an answer that runs to the end of the file sends this many bytes and then nothing until the client
+    /// leaves (a per-request limit after its first burst, at its worst); bounded ranges are served in full.
+    /// </summary>
+    public long? OpenEndedStallsAfter { get; set; }
+
     /// <summary>Bodies served at once before a 429; unlimited by default.</summary>
     public int MaxConcurrent { get; set; } = int.MaxValue;
 
@@ -145,8 +151,15 @@ public sealed class RangeServer : IAsyncDisposable
 
             response.ContentLength = to - from + 1;
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var openEnded = request.Range.Length == 0 || request.Range.EndsWith('-');
             for (var at = from; at <= to; at += ChunkSize)
             {
+                if (openEnded && OpenEndedStallsAfter is { } burst && at - from >= burst)
+                {
+                    await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted).ConfigureAwait(false);
+                }
+
                 var count = (int)Math.Min(ChunkSize, to + 1 - at);
                 await response.Body.WriteAsync(body.AsMemory((int)at, count), context.RequestAborted).ConfigureAwait(false);
                 Interlocked.Add(ref request.SentField, count);

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
@@ -38,8 +39,10 @@ internal static class HashingCopier
         Action<long>? onProgress, string location, CancellationToken cancellationToken)
     {
         // Two buffers: the next chunk is received while the previous one is hashed and written,
-        // and hashing runs beside the write, so one core is not left to do all three in turn.
-        var buffers = new[] { new byte[ChunkSize], new byte[ChunkSize] };
+        // and hashing runs beside the write, so one core is not left to do all three in turn. Pooled: a segmented
+        // download copies a range of a few MiB per request, and two fresh 4 MiB arrays each time (zeroed, on the large
+        // object heap, each a gen-2 collection in waiting) cost more CPU than the hash.
+        var buffers = new[] { ArrayPool<byte>.Shared.Rent(ChunkSize), ArrayPool<byte>.Shared.Rent(ChunkSize) };
         var current = 0;
         long copied = 0;
         Task? pending = null;
@@ -122,17 +125,26 @@ internal static class HashingCopier
         }
         finally
         {
-            if (pending is not null)
+            try
             {
-                // Never leave a write running against a file the caller is about to close or delete.
-                try
+                if (pending is not null)
                 {
-                    await pending.ConfigureAwait(false);
-                    onProgress(startOffset + copied); // that chunk is on disk: it counts, and resuming starts after it
+                    // Never leave a write running against a file the caller is about to close or delete.
+                    try
+                    {
+                        await pending.ConfigureAwait(false);
+                        onProgress(startOffset + copied); // that chunk is on disk: it counts, and resuming starts after it
+                    }
+                    catch (Exception) when (cancellationToken.IsCancellationRequested)
+                    {
+                    }
                 }
-                catch (Exception) when (cancellationToken.IsCancellationRequested)
-                {
-                }
+            }
+            finally
+            {
+                // Only once nothing reads or writes them any more (the write and its hash have ended, awaited above).
+                ArrayPool<byte>.Shared.Return(buffers[0]);
+                ArrayPool<byte>.Shared.Return(buffers[1]);
             }
         }
     }

@@ -35,8 +35,13 @@ internal sealed class SegmentedDownload
     /// <summary>… and at most this big (the hash trails the last byte by about connections × chunk).</summary>
     private const long MaximumChunk = 8L << 20;
 
-    /// <summary>The first connection runs alone this long before its rate decides whether more would pay (servers send a first burst).</summary>
-    private static readonly TimeSpan RampAfter = TimeSpan.FromMilliseconds(150);
+    /// <summary>The first connection runs alone at least this long before its rate decides whether more would pay.</summary>
+    private static readonly TimeSpan RampAfter = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Its rate is taken over this much of the recent past, looked at every <see cref="RampPoll"/> while it runs alone.</summary>
+    private static readonly TimeSpan RateWindow = TimeSpan.FromMilliseconds(100);
+
+    private static readonly TimeSpan RampPoll = TimeSpan.FromMilliseconds(25);
 
     /// <summary>More connections only pay when one would take longer than this for the rest.</summary>
     private static readonly TimeSpan WorthSplitting = TimeSpan.FromSeconds(1);
@@ -61,6 +66,7 @@ internal sealed class SegmentedDownload
     private int _active;
     private bool _warnedBackOff;
     private bool _ramped;
+    private readonly Queue<(TimeSpan At, long Received)> _samples = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     public SegmentedDownload(Job job, RangeSet done)
@@ -107,11 +113,12 @@ internal sealed class SegmentedDownload
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
-        // The first answer runs to the end of the file: it keeps streaming, chunk after chunk, while the next one is free.
+        // The first answer runs to the end of the file: alone, it keeps streaming chunk after chunk; once more connections pay, it stops.
         var streaming = Claim()!;
         streaming.Streaming = true;
+        using var cut = streaming.Cut = new CancellationTokenSource();
         Start(first, firstBody, streaming, _budget.First(_job.Host), token);
-        var hashing = Task.Run(() => HashPrefixAsync(token));
+        var hashing = Task.Factory.StartNew(() => HashPrefix(token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var saved = Stopwatch.StartNew();
         var lastPrefix = -1L;
         var done = false;
@@ -121,7 +128,12 @@ internal sealed class SegmentedDownload
             {
                 if (_ramped || WorthMoreConnections())
                 {
-                    _ramped = true;
+                    if (!_ramped)
+                    {
+                        _ramped = true;
+                        StopStreaming(streaming);
+                    }
+
                     AddConnections(token);
                 }
 
@@ -131,7 +143,7 @@ internal sealed class SegmentedDownload
                     all = Task.WhenAll(_workers.ToArray());
                 }
 
-                await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None)).ConfigureAwait(false);
+                await Task.WhenAny(all, Task.Delay(_ramped ? TimeSpan.FromMilliseconds(200) : RampPoll, CancellationToken.None)).ConfigureAwait(false);
                 Report(ref lastPrefix);
                 if (saved.Elapsed >= StateInterval)
                 {
@@ -159,9 +171,13 @@ internal sealed class SegmentedDownload
 
                 if (done)
                 {
-                    _stop.Cancel();
                     await hashing.ConfigureAwait(false);
-                    await HashUpToAsync(_job.Size, cancellationToken).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (Interlocked.Read(ref _hashed) != _job.Size)
+                    {
+                        throw new InvalidOperationException($"The hash of '{_job.Path}' stopped at {Interlocked.Read(ref _hashed)} bytes of {_job.Size}.");
+                    }
+
                     Sha256 = Integrity.Sha256Hasher.ToHex(_sha256.GetHashAndReset());
                     return;
                 }
@@ -198,16 +214,32 @@ internal sealed class SegmentedDownload
             _sha256.Dispose();
 
             // What arrived is recorded, so a retry or the next run (after Ctrl+C, or a crash after the last save) fetches only the rest.
-            Save();
+            // Not after a whole file: it is promoted (or refused) next, and the durable write of the state cost 50-80 ms.
+            if (Sha256 is null)
+            {
+                Save();
+            }
+
             Report(ref lastPrefix);
         }
     }
 
-    /// <summary>After <see cref="RampAfter"/>: whether the rest would take one connection more than <see cref="WorthSplitting"/>.</summary>
+    /// <summary>
+    /// After <see cref="RampAfter"/>: whether the rest would take one connection more than <see cref="WorthSplitting"/> at
+    /// its rate over the last <see cref="RateWindow"/>. Not the average since the start: a server's first burst (nginx's
+    /// limit_rate sends a second's worth at once) would hide the limit that follows it.
+    /// </summary>
     private bool WorthMoreConnections()
     {
-        var elapsed = _clock.Elapsed;
-        if (elapsed < RampAfter)
+        var now = _clock.Elapsed;
+        var received = Received;
+        _samples.Enqueue((now, received));
+        while (_samples.Count > 1 && now - _samples.Peek().At > RateWindow)
+        {
+            _samples.Dequeue();
+        }
+
+        if (now < RampAfter)
         {
             return false;
         }
@@ -218,8 +250,37 @@ internal sealed class SegmentedDownload
             remaining = _job.Size - _done.Total;
         }
 
-        var rate = Received / elapsed.TotalSeconds;
-        return rate <= 0 || remaining / rate > WorthSplitting.TotalSeconds;
+        var (at, then) = _samples.Peek();
+        var rate = (received - then) / Math.Max((now - at).TotalSeconds, 0.001);
+        // A pause near the end (a GC, a flush) is not worth new connections.
+        return remaining > 2 * _chunk && (rate <= 0 || remaining / rate > WorthSplitting.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The open-ended first answer stops where it has read to and its rest goes back to the pool: from now on every
+    /// connection asks for one chunk at a time, so a server that limits each request after a first burst (nginx's
+    /// limit_rate) does not hold the front of the file, which the hash and a pull-through wait for, at its limit.
+    /// </summary>
+    private void StopStreaming(Span streaming)
+    {
+        lock (_gate)
+        {
+            if (!streaming.Streaming || !streaming.Owned)
+            {
+                return;
+            }
+
+            streaming.Streaming = false;
+            var cut = Math.Max(streaming.Position, streaming.Read);
+            if (cut < streaming.End)
+            {
+                _spans.Add(new Span(cut, streaming.End));
+                streaming.End = cut;
+            }
+        }
+
+        // A read waiting on a server that sends nothing more would hold the connection until the stall timeout.
+        streaming.Cut?.Cancel();
     }
 
     /// <summary>Opens extra connections while the host's budget allows and there is a range worth splitting.</summary>
@@ -348,56 +409,60 @@ internal sealed class SegmentedDownload
         return true;
     }
 
-    /// <summary>Feeds the hash the complete prefix as it grows, read back from the file (the page cache) while the rest arrives.</summary>
-    private async Task HashPrefixAsync(CancellationToken token)
+    /// <summary>
+    /// Feeds the hash the complete prefix as it grows, read back from the file (the page cache) while the rest arrives, up
+    /// to the end of the file. On its own thread with blocking reads: as a pool task it queued behind every connection's
+    /// completions and fell a quarter of the file behind on two cores, all of which was then hashed after the last byte.
+    /// </summary>
+    private void HashPrefix(CancellationToken token)
     {
         try
         {
-            while (!token.IsCancellationRequested)
+            using var file = RegularFile.Open(_job.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+            var buffer = new byte[1 << 20];
+            var from = 0L;
+            var flushed = 0L;
+            var fileSystem = _job.Limits.FileSystem;
+            var granularity = fileSystem.WriteBackGranularity;
+            file.Seek(0, SeekOrigin.Begin);
+            while (from < _job.Size)
             {
+                token.ThrowIfCancellationRequested();
                 long prefix;
                 lock (_gate)
                 {
                     prefix = _done.PrefixEnd;
                 }
 
-                if (prefix - Interlocked.Read(ref _hashed) >= MinimumChunk)
+                if (prefix - from < MinimumChunk && prefix < _job.Size)
                 {
-                    await HashUpToAsync(prefix, token).ConfigureAwait(false);
+                    token.WaitHandle.WaitOne(5);
+                    continue;
                 }
-                else
+
+                while (from < prefix)
                 {
-                    await Task.Delay(25, token).ConfigureAwait(false);
+                    var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, prefix - from));
+                    if (read == 0)
+                    {
+                        throw new IOException($"The partial file '{_job.Path}' ended at {from} bytes, before {prefix}.");
+                    }
+
+                    _sha256.AppendData(buffer, 0, read);
+                    from += read;
+                }
+
+                Interlocked.Exchange(ref _hashed, from);
+                if (from - flushed >= granularity || from == _job.Size)
+                {
+                    // The hashed prefix goes to the disk now (no waiting), so the fsync before promotion has only the end left.
+                    fileSystem.StartWriteBack(file, flushed, from - flushed);
+                    flushed = from;
                 }
             }
         }
         catch (OperationCanceledException)
         {
-        }
-    }
-
-    private async Task HashUpToAsync(long end, CancellationToken token)
-    {
-        var from = Interlocked.Read(ref _hashed);
-        if (end <= from)
-        {
-            return;
-        }
-
-        using var file = RegularFile.Open(_job.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        file.Seek(from, SeekOrigin.Begin);
-        var buffer = new byte[1 << 20];
-        while (from < end)
-        {
-            var read = await file.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, end - from), token).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new IOException($"The partial file '{_job.Path}' ended at {from} bytes, before {end}.");
-            }
-
-            _sha256.AppendData(buffer, 0, read);
-            from += read;
-            Interlocked.Exchange(ref _hashed, from);
         }
     }
 
@@ -600,7 +665,7 @@ internal sealed class SegmentedDownload
         _job.Progress?.Invoke(prefix, held, Math.Max(0, Volatile.Read(ref _active)));
     }
 
-    /// <summary>A range [Start, End) being fetched: bytes before <see cref="Position"/> are written. End shrinks when another connection takes the back half.</summary>
+    /// <summary>A range [Start, End) being fetched: bytes before <see cref="Position"/> are written. End shrinks when the first answer stops streaming (<see cref="StopStreaming"/>).</summary>
     private sealed class Span
     {
         public Span(long start, long end)
@@ -617,6 +682,12 @@ internal sealed class SegmentedDownload
 
         /// <summary>Read from an answer that runs to the end of the file: it may grow chunk by chunk (<see cref="Extend"/>).</summary>
         public bool Streaming { get; set; }
+
+        /// <summary>The end of what its connection has read from the body so far (written or about to be).</summary>
+        public long Read { get; set; }
+
+        /// <summary>For the first answer only: ends a read in flight when the span is cut short (<see cref="StopStreaming"/>).</summary>
+        public CancellationTokenSource? Cut { get; set; }
     }
 
     /// <summary>The body of one connection, ending where its range ends now (a split may move the end closer).</summary>
@@ -655,22 +726,31 @@ internal sealed class SegmentedDownload
                 return 0;
             }
 
-            var read = await _inner.ReadAsync(buffer, offset, allowed, cancellationToken).ConfigureAwait(false);
-            _position += read;
-            return read;
+            if (_span.Cut is not { } cut)
+            {
+                return Advance(await _inner.ReadAsync(buffer, offset, allowed, cancellationToken).ConfigureAwait(false));
+            }
+
+            int read;
+            using (var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cut.Token))
+            {
+                try
+                {
+                    read = await _inner.ReadAsync(buffer, offset, allowed, either.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException && cut.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    return 0;
+                }
+            }
+
+            return Advance(read);
         }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
             var allowed = Allowed(count);
-            if (allowed == 0)
-            {
-                return 0;
-            }
-
-            var read = _inner.Read(buffer, offset, allowed);
-            _position += read;
-            return read;
+            return allowed == 0 ? 0 : Advance(_inner.Read(buffer, offset, allowed));
         }
 
         private int Allowed(int count)
@@ -683,6 +763,18 @@ internal sealed class SegmentedDownload
                 }
 
                 return (int)Math.Max(0, Math.Min(count, _span.End - _position));
+            }
+        }
+
+        /// <summary>Counts a read; bytes past an end that was cut while it was in flight belong to another span and are dropped.</summary>
+        private int Advance(int read)
+        {
+            lock (_gate)
+            {
+                read = (int)Math.Min(read, Math.Max(0, _span.End - _position));
+                _position += read;
+                _span.Read = _position;
+                return read;
             }
         }
 
