@@ -11,7 +11,4 @@ internal static class HubUrls
         new(Base(endpoint) + "/" + repo.UrlPrefix + repo.Id + "/resolve/" + Uri.EscapeDataString(revision) + "/" + string.Join("/", path.Split('/').Select(Uri.EscapeDataString)));
 
     private static string Base(Uri endpoint) => endpoint.ToString().TrimEnd('/');
-
-    public static bool SameAuthority(Uri a, Uri b) =>
-        string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
 }

@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using ModelCache.Errors;
 using ModelCache.Transfer;
 using ModelCache.Catalog;
+using ModelCache.Primitives;
 
 namespace ModelCache.HuggingFace;
 
@@ -44,7 +45,7 @@ internal sealed class HubClient
             if (IsRedirect(response) && Header(response, "X-Repo-Commit") is null && redirects < MaxRedirects && response.Headers.Location is { } location)
             {
                 var next = location.IsAbsoluteUri ? location : new Uri(address, location);
-                if (HubUrls.SameAuthority(next, _settings.Endpoint))
+                if (UriAuthority.Same(next, _settings.Endpoint))
                 {
                     address = next;
                     continue;
@@ -98,7 +99,7 @@ internal sealed class HubClient
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri address, long? offset, long? end, string subject, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, address);
-        if (_settings.Token is { } token && HubUrls.SameAuthority(address, _settings.Endpoint))
+        if (_settings.Token is { } token && UriAuthority.Same(address, _settings.Endpoint))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }

@@ -84,14 +84,13 @@ public sealed class SourcePolicy
     }
 
     /// <summary>Network settings for a transfer; <paramref name="mirrorCredential"/> is sent to mirror hosts only, as Basic authentication.</summary>
-    public static NetworkOptions CreateNetwork(IWebProxy? proxy, NetworkCredential? mirrorCredential, int retryCount, TimeSpan timeout, long maxDownloadSize) => new()
+    public static NetworkOptions CreateNetwork(IWebProxy? proxy, NetworkCredential? mirrorCredential, int retryCount, TimeSpan timeout, long maxDownloadSize) => WithAccount(new()
     {
         Proxy = proxy,
-        MirrorCredential = mirrorCredential is null ? null : MirrorCredential.Basic(mirrorCredential.UserName, mirrorCredential.Password),
         RetryCount = retryCount,
         Timeout = timeout,
         MaxDownloadSize = maxDownloadSize,
-    };
+    }, mirrorCredential);
 
     /// <summary>The account for mirrors and registries (Basic, or a registry's token request) on <paramref name="network"/>; none when null.</summary>
     public static NetworkOptions WithAccount(NetworkOptions network, NetworkCredential? account)

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ModelCache.Configuration;
 using ModelCache.Errors;
 using ModelCache.Transfer;
+using ModelCache.Primitives;
 
 namespace ModelCache.Registry;
 
@@ -89,7 +90,7 @@ public sealed partial class OciRegistryClient : IDisposable
 
             start ??= request.RequestUri!;
             var address = request.RequestUri!;
-            var onRegistry = HttpSource.SameAuthority(address, Registry.RegistryUri);
+            var onRegistry = UriAuthority.Same(address, Registry.RegistryUri);
             var sent = onRegistry ? Auth.Current() : null;
             // Only ever the registry's own host: an upload location or a redirect to blob storage elsewhere goes without it.
             request.Headers.Authorization = sent;

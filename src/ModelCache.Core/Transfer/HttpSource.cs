@@ -79,10 +79,10 @@ public sealed class HttpSource : IModelSource
         var answered = false;
         for (var redirects = 0; ; redirects++)
         {
-            var sent = _auth is not null && SameAuthority(address, _mirrorBase!) ? _auth.Current() : null;
+            var sent = _auth is not null && UriAuthority.Same(address, _mirrorBase!) ? _auth.Current() : null;
             var response = await SendAsync(model, address, resume, end, sent, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            if (_auth is not null && status is 401 or 403 && SameAuthority(address, _mirrorBase!))
+            if (_auth is not null && status is 401 or 403 && UriAuthority.Same(address, _mirrorBase!))
             {
                 // A registry that refuses is an error for this source, never taken for a missing blob.
                 using (response)
@@ -144,13 +144,13 @@ public sealed class HttpSource : IModelSource
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, address);
-        if (_credential is not null && _mirrorBase is not null && SameAuthority(address, _mirrorBase))
+        if (_credential is not null && _mirrorBase is not null && UriAuthority.Same(address, _mirrorBase))
         {
             request.Headers.Authorization = _credential.Header;
         }
 
         // Only ever the registry's own host: a redirect to blob storage elsewhere goes without it.
-        if (registryAuthorization is not null && _mirrorBase is not null && SameAuthority(address, _mirrorBase))
+        if (registryAuthorization is not null && _mirrorBase is not null && UriAuthority.Same(address, _mirrorBase))
         {
             request.Headers.Authorization = registryAuthorization;
         }
@@ -336,10 +336,6 @@ public sealed class HttpSource : IModelSource
 
         return header?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
     }
-
-    /// <summary>Same scheme, host and port: the only addresses a mirror's or registry's credentials are sent to.</summary>
-    internal static bool SameAuthority(Uri a, Uri b) =>
-        string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port && a.Scheme == b.Scheme;
 
     private Uri Address(ModelDefinition model) => _registry is not null ? _registry.BlobUri(model.Sha256)
         : _mirrorBase is not null ? new Uri(_mirrorBase, Uri.EscapeDataString(model.FileName))
