@@ -36,13 +36,17 @@ public sealed class ModelCatalog
     public IReadOnlyList<ModelDefinition> Models { get; }
 
     /// <summary>The catalog compiled into the assembly.</summary>
-    public static IReadOnlyList<ModelDefinition> ReadBuiltIn()
+    public static IReadOnlyList<ModelDefinition> ReadBuiltIn() => BuiltIn.Value;
+
+    // Parsed once per process: it is part of the assembly and its definitions are immutable, and parsing and checking
+    // every entry again cost 1-2 ms of every command (a single-image Invoke-FaceDetect is ~10 ms of work, issue 22).
+    private static readonly Lazy<IReadOnlyList<ModelDefinition>> BuiltIn = new(() =>
     {
         using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream(BuiltInResource)
             ?? throw new InvalidOperationException("The built-in catalog resource is missing from ModelCache.Core.");
         using var reader = new StreamReader(stream);
         return CatalogReader.Read(reader.ReadToEnd(), "built-in catalog", ModelDefinition.BuiltInOrigin);
-    }
+    });
 
     /// <summary>Built-in catalog with each user catalog file merged over it, in order.</summary>
     public static ModelCatalog Load(IEnumerable<string> userCatalogFiles)
