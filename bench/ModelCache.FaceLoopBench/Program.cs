@@ -183,9 +183,10 @@ void MeasureCmdlet(FixtureModel model, Measured m)
     var warm = FreshCopies(sources);
     var timed = FreshCopies(sources);
     var one = FreshCopies(new[] { single });
+    var oneWarm = FreshCopies(new[] { sources.First(s => s != single) });
     var bigWarm = FreshCopies(new[] { big });
     var bigTimed = FreshCopies(new[] { big });
-    var (folderMs, count, firstMs, tileMs, tileFaces) = pwsh.Run(model.Name, warm, timed, Files(one)[0], Files(bigTimed)[0], Files(bigWarm)[0]);
+    var (folderMs, count, firstMs, tileMs, tileFaces) = pwsh.Run(model.Name, warm, timed, Files(one)[0], Files(oneWarm)[0], Files(bigTimed)[0], Files(bigWarm)[0]);
     if (count != sources.Length)
     {
         throw new InvalidOperationException($"Invoke-FaceDetect returned {count} results for {sources.Length} images with {model.Name}.");
@@ -195,7 +196,7 @@ void MeasureCmdlet(FixtureModel model, Measured m)
     m.CmdletOne.Add(firstMs);
     m.CmdletTile.Add(tileMs);
     m.TileFaces = tileFaces;
-    foreach (var dir in new[] { warm, timed, one, bigWarm, bigTimed })
+    foreach (var dir in new[] { warm, timed, one, oneWarm, bigWarm, bigTimed })
     {
         Directory.Delete(dir, recursive: true);
     }

@@ -75,7 +75,9 @@ public sealed class FaceDetectionRun : IDisposable
         // decoders prepare the next images on them while the session runs (issue 22, docs/face-detection.md).
         DecodeWorkers = settings.ThrottleLimit >= Environment.ProcessorCount ? 0 : Math.Max(1, Environment.ProcessorCount - settings.ThrottleLimit);
         _pipeline = new FaceDetectionPipeline(lease.Detector, options, settings.ThrottleLimit, DecodeWorkers, _outputs is null ? null : WriteImages, cancellationToken);
-        var shape = DecodeWorkers == 0 ? $"{settings.ThrottleLimit} image(s) at a time, each decoded and run by one worker" : $"{settings.ThrottleLimit} image(s) in inference and {DecodeWorkers} decoding at a time";
+        var threads = lease.Detector.IntraOpThreads is var n && n > 0 ? $"{n} ONNX Runtime thread(s) per image" : "ONNX Runtime's default threads per image";
+        var shape = (DecodeWorkers == 0 ? $"{settings.ThrottleLimit} image(s) at a time, each decoded and run by one worker" : $"{settings.ThrottleLimit} image(s) in inference and {DecodeWorkers} decoding at a time")
+            + ", " + threads;
         Description = $"{options.ModelName}: {lease.Detector.Layout}; confidence ≥ {options.ConfidenceThreshold ?? lease.Detector.DefaultConfidenceThreshold}, NMS IoU {options.NmsThreshold ?? lease.Detector.DefaultNmsThreshold}; "
             + $"{shape}, at most {_pipeline.MaxInFlight} in flight; {(settings.Unordered ? "results as completed" : "results in input order")}.";
     }

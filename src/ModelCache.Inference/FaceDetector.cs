@@ -39,6 +39,7 @@ public sealed class FaceDetector : IDisposable
         }
 
         var intraOp = settings?.IntraOpThreads ?? 0;
+        IntraOpThreads = intraOp;
         TileWorkers = Math.Max(1, Environment.ProcessorCount / (intraOp > 0 ? intraOp : Environment.ProcessorCount));
 
         // Recognised from the file's own graph before ONNX Runtime builds anything: an unknown model never gets a session.
@@ -268,6 +269,9 @@ public sealed class FaceDetector : IDisposable
 
     /// <summary>Threads the regions of one tiled image are spread over: the cores its session's threads leave free, at least one.</summary>
     internal int TileWorkers { get; }
+
+    /// <summary>ONNX Runtime's threads inside one Run (0: its default, every core).</summary>
+    public int IntraOpThreads { get; }
 
     public void Dispose()
     {

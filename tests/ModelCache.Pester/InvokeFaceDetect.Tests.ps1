@@ -85,4 +85,22 @@ Describe 'Invoke-FaceDetect' {
     It 'a model that is not a face detector is rejected (NotAFaceDetector)' {
         { Invoke-FaceDetect (Join-Path $Photos 'portrait.jpg') -Model ArcFace/MNET -ErrorAction Stop } | Should -Throw -ErrorId 'NotAFaceDetector,ModelCache.PowerShell.Cmdlets.InvokeFaceDetectCommand'
     }
+
+    It 'gives ONNX Runtime every core for a call known to be one image, and one share per image otherwise' {
+        # The verbose run description names the threads; a piped item may be one of many, so it gets the share.
+        function Threads([scriptblock] $Call) {
+            $line = @(& $Call 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*thread(s) per image*' })[0].Message
+            [int]($line -replace '(?s).*, (\d+) ONNX Runtime thread\(s\) per image.*', '$1')
+        }
+        $cores = [Environment]::ProcessorCount
+        $share = [Math]::Max(1, [Math]::Floor($cores / [Math]::Min($cores, 4)))
+        $one = Join-Path $Photos 'portrait.jpg'
+
+        Threads { Invoke-FaceDetect -LiteralPath $one -Model $Slim -Verbose } | Should -Be $cores
+        Threads { Invoke-FaceDetect $one -Model $Slim -Verbose } | Should -Be $cores
+        Threads { Invoke-FaceDetect -Path $Photos -Model $Slim -Verbose } | Should -Be $share
+        Threads { Get-Item $one | Invoke-FaceDetect -Model $Slim -Verbose } | Should -Be $share
+        Threads { Invoke-FaceDetect -LiteralPath $one -Model $Slim -Tile -Verbose } | Should -Be $share
+        Threads { Invoke-FaceDetect -LiteralPath $one -Model $Slim -IntraOpThreads 1 -Verbose } | Should -Be 1
+    }
 }

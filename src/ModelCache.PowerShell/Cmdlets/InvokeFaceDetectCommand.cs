@@ -26,6 +26,8 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     private bool _started;
     private bool _inputEnded;
     private bool _literalPathArgument;
+    private bool _argumentInput;
+    private bool _oneImage;
 
     /// <summary>Image files or folders of images; wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
@@ -59,7 +61,7 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     /// <summary>Images processed at the same time (default: the core count, at most 4; on 2 cores, 2 images at once run twice as fast as 1).</summary>
     [Parameter, ValidateRange(1, 64)] public int ThrottleLimit { get; set; } = Math.Min(System.Environment.ProcessorCount, 4);
 
-    /// <summary>Threads ONNX Runtime uses inside one image (default: the cores divided by -ThrottleLimit, at least 1; 0: ONNX Runtime's default, all cores).</summary>
+    /// <summary>Threads ONNX Runtime uses inside one image (default: the cores divided by -ThrottleLimit, at least 1, or every core for a call known to be one image; 0: ONNX Runtime's default, all cores).</summary>
     [Parameter, ValidateRange(0, 256)] public int IntraOpThreads { get; set; }
 
     /// <summary>Write each result as soon as its image is done instead of in input order.</summary>
@@ -106,6 +108,8 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         }
 
         _literalPathArgument = MyInvocation.BoundParameters.ContainsKey(nameof(LiteralPath));
+        // Bound as an argument, the whole input is known at the first record (pipeline input could not bind as well).
+        _argumentInput = _literalPathArgument || MyInvocation.BoundParameters.ContainsKey(nameof(Path));
     }
 
     protected override void Process()
@@ -113,11 +117,12 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         try
         {
             var literal = ParameterSetName == LiteralPathSet;
-            foreach (var path in literal ? LiteralPath : Path)
+            var paths = literal ? LiteralPath : Path;
+            foreach (var path in paths)
             {
                 if (literal || !WildcardPattern.ContainsWildcardCharacters(path))
                 {
-                    AddPath(GetUnresolvedProviderPathFromPSPath(path), path, pipedItem: literal && !_literalPathArgument);
+                    AddPath(GetUnresolvedProviderPathFromPSPath(path), path, pipedItem: literal && !_literalPathArgument, onlyPath: _argumentInput && paths.Length == 1);
                 }
                 else
                 {
@@ -195,10 +200,15 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
         return _run;
     }
 
-    /// <summary>Unless the user chose, the cores divided among the images in flight (one thread each on a small machine), spinning off.</summary>
+    /// <summary>
+    /// Unless the user chose, the cores divided among the images in flight (one thread each on a small machine), spinning
+    /// off; but every core for a call known to be one image without -Tile, which would otherwise leave the other cores idle
+    /// while the model runs (a session of its own in the pool: its thread count is fixed when it is built).
+    /// </summary>
     private FaceDetectorSettings SessionSettings() => new()
     {
-        IntraOpThreads = MyInvocation.BoundParameters.ContainsKey(nameof(IntraOpThreads)) ? IntraOpThreads : FaceDetectorSettings.DefaultIntraOpThreads(ThrottleLimit, System.Environment.ProcessorCount),
+        IntraOpThreads = MyInvocation.BoundParameters.ContainsKey(nameof(IntraOpThreads)) ? IntraOpThreads
+            : FaceDetectorSettings.DefaultIntraOpThreads(_oneImage && !Tile.IsPresent ? 1 : ThrottleLimit, System.Environment.ProcessorCount),
     };
 
     private void Write(FaceDetectionOutcome outcome)
@@ -216,9 +226,10 @@ public sealed class InvokeFaceDetectCommand : ModelCacheCmdlet, IDisposable
     }
 
     /// <summary>A folder means its images (see <see cref="ImageInputs"/>), anything else one image.</summary>
-    private void AddPath(string path, object input, bool pipedItem)
+    private void AddPath(string path, object input, bool pipedItem, bool onlyPath)
     {
         var set = _inputs.Expand(path, input, pipedItem, Recurse, Reporter());
+        _oneImage = !_started && onlyPath && set.Images.Count == 1;
         foreach (var image in set.Images)
         {
             AddFile(image, input, set.BaseDirectory);
