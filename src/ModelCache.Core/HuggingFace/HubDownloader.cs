@@ -81,6 +81,11 @@ public sealed class HubDownloader : IDisposable
                 var (bytes, resumed) = await new HubBlobWriter(client, _network).DownloadAsync(folder, metadata, file.File, subject, progress, warn, cancellationToken).ConfigureAwait(false);
                 transfer = new TransferSummary(TransferSource.Upstream, metadata.Location, bytes, resumed, TimeSpan.Zero);
             }
+            else
+            {
+                // Segments left by a cancelled run are of no use once the blob is there (huggingface_hub may have finished it).
+                new PartialDownload(folder.SegmentedPartial(metadata.BlobId)).Delete();
+            }
 
             await HubSnapshotWriter.WritePointerAsync(folder, metadata.Commit, file.File, metadata.BlobId, Settings.DisableSymlinks, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(file.Revision, metadata.Commit, StringComparison.Ordinal))
