@@ -30,6 +30,7 @@ public sealed class HubSegmentedTests : IAsyncLifetime
     private readonly ConcurrentQueue<string> _warnings = new();
     private readonly ConcurrentQueue<TransferProgress> _progress = new();
     private HubServer _hub = null!;
+    private HubTestRepo _repo = null!;
     private string _commit = null!;
 
     public HubSegmentedTests(ITestOutputHelper output)
@@ -44,7 +45,8 @@ public sealed class HubSegmentedTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _hub = await HubServer.StartAsync();
-        _commit = _hub.AddRepo("acme/large").Commit("main", HubTestFile.Lfs("onnx/model.onnx", Bytes));
+        _repo = _hub.AddRepo("acme/large");
+        _commit = _repo.Commit("main", HubTestFile.Lfs("onnx/model.onnx", Bytes));
     }
 
     public async Task DisposeAsync()
@@ -77,17 +79,7 @@ public sealed class HubSegmentedTests : IAsyncLifetime
     public async Task A_cancelled_save_leaves_no_incomplete_for_huggingface_hub_and_resumes_only_the_missing_ranges()
     {
         _hub.BytesPerSecond = 2 << 20;
-        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(_timeout.Token))
-        {
-            var save = DownloadAsync(token: stop.Token);
-            while (!_progress.Any(p => p.BytesReceived > Size / 3) && !save.IsCompleted)
-            {
-                await Task.Delay(20, _timeout.Token);
-            }
-
-            stop.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => save);
-        }
+        await CancelAfterAThirdAsync();
 
         // huggingface_hub resumes blobs/<id>.incomplete from its length: a file allocated in full with holes must not be there.
         Assert.False(File.Exists(Path.Combine(Blobs, BlobId + ".incomplete")), "no .incomplete for huggingface_hub to misread");
@@ -106,6 +98,24 @@ public sealed class HubSegmentedTests : IAsyncLifetime
         Assert.True(resumedSent < Size * 0.8, $"the resumed run fetched {resumedSent} bytes: only the missing ranges");
         Assert.Equal(Bytes, File.ReadAllBytes(result.Path));
         Assert.Equal(new[] { BlobId }, Directory.GetFiles(Blobs).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Segments_resume_after_the_branch_moved_when_the_blob_is_the_same()
+    {
+        _hub.BytesPerSecond = 2 << 20;
+        await CancelAfterAThirdAsync();
+        var moved = _repo.Commit("main", HubTestFile.Small("README.md", "new"u8.ToArray()));
+        Assert.NotEqual(_commit, moved);
+        var before = _hub.StorageRequests.Sum(r => r.BytesSent);
+
+        var result = await DownloadAsync();
+
+        var resumedSent = _hub.StorageRequests.Sum(r => r.BytesSent) - before;
+        Assert.Equal(moved, result.Entry.Revision);
+        Assert.True(result.Transfer.Resumed);
+        Assert.True(resumedSent < Size * 0.8, $"the resumed run fetched {resumedSent} bytes: only the missing ranges");
+        Assert.Equal(Bytes, File.ReadAllBytes(result.Path));
     }
 
     [Fact]
@@ -163,6 +173,19 @@ public sealed class HubSegmentedTests : IAsyncLifetime
         Assert.Equal("HubBlobHashMismatch", failure.ErrorId);
         Assert.True(_hub.StorageRequests.Count(r => r.Status == 206) >= 2, "fetched in segments");
         Assert.False(Directory.Exists(Blobs) && Directory.GetFiles(Blobs).Length > 0, "nothing kept: " + string.Join(", ", Directory.Exists(Blobs) ? Directory.GetFiles(Blobs) : Array.Empty<string>()));
+    }
+
+    private async Task CancelAfterAThirdAsync()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_timeout.Token);
+        var save = DownloadAsync(token: stop.Token);
+        while (!_progress.Any(p => p.BytesReceived > Size / 3) && !save.IsCompleted)
+        {
+            await Task.Delay(20, _timeout.Token);
+        }
+
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => save);
     }
 
     private async Task<HubDownloadResult> DownloadAsync(int connections = 8, CancellationToken? token = null)

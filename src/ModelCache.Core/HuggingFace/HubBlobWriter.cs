@@ -71,8 +71,9 @@ internal sealed class HubBlobWriter
     {
         var incomplete = target.Incomplete;
         var segmented = target.Segmented;
-        var location = HubClient.Redact(target.Address);
         var validator = HubClient.BlobValidator(metadata.BlobId);
+        // The segments' state is keyed by the blob, not the URL: the id names the bytes, whichever commit or path resolved them.
+        var stateKey = validator;
         // The engine hashes SHA-256 only: git blob ids name small files, below the segmented size anyway.
         var canSegment = HubNames.IsSha256(metadata.BlobId) && !tally.OneStream;
         var writingSegments = false;
@@ -83,8 +84,8 @@ internal sealed class HubBlobWriter
                 File.Delete(segmented.Path); // planted: removed, never written through
             }
 
-            var resume = canSegment ? segmented.ResumePointFor(location) : null;
-            var done = resume is not null && resume.Validator == validator ? segmented.SegmentsFor(location) : null;
+            var resume = canSegment ? segmented.ResumePointFor(stateKey) : null;
+            var done = resume is not null && resume.Validator == validator ? segmented.SegmentsFor(stateKey) : null;
             if (done is null)
             {
                 segmented.Delete(); // none, or not to be trusted for this blob
@@ -114,7 +115,7 @@ internal sealed class HubBlobWriter
 
             if (metadata.Size > _network.MaxDownloadSize)
             {
-                throw TransferException.DeclaredTooLong(location, subject, metadata.Size, _network.MaxDownloadSize);
+                throw TransferException.DeclaredTooLong(HubClient.Redact(target.Address), subject, metadata.Size, _network.MaxDownloadSize);
             }
 
             using var content = await _client.OpenBlobAsync(target.Address, metadata.Size, validator, done?.PrefixEnd ?? held, null, subject, cancellationToken).ConfigureAwait(false);
@@ -134,7 +135,7 @@ internal sealed class HubBlobWriter
             if (done is not null)
             {
                 writingSegments = true;
-                await WriteSegmentsAsync(target, content, done, metadata, subject, location, validator, tally, progress, warn, cancellationToken).ConfigureAwait(false);
+                await WriteSegmentsAsync(target, content, done, metadata, subject, stateKey, validator, tally, progress, warn, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -214,7 +215,7 @@ internal sealed class HubBlobWriter
     /// Several connections fill <c>blobs/&lt;id&gt;.partial</c> (<see cref="SegmentedDownload"/>), its complete ranges recorded as
     /// they go; then the verification of one stream: the SHA-256 of the whole file against the id, fsync, and only then the rename.
     /// </summary>
-    private async Task WriteSegmentsAsync(Target target, SourceContent content, RangeSet done, HubFileMetadata metadata, string subject, string location,
+    private async Task WriteSegmentsAsync(Target target, SourceContent content, RangeSet done, HubFileMetadata metadata, string subject, string stateKey,
         string validator, Tally tally, IProgress<TransferProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
     {
         var size = metadata.Size;
@@ -223,7 +224,7 @@ internal sealed class HubBlobWriter
         var limits = DownloadCaps.For(subject, partial.Path, done.Total, null, size, content.Location, _network);
         var engine = new SegmentedDownload(
             new SegmentedDownload.Job(partial.Path, size, validator, content.Location, subject, content.Host!, limits, _network, content.OpenRange!,
-                set => partial.Describe(location, validator, size, set))
+                set => partial.Describe(stateKey, validator, size, set))
             {
                 Progress = (prefix, held, connections) => progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, prefix, size, content.Location)
                 {
@@ -235,7 +236,7 @@ internal sealed class HubBlobWriter
             done);
 
         // The state is written before any byte: the file is allocated in full, so its length no longer says what is held.
-        partial.Describe(location, validator, size, done);
+        partial.Describe(stateKey, validator, size, done);
         using (var file = RegularFile.Open(partial.Path, resumed ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
         {
             if (file.Length != size)
