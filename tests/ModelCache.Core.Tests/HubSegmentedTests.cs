@@ -78,7 +78,7 @@ public sealed class HubSegmentedTests : IAsyncLifetime
     [Fact]
     public async Task A_cancelled_save_leaves_no_incomplete_for_huggingface_hub_and_resumes_only_the_missing_ranges()
     {
-        _hub.BytesPerSecond = 2 << 20;
+        _hub.BytesPerSecond = 1 << 20;
         await CancelAfterAThirdAsync();
 
         // huggingface_hub resumes blobs/<id>.incomplete from its length: a file allocated in full with holes must not be there.
@@ -103,7 +103,7 @@ public sealed class HubSegmentedTests : IAsyncLifetime
     [Fact]
     public async Task Segments_resume_after_the_branch_moved_when_the_blob_is_the_same()
     {
-        _hub.BytesPerSecond = 2 << 20;
+        _hub.BytesPerSecond = 1 << 20;
         await CancelAfterAThirdAsync();
         var moved = _repo.Commit("main", HubTestFile.Small("README.md", "new"u8.ToArray()));
         Assert.NotEqual(_commit, moved);
@@ -178,7 +178,8 @@ public sealed class HubSegmentedTests : IAsyncLifetime
     private async Task CancelAfterAThirdAsync()
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_timeout.Token);
-        var save = DownloadAsync(token: stop.Token);
+        // Four connections of 1 MiB/s: about 1.5 s for the whole blob, so the cancel lands well before its end.
+        var save = DownloadAsync(connections: 4, token: stop.Token);
         while (!_progress.Any(p => p.BytesReceived > Size / 3) && !save.IsCompleted)
         {
             await Task.Delay(20, _timeout.Token);
