@@ -56,6 +56,9 @@ public sealed class HubServer : IAsyncDisposable
 
     public int DropTimes { get; set; } = 1;
 
+    /// <summary>Answers every Range with the whole file (200), still saying Accept-Ranges: bytes.</summary>
+    public bool IgnoresRanges { get; set; }
+
     /// <summary>Limits each file body to this many bytes per second (a per-connection limit); 0 for none.</summary>
     public int BytesPerSecond { get; set; }
 
@@ -188,7 +191,7 @@ public sealed class HubServer : IAsyncDisposable
         response.ContentType = "application/octet-stream";
         response.Headers.AcceptRanges = "bytes";
         long start = 0, end = body.Length - 1;
-        if (TryParseRange(record.Range, body.Length, out var from, out var to))
+        if (!IgnoresRanges && TryParseRange(record.Range, body.Length, out var from, out var to))
         {
             start = from;
             end = to;

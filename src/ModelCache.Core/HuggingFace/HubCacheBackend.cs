@@ -122,7 +122,7 @@ public sealed class HubCacheBackend : ICacheBackend
 
     /// <summary>
     /// Files (each blob counted once, however many revisions link to it), repos (as families), interrupted downloads
-    /// (<c>blobs/*.incomplete</c>) and links or other things refused, judged as a catalog cache is. Nothing is hashed: a hub
+    /// (<c>blobs/*.incomplete</c>, <c>blobs/*.partial</c>) and links or other things refused, judged as a catalog cache is. Nothing is hashed: a hub
     /// cache records no checks, so its files count as never verified.
     /// </summary>
     public CacheSummary Summarize(ModelCatalog catalog, CacheHealthThresholds thresholds, ICollection<ModelCacheException> problems, CancellationToken cancellationToken)
@@ -455,7 +455,8 @@ public sealed class HubCacheBackend : ICacheBackend
             // A pruned revision that was the repo's last snapshot takes the repo with it, unless a download is under way there.
             var repoRemoved = false;
             if (plan.Detached && Directory.Exists(folder.SnapshotsPath) && !RootGuard.IsLink(folder.SnapshotsPath) && !Directory.EnumerateFileSystemEntries(folder.SnapshotsPath).Any()
-                && !(Directory.Exists(folder.BlobsPath) && Directory.EnumerateFiles(folder.BlobsPath, "*" + HubRepoFolder.IncompleteSuffix).Any()))
+                && !(Directory.Exists(folder.BlobsPath) && (Directory.EnumerateFiles(folder.BlobsPath, "*" + HubRepoFolder.IncompleteSuffix).Any()
+                    || Directory.EnumerateFiles(folder.BlobsPath, "*" + CacheFiles.PartialSuffix).Any())))
             {
                 var (bytes, count) = DeleteTree(guard, folder.Path);
                 freed += bytes;
@@ -515,7 +516,8 @@ public sealed class HubCacheBackend : ICacheBackend
                 continue;
             }
 
-            foreach (var file in Directory.GetFiles(blobs, "*" + HubRepoFolder.IncompleteSuffix))
+            // huggingface_hub's (and one-connection) .incomplete, and blobs fetched in segments (.partial, HubRepoFolder.SegmentedPartial).
+            foreach (var file in Directory.GetFiles(blobs, "*" + HubRepoFolder.IncompleteSuffix).Concat(Directory.GetFiles(blobs, "*" + CacheFiles.PartialSuffix)))
             {
                 if (!RootGuard.IsLink(file))
                 {

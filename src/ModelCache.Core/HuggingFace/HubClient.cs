@@ -91,6 +91,51 @@ internal sealed class HubClient
         }
     }
 
+    /// <summary>
+    /// The validator a blob's bytes are resumed and fetched in segments under: its id names the content, so no If-Range is
+    /// needed (a changed file has another id), and the whole file is hashed against the id before it is promoted.
+    /// </summary>
+    public static string BlobValidator(string blobId) => "hub-blob:" + blobId;
+
+    /// <summary>
+    /// GET of bytes [<paramref name="offset"/>, <paramref name="end"/>] of a blob through its resolve URL (pinned to a commit,
+    /// so every range reads the same blob) as a <see cref="SourceContent"/> of a file of <paramref name="size"/> bytes. When the
+    /// answer offers byte ranges, its <see cref="SourceContent.OpenRange"/> opens further ranges the same way (a segmented download).
+    /// </summary>
+    public async Task<SourceContent> OpenBlobAsync(Uri resolveUri, long size, string validator, long offset, long? end, string subject, CancellationToken cancellationToken)
+    {
+        var (response, answered) = await GetAsync(resolveUri, offset, subject, cancellationToken, end).ConfigureAwait(false);
+        try
+        {
+            var partial = response.StatusCode == HttpStatusCode.PartialContent;
+            if (partial && response.Content.Headers.ContentRange?.From != offset)
+            {
+                throw TransferException.Transient("UnexpectedContentRange",
+                    $"{Redact(answered)} answered a resume of {subject} with an unexpected range ({response.Content.Headers.ContentRange}); starting again.", "None needed.", keepPartial: false);
+            }
+
+            var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+            // A range's own total (Content-Range) must agree with the hub's size, or segments are refused (SegmentedDownload).
+            var total = partial && response.Content.Headers.ContentRange?.Length is { } length ? length : size;
+            var content = new SourceContent(stream, partial ? offset : 0, total, Redact(answered), validator, response)
+            {
+                RangeEnd = partial ? response.Content.Headers.ContentRange?.To : null,
+            };
+            if (partial || response.Headers.AcceptRanges.Contains("bytes"))
+            {
+                content.OpenRange = (from, to, _, token) => OpenBlobAsync(resolveUri, size, validator, from, to, subject, token);
+                content.Host = HttpSource.HostKey(resolveUri);
+            }
+
+            return content;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
     public static string Redact(Uri address) => HttpSource.Redact(address);
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri address, long? offset, string subject, CancellationToken cancellationToken) =>

@@ -49,7 +49,7 @@ public sealed class HubDownloader : IDisposable
     /// <param name="force">Download again even when the cached blob is valid.</param>
     /// <param name="progress">Byte-level progress; called from worker threads.</param>
     /// <param name="warn">Retries, a corrupt cached blob replaced, waiting for a lock.</param>
-    /// <param name="cancellationToken">Stops the transfer, keeping <c>blobs/&lt;id&gt;.incomplete</c> for a later resume.</param>
+    /// <param name="cancellationToken">Stops the transfer, keeping <c>blobs/&lt;id&gt;.incomplete</c> (or, for a blob fetched in segments, <c>blobs/&lt;id&gt;.partial</c>) for a later resume.</param>
     public Task<HubDownloadResult> DownloadAsync(string repo, string path, string? revision = null, bool force = false,
         IProgress<TransferProgress>? progress = null, Action<string>? warn = null, CancellationToken cancellationToken = default) =>
         DownloadAsync(new HubFileReference(HubRepoId.Parse(repo), path, revision), force, progress, warn, cancellationToken);
@@ -80,6 +80,11 @@ public sealed class HubDownloader : IDisposable
             {
                 var (bytes, resumed) = await new HubBlobWriter(client, _network).DownloadAsync(folder, metadata, file.File, subject, progress, warn, cancellationToken).ConfigureAwait(false);
                 transfer = new TransferSummary(TransferSource.Upstream, metadata.Location, bytes, resumed, TimeSpan.Zero);
+            }
+            else
+            {
+                // Segments left by a cancelled run are of no use once the blob is there (huggingface_hub may have finished it).
+                new PartialDownload(folder.SegmentedPartial(metadata.BlobId)).Delete();
             }
 
             await HubSnapshotWriter.WritePointerAsync(folder, metadata.Commit, file.File, metadata.BlobId, Settings.DisableSymlinks, cancellationToken).ConfigureAwait(false);

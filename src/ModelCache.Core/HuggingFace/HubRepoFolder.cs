@@ -43,6 +43,13 @@ internal sealed class HubRepoFolder
 
     public string Incomplete(string blobId) => CacheFiles.PartialPathFor(Blob(blobId), IncompleteSuffix);
 
+    /// <summary>
+    /// A blob fetched in segments: <c>blobs/&lt;id&gt;.partial</c>, with its ranges in <c>blobs/&lt;id&gt;.partial.json</c>. Not
+    /// <c>.incomplete</c>: it is allocated to its full length from the start, and huggingface_hub resumes an <c>.incomplete</c>
+    /// from its length, so it would take the holes for bytes. huggingface_hub never reads this name.
+    /// </summary>
+    public string SegmentedPartial(string blobId) => CacheFiles.PartialPathFor(Blob(blobId));
+
     public string Snapshot(string commit) => System.IO.Path.Combine(SnapshotsPath, Require(commit, HubNames.IsCommitId, "commit id"));
 
     public string SnapshotFile(string commit, string repoPath) => HubNames.Combine(Snapshot(commit), Require(repoPath, HubNames.IsValidRepoPath, "path"));

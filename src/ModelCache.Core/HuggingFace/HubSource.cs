@@ -18,7 +18,6 @@ namespace ModelCache.HuggingFace;
 /// </summary>
 public sealed class HubSource : IModelSource
 {
-    private const string ValidatorPrefix = "hub-blob:";
     private readonly HubClient _client;
     private readonly HubSettings _settings;
 
@@ -64,51 +63,10 @@ public sealed class HubSource : IModelSource
         }
 
         // The blob id names the content, so bytes kept from the same blob can be resumed safely.
-        var validator = ValidatorPrefix + metadata.BlobId;
+        var validator = HubClient.BlobValidator(metadata.BlobId);
         var offset = resume is not null && resume.Validator == validator ? resume.Offset : 0;
-        var content = await OpenAsync(model, file, metadata.Commit, metadata.Size, validator, offset, null, cancellationToken).ConfigureAwait(false);
-        if (content.OpenRange is not null)
-        {
-            var commit = metadata.Commit;
-            var size = metadata.Size;
-            content.OpenRange = (from, to, _, token) => OpenAsync(model, file, commit, size, validator, from, to, token);
-        }
-
-        return content;
-    }
-
-    /// <summary>Pinned to the commit, so every segment of a segmented download reads the same blob.</summary>
-    private async Task<SourceContent> OpenAsync(ModelDefinition model, HubFileReference file, string commit, long size, string validator, long offset, long? end,
-        CancellationToken cancellationToken)
-    {
-        var (response, answered) = await _client.GetAsync(_client.ResolveUri(file.Repo, commit, file.File), offset, $"{file} (for {model.Name})", cancellationToken, end).ConfigureAwait(false);
-        try
-        {
-            if (response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From != offset)
-            {
-                throw TransferException.Transient("UnexpectedContentRange",
-                    $"{HubClient.Redact(answered)} answered a resume of {model.Name} with an unexpected range ({response.Content.Headers.ContentRange}); starting again.", "None needed.", keepPartial: false);
-            }
-
-            var start = response.StatusCode == HttpStatusCode.PartialContent ? offset : 0;
-            var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-            var content = new SourceContent(stream, start, size, HubClient.Redact(answered), validator, response)
-            {
-                RangeEnd = response.StatusCode == HttpStatusCode.PartialContent ? response.Content.Headers.ContentRange?.To : null,
-            };
-            if (response.StatusCode == HttpStatusCode.PartialContent || response.Headers.AcceptRanges.Contains("bytes"))
-            {
-                content.OpenRange = (_, _, _, _) => throw new InvalidOperationException("Replaced by the caller.");
-                content.Host = HttpSource.HostKey(_client.ResolveUri(file.Repo, commit, file.File));
-            }
-
-            return content;
-        }
-        catch
-        {
-            response.Dispose();
-            throw;
-        }
+        return await _client.OpenBlobAsync(_client.ResolveUri(file.Repo, metadata.Commit, file.File), metadata.Size, validator, offset, null,
+            $"{file} (for {model.Name})", cancellationToken).ConfigureAwait(false);
     }
 
     private static HubFileReference Reference(ModelDefinition model) =>

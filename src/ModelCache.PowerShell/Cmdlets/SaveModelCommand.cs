@@ -77,10 +77,10 @@ public sealed class SaveModelCommand : ModelCacheCmdlet
 
     /// <summary>
     /// Most connections open at once to one host: a large download from a server that serves byte ranges is fetched
-    /// in segments over several, and the models of one call (-ThrottleLimit) share them. 1 turns segments off.
-    /// Default: $env:MODELCACHE_CONNECTIONS_PER_HOST, else 8.
+    /// in segments over several, and the models of one call (-ThrottleLimit) share them; hub files (-HuggingFaceRepo) too.
+    /// 1 turns segments off. Default: $env:MODELCACHE_CONNECTIONS_PER_HOST, else 8.
     /// </summary>
-    [Parameter(ParameterSetName = NameParameterSet), ValidateRange(1, SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
+    [Parameter, ValidateRange(1, SourcePolicy.MaxConnectionsPerHost)] public int ConnectionsPerHost { get; set; }
 
     [Parameter, ValidateNotNull] public Uri? Proxy { get; set; }
 

@@ -74,6 +74,15 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? CatalogPath { get; set; }
 
+    /// <summary>
+    /// Most connections a pull-through opens at once to one upstream host (segments of a large model, and models fetched at
+    /// the same time, share them), as on Save-Model; 1 keeps one connection per download. Default:
+    /// $env:MODELCACHE_CONNECTIONS_PER_HOST, else 8.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, Operations.SourcePolicy.MaxConnectionsPerHost)]
+    public int ConnectionsPerHost { get; set; }
+
     protected override void End()
     {
         if (!IPAddress.TryParse(ListenAddress, out var address))
@@ -97,6 +106,18 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
             ThrowLayoutNotSupported(Layout, "the server serves catalog models from a Native or Uniface cache.", "Serve a Native or Uniface cache; to share hub files, use 'Export-ModelCache -Layout HuggingFace -Path hub.zip' and 'Import-ModelCache -Layout HuggingFace'.");
         }
 
+        // Read at start, so a bad MODELCACHE_CONNECTIONS_PER_HOST stops the server rather than every pull-through later.
+        int connectionsPerHost;
+        try
+        {
+            connectionsPerHost = MyInvocation.BoundParameters.ContainsKey(nameof(ConnectionsPerHost)) ? ConnectionsPerHost : Operations.SourcePolicy.ConnectionsPerHostFrom(Environment);
+        }
+        catch (ModelCacheException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, EnvironmentVariables.ConnectionsPerHost));
+            return;
+        }
+
         var catalog = LoadCatalog(CatalogPath);
         var store = OpenStore(CachePath, ParseLayout(Layout));
         var options = new ModelCacheServerOptions(store, catalog)
@@ -114,6 +135,7 @@ public sealed class StartModelCacheServerCommand : ModelCacheCmdlet
                 Offline = EnvironmentOptions.Offline,
                 MirrorOnly = EnvironmentOptions.MirrorOnly,
                 Environment = Environment,
+                Network = new Transfer.NetworkOptions { ConnectionsPerHost = connectionsPerHost },
             },
             MaxConnections = MaxConnections,
             MaxConnectionsPerAddress = MaxConnectionsPerAddress,

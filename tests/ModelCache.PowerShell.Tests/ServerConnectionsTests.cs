@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading.Tasks;
+using ModelCache.Testing;
+
+namespace ModelCache.PowerShell.Tests;
+
+/// <summary>
+/// Start-ModelCacheServer's pull-through honours -ConnectionsPerHost and MODELCACHE_CONNECTIONS_PER_HOST: a model large
+/// enough to be fetched in segments, from an nginx that limits each connection (which would earn several connections by
+/// default), reaches the upstream over exactly one connection when the cap is 1.
+/// </summary>
+public sealed class ServerConnectionsTests : IDisposable
+{
+    private const string FileName = "server_connections_model.onnx";
+    private const int ModelSize = (33 << 20) + 4321; // above the 32 MiB a download needs before it is split
+    private readonly TempDirectory _temp = new("modelcache-serverconn");
+    private readonly byte[] _content = new byte[ModelSize];
+    private readonly string _sha256;
+
+    public ServerConnectionsTests()
+    {
+        new Random(20261207).NextBytes(_content);
+        _sha256 = Convert.ToHexStringLower(SHA256.HashData(_content));
+        Directory.CreateDirectory(_temp.Combine("upstream"));
+        File.WriteAllBytes(_temp.Combine("upstream", FileName), _content);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Theory]
+    [InlineData("-ConnectionsPerHost 1", "8")] // the parameter wins over the variable
+    [InlineData("", "1")]
+    public async Task A_cap_of_one_keeps_the_pull_through_on_one_upstream_connection(string parameter, string variable)
+    {
+        using var nginx = NginxServer.Start(new NginxServerOptions(_temp.Combine("upstream")) { ThrottledLocations = { ["/slow/"] = "16m" } });
+        var catalog = _temp.Combine("catalog.json");
+        File.WriteAllText(catalog, JsonSerializer.Serialize(new
+        {
+            models = new[]
+            {
+                new { family = "Site", member = "CAPPED", task = "face_detection", fileName = FileName, url = nginx.Url("slow/" + FileName).ToString(), sha256 = _sha256, size = ModelSize },
+            },
+        }));
+        using var server = PwshProcess.StartCommand(
+            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 {parameter} | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
+            new Dictionary<string, string?>
+            {
+                ["MODELCACHE_HOME"] = _temp.Combine("cache"),
+                ["MODELCACHE_CATALOG"] = catalog,
+                ["MODELCACHE_CONNECTIONS_PER_HOST"] = variable,
+                ["XDG_CONFIG_HOME"] = _temp.Combine("config"),
+                ["XDG_CACHE_HOME"] = _temp.Combine("xdg"),
+                ["MODELCACHE_MACHINE_CONFIG"] = _temp.Combine("machine.json"),
+                ["MODELCACHE_MIRROR"] = null,
+                ["MODELCACHE_OFFLINE"] = null,
+            });
+        var listening = await server.WaitForOutputAsync(line => line.StartsWith("LISTENING|", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        var url = new Uri(new Uri(listening.Substring("LISTENING|".Length).Trim()), "models/" + FileName);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+
+        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(_sha256, Convert.ToHexStringLower(SHA256.HashData(body)));
+        var upstream = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
+        var only = Assert.Single(upstream);
+        Assert.Equal(200, only.Status);
+        server.Kill();
+    }
+}
