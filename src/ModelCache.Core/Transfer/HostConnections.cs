@@ -9,30 +9,43 @@ namespace ModelCache.Transfer;
 /// run, or a site server's pull-throughs): the segments of one model and the models downloading at once share it. Each
 /// transfer's first connection is always granted (a model never waits for another's segments); extra connections only
 /// while the host is under its limit. A host that answers an extra connection with 429/503 or a reset has its limit
-/// lowered for the rest of the batch.
+/// lowered; each <see cref="NetworkOptions.ConnectionRecovery"/> without another refusal gives one connection back, so a
+/// long-lived batch (the site server) is not capped for good by one busy moment upstream.
 /// </summary>
 internal sealed class HostConnections
 {
     /// <summary>Connections per host when neither -ConnectionsPerHost nor MODELCACHE_CONNECTIONS_PER_HOST says.</summary>
     public const int DefaultPerHost = 8;
 
+    /// <summary>A lowered limit gets one connection back after this long without another refusal.</summary>
+    public static readonly TimeSpan DefaultRecovery = TimeSpan.FromMinutes(1);
+
     private static readonly ConditionalWeakTable<NetworkOptions, HostConnections> Batches = new();
     private readonly ConcurrentDictionary<string, Host> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private readonly int _limit;
+    private readonly TimeSpan _recovery;
 
-    private HostConnections(int limit)
+    private HostConnections(int limit, TimeSpan recovery)
     {
         _limit = limit;
+        _recovery = recovery;
     }
 
     public static HostConnections For(NetworkOptions network) =>
-        Batches.GetValue(network, n => new HostConnections(n.ConnectionsPerHost > 0 ? n.ConnectionsPerHost : DefaultPerHost));
+        Batches.GetValue(network, n => new HostConnections(n.ConnectionsPerHost > 0 ? n.ConnectionsPerHost : DefaultPerHost, n.ConnectionRecovery));
 
     /// <summary>The most connections a transfer may open to one host (the budget before any back-off).</summary>
     public int Limit => _limit;
 
     /// <summary>The host's current limit (lowered by back-offs).</summary>
-    public int LimitOf(string host) => Get(host).Limit;
+    public int LimitOf(string host)
+    {
+        var entry = Get(host);
+        lock (entry)
+        {
+            return entry.Current(_limit, _recovery);
+        }
+    }
 
     /// <summary>The transfer's first connection: always granted, counted against the budget.</summary>
     public IDisposable First(string host)
@@ -52,7 +65,7 @@ internal sealed class HostConnections
         var entry = Get(host);
         lock (entry)
         {
-            if (entry.InUse >= entry.Limit)
+            if (entry.InUse >= entry.Current(_limit, _recovery))
             {
                 return null;
             }
@@ -69,7 +82,8 @@ internal sealed class HostConnections
         var entry = Get(host);
         lock (entry)
         {
-            entry.Limit = Math.Max(1, Math.Min(entry.Limit, entry.InUse) - 1);
+            entry.Limit = Math.Max(1, Math.Min(entry.Current(_limit, _recovery), entry.InUse) - 1);
+            entry.Since.Restart();
             return entry.Limit;
         }
     }
@@ -86,6 +100,22 @@ internal sealed class HostConnections
         public int Limit { get; set; }
 
         public int InUse { get; set; }
+
+        /// <summary>Since the last refusal, or the last connection given back.</summary>
+        public System.Diagnostics.Stopwatch Since { get; } = System.Diagnostics.Stopwatch.StartNew();
+
+        /// <summary>The limit now: one connection back for each <paramref name="recovery"/> since the last refusal, up to <paramref name="full"/>. Under the lock.</summary>
+        public int Current(int full, TimeSpan recovery)
+        {
+            if (Limit < full && Since.Elapsed >= recovery)
+            {
+                var back = recovery > TimeSpan.Zero ? Since.Elapsed.Ticks / recovery.Ticks : full;
+                Limit = (int)Math.Min(full, Limit + back);
+                Since.Restart();
+            }
+
+            return Limit;
+        }
     }
 
     private sealed class Lease : IDisposable

@@ -49,6 +49,9 @@ public sealed class NetworkOptions
     /// </summary>
     public int ConnectionsPerHost { get; set; }
 
+    /// <summary>How long a host's lowered connection limit holds before one connection comes back (a site server lives for weeks; one 429 must not cap it for good).</summary>
+    internal TimeSpan ConnectionRecovery { get; set; } = HostConnections.DefaultRecovery;
+
     /// <summary>Smallest download fetched in segments; tests lower it to keep their files small.</summary>
     internal long SegmentedMinimumSize { get; set; } = SegmentedDownload.MinimumSize;
 
