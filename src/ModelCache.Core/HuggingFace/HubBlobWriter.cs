@@ -226,41 +226,18 @@ internal sealed class HubBlobWriter
             new SegmentedDownload.Job(partial.Path, size, validator, content.Location, subject, content.Host!, limits, _network, content.OpenRange!,
                 set => partial.Describe(stateKey, validator, size, set))
             {
-                Progress = (prefix, held, connections) => progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, prefix, size, content.Location)
-                {
-                    BytesReceived = held,
-                    Connections = connections,
-                }),
+                Progress = progress,
                 Warn = warn,
             },
             done);
 
-        // The state is written before any byte: the file is allocated in full, so its length no longer says what is held.
-        partial.Describe(stateKey, validator, size, done);
-        using (var file = RegularFile.Open(partial.Path, resumed ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
-        {
-            if (file.Length != size)
-            {
-                file.SetLength(size);
-            }
-
-            _network.FileSystem.Preallocate(file, 0, size);
-        }
-
-        progress?.Report(new TransferProgress(subject, TransferPhase.Downloading, done.PrefixEnd, size, content.Location) { BytesReceived = done.Total, Connections = 1 });
         try
         {
-            await engine.RunAsync(content, content.Content, cancellationToken).ConfigureAwait(false);
+            await engine.FillAsync(content, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             tally.Transferred += engine.Received;
-        }
-
-        // Flushed to disk before the rename, as every save is.
-        using (var file = RegularFile.Open(partial.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
-        {
-            file.Flush(true);
         }
 
         if (!string.Equals(engine.Sha256, metadata.BlobId, StringComparison.Ordinal))

@@ -267,7 +267,7 @@ public sealed class ModelSaver
 
             if (segments is not null)
             {
-                return await SaveSegmentedAsync(model, source, partial, tally, content, body, segments, expectedLength!.Value, limits, location, progress, warn, clock, cancellationToken).ConfigureAwait(false);
+                return await SaveSegmentedAsync(model, source, partial, tally, content, segments, expectedLength!.Value, limits, location, progress, warn, clock, cancellationToken).ConfigureAwait(false);
             }
 
             partial.Describe(location, content.Validator);
@@ -358,10 +358,10 @@ public sealed class ModelSaver
 
     /// <summary>
     /// The segmented path: several connections fill the partial (<see cref="SegmentedDownload"/>), recording the complete
-    /// ranges as they go; then the same verification as one stream: the whole file is hashed (one read at the end, see
-    /// docs/downloads.md for why), fsynced, and promoted only when it matches.
+    /// ranges as they go, and flush it (<see cref="SegmentedDownload.FillAsync"/>); then the same verification as one stream:
+    /// the whole file's SHA-256 (hashed by the engine as the complete prefix grows) decides whether it is promoted.
     /// </summary>
-    private async Task<ModelCacheEntry> SaveSegmentedAsync(ModelDefinition model, IModelSource source, PartialDownload partial, Tally tally, SourceContent content, Stream body,
+    private async Task<ModelCacheEntry> SaveSegmentedAsync(ModelDefinition model, IModelSource source, PartialDownload partial, Tally tally, SourceContent content,
         RangeSet done, long size, CopyLimits limits, string location, IProgress<TransferProgress>? progress, Action<string>? warn, Stopwatch clock, CancellationToken cancellationToken)
     {
         var validator = content.Validator!;
@@ -371,11 +371,7 @@ public sealed class ModelSaver
             new SegmentedDownload.Job(partial.Path, size, validator, content.Location, model.Name, content.Host!, limits, Network, content.OpenRange!,
                 set => partial.Describe(location, validator, size, set))
             {
-                Progress = (prefix, held, connections) => progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, prefix, size, content.Location)
-                {
-                    BytesReceived = held,
-                    Connections = connections,
-                }),
+                Progress = progress,
                 Warn = warn,
             },
             done);
@@ -383,32 +379,13 @@ public sealed class ModelSaver
         string sha256;
         try
         {
-            // The state is written before any byte: the file is allocated in full, so its length no longer says what is held.
-            partial.Describe(location, validator, size, done);
-            using (var file = RegularFile.Open(partial.Path, resumed ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
-            {
-                if (file.Length != size)
-                {
-                    file.SetLength(size);
-                }
-
-                Network.FileSystem.Preallocate(file, 0, size);
-            }
-
-            progress?.Report(new TransferProgress(model.Name, TransferPhase.Downloading, done.PrefixEnd, size, content.Location) { BytesReceived = done.Total, Connections = 1 });
             try
             {
-                await engine.RunAsync(content, body, cancellationToken).ConfigureAwait(false);
+                await engine.FillAsync(content, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 tally.Transferred = before + engine.Received;
-            }
-
-            // Flushed to disk before the rename, as every save is.
-            using (var file = RegularFile.Open(partial.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
-            {
-                file.Flush(true);
             }
 
             sha256 = engine.Sha256!;

@@ -90,10 +90,37 @@ internal sealed class SegmentedDownload
         && content.TotalLength == length && HostConnections.For(network).LimitOf(content.Host) > 1;
 
     /// <summary>
-    /// Fills the missing ranges. <paramref name="first"/> (already open, its body <paramref name="firstBody"/> positioned at
-    /// <see cref="SourceContent.Offset"/>, the start of the first missing range) is the first connection.
+    /// The whole fill of the partial, for every caller the same: its state written before any byte (the file is allocated
+    /// in full, so its length no longer says what is held), the file allocated, the missing ranges fetched starting with
+    /// <paramref name="first"/> (already open, its body positioned at <see cref="SourceContent.Offset"/>, the start of the
+    /// first missing range), and the file flushed to disk. <see cref="Sha256"/> is then the whole file's; the caller
+    /// compares it and promotes.
     /// </summary>
-    public async Task RunAsync(SourceContent first, Stream firstBody, CancellationToken cancellationToken)
+    public async Task FillAsync(SourceContent first, CancellationToken cancellationToken)
+    {
+        _job.Save(_done);
+        using (var file = RegularFile.Open(_job.Path, _done.Total > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
+        {
+            if (file.Length != _job.Size)
+            {
+                file.SetLength(_job.Size);
+            }
+
+            _job.Network.FileSystem.Preallocate(file, 0, _job.Size);
+        }
+
+        Progress(_done.PrefixEnd, _done.Total, 1);
+        await RunAsync(first, first.Content, cancellationToken).ConfigureAwait(false);
+
+        // Flushed to disk before the rename, as every save is.
+        using (var file = RegularFile.Open(_job.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1))
+        {
+            file.Flush(true);
+        }
+    }
+
+    /// <summary>Fills the missing ranges; <paramref name="first"/>, with its body <paramref name="firstBody"/>, is the first connection.</summary>
+    private async Task RunAsync(SourceContent first, Stream firstBody, CancellationToken cancellationToken)
     {
         var gaps = _done.Gaps(_job.Size);
         if (gaps.Count == 0)
@@ -662,8 +689,11 @@ internal sealed class SegmentedDownload
 
         _sinceReport.Restart();
         lastPrefix = prefix;
-        _job.Progress?.Invoke(prefix, held, Math.Max(0, Volatile.Read(ref _active)));
+        Progress(prefix, held, Math.Max(0, Volatile.Read(ref _active)));
     }
+
+    private void Progress(long prefix, long held, int connections) =>
+        _job.Progress?.Report(new TransferProgress(_job.Subject, TransferPhase.Downloading, prefix, _job.Size, _job.Location) { BytesReceived = held, Connections = connections });
 
     /// <summary>A range [Start, End) being fetched: bytes before <see cref="Position"/> are written. End shrinks when the first answer stops streaming (<see cref="StopStreaming"/>).</summary>
     private sealed class Span
@@ -838,8 +868,8 @@ internal sealed class SegmentedDownload
         /// <summary>Records the complete ranges (the partial's state), called about once a second and at the end.</summary>
         public Action<RangeSet> Save { get; }
 
-        /// <summary>The complete prefix, all bytes held, connections in use.</summary>
-        public Action<long, long, int>? Progress { get; set; }
+        /// <summary>Downloading reports: the complete prefix as the position, all bytes held, the connections in use.</summary>
+        public IProgress<TransferProgress>? Progress { get; set; }
 
         public Action<string>? Warn { get; set; }
     }
