@@ -5,7 +5,6 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Threading.Tasks;
 using ModelCache.Testing;
 
@@ -40,29 +39,9 @@ public sealed class ServerConnectionsTests : IDisposable
     public async Task A_cap_of_one_keeps_the_pull_through_on_one_upstream_connection(string parameter, string variable)
     {
         using var nginx = NginxServer.Start(new NginxServerOptions(_temp.Combine("upstream")) { ThrottledLocations = { ["/slow/"] = "16m" } });
-        var catalog = _temp.Combine("catalog.json");
-        File.WriteAllText(catalog, JsonSerializer.Serialize(new
-        {
-            models = new[]
-            {
-                new { family = "Site", member = "CAPPED", task = "face_detection", fileName = FileName, url = nginx.Url("slow/" + FileName).ToString(), sha256 = _sha256, size = ModelSize },
-            },
-        }));
-        using var server = PwshProcess.StartCommand(
-            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 {parameter} | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
-            new Dictionary<string, string?>
-            {
-                ["MODELCACHE_HOME"] = _temp.Combine("cache"),
-                ["MODELCACHE_CATALOG"] = catalog,
-                ["MODELCACHE_CONNECTIONS_PER_HOST"] = variable,
-                ["XDG_CONFIG_HOME"] = _temp.Combine("config"),
-                ["XDG_CACHE_HOME"] = _temp.Combine("xdg"),
-                ["MODELCACHE_MACHINE_CONFIG"] = _temp.Combine("machine.json"),
-                ["MODELCACHE_MIRROR"] = null,
-                ["MODELCACHE_OFFLINE"] = null,
-            });
-        var listening = await server.WaitForOutputAsync(line => line.StartsWith("LISTENING|", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        var url = new Uri(new Uri(listening.Substring("LISTENING|".Length).Trim()), "models/" + FileName);
+        using var server = await SiteServerProcess.StartAsync(_temp, "CAPPED", FileName, nginx.Url("slow/" + FileName), _sha256, ModelSize, parameter,
+            new Dictionary<string, string?> { ["MODELCACHE_CONNECTIONS_PER_HOST"] = variable }, TimeSpan.FromSeconds(60));
+        var url = server.ModelUrl(FileName);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
 
         using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
@@ -73,6 +52,6 @@ public sealed class ServerConnectionsTests : IDisposable
         var upstream = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
         var only = Assert.Single(upstream);
         Assert.Equal(200, only.Status);
-        server.Kill();
+        server.Process.Kill();
     }
 }

@@ -175,50 +175,15 @@ public sealed class ServerHostileClientTests : IDisposable
         server.Process.Kill();
     }
 
-    private string CachedFile => Path.Combine(_temp.Combine("cache"), "models", "Site", "HOSTILE", FileName);
+    private string CachedFile => Path.Combine(SiteServerProcess.CacheOf(_temp), "models", "Site", "HOSTILE", FileName);
 
-    private sealed class RunningServer : IDisposable
+    private async Task<SiteServerProcess> StartServerAsync(string arguments)
     {
-        public RunningServer(PwshProcess process, Uri uri)
-        {
-            Process = process;
-            Uri = uri;
-        }
-
-        public PwshProcess Process { get; }
-
-        public Uri Uri { get; }
-
-        public void Dispose() => Process.Dispose();
-    }
-
-    private async Task<RunningServer> StartServerAsync(string arguments)
-    {
-        var catalog = _temp.Combine("catalog.json");
-        File.WriteAllText(catalog, JsonSerializer.Serialize(new
-        {
-            models = new[]
-            {
-                new { family = "Site", member = "HOSTILE", task = "face_detection", fileName = FileName, url = "https://example.invalid/" + FileName, sha256 = Convert.ToHexStringLower(SHA256.HashData(_content)), size = ModelSize },
-            },
-        }));
+        // Already cached: these clients are served from the cache, never from the (unreachable) upstream.
         Directory.CreateDirectory(Path.GetDirectoryName(CachedFile)!);
         File.WriteAllBytes(CachedFile, _content);
-        var process = PwshProcess.StartCommand(
-            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 {arguments} | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
-            new Dictionary<string, string?>
-            {
-                ["MODELCACHE_HOME"] = _temp.Combine("cache"),
-                ["MODELCACHE_CATALOG"] = catalog,
-                ["MODELCACHE_ADMIN_TOKEN"] = Token,
-                ["XDG_CONFIG_HOME"] = _temp.Combine("config"),
-                ["XDG_CACHE_HOME"] = _temp.Combine("xdg"),
-                ["MODELCACHE_MACHINE_CONFIG"] = _temp.Combine("machine.json"),
-                ["MODELCACHE_MIRROR"] = null,
-                ["MODELCACHE_OFFLINE"] = null,
-            });
-        var listening = await process.WaitForOutputAsync(line => line.StartsWith("LISTENING|", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
-        return new RunningServer(process, new Uri(listening.Substring("LISTENING|".Length).Trim()));
+        return await SiteServerProcess.StartAsync(_temp, "HOSTILE", FileName, new Uri("https://example.invalid/" + FileName), Convert.ToHexStringLower(SHA256.HashData(_content)), ModelSize,
+            arguments, new Dictionary<string, string?> { ["MODELCACHE_ADMIN_TOKEN"] = Token }, TimeSpan.FromSeconds(90));
     }
 
     private static void RequireTools(params string[] tools)
@@ -232,7 +197,7 @@ public sealed class ServerHostileClientTests : IDisposable
         Skip.If(missing.Count > 0, $"Not installed: {string.Join(", ", missing)}.");
     }
 
-    private static void AssertRunning(RunningServer server, string host)
+    private static void AssertRunning(SiteServerProcess server, string host)
     {
         Assert.False(server.Process.HasExited, server.Process.Transcript());
         var metrics = Curl($"curl http://{host}/metrics");

@@ -5,7 +5,6 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using ModelCache.Testing;
@@ -38,29 +37,10 @@ public sealed class ServerProcessTests : IDisposable
     public async Task Fifty_clients_through_a_server_process_cause_one_upstream_request_and_every_body_verifies()
     {
         using var nginx = NginxServer.Start(new NginxServerOptions(_temp.Combine("upstream")) { ThrottledLocations = { ["/slow/"] = "4m" } });
-        var catalog = _temp.Combine("catalog.json");
-        File.WriteAllText(catalog, JsonSerializer.Serialize(new
-        {
-            models = new[]
-            {
-                new { family = "Site", member = "PULLED", task = "face_detection", fileName = FileName, url = nginx.Url("slow/" + FileName).ToString(), sha256 = _sha256, size = ModelSize },
-            },
-        }));
         // Fifty machines of a site, here all on 127.0.0.1: the per-address cap is raised to the server's connection cap.
-        using var server = PwshProcess.StartCommand(
-            $"Import-Module '{TestPaths.Manifest}' -ErrorAction Stop; Start-ModelCacheServer -Port 0 -MaxConnectionsPerAddress 64 | ForEach-Object {{ 'LISTENING|' + $_.Uri }}",
-            new Dictionary<string, string?>
-            {
-                ["MODELCACHE_HOME"] = _temp.Combine("cache"),
-                ["MODELCACHE_CATALOG"] = catalog,
-                ["XDG_CONFIG_HOME"] = _temp.Combine("config"),
-                ["XDG_CACHE_HOME"] = _temp.Combine("xdg"),
-                ["MODELCACHE_MACHINE_CONFIG"] = _temp.Combine("machine.json"),
-                ["MODELCACHE_MIRROR"] = null,
-                ["MODELCACHE_OFFLINE"] = null,
-            });
-        var listening = await server.WaitForOutputAsync(line => line.StartsWith("LISTENING|", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        var url = new Uri(new Uri(listening.Substring("LISTENING|".Length).Trim()), "models/" + FileName);
+        using var server = await SiteServerProcess.StartAsync(_temp, "PULLED", FileName, nginx.Url("slow/" + FileName), _sha256, ModelSize, "-MaxConnectionsPerAddress 64",
+            null, TimeSpan.FromSeconds(60));
+        var url = server.ModelUrl(FileName);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
 
         var bodies = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
@@ -74,7 +54,7 @@ public sealed class ServerProcessTests : IDisposable
         Assert.All(bodies, body => Assert.Equal(_sha256, Convert.ToHexStringLower(SHA256.HashData(body))));
         var upstream = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
         Assert.Single(upstream);
-        Assert.True(File.Exists(Path.Combine(_temp.Combine("cache"), "models", "Site", "PULLED", FileName)), "the server kept the verified file");
-        server.Kill();
+        Assert.True(File.Exists(Path.Combine(SiteServerProcess.CacheOf(_temp), "models", "Site", "PULLED", FileName)), "the server kept the verified file");
+        server.Process.Kill();
     }
 }
