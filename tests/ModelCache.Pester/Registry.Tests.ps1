@@ -13,38 +13,10 @@ BeforeAll {
 
     $script:Binary = Get-Command docker-registry -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     if (-not $Binary) { return }
-    $root = Join-Path $TestDrive 'registry'
-    $null = New-Item -ItemType Directory -Path $root
-    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-    $listener.Start(); $script:Port = $listener.LocalEndpoint.Port; $listener.Stop()
-    $config = Join-Path $root 'config.yml'
-    @"
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $(Join-Path $root 'storage')
-http:
-  addr: 127.0.0.1:$Port
-"@ | Set-Content -LiteralPath $config
-    $script:Registry = Start-Process -FilePath $Binary.Source -ArgumentList 'serve', $config -PassThru `
-        -RedirectStandardError (Join-Path $root 'stderr.log') -RedirectStandardOutput (Join-Path $root 'stdout.log')
-    $base = "http://127.0.0.1:$Port"
-    $deadline = [DateTime]::UtcNow.AddSeconds(15)
-    do {
-        Start-Sleep -Milliseconds 100
-        $up = try { (Invoke-WebRequest "$base/v2/" -SkipHttpErrorCheck -TimeoutSec 2).StatusCode -eq 200 } catch { $false }
-    } until ($up -or [DateTime]::UtcNow -gt $deadline)
-    if (-not $up) { throw "docker-registry did not start: $(Get-Content -Raw (Join-Path $root 'stderr.log'))" }
-
-    # The monolithic upload of the distribution spec: POST → Location, PUT <Location>&digest=sha256:<hex>.
-    $start = Invoke-WebRequest -Method Post -Uri "$base/v2/models/blobs/uploads/" -Body ([byte[]]::new(0))
-    $location = [Uri]::new([Uri]$base, "$($start.Headers.Location)").AbsoluteUri
-    $separator = if ($location.Contains('?')) { '&' } else { '?' }
-    $null = Invoke-WebRequest -Method Put -Uri "$location${separator}digest=sha256:$YoloSha" -InFile (Join-Path $FixtureModels $YoloFile) -ContentType 'application/octet-stream'
+    $registry = Start-TestRegistry -Binary $Binary.Source -Root (Join-Path $TestDrive 'registry') -Log 'accesslog:', '  disabled: false'
+    $script:Registry = $registry.Process
+    $script:Port = $registry.Port
+    Publish-TestRegistryBlob -Base $registry.Base -Repository models -Path (Join-Path $FixtureModels $YoloFile) -Sha256 $YoloSha
     $script:Reference = "oci://127.0.0.1:$Port/models"
 }
 
@@ -56,15 +28,12 @@ AfterAll {
 Describe 'Save-Model -Mirror oci://' {
     BeforeEach {
         if ($NoRegistry -and $env:CI -eq 'true') { throw 'docker-registry is not installed (apt-get install docker-registry).' }
-        $script:Sandbox = Enter-ModelCacheSandbox 'registry'
+        $script:Sandbox = Enter-RegistrySandbox 'registry'
         $env:MODELCACHE_OFFLINE = $null
-        # Never the machine's own ~/.docker/config.json.
-        $script:SavedDockerConfig = $env:DOCKER_CONFIG
-        $env:DOCKER_CONFIG = Join-Path $Sandbox.Root 'docker'
     }
 
     AfterEach {
-        $env:DOCKER_CONFIG = $script:SavedDockerConfig
+        Restore-DockerConfig $Sandbox
     }
 
     It 'saves a model pushed as the blob of its catalog SHA-256 and verifies it' -Skip:($NoRegistry -and $env:CI -ne 'true') {
@@ -117,42 +86,13 @@ Describe 'Save-Model -Mirror oci:// over TLS with a sign-in' {
         $script:Password = 'Pester-Secret-8Jq2'
         & htpasswd -B -b -c (Join-Path $tls 'htpasswd') $User $Password 2>$null
 
-        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-        $listener.Start(); $script:TlsPort = $listener.LocalEndpoint.Port; $listener.Stop()
-        $config = Join-Path $tls 'config.yml'
-        @"
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $(Join-Path $tls 'storage')
-http:
-  addr: 127.0.0.1:$TlsPort
-  tls:
-    certificate: $(Join-Path $tls 'server.pem')
-    key: $(Join-Path $tls 'server.key')
-auth:
-  htpasswd:
-    realm: pester
-    path: $(Join-Path $tls 'htpasswd')
-"@ | Set-Content -LiteralPath $config
-        $script:TlsRegistry = Start-Process -FilePath $Binary.Source -ArgumentList 'serve', $config -PassThru `
-            -RedirectStandardError (Join-Path $tls 'stderr.log') -RedirectStandardOutput (Join-Path $tls 'stdout.log')
-        $base = "https://127.0.0.1:$TlsPort"
         $basic = @{ Authorization = 'Basic ' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes("${User}:$Password")) }
-        $deadline = [DateTime]::UtcNow.AddSeconds(15)
-        do {
-            Start-Sleep -Milliseconds 100
-            # The test's own setup requests only: the registry's certificate is checked by the module under test.
-            $up = try { (Invoke-WebRequest "$base/v2/" -Headers $basic -SkipCertificateCheck -SkipHttpErrorCheck -TimeoutSec 2).StatusCode -eq 200 } catch { $false }
-        } until ($up -or [DateTime]::UtcNow -gt $deadline)
-        if (-not $up) { throw "docker-registry (TLS) did not start: $(Get-Content -Raw (Join-Path $tls 'stderr.log'))" }
-        $start = Invoke-WebRequest -Method Post -Uri "$base/v2/models/blobs/uploads/" -Body ([byte[]]::new(0)) -Headers $basic -SkipCertificateCheck
-        $location = [Uri]::new([Uri]$base, "$($start.Headers.Location)").AbsoluteUri
-        $separator = if ($location.Contains('?')) { '&' } else { '?' }
-        $null = Invoke-WebRequest -Method Put -Uri "$location${separator}digest=sha256:$YoloSha" -InFile (Join-Path $FixtureModels $YoloFile) `
-            -ContentType 'application/octet-stream' -Headers $basic -SkipCertificateCheck
+        $registry = Start-TestRegistry -Binary $Binary.Source -Root $tls -Headers $basic `
+            -Http 'tls:', "  certificate: $(Join-Path $tls 'server.pem')", "  key: $(Join-Path $tls 'server.key')" `
+            -Auth 'htpasswd:', '  realm: pester', "  path: $(Join-Path $tls 'htpasswd')"
+        $script:TlsRegistry = $registry.Process
+        $script:TlsPort = $registry.Port
+        Publish-TestRegistryBlob -Base $registry.Base -Repository models -Path (Join-Path $FixtureModels $YoloFile) -Sha256 $YoloSha -Headers $basic
         $script:TlsReference = "oci://127.0.0.1:$TlsPort/models"
     }
 
@@ -162,15 +102,13 @@ auth:
 
     BeforeEach {
         if ($NoTls -and $env:CI -eq 'true') { throw 'docker-registry or htpasswd is not installed (apt-get install docker-registry apache2-utils).' }
-        $script:Sandbox = Enter-ModelCacheSandbox 'registry-tls'
+        $script:Sandbox = Enter-RegistrySandbox 'registry-tls'
         $env:MODELCACHE_OFFLINE = $null
-        $script:SavedDockerConfig = $env:DOCKER_CONFIG
         $script:SavedCertFile = $env:SSL_CERT_FILE
-        $env:DOCKER_CONFIG = Join-Path $Sandbox.Root 'docker'
     }
 
     AfterEach {
-        $env:DOCKER_CONFIG = $script:SavedDockerConfig
+        Restore-DockerConfig $Sandbox
         $env:SSL_CERT_FILE = $script:SavedCertFile
     }
 

@@ -16,28 +16,9 @@ BeforeAll {
     $script:Skopeo = Get-Command skopeo -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     if (-not $Binary -or -not $Skopeo) { return }
     $root = Join-Path $TestDrive 'registry'
-    $null = New-Item -ItemType Directory -Path $root
-    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-    $listener.Start(); $script:Port = $listener.LocalEndpoint.Port; $listener.Stop()
-    $config = Join-Path $root 'config.yml'
-    @"
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $(Join-Path $root 'storage')
-http:
-  addr: 127.0.0.1:$Port
-"@ | Set-Content -LiteralPath $config
-    $script:Registry = Start-Process -FilePath $Binary.Source -ArgumentList 'serve', $config -PassThru `
-        -RedirectStandardError (Join-Path $root 'stderr.log') -RedirectStandardOutput (Join-Path $root 'stdout.log')
-    $deadline = [DateTime]::UtcNow.AddSeconds(15)
-    do {
-        Start-Sleep -Milliseconds 100
-        $up = try { (Invoke-WebRequest "http://127.0.0.1:$Port/v2/" -SkipHttpErrorCheck -TimeoutSec 2).StatusCode -eq 200 } catch { $false }
-    } until ($up -or [DateTime]::UtcNow -gt $deadline)
-    if (-not $up) { throw "docker-registry did not start: $(Get-Content -Raw (Join-Path $root 'stderr.log'))" }
+    $registry = Start-TestRegistry -Binary $Binary.Source -Root $root
+    $script:Registry = $registry.Process
+    $script:Port = $registry.Port
 
     # A bundle folder written by Export-ModelCache, turned into an OCI image layout: its manifest.json is the config
     # blob, each model file a layer titled with its file name.
@@ -86,16 +67,13 @@ AfterAll {
 Describe 'Import-ModelCache -Registry and Sync-ModelCache -Manifest oci://' {
     BeforeEach {
         if ($NoTools -and $env:CI -eq 'true') { throw 'docker-registry or skopeo is not installed (apt-get install docker-registry skopeo).' }
-        $script:Sandbox = Enter-ModelCacheSandbox 'registry-pull'
+        $script:Sandbox = Enter-RegistrySandbox 'registry-pull'
         $env:MODELCACHE_OFFLINE = $null
         $env:MODELCACHE_MIRROR = $null
-        # Never the machine's own ~/.docker/config.json.
-        $script:SavedDockerConfig = $env:DOCKER_CONFIG
-        $env:DOCKER_CONFIG = Join-Path $Sandbox.Root 'docker'
     }
 
     AfterEach {
-        $env:DOCKER_CONFIG = $script:SavedDockerConfig
+        Restore-DockerConfig $Sandbox
     }
 
     It 'imports what skopeo pushed, verified, and copies nothing the second time' -Skip:($NoTools -and $env:CI -ne 'true') {

@@ -12,29 +12,9 @@ BeforeAll {
 
     $script:Binary = Get-Command docker-registry -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     if (-not $Binary) { return }
-    $root = Join-Path $TestDrive 'push-registry'
-    $null = New-Item -ItemType Directory -Path $root
-    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-    $listener.Start(); $script:Port = $listener.LocalEndpoint.Port; $listener.Stop()
-    $config = Join-Path $root 'config.yml'
-    @"
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $(Join-Path $root 'storage')
-http:
-  addr: 127.0.0.1:$Port
-"@ | Set-Content -LiteralPath $config
-    $script:Registry = Start-Process -FilePath $Binary.Source -ArgumentList 'serve', $config -PassThru `
-        -RedirectStandardError (Join-Path $root 'stderr.log') -RedirectStandardOutput (Join-Path $root 'stdout.log')
-    $deadline = [DateTime]::UtcNow.AddSeconds(15)
-    do {
-        Start-Sleep -Milliseconds 100
-        $up = try { (Invoke-WebRequest "http://127.0.0.1:$Port/v2/" -SkipHttpErrorCheck -TimeoutSec 2).StatusCode -eq 200 } catch { $false }
-    } until ($up -or [DateTime]::UtcNow -gt $deadline)
-    if (-not $up) { throw "docker-registry did not start: $(Get-Content -Raw (Join-Path $root 'stderr.log'))" }
+    $registry = Start-TestRegistry -Binary $Binary.Source -Root (Join-Path $TestDrive 'push-registry')
+    $script:Registry = $registry.Process
+    $script:Port = $registry.Port
 }
 
 AfterAll {
@@ -45,15 +25,12 @@ AfterAll {
 Describe 'Export-ModelCache -Registry' {
     BeforeEach {
         if ($NoRegistry -and $env:CI -eq 'true') { throw 'docker-registry is not installed (apt-get install docker-registry).' }
-        $script:Sandbox = Enter-ModelCacheSandbox 'push'
-        # Never the machine's own ~/.docker/config.json.
-        $script:SavedDockerConfig = $env:DOCKER_CONFIG
-        $env:DOCKER_CONFIG = Join-Path $Sandbox.Root 'docker'
+        $script:Sandbox = Enter-RegistrySandbox 'push'
         $null = Save-Model $Yolo, $Slim
     }
 
     AfterEach {
-        $env:DOCKER_CONFIG = $script:SavedDockerConfig
+        Restore-DockerConfig $Sandbox
     }
 
     It 'pushes the selected models as one artifact, and a second push uploads nothing' -Skip:($NoRegistry -and $env:CI -ne 'true') {

@@ -259,3 +259,61 @@ function Assert-ReadableOutput {
     if ($List) { $text | Should -Not -Match '\d\d:\d\d:\d\d\.\d{4,}' -Because "durations should read for people ($Context):`n$text" }
 }
 
+
+# A real CNCF distribution registry (docker-registry) on 127.0.0.1 at a free port, storing under $Root, for the
+# registry tests. -Log, -Http and -Auth are YAML lines added under log:, http: and as an auth: section (an access log,
+# TLS, htpasswd). Waits until /v2/ answers 200 (the setup's own request: -Headers, and no certificate check with TLS,
+# which is the module's to check) and returns Process, Port and Base (http[s]://127.0.0.1:<port>).
+function Start-TestRegistry {
+    param(
+        [Parameter(Mandatory)] [string] $Binary,
+        [Parameter(Mandatory)] [string] $Root,
+        [string[]] $Log = @(),
+        [string[]] $Http = @(),
+        [string[]] $Auth = @(),
+        [hashtable] $Headers = @{}
+    )
+    $null = New-Item -ItemType Directory -Path $Root -Force
+    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $lines = @('version: 0.1', 'log:', '  level: warn') + ($Log | ForEach-Object { "  $_" }) +
+        @('storage:', '  filesystem:', "    rootdirectory: $(Join-Path $Root 'storage')", 'http:', "  addr: 127.0.0.1:$port") + ($Http | ForEach-Object { "  $_" })
+    if ($Auth) { $lines += @('auth:') + ($Auth | ForEach-Object { "  $_" }) }
+    $config = Join-Path $Root 'config.yml'
+    $lines | Set-Content -LiteralPath $config
+    $process = Start-Process -FilePath $Binary -ArgumentList 'serve', $config -PassThru `
+        -RedirectStandardError (Join-Path $Root 'stderr.log') -RedirectStandardOutput (Join-Path $Root 'stdout.log')
+    $tls = [bool]($Http | Where-Object { $_ -match '^tls:' })
+    $base = "$(if ($tls) { 'https' } else { 'http' })://127.0.0.1:$port"
+    $deadline = [DateTime]::UtcNow.AddSeconds(15)
+    do {
+        Start-Sleep -Milliseconds 100
+        $up = try { (Invoke-WebRequest "$base/v2/" -Headers $Headers -SkipCertificateCheck:$tls -SkipHttpErrorCheck -TimeoutSec 2).StatusCode -eq 200 } catch { $false }
+    } until ($up -or [DateTime]::UtcNow -gt $deadline)
+    if (-not $up) { throw "docker-registry$(if ($tls) { ' (TLS)' }) did not start: $(Get-Content -Raw (Join-Path $Root 'stderr.log'))" }
+    [pscustomobject]@{ Process = $process; Port = $port; Base = $base }
+}
+
+# Pushes $Path as a blob of $Repository with the distribution spec's monolithic upload (POST -> Location, PUT
+# <Location>&digest=sha256:<hex>), as the setup's own request (-Headers; no certificate check over https).
+function Publish-TestRegistryBlob {
+    param([string] $Base, [string] $Repository, [string] $Path, [string] $Sha256, [hashtable] $Headers = @{})
+    $tls = $Base.StartsWith('https:')
+    $start = Invoke-WebRequest -Method Post -Uri "$Base/v2/$Repository/blobs/uploads/" -Body ([byte[]]::new(0)) -Headers $Headers -SkipCertificateCheck:$tls
+    $location = [Uri]::new([Uri]$Base, "$($start.Headers.Location)").AbsoluteUri
+    $separator = if ($location.Contains('?')) { '&' } else { '?' }
+    $null = Invoke-WebRequest -Method Put -Uri "$location${separator}digest=sha256:$Sha256" -InFile $Path -ContentType 'application/octet-stream' -Headers $Headers -SkipCertificateCheck:$tls
+}
+
+# For each registry test: a fresh sandbox, and never the machine's own ~/.docker/config.json (Restore-DockerConfig
+# puts the caller's back in AfterEach).
+function Enter-RegistrySandbox([string] $Name) {
+    $sandbox = Enter-ModelCacheSandbox $Name
+    $sandbox | Add-Member -NotePropertyName SavedDockerConfig -NotePropertyValue $env:DOCKER_CONFIG
+    $env:DOCKER_CONFIG = Join-Path $sandbox.Root 'docker'
+    $sandbox
+}
+
+function Restore-DockerConfig([object] $Sandbox) {
+    $env:DOCKER_CONFIG = $Sandbox.SavedDockerConfig
+}
