@@ -42,15 +42,14 @@ public enum RangeBehaviour
 public sealed class RangeServer : IAsyncDisposable
 {
     private const int ChunkSize = 64 << 10;
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly ConcurrentQueue<RangeRequest> _log = new();
     private int _active;
     private int _maxActive;
     private int _requests;
 
-    private RangeServer(WebApplication app, byte[] first, byte[]? second, RangeBehaviour behaviour, int bytesPerSecond)
+    private RangeServer(byte[] first, byte[]? second, RangeBehaviour behaviour, int bytesPerSecond)
     {
-        _app = app;
         First = first;
         Second = second ?? first;
         Behaviour = behaviour;
@@ -85,15 +84,8 @@ public sealed class RangeServer : IAsyncDisposable
     /// <param name="second">The file served after the first request (the Changes… behaviours).</param>
     public static async Task<RangeServer> StartAsync(byte[] content, RangeBehaviour behaviour, int bytesPerSecond, byte[]? second = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var server = new RangeServer(app, content, second, behaviour, bytesPerSecond);
-        app.Run(server.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        var address = ((IServer)app.Services.GetService(typeof(IServer))!).Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        var server = new RangeServer(content, second, behaviour, bytesPerSecond);
+        (server._app, server.BaseAddress) = await LoopbackApp.StartAsync(IPAddress.Loopback, server.HandleAsync).ConfigureAwait(false);
         return server;
     }
 

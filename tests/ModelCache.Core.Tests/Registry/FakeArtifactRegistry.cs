@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using ModelCache.Testing;
 using ModelCache.Registry;
 
 namespace ModelCache.Core.Tests.Registry;
@@ -82,15 +83,9 @@ public sealed class FakeArtifactRegistry : IAsyncDisposable
 
     private async Task<Uri> ListenAsync(IPAddress address, RequestDelegate handler)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(address, 0));
-        var app = builder.Build();
-        app.Run(handler);
-        await app.StartAsync();
+        var (app, bound) = await LoopbackApp.StartAsync(address, handler);
         _apps.Add(app);
-        var bound = ((IServer)app.Services.GetService(typeof(IServer))!).Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Uri(bound.EndsWith('/') ? bound : bound + "/");
+        return bound;
     }
 
     private async Task HandleRegistryAsync(HttpContext context)

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using ModelCache.Testing;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -77,17 +78,9 @@ public sealed class TokenIssuer : IAsyncDisposable
     public static async Task<TokenIssuer> StartAsync()
     {
         var issuer = new TokenIssuer();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        app.Run(issuer.HandleAsync);
-        await app.StartAsync();
+        var (app, address) = await LoopbackApp.StartAsync(IPAddress.Loopback, issuer.HandleAsync);
         issuer._app = app;
-        var address = app.Services.GetService(typeof(IServer)) is IServer server
-            ? server.Features.Get<IServerAddressesFeature>()!.Addresses.First()
-            : throw new InvalidOperationException("no server");
-        issuer.Realm = new Uri(new Uri(address), "token");
+        issuer.Realm = new Uri(address, "token");
         return issuer;
     }
 
