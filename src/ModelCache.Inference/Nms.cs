@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using ModelCache.Inference.Layouts;
 
 namespace ModelCache.Inference;
@@ -11,6 +12,7 @@ internal static class Nms
     public const int MaxCandidates = 5000;
 
     /// <summary>Keeps the best-scoring box of every group overlapping by more than <paramref name="iouThreshold"/>; result is sorted by score.</summary>
+    [MethodImpl(HotPath.Optimized)]
     public static List<Candidate> Apply(List<Candidate> candidates, float iouThreshold)
     {
         candidates.Sort((a, b) => b.Score.CompareTo(a.Score));

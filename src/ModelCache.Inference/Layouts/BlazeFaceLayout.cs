@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 
 namespace ModelCache.Inference.Layouts;
 
@@ -101,6 +102,7 @@ internal sealed class BlazeFaceLayout : FaceModelLayout
         return anchors.ToArray();
     }
 
+    [MethodImpl(HotPath.Optimized)]
     public override void Decode(ModelOutputs outputs, int inputWidth, int inputHeight, float threshold, List<Candidate> into)
     {
         int finer = outputs.Rows(_groups[0].Scores), coarser = outputs.Rows(_groups[1].Scores);

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 
 namespace ModelCache.Inference.Layouts;
 
@@ -113,6 +114,7 @@ internal sealed class RetinaFaceLayout : FaceModelLayout
         return priors;
     }
 
+    [MethodImpl(HotPath.Optimized)]
     public override void Decode(ModelOutputs outputs, int inputWidth, int inputHeight, float threshold, List<Candidate> into)
     {
         var priors = _priors.GetOrAdd((inputWidth, inputHeight), key => Priors(key.Item1, key.Item2));

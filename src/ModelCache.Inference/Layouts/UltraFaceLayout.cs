@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 
 namespace ModelCache.Inference.Layouts;
 
@@ -71,6 +72,7 @@ internal sealed class UltraFaceLayout : FaceModelLayout
     public static int PriorCount(int width, int height) =>
         Strides.Select((s, i) => (int)(Math.Ceiling(width / (double)s) * Math.Ceiling(height / (double)s)) * BoxesPerCell[i]).Sum();
 
+    [MethodImpl(HotPath.Optimized)]
     public override void Decode(ModelOutputs outputs, int inputWidth, int inputHeight, float threshold, List<Candidate> into)
     {
         var scores = outputs.Data[_scores];

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 
 namespace ModelCache.Inference.Layouts;
 
@@ -68,6 +69,7 @@ internal sealed class YoloV5FaceLayout : FaceModelLayout
         return null;
     }
 
+    [MethodImpl(HotPath.Optimized)]
     public override void Decode(ModelOutputs outputs, int inputWidth, int inputHeight, float threshold, List<Candidate> into)
     {
         if (!_raw)
@@ -120,6 +122,7 @@ internal sealed class YoloV5FaceLayout : FaceModelLayout
         }
     }
 
+    [MethodImpl(HotPath.Optimized)]
     private static void DecodeFlat(float[] data, int count, float threshold, List<Candidate> into)
     {
         for (var n = 0; n < count; n++)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 
 namespace ModelCache.Inference.Layouts;
 
@@ -54,6 +55,7 @@ internal sealed class YoloV8FaceLayout : FaceModelLayout
         return new YoloV8FaceLayout(signature, input, heads, outputs[0].Dimensions[1] == 80);
     }
 
+    [MethodImpl(HotPath.Optimized)]
     public override void Decode(ModelOutputs outputs, int inputWidth, int inputHeight, float threshold, List<Candidate> into)
     {
         // Compare logits, not probabilities, so the sigmoid runs only for cells that pass.
