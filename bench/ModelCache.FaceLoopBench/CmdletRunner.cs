@@ -10,7 +10,7 @@ namespace ModelCache.FaceLoopBench;
 /// Invoke-FaceDetect as a user runs it: a child `dotnet pwsh` (the repository's tool) imports ModelCache.psd1,
 /// makes untimed warm-up passes (a fresh pwsh still compiles its own engine code at tier 1 in the background during
 /// its first folder passes, 0.6–1 s of CPU per pass on 2 cores), then times the best of the folder passes, each on its
-/// own fresh copies, one single image (after one untimed single-image call on another
+/// own fresh copies, single images (the median of --single-calls calls, each on its own fresh copy) (after one untimed single-image call on another
 /// image: a call known to be one image runs on a session of its own, with every core) and -Tile on the large photo
 /// (after one untimed -Tile call on another copy) inside pwsh. The cache, settings and
 /// mirror are a sandbox under the bench's temp folder (offline, the fixture models as the mirror), so the
@@ -19,7 +19,7 @@ namespace ModelCache.FaceLoopBench;
 internal sealed class CmdletRunner
 {
     private const string Script = """
-        param([string] $Module, [string] $Model, [string] $WarmDir, [int] $WarmPasses, [string] $TimedRoot, [string] $One, [string] $OneWarm, [string] $Big, [string] $BigWarm)
+        param([string] $Module, [string] $Model, [string] $WarmDir, [int] $WarmPasses, [string] $TimedRoot, [string] $OneRoot, [string] $OneWarm, [string] $Big, [string] $BigWarm)
         $ErrorActionPreference = 'Stop'
         Import-Module $Module
         $warm = @(Get-ChildItem -LiteralPath $WarmDir -File | Sort-Object Name | ForEach-Object FullName)
@@ -35,9 +35,13 @@ internal sealed class CmdletRunner
             if ($ms -lt $folder) { $folder = $ms; $count = $results.Count }
         }
         $null = Invoke-FaceDetect -LiteralPath $OneWarm -Model $Model
-        $clock.Restart()
-        $null = Invoke-FaceDetect -LiteralPath $One -Model $Model | Select-Object -First 1
-        $first = $clock.Elapsed.TotalMilliseconds
+        $calls = foreach ($one in @(Get-ChildItem -LiteralPath $OneRoot -File -Recurse | Sort-Object FullName | ForEach-Object FullName)) {
+            $clock.Restart()
+            $null = Invoke-FaceDetect -LiteralPath $one -Model $Model | Select-Object -First 1
+            $clock.Elapsed.TotalMilliseconds
+        }
+        $sorted = @($calls | Sort-Object)
+        $first = $sorted[[int][math]::Floor($sorted.Count / 2)]
         $null = Invoke-FaceDetect -LiteralPath $BigWarm -Model $Model -Tile
         $clock.Restart()
         $tiled = @(Invoke-FaceDetect -LiteralPath $Big -Model $Model -Tile)
@@ -62,8 +66,8 @@ internal sealed class CmdletRunner
         File.WriteAllText(_scriptPath, Script);
     }
 
-    /// <summary>The best folder pass in ms (one per subfolder of <paramref name="timedRoot"/>), its result count, the single image's first result in ms, and -Tile on the large photo (ms, faces).</summary>
-    public (double FolderMs, int Count, double FirstMs, double TileMs, int TileFaces) Run(string model, string warmDir, int warmPasses, string timedRoot, string one, string oneWarm, string big, string bigWarm)
+    /// <summary>The best folder pass in ms (one per subfolder of <paramref name="timedRoot"/>), its result count, the median time to a single image's first result in ms (one call per file under <paramref name="oneRoot"/>), and -Tile on the large photo (ms, faces).</summary>
+    public (double FolderMs, int Count, double FirstMs, double TileMs, int TileFaces) Run(string model, string warmDir, int warmPasses, string timedRoot, string oneRoot, string oneWarm, string big, string bigWarm)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -72,7 +76,7 @@ internal sealed class CmdletRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _scriptPath, "-Module", _module, "-Model", model, "-WarmDir", warmDir, "-WarmPasses", warmPasses.ToString(CultureInfo.InvariantCulture), "-TimedRoot", timedRoot, "-One", one, "-OneWarm", oneWarm, "-Big", big, "-BigWarm", bigWarm })
+        foreach (var arg in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", _scriptPath, "-Module", _module, "-Model", model, "-WarmDir", warmDir, "-WarmPasses", warmPasses.ToString(CultureInfo.InvariantCulture), "-TimedRoot", timedRoot, "-OneRoot", oneRoot, "-OneWarm", oneWarm, "-Big", big, "-BigWarm", bigWarm })
         {
             start.ArgumentList.Add(arg);
         }
