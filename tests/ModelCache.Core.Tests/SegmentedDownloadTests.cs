@@ -57,7 +57,7 @@ public sealed class SegmentedDownloadTests : IDisposable
         Assert.Equal(model.Sha256, TestModels.Sha256Of(File.ReadAllBytes(_store.GetModelPath(model))));
         Assert.Equal(EntryCheckResult.Passed, entry.LastCheck);
         Assert.False(File.Exists(_store.GetPartialPath(model)));
-        var log = nginx.WaitForAccessLog(l => l.Count(e => e.FileName == "model.onnx") >= 3, TimeSpan.FromSeconds(10)).Where(e => e.FileName == "model.onnx").ToList();
+        var log = nginx.RequestsFor("model.onnx", atLeast: 3);
         _output.WriteLine(string.Join(Environment.NewLine, log.Select(e => $"{e.Status} {e.BytesSent} {e.Range} {e.IfRange} c{e.Connection}")));
         Assert.True(log.Count(e => e.Status == 206 && e.IfRange is not null) >= 3, "segments are range requests with If-Range");
         Assert.True(log.Select(e => e.Connection).Distinct().Count() >= 4, "several connections");
@@ -74,7 +74,7 @@ public sealed class SegmentedDownloadTests : IDisposable
 
         await SaveAsync(model, connections: 1);
 
-        var log = nginx.WaitForAccessLog(l => l.Any(e => e.FileName == "model.onnx"), TimeSpan.FromSeconds(10)).Where(e => e.FileName == "model.onnx").ToList();
+        var log = nginx.RequestsFor("model.onnx");
         Assert.Single(log);
         Assert.Equal(200, log[0].Status);
     }
@@ -102,7 +102,7 @@ public sealed class SegmentedDownloadTests : IDisposable
 
         Assert.Equal(model.Sha256, TestModels.Sha256Of(File.ReadAllBytes(_store.GetModelPath(model))));
         Assert.True(entry.Transfer!.Resumed);
-        var log = nginx.WaitForAccessLog(l => l.Any(e => e.FileName == "model.onnx"), TimeSpan.FromSeconds(10)).Where(e => e.FileName == "model.onnx").ToList();
+        var log = nginx.RequestsFor("model.onnx");
         var sent = log.Sum(e => e.BytesSent);
         _output.WriteLine($"sent {sent} for {Size}: " + string.Join(" ", log.Select(e => $"{e.Status}:{e.BytesSent}@{e.Range}")));
         Assert.True(sent < Size * 1.2, $"nginx sent {sent} bytes for a {Size}-byte file");
@@ -252,7 +252,7 @@ public sealed class SegmentedDownloadTests : IDisposable
         Assert.All(bodies, body => Assert.Equal(model.Sha256, TestModels.Sha256Of(body)));
         Assert.Equal(1, source.Fetches);
         Assert.Equal(model.Sha256, TestModels.Sha256Of(File.ReadAllBytes(_store.GetModelPath(model))));
-        var log = nginx.WaitForAccessLog(l => l.Count(e => e.FileName == "model.onnx") >= 3, TimeSpan.FromSeconds(10)).Where(e => e.FileName == "model.onnx").ToList();
+        var log = nginx.RequestsFor("model.onnx", atLeast: 3);
         Assert.True(log.Count(e => e.Status == 206 && e.IfRange is not null) >= 3, "the upstream transfer was segmented");
         Assert.InRange(log.Sum(e => e.BytesSent), Size, Size + (Size / 2));
     }

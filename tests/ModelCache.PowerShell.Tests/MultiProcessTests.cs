@@ -61,11 +61,8 @@ public sealed class MultiProcessTests : IDisposable
             Environment.SetEnvironmentVariable(name, null);
         }
 
-        _content = new byte[ModelSize];
-        new Random(20261123).NextBytes(_content);
-        _sha256 = Convert.ToHexStringLower(SHA256.HashData(_content));
-        Directory.CreateDirectory(ServedDirectory);
-        File.WriteAllBytes(Path.Combine(ServedDirectory, FileName), _content);
+        var served = ServedFile.Write(ServedDirectory, FileName, ModelSize, seed: 20261123);
+        (_content, _sha256) = (served.Content, served.Sha256);
         File.WriteAllText(CatalogPath, JsonSerializer.Serialize(new
         {
             models = new[]
@@ -186,7 +183,7 @@ public sealed class MultiProcessTests : IDisposable
             Assert.Equal(processes - 1, reports.Count(r => r.Source == "Cache"));
             Assert.Equal((long)ModelSize, reports.Single(r => r.Source == "Mirror").BytesTransferred);
 
-            var requests = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
+            var requests = nginx.RequestsFor(FileName);
             var transfer = Assert.Single(requests);
             Assert.True(transfer.IsFullTransfer(ModelSize), transfer.ToString());
             Assert.Null(transfer.Range);

@@ -30,11 +30,7 @@ public sealed class SegmentedKillTests : IDisposable
     public SegmentedKillTests(ITestOutputHelper log)
     {
         _log = log;
-        var content = new byte[ModelSize];
-        new Random(2312).NextBytes(content);
-        _sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
-        Directory.CreateDirectory(_temp.Combine("served"));
-        File.WriteAllBytes(_temp.Combine("served", FileName), content);
+        _sha256 = ServedFile.Write(_temp.Combine("served"), FileName, ModelSize, seed: 2312).Sha256;
         File.WriteAllText(_temp.Combine("catalog.json"), JsonSerializer.Serialize(new
         {
             models = new[]
@@ -90,7 +86,7 @@ public sealed class SegmentedKillTests : IDisposable
         }
 
         Assert.Equal(_sha256, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(FinalPath))));
-        var log = nginx.WaitForAccessLog(l => l.Count(e => e.FileName == FileName) >= 2, TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
+        var log = nginx.RequestsFor(FileName, atLeast: 2);
         var sent = log.Sum(e => e.BytesSent);
         _log.WriteLine($"held at kill {held}; nginx sent {sent} for {ModelSize} ({(double)sent / ModelSize:0.00}x) in {log.Count} requests; " +
             string.Join(" ", log.Select(e => $"{e.Status}:{e.BytesSent}")));

@@ -20,15 +20,11 @@ public sealed class ServerConnectionsTests : IDisposable
     private const string FileName = "server_connections_model.onnx";
     private const int ModelSize = (33 << 20) + 4321; // above the 32 MiB a download needs before it is split
     private readonly TempDirectory _temp = new("modelcache-serverconn");
-    private readonly byte[] _content = new byte[ModelSize];
     private readonly string _sha256;
 
     public ServerConnectionsTests()
     {
-        new Random(20261207).NextBytes(_content);
-        _sha256 = Convert.ToHexStringLower(SHA256.HashData(_content));
-        Directory.CreateDirectory(_temp.Combine("upstream"));
-        File.WriteAllBytes(_temp.Combine("upstream", FileName), _content);
+        _sha256 = ServedFile.Write(_temp.Combine("upstream"), FileName, ModelSize, seed: 20261207).Sha256;
     }
 
     public void Dispose() => _temp.Dispose();
@@ -49,7 +45,7 @@ public sealed class ServerConnectionsTests : IDisposable
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(_sha256, Convert.ToHexStringLower(SHA256.HashData(body)));
-        var upstream = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
+        var upstream = nginx.RequestsFor(FileName);
         var only = Assert.Single(upstream);
         Assert.Equal(200, only.Status);
         server.Process.Kill();

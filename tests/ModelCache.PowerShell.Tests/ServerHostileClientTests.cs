@@ -7,7 +7,6 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -27,13 +26,11 @@ public sealed class ServerHostileClientTests : IDisposable
     private const string FileName = "hostile_model.onnx";
     private const int ModelSize = (4 << 20) + 77;
     private readonly TempDirectory _temp = new("modelcache-hostile");
-    private readonly byte[] _content = new byte[ModelSize];
     private readonly ITestOutputHelper _output;
 
     public ServerHostileClientTests(ITestOutputHelper output)
     {
         _output = output;
-        new Random(20261207).NextBytes(_content);
     }
 
     public void Dispose() => _temp.Dispose();
@@ -180,9 +177,8 @@ public sealed class ServerHostileClientTests : IDisposable
     private async Task<SiteServerProcess> StartServerAsync(string arguments)
     {
         // Already cached: these clients are served from the cache, never from the (unreachable) upstream.
-        Directory.CreateDirectory(Path.GetDirectoryName(CachedFile)!);
-        File.WriteAllBytes(CachedFile, _content);
-        return await SiteServerProcess.StartAsync(_temp, "HOSTILE", FileName, new Uri("https://example.invalid/" + FileName), Convert.ToHexStringLower(SHA256.HashData(_content)), ModelSize,
+        var cached = ServedFile.Write(Path.GetDirectoryName(CachedFile)!, FileName, ModelSize, seed: 20261207);
+        return await SiteServerProcess.StartAsync(_temp, "HOSTILE", FileName, new Uri("https://example.invalid/" + FileName), cached.Sha256, ModelSize,
             arguments, new Dictionary<string, string?> { ["MODELCACHE_ADMIN_TOKEN"] = Token }, TimeSpan.FromSeconds(90));
     }
 

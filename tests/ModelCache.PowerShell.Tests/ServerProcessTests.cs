@@ -20,15 +20,11 @@ public sealed class ServerProcessTests : IDisposable
     private const string FileName = "server_process_model.onnx";
     private const int ModelSize = (4 << 20) + 4321;
     private readonly TempDirectory _temp = new("modelcache-serverproc");
-    private readonly byte[] _content = new byte[ModelSize];
     private readonly string _sha256;
 
     public ServerProcessTests()
     {
-        new Random(20261201).NextBytes(_content);
-        _sha256 = Convert.ToHexStringLower(SHA256.HashData(_content));
-        Directory.CreateDirectory(_temp.Combine("upstream"));
-        File.WriteAllBytes(_temp.Combine("upstream", FileName), _content); // served throttled under /slow/
+        _sha256 = ServedFile.Write(_temp.Combine("upstream"), FileName, ModelSize, seed: 20261201).Sha256; // served throttled under /slow/
     }
 
     public void Dispose() => _temp.Dispose();
@@ -52,7 +48,7 @@ public sealed class ServerProcessTests : IDisposable
         })));
 
         Assert.All(bodies, body => Assert.Equal(_sha256, Convert.ToHexStringLower(SHA256.HashData(body))));
-        var upstream = nginx.WaitForAccessLog(log => log.Any(e => e.FileName == FileName), TimeSpan.FromSeconds(10)).Where(e => e.FileName == FileName).ToList();
+        var upstream = nginx.RequestsFor(FileName);
         Assert.Single(upstream);
         Assert.True(File.Exists(Path.Combine(SiteServerProcess.CacheOf(_temp), "models", "Site", "PULLED", FileName)), "the server kept the verified file");
         server.Process.Kill();

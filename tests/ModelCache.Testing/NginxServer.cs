@@ -222,6 +222,10 @@ public sealed class NginxServer : IDisposable
         }
     }
 
+    /// <summary>The logged requests for <paramref name="fileName"/>, once at least <paramref name="atLeast"/> are in the log (10 s by default).</summary>
+    public IReadOnlyList<NginxLogEntry> RequestsFor(string fileName, int atLeast = 1, TimeSpan? timeout = null) =>
+        WaitForAccessLog(log => log.Count(e => e.FileName == fileName) >= atLeast, timeout ?? TimeSpan.FromSeconds(10)).Where(e => e.FileName == fileName).ToList();
+
     public string ReadErrorLog() => File.Exists(ErrorLogPath) ? File.ReadAllText(ErrorLogPath) : string.Empty;
 
     public void Dispose()
