@@ -9,10 +9,10 @@ namespace ModelCache.FaceLoopBench;
 /// <summary>
 /// Invoke-FaceDetect as a user runs it: a child `dotnet pwsh` (the repository's tool) imports ModelCache.psd1,
 /// makes untimed warm-up passes (a fresh pwsh still compiles its own engine code at tier 1 in the background during
-/// its first folder passes, 0.6–1 s of CPU per pass on 2 cores), then times the best of the folder passes, each on its
-/// own fresh copies, single images (the median of --single-calls calls, each on its own fresh copy) (after one untimed single-image call on another
-/// image: a call known to be one image runs on a session of its own, with every core) and -Tile on the large photo
-/// (after one untimed -Tile call on another copy) inside pwsh. The cache, settings and
+/// its first folder passes, 0.6–1 s of CPU per pass on 2 cores), then times inside pwsh: the best of the folder passes,
+/// each on its own fresh copies; the median of the single-image calls, each on its own fresh copy, after one untimed
+/// single-image call on another image (a call known to be one image runs on a session of its own, with every core);
+/// and -Tile on the large photo, after one untimed -Tile call on another copy. The cache, settings and
 /// mirror are a sandbox under the bench's temp folder (offline, the fixture models as the mirror), so the
 /// user's profile is never read or written.
 /// </summary>

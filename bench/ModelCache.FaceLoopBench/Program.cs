@@ -100,6 +100,19 @@ string FreshCopies(IReadOnlyList<string> files)
     return dir;
 }
 
+// A folder of <count> subfolders, each with its own fresh copies: one per timed pass or call in the child pwsh.
+string FreshSets(IReadOnlyList<string> files, int count)
+{
+    var root = Path.Combine(work, "sets-" + (++folders).ToString("000", CultureInfo.InvariantCulture));
+    Directory.CreateDirectory(root);
+    for (var n = 0; n < count; n++)
+    {
+        Directory.Move(FreshCopies(files), Path.Combine(root, n.ToString("00", CultureInfo.InvariantCulture)));
+    }
+
+    return root;
+}
+
 string[] Files(string dir) => Directory.GetFiles(dir).OrderBy(f => f, StringComparer.Ordinal).ToArray();
 
 var loops = new Dictionary<FixtureModel, HandLoop>();
@@ -201,19 +214,8 @@ finally
 void MeasureCmdlet(FixtureModel model, Measured m)
 {
     var warm = FreshCopies(sources);
-    var timed = Path.Combine(work, "timed-" + (++folders).ToString("000", CultureInfo.InvariantCulture));
-    Directory.CreateDirectory(timed);
-    for (var pass = 0; pass < passes; pass++)
-    {
-        Directory.Move(FreshCopies(sources), Path.Combine(timed, pass.ToString("00", CultureInfo.InvariantCulture)));
-    }
-
-    var one = Path.Combine(work, "single-" + (++folders).ToString("000", CultureInfo.InvariantCulture));
-    Directory.CreateDirectory(one);
-    for (var call = 0; call < singleCalls; call++)
-    {
-        Directory.Move(FreshCopies(new[] { single }), Path.Combine(one, call.ToString("00", CultureInfo.InvariantCulture)));
-    }
+    var timed = FreshSets(sources, passes);
+    var one = FreshSets(new[] { single }, singleCalls);
 
     var oneWarm = FreshCopies(new[] { sources.First(s => s != single) });
     var bigWarm = FreshCopies(new[] { big });
