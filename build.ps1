@@ -253,6 +253,30 @@ function Add-TestCounts([hashtable] $Counts, [string] $Path) {
     }
 }
 
+# The failed tests by name, each with the first line of its message: the end of the log is often all a reader of CI sees.
+function Write-FailedTests([string[]] $Paths) {
+    foreach ($path in $Paths) {
+        $xml = Read-TestResults $path
+        if ($null -eq $xml) { continue }
+        foreach ($result in $xml.GetElementsByTagName('UnitTestResult')) {
+            if ('Failed', 'Error', 'Timeout', 'Aborted' -notcontains $result.GetAttribute('outcome')) { continue }
+            $message = $result.GetElementsByTagName('Message')
+            Write-FailedTest $result.GetAttribute('testName') $(if ($message.Count -gt 0) { $message[0].InnerText } else { $result.GetAttribute('outcome') })
+        }
+        foreach ($case in $xml.GetElementsByTagName('testcase')) {
+            $failure = @($case.GetElementsByTagName('failure')) + @($case.GetElementsByTagName('error'))
+            if ($failure.Count -gt 0) { Write-FailedTest $case.GetAttribute('name') $failure[0].GetAttribute('message') }
+        }
+    }
+}
+
+function Write-FailedTest([string] $Name, [string] $Message) {
+    $first = ("$Message" -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 1)
+    if ("$first".Length -gt 300) { $first = $first.Substring(0, 300) + '...' }
+    Write-Line "FAILED: $Name"
+    if ($first) { Write-Line "        $($first.Trim())" }
+}
+
 function Format-TestCounts([string[]] $Paths) {
     $counts = @{ Passed = 0; Failed = 0; Skipped = 0 }
     foreach ($path in $Paths) { Add-TestCounts $counts $path }
@@ -321,6 +345,7 @@ foreach ($step in $tasks) {
             Write-Line "Pester ($($junit.Count) JUnit file): $(Format-TestCounts $junit)"
             Write-Line "Tests: $(Format-TestCounts ($trx + $junit))"
             foreach ($file in ($trx + $junit)) { Add-TestCounts $allTests $file }
+            Write-FailedTests ($trx + $junit)
             if ($failures.Count -gt 0) { throw "Tests failed: $($failures -join '; ')" }
         }
         'Package' {
@@ -436,6 +461,7 @@ exit `$LASTEXITCODE
                 if ([System.IO.File]::Exists($pesterXml)) {
                     Write-Line "Package tests: $(Format-TestCounts @($pesterXml))"
                     Add-TestCounts $allTests $pesterXml
+                    Write-FailedTests @($pesterXml)
                 }
                 if ($code -ne 0) { throw "Pester against the installed package failed (exit code $code)." }
             } finally {
