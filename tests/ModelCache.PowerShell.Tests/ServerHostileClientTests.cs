@@ -164,10 +164,22 @@ public sealed class ServerHostileClientTests : IDisposable
         }
 
         Assert.True(answer.Elapsed < TimeSpan.FromSeconds(1), $"the probe after the run took {answer.Elapsed}");
+
+        // After a burst the runtime keeps threads by the core: the pool its minimum, a worker per core (threads it
+        // injected beyond that retire after 20 s idle), and the socket engines grow with the cores too. Measured with
+        // DOTNET_PROCESSOR_COUNT=16: 21 more than before. So at most two per core plus 8 more, within 30 s more; a
+        // thread held by each of the run's hundreds of hostile connections stays far above that.
+        var threadAllowance = 8 + (2 * Environment.ProcessorCount);
         var after = ProcessStatus(server.Process.Id);
-        _output.WriteLine($"after 10 s idle: {after.Threads} threads, {after.RssKiB} KiB; probe {answer.ElapsedMilliseconds} ms");
+        for (var waited = 0; waited < 30 && after.Threads > before.Threads + threadAllowance; waited++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            after = ProcessStatus(server.Process.Id);
+        }
+
+        _output.WriteLine($"after the idle wait: {after.Threads} threads, {after.RssKiB} KiB; probe {answer.ElapsedMilliseconds} ms");
         Assert.False(server.Process.HasExited, server.Process.Transcript());
-        Assert.True(after.Threads <= before.Threads + 8, $"threads {before.Threads} before, {after.Threads} after");
+        Assert.True(after.Threads <= before.Threads + threadAllowance, $"threads {before.Threads} before, {after.Threads} after ({Environment.ProcessorCount} cores)");
         Assert.True(after.RssKiB <= before.RssKiB + 64 * 1024, $"RSS {before.RssKiB} KiB before, {after.RssKiB} KiB after");
         server.Process.Kill();
     }
