@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.IO;
 using ModelCache.Errors;
 using ModelCache.IO;
@@ -13,12 +14,16 @@ namespace ModelCache.Inference;
 /// </summary>
 internal sealed class LoadedImage : IDisposable
 {
-    public LoadedImage(SKBitmap bitmap, int width, int height)
+    public LoadedImage(SKBitmap bitmap, int width, int height, ImageDecoder decoder = ImageDecoder.SkiaSharp)
     {
         Bitmap = bitmap;
         Width = width;
         Height = height;
+        Decoder = decoder;
     }
+
+    /// <summary>Which library produced the pixels.</summary>
+    public ImageDecoder Decoder { get; }
 
     /// <summary>The upright pixels, Rgba8888 or Bgra8888, opaque.</summary>
     public SKBitmap Bitmap { get; }
@@ -38,7 +43,20 @@ internal sealed class LoadedImage : IDisposable
     public void Dispose() => Bitmap.Dispose();
 }
 
-/// <summary>Decodes images with SkiaSharp's codecs; nothing here decodes or resizes by hand.</summary>
+/// <summary>The library that decoded an image's pixels.</summary>
+internal enum ImageDecoder
+{
+    /// <summary>SkiaSharp's codecs: every format, and every JPEG the system's libjpeg-turbo declines.</summary>
+    SkiaSharp,
+
+    /// <summary>The system's libturbojpeg (SIMD).</summary>
+    LibJpegTurbo,
+}
+
+/// <summary>
+/// Decodes images with SkiaSharp's codecs, and a colour JPEG's pixels with the system's SIMD libjpeg-turbo where it is
+/// installed (<see cref="TurboJpeg"/>); nothing here decodes or resizes by hand.
+/// </summary>
 internal static class ImageLoader
 {
     /// <summary>
@@ -59,7 +77,8 @@ internal static class ImageLoader
         }
 
         ImageLimits.CheckLimit(maxPixels);
-        using var codec = OpenCodec(path);
+        using var encoded = Open(path);
+        var codec = encoded.Codec;
         var origin = codec.EncodedOrigin;
         var transposed = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var raw = codec.Info.Size;
@@ -105,11 +124,19 @@ internal static class ImageLoader
             // Decode unpremultiplied into the opaque bitmap's memory, then force alpha to 255: the
             // colour of a transparent pixel is kept as is ("alpha dropped"), never darkened.
             var opaque = codec.Info.AlphaType == SKAlphaType.Opaque;
-            var decodeInfo = opaque ? target : target.WithAlphaType(SKAlphaType.Unpremul);
-            var result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
-            if (result != SKCodecResult.Success)
+            var decoder = ImageDecoder.SkiaSharp;
+            if (encoded.Jpeg is not null && TurboJpeg.TryDecode(encoded.Jpeg, encoded.Length, raw.Width, raw.Height, bitmap))
             {
-                throw DecodeFailed(path, result == SKCodecResult.IncompleteInput ? "the file is truncated" : "the decoder reported " + result);
+                decoder = ImageDecoder.LibJpegTurbo;
+            }
+            else
+            {
+                var decodeInfo = opaque ? target : target.WithAlphaType(SKAlphaType.Unpremul);
+                var result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
+                if (result != SKCodecResult.Success)
+                {
+                    throw DecodeFailed(path, result == SKCodecResult.IncompleteInput ? "the file is truncated" : "the decoder reported " + result);
+                }
             }
 
             if (!opaque)
@@ -124,7 +151,7 @@ internal static class ImageLoader
                 bitmap = upright;
             }
 
-            return new LoadedImage(bitmap, width, height);
+            return new LoadedImage(bitmap, width, height, decoder);
         }
         catch
         {
@@ -160,13 +187,80 @@ internal static class ImageLoader
         return raw;
     }
 
-    internal static SKCodec OpenCodec(string path)
+    // A JPEG larger than this is streamed to SkiaSharp rather than read into memory for libturbojpeg; photos are far smaller.
+    private const int MaxBufferedJpegBytes = 64 * 1024 * 1024;
+
+    internal static SKCodec OpenCodec(string path) => OpenCodec(path, OpenStream(path));
+
+    /// <summary>
+    /// Opens <paramref name="path"/> once: a JPEG that libturbojpeg may decode is read into a pooled buffer, which the
+    /// codec then reads its header from (and its pixels, if libturbojpeg declines); anything else is streamed to the codec.
+    /// </summary>
+    private static EncodedImage Open(string path)
     {
-        // One guarded open: the codec reads the very file that was checked to be regular (never a FIFO swapped in).
-        Stream stream;
+        var stream = OpenStream(path);
+        byte[]? buffer = null;
         try
         {
-            stream = RegularFile.OpenRead(path, 64 * 1024, FileOptions.None);
+            if (TurboJpeg.IsAvailable && stream.Length <= MaxBufferedJpegBytes && StartsAsJpeg(stream))
+            {
+                buffer = ArrayPool<byte>.Shared.Rent((int)stream.Length);
+                var length = ReadUpTo(stream, buffer);
+                stream.Dispose();
+                return new EncodedImage(OpenCodec(path, new MemoryStream(buffer, 0, length, writable: false)), buffer, length);
+            }
+
+            stream.Position = 0;
+            return new EncodedImage(OpenCodec(path, stream), null, 0);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ReturnBuffer(buffer);
+            stream.Dispose();
+            throw ReadFailed(path, ex);
+        }
+        catch
+        {
+            ReturnBuffer(buffer);
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    private static bool StartsAsJpeg(Stream stream)
+    {
+        var head = new byte[3];
+        var read = ReadUpTo(stream, head);
+        return read == 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+    }
+
+    private static int ReadUpTo(Stream stream, byte[] buffer)
+    {
+        stream.Position = 0;
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += read;
+        }
+
+        return total;
+    }
+
+    private static void ReturnBuffer(byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static Stream OpenStream(string path)
+    {
+        // One guarded open: the codec reads the very file that was checked to be regular (never a FIFO swapped in).
+        try
+        {
+            return RegularFile.OpenRead(path, 64 * 1024, FileOptions.None);
         }
         catch (NotARegularFileException ex)
         {
@@ -174,9 +268,12 @@ internal static class ImageLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ModelCacheException("ImageReadFailed", ModelCacheErrorKind.ReadError, $"Cannot read the image '{path}': {ex.Message}", "Check the file's permissions.", ex);
+            throw ReadFailed(path, ex);
         }
+    }
 
+    private static SKCodec OpenCodec(string path, Stream stream)
+    {
         // The codec owns the stream from here (and disposes it, also when it returns null).
         var codec = SKCodec.Create(stream, out var result);
         if (codec is not null)
@@ -186,6 +283,34 @@ internal static class ImageLoader
 
         throw DecodeFailed(path, result == SKCodecResult.Unimplemented ? "the format is not supported" : "it is not a readable image (" + result + ")");
     }
+
+    /// <summary>An open image: SkiaSharp's codec and, for a JPEG read into memory, its pooled bytes.</summary>
+    private sealed class EncodedImage : IDisposable
+    {
+        public EncodedImage(SKCodec codec, byte[]? jpeg, int length)
+        {
+            Codec = codec;
+            Jpeg = jpeg;
+            Length = length;
+        }
+
+        public SKCodec Codec { get; }
+
+        public byte[]? Jpeg { get; private set; }
+
+        public int Length { get; }
+
+        public void Dispose()
+        {
+            // The codec reads from the buffer until it is disposed, so the buffer goes back to the pool after it.
+            Codec.Dispose();
+            ReturnBuffer(Jpeg);
+            Jpeg = null;
+        }
+    }
+
+    private static ModelCacheException ReadFailed(string path, Exception ex) => new(
+        "ImageReadFailed", ModelCacheErrorKind.ReadError, $"Cannot read the image '{path}': {ex.Message}", "Check the file's permissions.", ex);
 
     internal static ModelCacheException DecodeFailed(string path, string reason) => new(
         "ImageDecodeFailed", ModelCacheErrorKind.InvalidData, $"Cannot decode the image '{path}': {reason}.",
