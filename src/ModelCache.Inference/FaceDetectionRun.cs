@@ -79,7 +79,8 @@ public sealed class FaceDetectionRun : IDisposable
         var shape = (DecodeWorkers == 0 ? $"{settings.ThrottleLimit} image(s) at a time, each decoded and run by one worker" : $"{settings.ThrottleLimit} image(s) in inference and {DecodeWorkers} decoding at a time")
             + ", " + threads;
         Description = $"{options.ModelName}: {lease.Detector.Layout}; confidence ≥ {options.ConfidenceThreshold ?? lease.Detector.DefaultConfidenceThreshold}, NMS IoU {options.NmsThreshold ?? lease.Detector.DefaultNmsThreshold}; "
-            + $"{shape}, at most {_pipeline.MaxInFlight} in flight; {(settings.Unordered ? "results as completed" : "results in input order")}.";
+            + $"{shape}, at most {_pipeline.MaxInFlight} in flight; {(settings.Unordered ? "results as completed" : "results in input order")}; "
+            + $"colour JPEGs decoded by {(TurboJpeg.IsAvailable ? "the system's libjpeg-turbo" : "SkiaSharp")}.";
     }
 
     /// <summary>The model's catalog name (FaceDetectionOptions.ModelName).</summary>

@@ -103,4 +103,13 @@ Describe 'Invoke-FaceDetect' {
         Threads { Invoke-FaceDetect -LiteralPath $one -Model $Slim -Tile -Verbose } | Should -Be $share
         Threads { Invoke-FaceDetect -LiteralPath $one -Model $Slim -IntraOpThreads 1 -Verbose } | Should -Be 1
     }
+
+    It 'decodes colour JPEGs with the system''s libjpeg-turbo where it is installed (Linux: libturbojpeg0), else with SkiaSharp' {
+        # Loaded by the module inside pwsh, not only by the library's tests; on Linux CI it must be there (.ci/run installs it).
+        $installed = $IsLinux -and [bool](& ldconfig -p 2>$null | Select-String -SimpleMatch 'libturbojpeg.so.0')
+        if ($IsLinux -and $env:CI -eq 'true' -and -not $installed) { throw 'libturbojpeg is not installed (apt-get install libturbojpeg0).' }
+        $line = @(Invoke-FaceDetect -LiteralPath (Join-Path $Photos 'portrait.jpg') -Model $Slim -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*colour JPEGs decoded by*' })[0].Message
+        $line | Should -BeLike $(if ($installed) { "*decoded by the system's libjpeg-turbo." } else { '*decoded by SkiaSharp.' })
+    }
 }
