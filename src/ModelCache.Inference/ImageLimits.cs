@@ -62,12 +62,12 @@ public static class ImageLimits
             throw new ModelCacheException("ImageNotFound", ModelCacheErrorKind.NotFound, $"The image '{path}' does not exist.", "Check the path.");
         }
 
-        using var codec = ImageLoader.OpenCodec(path);
+        using var codec = EncodedImage.OpenCodec(path);
         var transposed = codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var raw = codec.Info.Size;
         if (raw.Width <= 0 || raw.Height <= 0)
         {
-            throw ImageLoader.DecodeFailed(path, "it has no pixels");
+            throw EncodedImage.DecodeFailed(path, "it has no pixels");
         }
 
         return new ImageHeader(path, transposed ? raw.Height : raw.Width, transposed ? raw.Width : raw.Height, codec.EncodedFormat.ToString());
