@@ -20,7 +20,7 @@ internal static unsafe class TurboJpeg
     private const int ColorspaceYCbCr = 1;
 
     // TJFLAG_ACCURATEDCT (islow, as SkiaSharp) | TJFLAG_STOPONWARNING (a truncated or damaged file goes to SkiaSharp)
-    // | TJFLAG_LIMITSCANS (a progressive file of thousands of scans is refused, not decoded for minutes).
+    // | TJFLAG_LIMITSCANS (a progressive file of over 500 scans goes to SkiaSharp at once, not after a long decode here).
     private const int Flags = 4096 | 8192 | 32768;
 
     private static readonly Lazy<bool> Loaded = new(Probe);
