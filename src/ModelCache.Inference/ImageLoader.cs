@@ -13,7 +13,7 @@ namespace ModelCache.Inference;
 /// </summary>
 internal sealed class LoadedImage : IDisposable
 {
-    public LoadedImage(SKBitmap bitmap, int width, int height, ImageDecoder decoder = ImageDecoder.SkiaSharp)
+    public LoadedImage(SKBitmap bitmap, int width, int height, ImageDecoder decoder)
     {
         Bitmap = bitmap;
         Width = width;
